@@ -1,0 +1,25 @@
+# Every target bootstraps .venv from requirements.lock first (a no-op when it is up to date).
+PY := .venv/bin/python
+CATALOG ?= catalogs/demo
+CONFIG ?= configs/demo.toml
+
+.PHONY: venv demo test bench catalog catalog-small clean
+
+venv:
+	@bash scripts/bootstrap.sh
+
+catalog: venv
+	@if [ -d "$(CATALOG)/data" ]; then echo "catalog: $(CATALOG) exists (make clean to rebuild)"; \
+	else $(PY) -m data.generate --profile demo --out $(CATALOG); fi
+
+demo: catalog
+	$(PY) run_backtest.py --config $(CONFIG) --catalog $(CATALOG)
+
+test: venv
+	$(PY) -m pytest -q
+
+bench: venv
+	$(PY) -m bench
+
+clean:
+	rm -rf catalogs reports

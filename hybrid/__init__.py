@@ -1,0 +1,1 @@
+"""Hybrid options trading system on NautilusTrader: the library both runners share."""

@@ -1,0 +1,1 @@
+"""Options vocabulary: instruments and symbology, the strategy catalogue, chains and analytics."""
