@@ -3,7 +3,7 @@ PY := .venv/bin/python
 CATALOG ?= catalogs/demo
 CONFIG ?= configs/demo.toml
 
-.PHONY: venv demo test bench catalog catalog-small clean
+.PHONY: venv demo test bench catalog clean
 
 venv:
 	@bash scripts/bootstrap.sh
