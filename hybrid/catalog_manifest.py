@@ -13,6 +13,7 @@ MANIFEST_NAME = "manifest.json"
 class CatalogManifest:
     """Written by every data source (synthetic generator, Databento import) beside the Parquet data.
 
+    ``underlying`` is the underlying's full instrument id on the options' venue (``SPY.OPRA``);
     ``start`` / ``end`` are ISO-8601 UTC timestamps of the first and last quote.
     """
 

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from data import calendar
+
 from nautilus_trader.model.currencies import USD
 from nautilus_trader.model.enums import AssetClass, OptionKind
 from nautilus_trader.model.identifiers import InstrumentId, Symbol, Venue
@@ -46,7 +48,12 @@ def parse_occ_symbol(symbol: str) -> tuple[str, dt.date, str, Decimal]:
 
 
 def expiry_close_ns(expiry: dt.date) -> int:
-    """US equity options expire at the 16:00 New York close of their expiry date."""
+    """US equity options expire at the close of their expiry date: 16:00 New York, 13:00 on a half day.
+
+    Dates outside the exchange calendar's range (or not sessions) fall back to 16:00.
+    """
+    if calendar.FIRST_DAY <= expiry <= calendar.LAST_DAY and calendar.is_trading_day(expiry):
+        return calendar.session_open_close(expiry)[1].value
     close = dt.datetime.combine(expiry, dt.time(16, 0), tzinfo=NEW_YORK)
     return pd.Timestamp(close).value
 

@@ -1,0 +1,90 @@
+"""Backtest throughput: the demo configuration against the bare engine on the same catalog.
+
+The demo run is the full system (configs/demo.toml: the spread demo, the touch fill model, the
+equity sampler and progress actors); the bare run replays the same catalog on the same venue with
+a strategy that does nothing and none of our actors. Both are timed
+over ``BacktestNode.run()`` (engine build, catalog load, replay), demo first so that it, not the
+bare run, pays for a cold file cache.
+
+Keys:
+  backtest_catalog              "catalogs/demo", or "generated:<profile>" when it had to be generated
+  backtest_quotes               data points replayed per run (quotes plus custom data)
+  backtest_demo_seconds         wall time of the demo run
+  backtest_demo_quotes_per_s    backtest_quotes / backtest_demo_seconds
+  backtest_bare_seconds         wall time of the bare run
+  backtest_bare_quotes_per_s    backtest_quotes / backtest_bare_seconds
+  backtest_demo_vs_bare_ratio   demo / bare throughput (the goal is at least 0.5)
+  backtest_report_seconds       writing the demo run's report folder
+  backtest_peak_rss_mb          peak resident memory of the process (both runs)
+"""
+
+from __future__ import annotations
+
+import resource
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from nautilus_trader.trading.strategy import Strategy
+
+from data.synthetic import MarketConfig, generate
+from hybrid.backtest import load_settings, run_backtest, write_report
+from hybrid.backtest.settings import ComponentSpec
+from hybrid.catalog_manifest import MANIFEST_NAME
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_CATALOG = ROOT / "catalogs" / "demo"
+NO_OP_STRATEGY = ComponentSpec(
+    table="strategies",
+    index=0,
+    path="bench.backtest:NoOpStrategy",
+    config_path="nautilus_trader.trading.config:StrategyConfig",
+    config={},
+)
+
+
+class NoOpStrategy(Strategy):
+    """Receives everything the engine replays and does nothing: the bare engine's cost."""
+
+    def on_start(self) -> None:
+        """Nothing to subscribe: a backtest replays every loaded quote anyway."""
+
+    def on_stop(self) -> None:
+        """Nothing to release."""
+
+
+def run(quick: bool = False) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-backtest-") as tmp:
+        catalog, label = _catalog(quick, Path(tmp))
+        settings = load_settings(ROOT / "configs" / "demo.toml", catalog=catalog, out=Path(tmp) / "report")
+        t0 = time.perf_counter()
+        with run_backtest(settings) as demo:
+            demo_seconds = time.perf_counter() - t0
+            quotes = demo.result.iterations
+            t1 = time.perf_counter()
+            write_report(demo, settings.out)
+            report_seconds = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        with run_backtest(replace(settings, components=(NO_OP_STRATEGY,)), instrumented=False):
+            bare_seconds = time.perf_counter() - t2
+    return {
+        "backtest_catalog": label,
+        "backtest_quotes": quotes,
+        "backtest_demo_seconds": round(demo_seconds, 2),
+        "backtest_demo_quotes_per_s": round(quotes / demo_seconds),
+        "backtest_bare_seconds": round(bare_seconds, 2),
+        "backtest_bare_quotes_per_s": round(quotes / bare_seconds),
+        "backtest_demo_vs_bare_ratio": round(bare_seconds / demo_seconds, 3),
+        "backtest_report_seconds": round(report_seconds, 2),
+        "backtest_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def _catalog(quick: bool, tmp: Path) -> tuple[Path, str]:
+    """catalogs/demo when it exists (full mode), else a freshly generated catalog."""
+    if not quick and (DEMO_CATALOG / MANIFEST_NAME).is_file():
+        return DEMO_CATALOG, "catalogs/demo"
+    profile = "small" if quick else "demo"
+    generate(MarketConfig.profile(profile), tmp / "catalog", progress=False)
+    return tmp / "catalog", f"generated:{profile}"

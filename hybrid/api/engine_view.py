@@ -1,0 +1,427 @@
+"""How the API sees the engine: the :class:`EngineView` protocol and its implementation over a Cache.
+
+The API never touches NautilusTrader objects itself; it asks an ``EngineView``, which answers in the
+models of :mod:`hybrid.api.schemas`. :class:`CacheEngineView` answers from a NautilusTrader ``Cache``,
+``Clock`` and ``Portfolio``: what a live ``TradingNode`` (``CacheEngineView.from_kernel(node.kernel)``)
+or a finished backtest engine holds. Its methods read the cache, so call them on the engine's event
+loop (the API's handlers run there in the live node).
+
+Chain pricing: each contract's mid is inverted to an implied volatility and per-share Greeks with
+:func:`hybrid.options.pricing.chain_iv_greeks` (Black-Scholes-Merton, the underlying's mid as spot,
+``rate`` and ``dividend`` yield continuous, time to the expiry's 16:00 New York close from the engine
+clock), the same conventions as NautilusTrader's Greeks.
+
+Engine events become WebSocket messages through :func:`fill_event` and :func:`position_event`: the live
+node's hooks call ``hub.publish(fill_event(event))``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from hybrid.api.schemas import (
+    ZERO_GREEKS,
+    EngineHealth,
+    Greeks,
+    Group,
+    GroupLeg,
+    OptionQuote,
+    Portfolio,
+    Position,
+    Quote,
+)
+from hybrid.api.ws import HubEvent
+from hybrid.options.chain import OptionChain, Right, contract_expiry, contract_right
+from hybrid.options.legs import Leg
+from hybrid.options.pricing import IVStatus, as_of_datetime, chain_iv_greeks, years_to_expiry
+from hybrid.tracking import rebuild_groups
+from nautilus_trader.cache.base import CacheFacade
+from nautilus_trader.common.component import Clock
+from nautilus_trader.model.events import OrderFilled, PositionEvent
+from nautilus_trader.model.identifiers import InstrumentId, Symbol
+from nautilus_trader.model.instruments import Equity, Instrument, OptionContract
+from nautilus_trader.model.position import Position as NautilusPosition
+from nautilus_trader.portfolio.base import PortfolioFacade
+
+
+class EngineView(Protocol):
+    """What the API reads from the engine. ``rate`` and ``dividend`` are the market parameters its
+    Greeks use (continuous, e.g. 0.045 and 0.013)."""
+
+    rate: float
+    dividend: float
+
+    def now(self) -> dt.datetime:
+        """The engine clock, timezone-aware UTC."""
+        ...
+
+    def underlyings(self) -> list[str]:
+        """Underlyings that have listed options, sorted."""
+        ...
+
+    def chain(self, underlying: str) -> OptionChain | None:
+        """The listed contracts of ``underlying``, or None when it has none."""
+        ...
+
+    def underlying_quote(self, underlying: str) -> Quote | None: ...
+
+    def option_quotes(
+        self, underlying: str, expiry: dt.date | None = None, right: Right | None = None
+    ) -> list[OptionQuote]:
+        """Listed contracts (optionally of one expiry and right) with quotes, IV and Greeks, by expiry, right, strike."""
+        ...
+
+    def leg_quotes(self, underlying: str, legs: Sequence[Leg]) -> list[Quote | None]:
+        """Each leg's market: an :class:`OptionQuote` for an option leg (which must be listed), the
+        underlying's quote for an underlying leg, None where there is no quote."""
+        ...
+
+    def groups(self) -> list[Group]:
+        """Every position group, from every source, in the order they were opened (no management state)."""
+        ...
+
+    def positions(self) -> list[Position]:
+        """Open positions."""
+        ...
+
+    def portfolio(self) -> Portfolio: ...
+
+    def health(self) -> EngineHealth: ...
+
+
+def _utc(ns: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC)
+
+
+@dataclass
+class _Listing:
+    """The cache's instruments indexed once per change of their number."""
+
+    count: int
+    options: dict[str, list[OptionContract]] = field(default_factory=lambda: defaultdict(list))
+    chains: dict[str, OptionChain] = field(default_factory=dict)
+
+
+class CacheEngineView:
+    """An :class:`EngineView` over a NautilusTrader cache, clock and portfolio (see the module docstring).
+
+    ``risk_engine`` (optional) gives the trading state shown by the health route.
+    """
+
+    def __init__(
+        self,
+        cache: CacheFacade,
+        clock: Clock,
+        portfolio: PortfolioFacade,
+        *,
+        risk_engine: object | None = None,
+        rate: float = 0.0,
+        dividend: float = 0.0,
+    ) -> None:
+        self._cache = cache
+        self._clock = clock
+        self._portfolio = portfolio
+        self._risk_engine = risk_engine
+        self.rate = rate
+        self.dividend = dividend
+        self._listing_memo = _Listing(count=-1)
+
+    @classmethod
+    def from_kernel(cls, kernel: object, *, rate: float = 0.0, dividend: float = 0.0) -> CacheEngineView:
+        """The view of a ``NautilusKernel`` (``node.kernel`` of a TradingNode, ``engine.kernel`` of a backtest)."""
+        return cls(
+            kernel.cache, kernel.clock, kernel.portfolio, risk_engine=kernel.risk_engine, rate=rate, dividend=dividend
+        )
+
+    # -- instruments and quotes ---------------------------------------------------------------
+
+    def now(self) -> dt.datetime:
+        return _utc(self._clock.timestamp_ns())
+
+    def _listing(self) -> _Listing:
+        count = len(self._cache.instrument_ids())
+        if count != self._listing_memo.count:
+            listing = _Listing(count=count)
+            for instrument in self._cache.instruments():
+                if isinstance(instrument, OptionContract):
+                    listing.options[instrument.underlying].append(instrument)
+            self._listing_memo = listing
+        return self._listing_memo
+
+    def underlyings(self) -> list[str]:
+        return sorted(self._listing().options)
+
+    def chain(self, underlying: str) -> OptionChain | None:
+        listing = self._listing()
+        contracts = listing.options.get(underlying)
+        if not contracts:
+            return None
+        if underlying not in listing.chains:
+            venue = contracts[0].id.venue
+            equity = self._cache.instrument(InstrumentId(Symbol(underlying), venue))
+            listing.chains[underlying] = OptionChain(underlying, contracts, equity if isinstance(equity, Equity) else None)
+        return listing.chains[underlying]
+
+    def _quote(self, instrument_id: InstrumentId) -> Quote | None:
+        tick = self._cache.quote_tick(instrument_id)
+        if tick is None:
+            return None
+        bid, ask = tick.bid_price.as_double(), tick.ask_price.as_double()
+        return Quote(
+            instrument_id=instrument_id.value,
+            bid=bid,
+            ask=ask,
+            mid=(bid + ask) / 2,
+            bid_size=tick.bid_size.as_double(),
+            ask_size=tick.ask_size.as_double(),
+            ts=_utc(tick.ts_event),
+        )
+
+    def underlying_quote(self, underlying: str) -> Quote | None:
+        chain = self.chain(underlying)
+        if chain is None or chain.underlying_instrument is None:
+            return None
+        return self._quote(chain.underlying_instrument.id)
+
+    def _spot(self, underlying: str) -> float | None:
+        quote = self.underlying_quote(underlying)
+        return None if quote is None else quote.mid
+
+    def _priced(self, contracts: Sequence[OptionContract], spot: float | None) -> list[OptionQuote]:
+        """Quotes, implied vols and per-share Greeks of contracts of one underlying, in one array pass."""
+        quotes = [self._quote(contract.id) for contract in contracts]
+        expiries = [contract_expiry(contract) for contract in contracts]
+        ivs: list[float | None] = [None] * len(contracts)
+        notes: list[str | None] = ["no quote" if q is None else None for q in quotes]
+        greeks: list[Greeks | None] = [None] * len(contracts)
+        priced = [i for i, q in enumerate(quotes) if q is not None and q.mid is not None]
+        if spot is None:
+            notes = [note or "no underlying quote" for note in notes]
+        elif priced:
+            as_of = as_of_datetime(self.now())
+            years_of = {expiry: years_to_expiry(expiry, as_of) for expiry in set(expiries)}
+            result = chain_iv_greeks(
+                spot,
+                np.array([float(contracts[i].strike_price) for i in priced]),
+                np.array([years_of[expiries[i]] for i in priced]),
+                np.array([contract_right(contracts[i]) == "call" for i in priced]),
+                np.array([quotes[i].mid for i in priced]),
+                self.rate,
+                self.dividend,
+            )
+            for j, i in enumerate(priced):
+                status = IVStatus(int(result.status[j]))
+                ivs[i] = float(result.iv[j]) if status is IVStatus.OK else None
+                notes[i] = status.reason
+                greeks[i] = Greeks(
+                    delta=float(result.delta[j]),
+                    gamma=float(result.gamma[j]),
+                    vega=float(result.vega[j]),
+                    theta=float(result.theta[j]),
+                )
+        empty = {"bid": None, "ask": None, "mid": None, "bid_size": None, "ask_size": None, "ts": None}
+        return [
+            OptionQuote(
+                **(quote.model_dump() if quote is not None else {**empty, "instrument_id": contract.id.value}),
+                expiry=expiry,
+                right=contract_right(contract),
+                strike=float(contract.strike_price),
+                multiplier=float(contract.multiplier),
+                iv=iv,
+                iv_note=note,
+                greeks=greek,
+            )
+            for contract, quote, expiry, iv, note, greek in zip(contracts, quotes, expiries, ivs, notes, greeks)
+        ]
+
+    def option_quotes(
+        self, underlying: str, expiry: dt.date | None = None, right: Right | None = None
+    ) -> list[OptionQuote]:
+        contracts = [
+            contract
+            for contract in self._listing().options.get(underlying, ())
+            if (expiry is None or contract_expiry(contract) == expiry)
+            and (right is None or contract_right(contract) == right)
+        ]
+        contracts.sort(key=lambda c: (c.expiration_ns, contract_right(c), float(c.strike_price)))
+        return self._priced(contracts, self._spot(underlying))
+
+    def leg_quotes(self, underlying: str, legs: Sequence[Leg]) -> list[Quote | None]:
+        chain = self.chain(underlying)
+        if chain is None:
+            raise ValueError(f"no option chain is loaded for {underlying}")
+        contracts = [chain.contract(leg.expiry, leg.kind, leg.strike) for leg in legs if leg.is_option]
+        priced = iter(self._priced(contracts, self._spot(underlying)))
+        underlying_quote = self.underlying_quote(underlying)
+        return [next(priced) if leg.is_option else underlying_quote for leg in legs]
+
+    def _marks(self, instrument_ids: Iterable[InstrumentId]) -> dict[InstrumentId, OptionQuote]:
+        """Priced quotes of the option contracts among ``instrument_ids``, grouped by underlying."""
+        by_underlying: dict[str, list[OptionContract]] = defaultdict(list)
+        for instrument_id in set(instrument_ids):
+            instrument = self._cache.instrument(instrument_id)
+            if isinstance(instrument, OptionContract):
+                by_underlying[instrument.underlying].append(instrument)
+        marks: dict[InstrumentId, OptionQuote] = {}
+        for underlying, contracts in by_underlying.items():
+            for contract, quote in zip(contracts, self._priced(contracts, self._spot(underlying))):
+                marks[contract.id] = quote
+        return marks
+
+    def _held_greeks(
+        self, instrument: Instrument | None, quantity: float, marks: dict[InstrumentId, OptionQuote]
+    ) -> Greeks | None:
+        """Share-equivalent Greeks of ``quantity`` of an instrument; None when they cannot be known."""
+        if quantity == 0:
+            return ZERO_GREEKS
+        if isinstance(instrument, Equity):
+            return Greeks(delta=quantity, gamma=0.0, vega=0.0, theta=0.0)
+        mark = marks.get(instrument.id) if instrument is not None else None
+        if mark is None or mark.greeks is None:
+            return None
+        return mark.greeks.scaled(quantity * mark.multiplier)
+
+    # -- groups, positions, portfolio ---------------------------------------------------------
+
+    def groups(self) -> list[Group]:
+        book = list(rebuild_groups(self._cache))
+        marks = self._marks(leg.instrument_id for group in book for leg in group.legs if leg.quantity != 0)
+        groups = []
+        for group in book:
+            instrument = self._cache.instrument(group.instrument_id)
+            total: Greeks | None = ZERO_GREEKS
+            legs = []
+            for state in group.legs:
+                leg_instrument = self._cache.instrument(state.instrument_id)
+                held = self._held_greeks(leg_instrument, float(state.quantity), marks)
+                total = None if held is None or total is None else total + held
+                legs.append(GroupLeg(**state.to_dict(), **_leg_terms(leg_instrument)))
+            data = group.to_dict()
+            data["legs"] = legs
+            groups.append(Group(**data, underlying=_underlying_of(instrument), greeks=total))
+        return groups
+
+    def _position(self, position: NautilusPosition, marks: dict[InstrumentId, OptionQuote]) -> Position:
+        instrument = self._cache.instrument(position.instrument_id)
+        quote = self._quote(position.instrument_id)
+        mark = quote.mid if quote is not None else None
+        unrealized = None
+        if mark is not None and instrument is not None:
+            unrealized = position.unrealized_pnl(instrument.make_price(mark)).as_double()
+        return Position(
+            position_id=position.id.value,
+            instrument_id=position.instrument_id.value,
+            strategy_id=position.strategy_id.value,
+            side=position.side.name,
+            quantity=position.signed_qty,
+            avg_px_open=position.avg_px_open,
+            mark=mark,
+            unrealized_pnl=unrealized,
+            realized_pnl=position.realized_pnl.as_double() if position.realized_pnl is not None else 0.0,
+            greeks=self._held_greeks(instrument, position.signed_qty, marks),
+            opened_at=_utc(position.ts_opened),
+        )
+
+    def positions(self) -> list[Position]:
+        open_positions = self._cache.positions_open()
+        marks = self._marks(position.instrument_id for position in open_positions)
+        return [self._position(position, marks) for position in open_positions]
+
+    def portfolio(self) -> Portfolio:
+        positions = self.positions()
+        realized = 0.0
+        currency = "USD"
+        for instrument_id in sorted({p.instrument_id for p in self._cache.positions()}, key=str):
+            money = self._portfolio.realized_pnl(instrument_id)
+            if money is not None:
+                realized += money.as_double()
+                currency = money.currency.code
+        unrealized = sum(p.unrealized_pnl for p in positions if p.unrealized_pnl is not None)
+        greeks = ZERO_GREEKS
+        for position in positions:
+            if position.greeks is not None:
+                greeks = greeks + position.greeks
+        return Portfolio(
+            as_of=self.now(),
+            currency=currency,
+            greeks=greeks,
+            realized_pnl=realized,
+            unrealized_pnl=unrealized,
+            total_pnl=realized + unrealized,
+            open_positions=len(positions),
+            unpriced_positions=sum(1 for p in positions if p.unrealized_pnl is None),
+            open_groups=len(rebuild_groups(self._cache).open_groups()),
+        )
+
+    def health(self) -> EngineHealth:
+        state = getattr(self._risk_engine, "trading_state", None)
+        return EngineHealth(
+            engine_time=self.now(),
+            trading_state=state.name if state is not None else None,
+            instruments=len(self._cache.instrument_ids()),
+            underlyings=self.underlyings(),
+            open_positions=self._cache.positions_open_count(),
+        )
+
+
+def _underlying_of(instrument: Instrument | None) -> str | None:
+    if instrument is None:
+        return None
+    if isinstance(instrument, Equity):
+        return instrument.id.symbol.value
+    return getattr(instrument, "underlying", None)
+
+
+def _leg_terms(instrument: Instrument | None) -> dict:
+    if isinstance(instrument, OptionContract):
+        return {
+            "kind": contract_right(instrument),
+            "strike": float(instrument.strike_price),
+            "expiry": contract_expiry(instrument),
+        }
+    if isinstance(instrument, Equity):
+        return {"kind": "underlying"}
+    return {}
+
+
+def fill_event(fill: OrderFilled) -> HubEvent:
+    """A WebSocket ``fill`` message from an engine fill (spread-level and leg fills alike)."""
+    return HubEvent(
+        "fill",
+        {
+            "client_order_id": fill.client_order_id.value,
+            "venue_order_id": fill.venue_order_id.value,
+            "trade_id": fill.trade_id.value,
+            "strategy_id": fill.strategy_id.value,
+            "instrument_id": fill.instrument_id.value,
+            "side": fill.order_side.name,
+            "quantity": fill.last_qty.as_double(),
+            "price": fill.last_px.as_double(),
+            "commission": fill.commission.as_double() if fill.commission is not None else 0.0,
+            "ts_event": fill.ts_event,
+        },
+    )
+
+
+def position_event(event: PositionEvent) -> HubEvent:
+    """A WebSocket ``position`` message from a PositionOpened / PositionChanged / PositionClosed event."""
+    return HubEvent(
+        "position",
+        {
+            "event": type(event).__name__,
+            "position_id": event.position_id.value,
+            "instrument_id": event.instrument_id.value,
+            "strategy_id": event.strategy_id.value,
+            "side": event.side.name,
+            "quantity": event.signed_qty,
+            "avg_px_open": event.avg_px_open,
+            "realized_pnl": event.realized_pnl.as_double() if event.realized_pnl is not None else 0.0,
+            "ts_event": event.ts_event,
+        },
+    )

@@ -1,0 +1,216 @@
+"""The WebSocket feed at ``/ws``: engine and queue events pushed to every client, and a snapshot every second.
+
+Every message is one JSON text frame ``{"type": ..., "seq": n, "ts": ns, "data": {...}}``:
+
+- ``type``: ``snapshot`` (the whole state), ``order`` (a queue status change), ``fill`` (an engine fill),
+  ``position`` (an engine position event) or ``action`` (a bot action log record);
+- ``seq``: increases by one with every message broadcast to all clients. The snapshot a client gets on
+  connecting repeats the ``seq`` of the last broadcast, so the next message it receives is ``seq + 1``;
+- ``ts``: when the hub sent the message, UTC nanoseconds.
+
+A client that connects or reconnects receives a ``snapshot`` first, then every broadcast. Snapshots are
+also broadcast every ``interval`` seconds and soon after a fill, position or order event (several events
+coalesce into one snapshot). A client may send ``{"type": "snapshot"}`` to get one at once; other client
+messages are ignored.
+
+Each client has a bounded send queue; a client that falls ``queue_size`` messages behind is disconnected
+(close code 1013, try again later) instead of slowing the server or the other clients. It gets a fresh
+snapshot when it reconnects.
+
+:meth:`Hub.publish` may be called from any thread (the queue's drainer, the engine's event handlers);
+the broadcast itself happens on the API's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
+
+from hybrid.api.auth import Principal, require_ws_role, ws_subprotocol
+
+log = logging.getLogger(__name__)
+
+EventType = Literal["snapshot", "order", "fill", "position", "action"]
+STATE_EVENTS = frozenset({"order", "fill", "position"})  # events after which a fresh snapshot follows
+TRY_AGAIN_LATER = 1013
+DEFAULT_QUEUE_SIZE = 256
+DEFAULT_INTERVAL = 1.0
+SNAPSHOT_COALESCE = 0.05  # seconds: events within this window share one follow-up snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class HubEvent:
+    """One message to broadcast: its type and its JSON-ready data."""
+
+    type: EventType
+    data: Mapping[str, Any]
+
+
+class _Client:
+    def __init__(self, websocket: WebSocket, queue_size: int) -> None:
+        self.websocket = websocket
+        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
+        self.dropped = asyncio.Event()
+
+
+class Hub:
+    """Broadcasts events to the connected WebSocket clients; see the module docstring."""
+
+    def __init__(self, *, interval: float = DEFAULT_INTERVAL, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
+        if not interval > 0:
+            raise ValueError(f"interval must be a positive number of seconds, got {interval!r}")
+        if queue_size < 1:
+            raise ValueError(f"queue_size must be at least 1, got {queue_size!r}")
+        self.interval = interval
+        self.queue_size = queue_size
+        self._clients: set[_Client] = set()
+        self._seq = 0
+        self._snapshot: Callable[[], Mapping[str, Any]] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._dirty: asyncio.Event | None = None
+        self._ticker: asyncio.Task | None = None
+
+    @property
+    def clients(self) -> int:
+        return len(self._clients)
+
+    async def start(self, snapshot: Callable[[], Mapping[str, Any]]) -> None:
+        """Bind to the running loop and start the periodic snapshots; ``snapshot()`` builds the state."""
+        self._snapshot = snapshot
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._dirty = asyncio.Event()
+        self._ticker = asyncio.create_task(self._tick(), name="ws-snapshots")
+
+    async def stop(self) -> None:
+        """Stop the snapshots and disconnect every client."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        for client in list(self._clients):
+            self._drop(client)
+        self._loop = None
+
+    def publish(self, event: HubEvent) -> None:
+        """Broadcast ``event`` to every client; safe from any thread, a no-op before :meth:`start`."""
+        loop = self._loop
+        if loop is None:
+            return
+        if threading.get_ident() == self._loop_thread:
+            self._broadcast(event)
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop closed in between: nobody to tell
+                loop.call_soon_threadsafe(self._broadcast, event)
+
+    def _message(self, type_: EventType, seq: int, data: Mapping[str, Any]) -> str:
+        return json.dumps({"type": type_, "seq": seq, "ts": time.time_ns(), "data": data}, separators=(",", ":"))
+
+    def _broadcast(self, event: HubEvent) -> None:
+        self._seq += 1
+        text = self._message(event.type, self._seq, event.data)
+        for client in list(self._clients):
+            try:
+                client.queue.put_nowait(text)
+            except asyncio.QueueFull:
+                log.warning("WebSocket client %s fell %d messages behind; disconnecting it", _peer(client), self.queue_size)
+                self._drop(client)
+        if event.type in STATE_EVENTS and self._dirty is not None:
+            self._dirty.set()
+
+    def _snapshot_data(self) -> Mapping[str, Any] | None:
+        try:
+            return self._snapshot() if self._snapshot is not None else {}
+        except Exception:
+            log.exception("building the WebSocket snapshot failed")
+            return None
+
+    async def _tick(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._dirty.wait(), timeout=self.interval)
+                await asyncio.sleep(SNAPSHOT_COALESCE)
+            self._dirty.clear()
+            if self._clients:
+                data = self._snapshot_data()
+                if data is not None:
+                    self._broadcast(HubEvent("snapshot", data))
+
+    def _send_snapshot(self, client: _Client) -> bool:
+        """Queue a snapshot for one client (not a broadcast: it repeats the last broadcast's seq)."""
+        data = self._snapshot_data()
+        if data is None:
+            return False
+        try:
+            client.queue.put_nowait(self._message("snapshot", self._seq, data))
+        except asyncio.QueueFull:
+            self._drop(client)
+        return True
+
+    def _drop(self, client: _Client) -> None:
+        self._clients.discard(client)
+        client.dropped.set()
+
+    async def serve(self, websocket: WebSocket) -> None:
+        """Run one client's connection: snapshot first, then broadcasts, until either side leaves."""
+        await websocket.accept(subprotocol=ws_subprotocol(websocket))
+        client = _Client(websocket, self.queue_size)
+        # No await between the snapshot and joining the broadcast list: nothing can slip in between.
+        if not self._send_snapshot(client):
+            await websocket.close(code=1011, reason="the snapshot could not be built")
+            return
+        self._clients.add(client)
+        sender = asyncio.create_task(self._send(client))
+        receiver = asyncio.create_task(self._receive(client))
+        dropped = asyncio.create_task(client.dropped.wait())
+        try:
+            await asyncio.wait({sender, receiver, dropped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._clients.discard(client)
+            for task in (sender, receiver, dropped):
+                task.cancel()
+            await asyncio.gather(sender, receiver, dropped, return_exceptions=True)
+            if client.dropped.is_set() and websocket.application_state is WebSocketState.CONNECTED:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(websocket.close(code=TRY_AGAIN_LATER, reason="too slow"), timeout=1.0)
+
+    async def _send(self, client: _Client) -> None:
+        while True:
+            text = await client.queue.get()
+            await client.websocket.send_text(text)
+
+    async def _receive(self, client: _Client) -> None:
+        with contextlib.suppress(WebSocketDisconnect):
+            while True:
+                text = await client.websocket.receive_text()
+                try:
+                    request = json.loads(text)
+                except ValueError:
+                    continue
+                if isinstance(request, dict) and request.get("type") == "snapshot":
+                    self._send_snapshot(client)
+
+
+def _peer(client: _Client) -> str:
+    peer = client.websocket.client
+    return f"{peer.host}:{peer.port}" if peer else "unknown"
+
+
+router = APIRouter()
+
+
+@router.websocket("/ws")
+async def websocket_feed(websocket: WebSocket, who: Principal = Depends(require_ws_role("viewer"))) -> None:
+    """The live feed; see :mod:`hybrid.api.ws` for the messages. Needs a viewer token."""
+    await websocket.app.state.context.hub.serve(websocket)

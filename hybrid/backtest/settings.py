@@ -1,0 +1,236 @@
+"""The run configuration file (TOML): catalog, dates, venue, fill model, seed and components.
+
+The schema is documented in docs/backtest.md. Every problem is raised as :class:`ConfigError`
+with a one-line message that names the file, the key and what is valid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+LOG_LEVELS = ("OFF", "TRACE", "DEBUG", "INFO", "WARNING", "ERROR")
+COMPONENT_TABLES = ("strategies", "actors", "exec_algorithms")
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class ConfigError(ValueError):
+    """Input the user can fix: the message is one line naming the problem and the fix."""
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """A strategy, actor or execution algorithm: class and config class import paths and the config table."""
+
+    table: str  # strategies | actors | exec_algorithms
+    index: int
+    path: str
+    config_path: str
+    config: dict[str, Any]
+
+    @property
+    def where(self) -> str:
+        return f"{self.table}[{self.index}]"
+
+
+@dataclass(frozen=True)
+class VenueSettings:
+    name: str | None = None  # None: the catalog's venue
+    starting_balance: float = 1_000_000.0
+    fee_per_contract: float = 0.65
+
+
+@dataclass(frozen=True)
+class FillSettings:
+    prob_fill_on_touch: float = 0.3
+    prob_slippage: float = 0.0
+
+
+@dataclass(frozen=True)
+class BacktestSettings:
+    """Everything one run needs, after command-line overrides."""
+
+    name: str
+    config_file: Path
+    catalog: Path
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    seed: int
+    log_level: str
+    out: Path | None
+    reports_dir: Path
+    progress: bool
+    equity_interval_minutes: int
+    venue: VenueSettings
+    fill_model: FillSettings
+    components: tuple[ComponentSpec, ...]
+
+
+# key -> (accepted types, description of what is valid)
+_TOP: dict[str, tuple[tuple[type, ...], str]] = {
+    "name": ((str,), "a string"),
+    "catalog": ((str,), "a path string"),
+    "start": ((str, dt.date), "a date like 2024-01-02 or an ISO timestamp"),
+    "end": ((str, dt.date), "a date like 2024-01-02 or an ISO timestamp"),
+    "seed": ((int,), "an integer"),
+    "log_level": ((str,), f"one of {', '.join(LOG_LEVELS)}"),
+    "reports_dir": ((str,), "a path string"),
+    "progress": ((bool,), "true or false"),
+    "venue": ((dict,), "a table"),
+    "fill_model": ((dict,), "a table"),
+    "report": ((dict,), "a table"),
+    **{table: ((list,), "an array of tables ([[...]])") for table in COMPONENT_TABLES},
+}
+_VENUE = {
+    "name": ((str,), "a venue name like OPRA"),
+    "starting_balance": ((int, float), "a number of USD"),
+    "fee_per_contract": ((int, float), "a number of USD per contract"),
+}
+_FILL = {
+    "prob_fill_on_touch": ((int, float), "a probability in [0, 1]"),
+    "prob_slippage": ((int, float), "a probability in [0, 1]"),
+}
+_REPORT = {"equity_interval_minutes": ((int,), "a positive integer")}
+_COMPONENT = {
+    "path": ((str,), "an import path like package.module:ClassName"),
+    "config_path": ((str,), "an import path like package.module:ClassNameConfig"),
+    "config": ((dict,), "a table"),
+}
+
+
+def load_settings(
+    config_file: str | Path,
+    *,
+    catalog: str | Path | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    out: str | Path | None = None,
+    seed: int | None = None,
+) -> BacktestSettings:
+    """Read and validate the TOML file; command-line values override the file's."""
+    path = Path(config_file)
+    raw = _read_toml(path)
+    top = _checked(raw, _TOP, "", path)
+    venue = _checked(top.get("venue", {}), _VENUE, "venue.", path)
+    fill = _checked(top.get("fill_model", {}), _FILL, "fill_model.", path)
+    report = _checked(top.get("report", {}), _REPORT, "report.", path)
+    catalog = catalog if catalog is not None else top.get("catalog")
+    if catalog is None:
+        raise ConfigError(f"{path}: no catalog: set catalog = \"DIR\" in the file or pass --catalog DIR")
+    settings = BacktestSettings(
+        name=top.get("name", path.stem),
+        config_file=path,
+        catalog=Path(catalog),
+        start=_timestamp(start if start is not None else top.get("start"), "start", path, end_of_day=False),
+        end=_timestamp(end if end is not None else top.get("end"), "end", path, end_of_day=True),
+        seed=seed if seed is not None else top.get("seed", 0),
+        log_level=_log_level(top.get("log_level", "WARNING"), path),
+        out=Path(out) if out is not None else None,
+        reports_dir=Path(top.get("reports_dir", "reports")),
+        progress=top.get("progress", True),
+        equity_interval_minutes=_positive(report.get("equity_interval_minutes", 30), "report.equity_interval_minutes", path),
+        venue=VenueSettings(
+            name=venue.get("name"),
+            starting_balance=float(venue.get("starting_balance", VenueSettings.starting_balance)),
+            fee_per_contract=float(venue.get("fee_per_contract", VenueSettings.fee_per_contract)),
+        ),
+        fill_model=FillSettings(
+            prob_fill_on_touch=_probability(fill.get("prob_fill_on_touch", FillSettings.prob_fill_on_touch), "fill_model.prob_fill_on_touch", path),
+            prob_slippage=_probability(fill.get("prob_slippage", FillSettings.prob_slippage), "fill_model.prob_slippage", path),
+        ),
+        components=tuple(_components(top, path)),
+    )
+    if settings.start is not None and settings.end is not None and settings.start >= settings.end:
+        raise ConfigError(f"{path}: start {settings.start} is not before end {settings.end}; swap or widen the dates")
+    if settings.venue.starting_balance <= 0 or settings.venue.fee_per_contract < 0:
+        raise ConfigError(f"{path}: venue.starting_balance must be > 0 and venue.fee_per_contract >= 0")
+    return settings
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror}; pass an existing TOML file with --config") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: TOML syntax error: {e}") from None
+
+
+def _checked(table: dict, schema: dict[str, tuple[tuple[type, ...], str]], prefix: str, path: Path) -> dict:
+    """The table itself, once every key is known and every value has an accepted type."""
+    for key, value in table.items():
+        if key not in schema:
+            raise ConfigError(f"{path}: unknown key '{prefix}{key}' (valid keys: {', '.join(schema)})")
+        types, valid = schema[key]
+        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+            raise ConfigError(f"{path}: '{prefix}{key}' must be {valid}, got {type(value).__name__} {value!r}")
+    return table
+
+
+def _components(top: dict, path: Path) -> list[ComponentSpec]:
+    specs = []
+    for table in COMPONENT_TABLES:
+        for index, entry in enumerate(top.get(table, [])):
+            where = f"{table}[{index}]."
+            if not isinstance(entry, dict):
+                raise ConfigError(f"{path}: '{table}' must be an array of tables ([[{table}]]), got {entry!r}")
+            _checked(entry, _COMPONENT, where, path)
+            if "path" not in entry:
+                raise ConfigError(f"{path}: '{where}path' is missing: set it to an import path like package.module:ClassName")
+            for key in ("path", "config_path"):
+                if key in entry and ":" not in entry[key]:
+                    raise ConfigError(f"{path}: '{where}{key}' must look like package.module:ClassName, got {entry[key]!r}")
+            specs.append(
+                ComponentSpec(
+                    table=table,
+                    index=index,
+                    path=entry["path"],
+                    config_path=entry.get("config_path", entry["path"] + "Config"),
+                    config=entry.get("config", {}),
+                ),
+            )
+    return specs
+
+
+def _timestamp(value: str | dt.date | None, key: str, path: Path, end_of_day: bool) -> pd.Timestamp | None:
+    """UTC timestamp; a date alone means its first instant, or for ``end`` its last."""
+    if value is None:
+        return None
+    date_only = (isinstance(value, dt.date) and not isinstance(value, dt.datetime)) or (
+        isinstance(value, str) and _DATE_ONLY.match(value) is not None
+    )
+    try:
+        ts = pd.Timestamp(value)
+    except ValueError:
+        ts = pd.NaT
+    if ts is pd.NaT:
+        raise ConfigError(f"{path}: '{key}' must be a date like 2024-01-02 or an ISO timestamp, got {value!r}")
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts + pd.Timedelta(days=1) - pd.Timedelta(1, "ns") if date_only and end_of_day else ts
+
+
+def _log_level(value: str, path: Path) -> str:
+    level = value.upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"{path}: 'log_level' must be one of {', '.join(LOG_LEVELS)}, got {value!r}")
+    return level
+
+
+def _positive(value: int, key: str, path: Path) -> int:
+    if value <= 0:
+        raise ConfigError(f"{path}: '{key}' must be a positive integer, got {value}")
+    return value
+
+
+def _probability(value: float, key: str, path: Path) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{path}: '{key}' must be a probability in [0, 1], got {value}")
+    return float(value)

@@ -1,0 +1,135 @@
+"""A small, fast, seeded option market to exercise execution algorithms in a BacktestEngine.
+
+The catalog generator quotes options every few minutes at best, which says nothing about a
+2.5-second child order. This market quotes a handful of calls of one expiry every
+``interval_ms`` (sub-second), each leg's mid a random walk in ticks with a random width of one
+to ``max_width_ticks`` ticks and small displayed sizes, so passive limits are touched some of
+the time and partial fills happen. Everything is drawn from one ``numpy`` generator: the same
+config gives the same quotes.
+
+:func:`build_engine` puts it behind a simulated venue configured like the backtest runner's
+(NETTING, MARGIN, per-contract fees, liquidity consumption and the touch fill model).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
+from nautilus_trader.backtest.models import PerContractFeeModel
+from nautilus_trader.config import LoggingConfig
+from nautilus_trader.model.currencies import USD
+from nautilus_trader.model.data import QuoteTick
+from nautilus_trader.model.enums import AccountType, OmsType
+from nautilus_trader.model.identifiers import Venue
+from nautilus_trader.model.instruments import OptionContract, OptionSpread
+from nautilus_trader.model.objects import Money
+
+from hybrid.backtest.fill_model import TouchFillModel, TouchFillModelConfig
+from hybrid.options.chain import make_option_spread
+from hybrid.options.instruments import make_equity, make_option
+
+SECOND_NS = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class SimMarketConfig:
+    """The market: which calls, how long, how often and how they move (prices per share)."""
+
+    underlying: str = "SPY"
+    venue: str = "OPRA"
+    expiry: dt.date = dt.date(2024, 3, 15)
+    strikes: tuple[float, ...] = (100.0, 105.0, 110.0, 115.0)
+    start_mids: tuple[float, ...] = (6.00, 3.20, 1.40, 0.55)
+    start: pd.Timestamp = pd.Timestamp("2024-01-02 15:00", tz="UTC")
+    seconds: float = 600.0
+    interval_ms: int = 250
+    tick: float = 0.01
+    step_ticks: float = 0.8  # standard deviation of a mid's move per quote, in ticks
+    max_width_ticks: int = 4
+    min_size: int = 1
+    max_size: int = 12
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        if len(self.strikes) != len(self.start_mids) or len(self.strikes) < 2:
+            raise ValueError("strikes and start_mids must have the same length, at least 2")
+        if self.interval_ms < 1 or self.seconds <= 0:
+            raise ValueError(f"interval_ms must be >= 1 and seconds > 0, got {self.interval_ms}, {self.seconds}")
+
+
+@dataclass
+class SimMarket:
+    """The instruments and quotes of a :class:`SimMarketConfig`."""
+
+    config: SimMarketConfig
+    options: list[OptionContract]
+    quotes: list[QuoteTick]
+
+    @property
+    def start_ns(self) -> int:
+        return self.config.start.value
+
+    @property
+    def end_ns(self) -> int:
+        return self.start_ns + int(self.config.seconds * SECOND_NS)
+
+    def vertical(self, low: int, high: int, ratio: int = 1) -> OptionSpread:
+        """Long ``ratio`` of strike index ``low``, short ``ratio`` of strike index ``high``."""
+        return make_option_spread([(self.options[low], ratio), (self.options[high], -ratio)])
+
+
+def make_market(config: SimMarketConfig) -> SimMarket:
+    """Draw the quotes of every leg (all legs quote at every interval)."""
+    rng = np.random.default_rng(config.seed)
+    options = [make_option(config.underlying, config.expiry, "C", k, config.venue) for k in config.strikes]
+    n = int(config.seconds * 1000 // config.interval_ms)
+    ts = (config.start.value + np.arange(n, dtype=np.uint64) * np.uint64(config.interval_ms * 1_000_000)).astype(np.uint64)
+    quotes: list[QuoteTick] = []
+    for option, mid0 in zip(options, config.start_mids, strict=True):
+        steps = rng.normal(0.0, config.step_ticks, n)
+        mid_ticks = np.maximum(round(mid0 / config.tick) + np.cumsum(steps), config.max_width_ticks + 1)
+        width = rng.integers(1, config.max_width_ticks + 1, n)
+        bid_ticks = np.floor(mid_ticks - width / 2)
+        bids = bid_ticks * config.tick
+        asks = (bid_ticks + width) * config.tick
+        bid_sizes = rng.integers(config.min_size, config.max_size + 1, n).astype(np.float64)
+        ask_sizes = rng.integers(config.min_size, config.max_size + 1, n).astype(np.float64)
+        quotes.extend(
+            QuoteTick.from_raw_arrays_to_list(option.id, 2, 0, bids, asks, bid_sizes, ask_sizes, ts, ts),
+        )
+    quotes.sort(key=lambda q: q.ts_init)
+    return SimMarket(config=config, options=options, quotes=quotes)
+
+
+def build_engine(
+    market: SimMarket,
+    *,
+    prob_fill_on_touch: float = 0.3,
+    seed: int = 7,
+    spreads: tuple[OptionSpread, ...] = (),
+    log_level: str = "ERROR",
+) -> BacktestEngine:
+    """A BacktestEngine with the market's venue, instruments (and ``spreads``) and quotes loaded."""
+    engine = BacktestEngine(
+        BacktestEngineConfig(logging=LoggingConfig(log_level=log_level, bypass_logging=log_level == "OFF")),
+    )
+    engine.add_venue(
+        venue=Venue(market.config.venue),
+        oms_type=OmsType.NETTING,
+        account_type=AccountType.MARGIN,
+        starting_balances=[Money(1_000_000, USD)],
+        base_currency=USD,
+        fill_model=TouchFillModel(TouchFillModelConfig(prob_fill_on_touch=prob_fill_on_touch, random_seed=seed)),
+        fee_model=PerContractFeeModel(Money(0.65, USD)),
+        liquidity_consumption=True,
+    )
+    engine.add_instrument(make_equity(market.config.underlying, market.config.venue))
+    for instrument in (*market.options, *spreads):
+        engine.add_instrument(instrument)
+    engine.add_data(market.quotes)
+    return engine

@@ -1,0 +1,307 @@
+"""The group view: multi-leg positions rebuilt from the cache's tagged orders and their fills.
+
+A spread order fills in NautilusTrader 1.231 as one spread-level ``OrderFilled`` plus one synthetic
+fill per leg (client order id ``<spread order id>-LEG-<leg symbol>``); only the leg fills move
+positions. Leg fills can be missing (the venue mirrors only the first fill of a match into legs),
+so everything a group says about its legs comes from the leg fills actually applied to positions,
+never from the spread-level fills.
+
+Definitions (also in docs/backtest.md):
+
+- ``units``: net signed structure units filled at the structure level (BUY +, SELL -).
+- a leg's ``quantity``: net signed quantity of the leg's actual fills; ``expected``: ratio x units.
+- checkpoint: the end of a simulated instant at which the group had fills and none of its orders
+  was still working (submitted and neither filled, canceled, expired nor rejected).
+- ``balanced``: every leg's quantity equalled its expected quantity at every checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from nautilus_trader.cache.base import CacheFacade
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.events import OrderFilled
+from nautilus_trader.model.identifiers import InstrumentId, generic_spread_id_to_list, is_generic_spread_id
+from nautilus_trader.model.orders import Order
+
+from hybrid.tracking.tags import GroupTags
+
+LEG_FILL_MARKER = "-LEG-"
+_ZERO = Decimal(0)
+
+
+@dataclass
+class LegState:
+    """One leg of a group: its ratio per structure unit and what actually filled."""
+
+    instrument_id: InstrumentId
+    ratio: int
+    quantity: Decimal = _ZERO
+    expected: Decimal = _ZERO
+
+    def to_dict(self) -> dict:
+        return {
+            "instrument_id": self.instrument_id.value,
+            "ratio": self.ratio,
+            "filled_quantity": _number(self.quantity),
+            "expected_quantity": _number(self.expected),
+        }
+
+
+@dataclass
+class PositionGroup:
+    """A multi-leg position: what the group's orders and leg fills add up to."""
+
+    group_id: str
+    strategy_id: str
+    structure: str
+    source: str
+    instrument_id: InstrumentId
+    legs: list[LegState]
+    order_ids: list[str]
+    units: Decimal = _ZERO
+    opened_units: Decimal = _ZERO
+    entry_premium: float | None = None
+    exit_premium: float | None = None
+    commissions: float = 0.0
+    pnl: float | None = 0.0
+    balanced: bool = True
+    unbalanced_at_ns: int | None = None
+    working_orders: int = 0
+    fills: int = 0
+
+    @property
+    def status(self) -> str:
+        """``unfilled`` before any fill, ``open`` while any leg or unit is held, else ``closed``."""
+        if self.fills == 0:
+            return "unfilled"
+        if self.units != 0 or any(leg.quantity != 0 for leg in self.legs):
+            return "open"
+        return "closed"
+
+    def to_dict(self) -> dict:
+        return {
+            "group_id": self.group_id,
+            "strategy_id": self.strategy_id,
+            "structure": self.structure,
+            "source": self.source,
+            "instrument_id": self.instrument_id.value,
+            "status": self.status,
+            "units": _number(self.units),
+            "opened_units": _number(self.opened_units),
+            "legs": [leg.to_dict() for leg in self.legs],
+            "entry_premium": self.entry_premium,
+            "exit_premium": self.exit_premium,
+            "commissions": round(self.commissions, 2),
+            "pnl": None if self.pnl is None else round(self.pnl, 2),
+            "balanced": self.balanced,
+            "unbalanced_at_ns": self.unbalanced_at_ns,
+            "orders": list(self.order_ids),
+            "working_orders": self.working_orders,
+        }
+
+
+class GroupBook:
+    """Every group by id, in the order the groups were opened."""
+
+    def __init__(self, groups: Iterable[PositionGroup] = ()) -> None:
+        self._groups = {group.group_id: group for group in groups}
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+    def __iter__(self) -> Iterator[PositionGroup]:
+        return iter(self._groups.values())
+
+    def get(self, group_id: str) -> PositionGroup | None:
+        return self._groups.get(group_id)
+
+    def open_groups(self) -> list[PositionGroup]:
+        return [group for group in self if group.status == "open"]
+
+    def to_list(self) -> list[dict]:
+        return [group.to_dict() for group in self]
+
+
+@dataclass
+class _Fill:
+    ts: int
+    instrument_id: InstrumentId
+    signed_qty: Decimal
+    price: float
+    commission: float
+    structure_level: bool
+
+
+@dataclass
+class _GroupOrders:
+    tags: GroupTags
+    orders: list[Order] = field(default_factory=list)
+
+
+def rebuild_groups(cache: CacheFacade) -> GroupBook:
+    """Rebuild every group from the cache: tagged orders, their fills and the positions' leg fills."""
+    by_group: dict[str, _GroupOrders] = {}
+    for order in sorted(cache.orders(), key=lambda o: (o.ts_init, o.client_order_id.value)):
+        tags = GroupTags.parse(order.tags)
+        if tags is not None:
+            by_group.setdefault(tags.group_id, _GroupOrders(tags)).orders.append(order)
+    leg_fills = synthetic_leg_fills(cache)
+    return GroupBook(_build_group(cache, entry, leg_fills) for entry in by_group.values())
+
+
+def synthetic_leg_fills(cache: CacheFacade) -> dict[str, list[OrderFilled]]:
+    """Leg fills generated for spread orders, keyed by the spread order's client order id.
+
+    They belong to no order, only to positions (current ones and NETTING snapshots of closed ones).
+    """
+    out: dict[str, list[OrderFilled]] = defaultdict(list)
+    for position in [*cache.positions(), *cache.position_snapshots()]:
+        for fill in position.events:
+            parent, marker, _ = fill.client_order_id.value.rpartition(LEG_FILL_MARKER)
+            if marker:
+                out[parent].append(fill)
+    return out
+
+
+def _build_group(cache: CacheFacade, entry: _GroupOrders, leg_fills: dict[str, list[OrderFilled]]) -> PositionGroup:
+    first = entry.orders[0]
+    structure_id = first.instrument_id
+    legs = {leg_id: LegState(leg_id, ratio) for leg_id, ratio in _legs_of(structure_id)}
+    group = PositionGroup(
+        group_id=entry.tags.group_id,
+        strategy_id=first.strategy_id.value,
+        structure=entry.tags.structure,
+        source=entry.tags.source,
+        instrument_id=structure_id,
+        legs=list(legs.values()),
+        order_ids=[order.client_order_id.value for order in entry.orders],
+        working_orders=sum(1 for order in entry.orders if not order.is_closed),
+    )
+    fills = sorted(_group_fills(entry.orders, structure_id, leg_fills), key=lambda f: (f.ts, not f.structure_level))
+    group.fills = len(fills)
+    _apply_fills(group, legs, fills, entry.orders)
+    group.pnl = _mark_to_mid(cache, group, fills)
+    return group
+
+
+def _legs_of(instrument_id: InstrumentId) -> list[tuple[InstrumentId, int]]:
+    if is_generic_spread_id(instrument_id):
+        return generic_spread_id_to_list(instrument_id)
+    return [(instrument_id, 1)]
+
+
+def _group_fills(orders: list[Order], structure_id: InstrumentId, leg_fills: dict[str, list[OrderFilled]]) -> Iterator[_Fill]:
+    for order in orders:
+        spread_order = is_generic_spread_id(order.instrument_id)
+        for event in order.events:
+            if isinstance(event, OrderFilled):
+                if order.instrument_id == structure_id:
+                    yield _as_fill(event, structure_level=True)
+                if not spread_order:  # an order on a leg instrument is itself a leg fill
+                    yield _as_fill(event, structure_level=False)
+        if spread_order:
+            for fill in leg_fills.get(order.client_order_id.value, ()):
+                yield _as_fill(fill, structure_level=False)
+
+
+def _as_fill(event: OrderFilled, structure_level: bool) -> _Fill:
+    sign = 1 if event.order_side == OrderSide.BUY else -1
+    return _Fill(
+        ts=event.ts_event,
+        instrument_id=event.instrument_id,
+        signed_qty=sign * event.last_qty.as_decimal(),
+        price=event.last_px.as_double(),
+        commission=event.commission.as_double() if event.commission is not None else 0.0,
+        structure_level=structure_level,
+    )
+
+
+def _apply_fills(group: PositionGroup, legs: dict[InstrumentId, LegState], fills: list[_Fill], orders: list[Order]) -> None:
+    opened = _Vwap()
+    closed = _Vwap()
+    for i, fill in enumerate(fills):
+        if fill.structure_level:
+            _apply_unit_fill(group, fill, opened, closed)
+        else:
+            leg = legs.get(fill.instrument_id)
+            if leg is None:  # a fill on an instrument the structure does not define: expected 0
+                leg = legs[fill.instrument_id] = LegState(fill.instrument_id, 0)
+                group.legs.append(leg)
+            leg.quantity += fill.signed_qty
+            group.commissions += fill.commission
+        end_of_instant = i + 1 == len(fills) or fills[i + 1].ts != fill.ts
+        if end_of_instant:
+            for leg in group.legs:
+                leg.expected = leg.ratio * group.units
+            if group.balanced and not _any_working(orders, fill.ts) and not _legs_match(group):
+                group.balanced = False
+                group.unbalanced_at_ns = fill.ts
+    group.entry_premium = opened.average()
+    group.exit_premium = closed.average()
+
+
+def _apply_unit_fill(group: PositionGroup, fill: _Fill, opened: _Vwap, closed: _Vwap) -> None:
+    """Split a structure-level fill into the part that reduces the held units and the part that adds."""
+    qty = fill.signed_qty
+    reducing = _ZERO
+    if group.units != 0 and (group.units > 0) != (qty > 0):
+        reducing = min(abs(qty), abs(group.units))
+    adding = abs(qty) - reducing
+    closed.add(fill.price, reducing)
+    opened.add(fill.price, adding)
+    group.opened_units += adding
+    group.units += qty
+
+
+def _any_working(orders: list[Order], ts: int) -> bool:
+    return any(order.ts_init <= ts and not (order.is_closed and order.ts_last <= ts) for order in orders)
+
+
+def _legs_match(group: PositionGroup) -> bool:
+    return all(leg.quantity == leg.expected for leg in group.legs)
+
+
+def _mark_to_mid(cache: CacheFacade, group: PositionGroup, fills: list[_Fill]) -> float | None:
+    """Cash from the actual leg fills, less commissions, plus held legs valued at their last mid.
+
+    None when a held leg has no quote to value it with.
+    """
+    value = -group.commissions
+    for fill in fills:
+        if not fill.structure_level:
+            value -= float(fill.signed_qty) * fill.price * _multiplier(cache, fill.instrument_id)
+    for leg in group.legs:
+        if leg.quantity != 0:
+            quote = cache.quote_tick(leg.instrument_id)
+            if quote is None:
+                return None
+            mid = (quote.bid_price.as_double() + quote.ask_price.as_double()) / 2
+            value += float(leg.quantity) * mid * _multiplier(cache, leg.instrument_id)
+    return value
+
+
+def _multiplier(cache: CacheFacade, instrument_id: InstrumentId) -> float:
+    return cache.instrument(instrument_id).multiplier.as_double()
+
+
+class _Vwap:
+    def __init__(self) -> None:
+        self.notional = 0.0
+        self.quantity = _ZERO
+
+    def add(self, price: float, quantity: Decimal) -> None:
+        if quantity:
+            self.notional += price * float(quantity)
+            self.quantity += quantity
+
+    def average(self) -> float | None:
+        return round(self.notional / float(self.quantity), 6) if self.quantity else None
+
+
+def _number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)

@@ -1,0 +1,71 @@
+"""How a group's structure order is worked: limit at mid with a concession, market, or an ExecAlgorithm.
+
+Prices are net premiums per share of one structure unit in the order's direction of the instrument
+(a credit structure bought as a spread has a negative price). ``mode``:
+
+- ``limit``: one limit order at mid +/- ``concession`` toward the far touch (never past it); when it
+  has not filled after ``reprice_after_seconds`` it is cancelled and re-sent one more concession
+  away, up to ``max_reprices`` times. An opening order then gives up (what filled stays); a closing
+  order keeps crossing at the far touch until it is done: nothing may be left open past expiry.
+- ``market``: one market order.
+- ``algorithm``: a limit at the same starting price handed to the ExecAlgorithm ``exec_algorithm_id``
+  (e.g. ``TwoPart``) with ``exec_algorithm_params``; the algorithm works it, the group does not reprice.
+
+Leg repairs (see :mod:`hybrid.execution.balancing`) are IOC limits ``repair_slippage_ticks`` beyond the
+far touch, or market orders (``repair_order_type``).
+"""
+
+from __future__ import annotations
+
+from nautilus_trader.common.config import NautilusConfig
+from nautilus_trader.model.enums import OrderSide
+
+MODES = ("limit", "market", "algorithm")
+
+
+class ExecutionConfig(NautilusConfig, frozen=True):
+    """Execution of group orders (see the module docstring); checked by :func:`check_execution`."""
+
+    mode: str = "limit"
+    concession: float = 0.02
+    reprice_after_seconds: int = 900
+    max_reprices: int = 4
+    exec_algorithm_id: str | None = None
+    exec_algorithm_params: dict | None = None
+    repair_order_type: str = "limit"
+    repair_slippage_ticks: int = 2
+    quote_update_interval_seconds: int | None = None
+
+
+def check_execution(config: ExecutionConfig) -> ExecutionConfig:
+    """``config`` itself, or a one-line ValueError naming the field and what is valid."""
+    if config.mode not in MODES:
+        raise ValueError(f"execution.mode must be one of {', '.join(MODES)}, got {config.mode!r}")
+    if config.mode == "algorithm" and not config.exec_algorithm_id:
+        raise ValueError("execution.exec_algorithm_id is required when execution.mode is 'algorithm' (e.g. 'TwoPart')")
+    if config.concession < 0:
+        raise ValueError(f"execution.concession must be >= 0 (per share), got {config.concession}")
+    if config.reprice_after_seconds <= 0 or config.max_reprices < 0:
+        raise ValueError(
+            "execution.reprice_after_seconds must be > 0 and execution.max_reprices >= 0, "
+            f"got {config.reprice_after_seconds}, {config.max_reprices}",
+        )
+    if config.repair_order_type not in ("limit", "market"):
+        raise ValueError(f"execution.repair_order_type must be 'limit' or 'market', got {config.repair_order_type!r}")
+    if config.repair_slippage_ticks < 0:
+        raise ValueError(f"execution.repair_slippage_ticks must be >= 0, got {config.repair_slippage_ticks}")
+    if config.quote_update_interval_seconds is not None and config.quote_update_interval_seconds <= 0:
+        raise ValueError(
+            f"execution.quote_update_interval_seconds must be > 0 or left out, got {config.quote_update_interval_seconds}",
+        )
+    return config
+
+
+def limit_price(side: OrderSide, bid: float, ask: float, concession: float, attempts: int, cross: bool = False) -> float:
+    """Mid plus ``concession x (1 + attempts)`` toward the far touch, capped at it; the far touch itself when ``cross``."""
+    far = ask if side == OrderSide.BUY else bid
+    if cross:
+        return far
+    mid = (bid + ask) / 2
+    step = concession * (1 + attempts)
+    return min(mid + step, far) if side == OrderSide.BUY else max(mid - step, far)

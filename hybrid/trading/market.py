@@ -1,0 +1,127 @@
+"""The option market of one underlying as the engine's cache sees it now: chain, marks and ATM IV.
+
+Marks are the quote mids with their implied vols and deltas, computed for a whole chain in one pass
+by :func:`hybrid.options.pricing.chain_iv_greeks` (cost of carry b = r - q; NautilusTrader's
+``GreeksCalculator`` defaults to b = 0, which mis-states equity option IVs). The same numbers serve
+strike selection by delta and today's 30-day constant-maturity ATM IV (the live complement of the
+daily :class:`hybrid.options.iv_data.AtmImpliedVol` history).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from nautilus_trader.cache.base import CacheFacade
+from nautilus_trader.model.enums import OptionKind
+from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.instruments import OptionContract
+
+from hybrid.options.chain import Mark, OptionChain, contract_expiry
+from hybrid.options.instruments import NEW_YORK
+from hybrid.options.ivrank import constant_maturity_atm_iv
+from hybrid.options.pricing import chain_iv_greeks, years_to_expiry
+
+
+def mid(cache: CacheFacade, instrument_id: InstrumentId) -> float | None:
+    """The last quote's mid, or None without a two-sided quote."""
+    quote = cache.quote_tick(instrument_id)
+    if quote is None:
+        return None
+    bid, ask = quote.bid_price.as_double(), quote.ask_price.as_double()
+    return (bid + ask) / 2 if ask > 0 else None
+
+
+@dataclass(frozen=True)
+class MarketSnapshot:
+    """A chain of listed, live, quoted contracts with marks attached, at ``as_of`` (New York time)."""
+
+    chain: OptionChain
+    spot: float
+    as_of: dt.datetime
+    rate: float
+    dividend: float
+
+    def atm_iv(self, target_days: float = 30.0) -> float | None:
+        """Constant-maturity ATM implied vol: per expiry the mean of the call and put IVs at the strike
+        nearest the forward, interpolated in total variance to ``target_days`` (held flat outside)."""
+        years, ivs = [], []
+        for expiry in self.chain.expiries:
+            t = years_to_expiry(expiry, self.as_of)
+            if t <= 1 / 365:
+                continue
+            forward = self.spot * np.exp((self.rate - self.dividend) * t)
+            strike = min(self.chain.strikes(expiry, "call"), key=lambda k: abs(k - forward))
+            found = []
+            for right in ("call", "put"):
+                try:
+                    mark = self.chain.mark(self.chain.contract(expiry, right, strike).id)
+                except ValueError:
+                    continue
+                if mark is not None and mark.iv:
+                    found.append(mark.iv)
+            if found:
+                years.append(t)
+                ivs.append(sum(found) / len(found))
+        if not years:
+            return None
+        return constant_maturity_atm_iv(years, ivs, target_days / 365, extrapolate=True)
+
+
+def live_contracts(cache: CacheFacade, underlying: str, now_ns: int) -> list[OptionContract]:
+    """Contracts of ``underlying`` listed and not expired at ``now_ns`` that have a quote."""
+    return [
+        i
+        for i in cache.instruments(underlying=underlying)
+        if isinstance(i, OptionContract)
+        and i.activation_ns <= now_ns < i.expiration_ns
+        and cache.quote_tick(i.id) is not None
+    ]
+
+
+def snapshot(
+    cache: CacheFacade,
+    underlying_id: InstrumentId,
+    now_ns: int,
+    rate: float,
+    dividend: float,
+    expiries: Iterable[dt.date] | None = None,
+) -> MarketSnapshot | None:
+    """The market now, marks only for ``expiries`` (all when None); None without a spot or a live contract."""
+    spot = mid(cache, underlying_id)
+    contracts = live_contracts(cache, underlying_id.symbol.value, now_ns)
+    if spot is None or not contracts:
+        return None
+    chain = OptionChain(underlying_id.symbol.value, contracts, cache.instrument(underlying_id))
+    as_of = dt.datetime.fromtimestamp(now_ns / 1e9, tz=NEW_YORK)
+    wanted = set(chain.expiries if expiries is None else expiries)
+    marked = [c for c in contracts if contract_expiry(c) in wanted]
+    if marked:
+        chain.attach_marks(_marks(cache, marked, spot, as_of, rate, dividend))
+    return MarketSnapshot(chain, spot, as_of, rate, dividend)
+
+
+def _marks(
+    cache: CacheFacade,
+    contracts: list[OptionContract],
+    spot: float,
+    as_of: dt.datetime,
+    rate: float,
+    dividend: float,
+) -> dict[InstrumentId, Mark]:
+    mids = np.array([mid(cache, c.id) or 0.0 for c in contracts])
+    strikes = np.array([c.strike_price.as_double() for c in contracts])
+    years = np.array([years_to_expiry(contract_expiry(c), as_of) for c in contracts])
+    calls = np.array([c.option_kind == OptionKind.CALL for c in contracts])
+    greeks = chain_iv_greeks(spot, strikes, years, calls, mids, rate, dividend)
+    return {
+        c.id: Mark(
+            price=float(mids[i]),
+            iv=float(greeks.iv[i]) if greeks.valid[i] else None,
+            delta=float(greeks.delta[i]) if greeks.valid[i] else None,
+        )
+        for i, c in enumerate(contracts)
+    }
