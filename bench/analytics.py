@@ -31,6 +31,7 @@ import timeit
 from collections.abc import Callable
 
 import numpy as np
+from nautilus_trader.core.nautilus_pyo3 import imply_vol_and_greeks
 from optionlab import run_strategy
 from optionlab.models import Inputs
 
@@ -38,7 +39,6 @@ from hybrid.options.analytics import DEFAULT_POINTS, analyze
 from hybrid.options.legs import Leg
 from hybrid.options.payoff import Structure, price_grid
 from hybrid.options.pricing import bs_price, chain_iv_greeks
-from nautilus_trader.core.nautilus_pyo3 import imply_vol_and_greeks
 
 SPOT, VOL, RATE, DIVIDEND, DAYS = 100.0, 0.20, 0.03, 0.01, 30
 AS_OF = dt.date(2024, 6, 3)
@@ -75,7 +75,13 @@ def _condor() -> tuple[list[Leg], Inputs]:
             "discard_nonbusiness_days": False,
             "calculations": ["pop", "greeks"],
             "strategy": [
-                {"type": kind, "strike": strike, "premium": price, "n": 100 * abs(qty), "action": "buy" if qty > 0 else "sell"}
+                {
+                    "type": kind,
+                    "strike": strike,
+                    "premium": price,
+                    "n": 100 * abs(qty),
+                    "action": "buy" if qty > 0 else "sell",
+                }
                 for kind, strike, qty, price in CONDOR
             ],
         }

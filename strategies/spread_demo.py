@@ -24,6 +24,7 @@ from hybrid.tracking import GroupTags
 DAY_NS = 86_400 * 1_000_000_000
 MINUTE_NS = 60 * 1_000_000_000
 STRUCTURE = "bull_call_spread"
+SOURCE = "autonomous"
 
 
 class SpreadDemoConfig(StrategyConfig, frozen=True):
@@ -39,7 +40,6 @@ class SpreadDemoConfig(StrategyConfig, frozen=True):
     entry_every_days: int = 7
     reprice_after_minutes: int = 15
     quote_interval_seconds: int = 60
-    source: str = "autonomous"
 
 
 class SpreadDemo(Strategy):
@@ -109,7 +109,7 @@ class SpreadDemo(Strategy):
         self.request_instrument(self.spread_id)
         self.subscribe_quote_ticks(self.spread_id, aggregate_spread_quotes=True, params=self.spread_quote_params())
         self.expiry_ns = self.cache.instrument(legs[0][0]).expiration_ns
-        self.group = GroupTags(self.order_factory.generate_client_order_id().value, self.config.source, STRUCTURE)
+        self.group = GroupTags(self.order_factory.generate_client_order_id().value, SOURCE, STRUCTURE)
 
     def close_group(self) -> None:
         self.unsubscribe_quote_ticks(self.spread_id, aggregate_spread_quotes=True, params=self.spread_quote_params())
@@ -145,7 +145,10 @@ class SpreadDemo(Strategy):
         return [(chain[atm].id, 1), (chain[atm + self.config.width_steps].id, -1)]
 
     def submit(self, side: OrderSide, tick: QuoteTick, quantity: int) -> None:
-        """A limit at mid plus the concession(s), at most the far touch; callers cap ``quantity`` at the displayed size."""
+        """A limit at mid plus the concession(s), at most the far touch.
+
+        Callers cap ``quantity`` at the displayed size.
+        """
         if quantity <= 0:
             return
         spread = self.cache.instrument(self.spread_id)

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+from nautilus_trader.core import nautilus_pyo3
 from scipy.stats import norm
 
 from hybrid.options.analytics import analyze
@@ -16,7 +17,6 @@ from hybrid.options.greeks import implied_volatility, implied_vols, position_gre
 from hybrid.options.legs import Leg
 from hybrid.options.payoff import NetPremium, Quote, Structure, net_premium, pnl
 from hybrid.options.pricing import bs_price
-from nautilus_trader.core import nautilus_pyo3
 
 AS_OF = dt.date(2024, 6, 3)
 EXPIRY = AS_OF + dt.timedelta(days=30)
@@ -24,11 +24,11 @@ T = 30 / 365
 KEYS = {"net_premium", "max_profit", "max_loss", "breakevens", "probability_of_profit", "greeks", "payoff"}
 
 
-def call(strike: float, quantity: int, price: float | None = None, expiry: dt.date = EXPIRY, iv: float | None = None) -> Leg:
+def call(strike: float, quantity: int, price: float | None = None, expiry: dt.date = EXPIRY, iv=None) -> Leg:
     return Leg("call", strike, expiry, quantity, price, iv)
 
 
-def put(strike: float, quantity: int, price: float | None = None, expiry: dt.date = EXPIRY, iv: float | None = None) -> Leg:
+def put(strike: float, quantity: int, price: float | None = None, expiry: dt.date = EXPIRY, iv=None) -> Leg:
     return Leg("put", strike, expiry, quantity, price, iv)
 
 
@@ -62,7 +62,8 @@ def test_straddle_breakevens_are_strike_plus_minus_premium() -> None:
     assert r.breakevens == pytest.approx((100 - premium, 100 + premium))
     assert r.max_profit is None  # unbounded above
     assert r.max_loss == pytest.approx(-premium * 100)
-    outside = lognormal_above(100 + premium, 100, 0.25, T, 0.03, 0.01) + 1 - lognormal_above(100 - premium, 100, 0.25, T, 0.03, 0.01)
+    above = lognormal_above(100 + premium, 100, 0.25, T, 0.03, 0.01)
+    outside = above + 1 - lognormal_above(100 - premium, 100, 0.25, T, 0.03, 0.01)
     assert r.probability_of_profit == pytest.approx(outside)
     short = run([call(100, -1, 4.0), put(100, -1, 3.5)], rate=0.03, dividend=0.01)
     assert short.max_loss is None and short.max_profit == pytest.approx(premium * 100)

@@ -106,7 +106,8 @@ def test_breakevens_have_zero_pnl_and_output_is_json_safe(legs, m) -> None:
     r = analyze(legs, **m)
     structure = Structure.build(legs, m["spot"], m["vol"], m["rate"], m["dividend"], AS_OF)
     assert list(r.breakevens) == sorted(r.breakevens) and all(b > 0 for b in r.breakevens)
-    np.testing.assert_allclose(pnl(structure, r.breakevens, structure.horizon), 0.0, atol=1e-6 * _scale(legs, m["spot"]))
+    at_breakevens = pnl(structure, r.breakevens, structure.horizon)
+    np.testing.assert_allclose(at_breakevens, 0.0, atol=1e-6 * _scale(legs, m["spot"]))
     assert 0.0 <= r.probability_of_profit <= 1.0
     json.dumps(r.to_dict(), allow_nan=False)
 

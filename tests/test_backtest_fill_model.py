@@ -21,6 +21,7 @@ from hybrid.backtest.fill_model import TouchFillModel, TouchFillModelConfig
 from hybrid.options.instruments import make_equity
 
 MINUTE_NS = 60 * 1_000_000_000
+SIZE = Quantity.from_int(10)
 LIMIT = 100.00
 TOUCHES = 40
 
@@ -50,7 +51,7 @@ class RestingBuy(Strategy):
 
 def quotes(instrument_id, asks: list[float]) -> list[QuoteTick]:
     return [
-        QuoteTick(instrument_id, Price(ask - 0.05, 2), Price(ask, 2), Quantity.from_int(10), Quantity.from_int(10), ts, ts)
+        QuoteTick(instrument_id, Price(ask - 0.05, 2), Price(ask, 2), SIZE, SIZE, ts, ts)
         for ts, ask in ((i * MINUTE_NS, ask) for i, ask in enumerate(asks, start=1))
     ]
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from nautilus_trader.core import nautilus_pyo3
 
 from hybrid.options.instruments import NEW_YORK
 from hybrid.options.pricing import (
@@ -20,7 +21,6 @@ from hybrid.options.pricing import (
     implied_vol,
     years_to_expiry,
 )
-from nautilus_trader.core import nautilus_pyo3
 
 R, Q = 0.045, 0.013
 

@@ -65,9 +65,18 @@ def test_dates_outside_the_data_name_the_catalog_range(small_catalog: Path) -> N
 @pytest.mark.parametrize(
     ("text", "fragments"),
     [
-        ('[[strategies]]\npath = "strategies.nope:Foo"\n', ["unknown strategy path 'strategies.nope:Foo'", "no module named 'strategies.nope'"]),
-        ('[[strategies]]\npath = "strategies.spread_demo:Nope"\n', ["unknown strategy path", "module 'strategies.spread_demo' has no 'Nope'"]),
-        ('[[actors]]\npath = "hybrid.nowhere:Watcher"\n', ["unknown actor path 'hybrid.nowhere:Watcher'", "no module named 'hybrid.nowhere'"]),
+        (
+            '[[strategies]]\npath = "strategies.nope:Foo"\n',
+            ["unknown strategy path 'strategies.nope:Foo'", "no module named 'strategies.nope'"],
+        ),
+        (
+            '[[strategies]]\npath = "strategies.spread_demo:Nope"\n',
+            ["unknown strategy path", "module 'strategies.spread_demo' has no 'Nope'"],
+        ),
+        (
+            '[[actors]]\npath = "hybrid.nowhere:Watcher"\n',
+            ["unknown actor path 'hybrid.nowhere:Watcher'", "no module named 'hybrid.nowhere'"],
+        ),
         ('seed = 1\n[venue\nname = "OPRA"\n', ["TOML syntax error", "line 2"]),
         ('[venue]\nfees = 1.0\n', ["unknown key 'venue.fees'", "starting_balance", "fee_per_contract"]),
         ('colour = "red"\n', ["unknown key 'colour'", "valid keys:"]),
@@ -75,11 +84,19 @@ def test_dates_outside_the_data_name_the_catalog_range(small_catalog: Path) -> N
         ('log_level = "LOUD"\n', ["'log_level' must be one of", "WARNING"]),
         ('[fill_model]\nprob_fill_on_touch = 2\n', ["fill_model.prob_fill_on_touch", "[0, 1]"]),
         ('start = "someday"\n', ["'start' must be a date"]),
-        (DEMO + "[strategies.config]\nquantityy = 5\n", ["strategies[0].config (SpreadDemoConfig)", "unknown key 'quantityy'", "quantity"]),
-        (DEMO + '[strategies.config]\nquantity = "five"\n', ["strategies[0].config", "'quantity'", "Expected `int`, got `str`"]),
+        (
+            DEMO + "[strategies.config]\nquantityy = 5\n",
+            ["strategies[0].config (SpreadDemoConfig)", "unknown key 'quantityy'", "quantity"],
+        ),
+        (
+            DEMO + '[strategies.config]\nquantity = "five"\n',
+            ["strategies[0].config", "'quantity'", "Expected `int`, got `str`"],
+        ),
     ],
 )
-def test_malformed_config_is_one_line_naming_the_key(small_catalog: Path, tmp_path: Path, text: str, fragments: list[str]) -> None:
+def test_malformed_config_is_one_line_naming_the_key(
+    small_catalog: Path, tmp_path: Path, text: str, fragments: list[str]
+) -> None:
     proc = cli("--config", config_with(tmp_path, text), "--catalog", small_catalog)
     assert_one_line_error(proc, *fragments)
 

@@ -294,17 +294,18 @@ class CacheEngineView:
         marks = self._marks(leg.instrument_id for group in book for leg in group.legs if leg.quantity != 0)
         groups = []
         for group in book:
-            instrument = self._cache.instrument(group.instrument_id)
             total: Greeks | None = ZERO_GREEKS
             legs = []
+            underlying = None
             for state in group.legs:
                 leg_instrument = self._cache.instrument(state.instrument_id)
                 held = self._held_greeks(leg_instrument, float(state.quantity), marks)
                 total = None if held is None or total is None else total + held
                 legs.append(GroupLeg(**state.to_dict(), **_leg_terms(leg_instrument)))
+                underlying = underlying or _underlying_of(leg_instrument)
             data = group.to_dict()
             data["legs"] = legs
-            groups.append(Group(**data, underlying=_underlying_of(instrument), greeks=total))
+            groups.append(Group(**data, underlying=underlying, greeks=total))
         return groups
 
     def _position(self, position: NautilusPosition, marks: dict[InstrumentId, OptionQuote]) -> Position:
@@ -371,11 +372,12 @@ class CacheEngineView:
 
 
 def _underlying_of(instrument: Instrument | None) -> str | None:
-    if instrument is None:
-        return None
+    """The underlying symbol of a leg instrument: an option's underlying, or the equity itself."""
+    if isinstance(instrument, OptionContract):
+        return instrument.underlying
     if isinstance(instrument, Equity):
         return instrument.id.symbol.value
-    return getattr(instrument, "underlying", None)
+    return None
 
 
 def _leg_terms(instrument: Instrument | None) -> dict:

@@ -33,10 +33,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, WebSocket
 from starlette.websockets import WebSocketState
 
-from hybrid.api.auth import Principal, require_ws_role, ws_subprotocol
+from hybrid.api.auth import require_ws_role, ws_subprotocol
 
 log = logging.getLogger(__name__)
 
@@ -191,15 +191,16 @@ class Hub:
             await client.websocket.send_text(text)
 
     async def _receive(self, client: _Client) -> None:
-        with contextlib.suppress(WebSocketDisconnect):
-            while True:
-                text = await client.websocket.receive_text()
-                try:
-                    request = json.loads(text)
-                except ValueError:
-                    continue
-                if isinstance(request, dict) and request.get("type") == "snapshot":
-                    self._send_snapshot(client)
+        while True:
+            message = await client.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            try:
+                request = json.loads(message.get("text") or "null")
+            except ValueError:
+                continue
+            if isinstance(request, dict) and request.get("type") == "snapshot":
+                self._send_snapshot(client)
 
 
 def _peer(client: _Client) -> str:
@@ -210,7 +211,7 @@ def _peer(client: _Client) -> str:
 router = APIRouter()
 
 
-@router.websocket("/ws")
-async def websocket_feed(websocket: WebSocket, who: Principal = Depends(require_ws_role("viewer"))) -> None:
+@router.websocket("/ws", dependencies=[Depends(require_ws_role("viewer"))])
+async def websocket_feed(websocket: WebSocket) -> None:
     """The live feed; see :mod:`hybrid.api.ws` for the messages. Needs a viewer token."""
     await websocket.app.state.context.hub.serve(websocket)

@@ -47,7 +47,9 @@ def importable(spec: ComponentSpec, source: str) -> Importable:
         return ImportableStrategyConfig(strategy_path=spec.path, config_path=spec.config_path, config=spec.config)
     if spec.table == "actors":
         return ImportableActorConfig(actor_path=spec.path, config_path=spec.config_path, config=spec.config)
-    return ImportableExecAlgorithmConfig(exec_algorithm_path=spec.path, config_path=spec.config_path, config=spec.config)
+    return ImportableExecAlgorithmConfig(
+        exec_algorithm_path=spec.path, config_path=spec.config_path, config=spec.config
+    )
 
 
 def _resolve(path: str, what: str, spec: ComponentSpec, source: str) -> object:
@@ -56,7 +58,9 @@ def _resolve(path: str, what: str, spec: ComponentSpec, source: str) -> object:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:
         if e.name is not None and (module_name == e.name or module_name.startswith(e.name + ".")):
-            raise ConfigError(f"{source}: unknown {what} {path!r} in {spec.where}: no module named {module_name!r}") from None
+            raise ConfigError(
+                f"{source}: unknown {what} {path!r} in {spec.where}: no module named {module_name!r}"
+            ) from None
         raise ConfigError(f"{source}: {spec.where}: module {module_name!r} failed to import: {e}") from None
     if not hasattr(module, name):
         raise ConfigError(f"{source}: unknown {what} {path!r} in {spec.where}: module {module_name!r} has no {name!r}")

@@ -5,18 +5,16 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 (after selecting the non-interactive backend)
-import pandas as pd  # noqa: E402
+import pandas as pd
+from matplotlib.figure import Figure
 
 _W, _H, _PAD = 900, 360, 60
 
 
 def write_png(samples: list[tuple[int, float]], path: Path, title: str) -> Path:
     """Equity against simulated time."""
-    fig, ax = plt.subplots(figsize=(10, 4), dpi=100)
+    fig = Figure(figsize=(10, 4), dpi=100)  # no pyplot: no global figure state, no GUI backend
+    ax = fig.subplots()
     if samples:
         times = pd.to_datetime([ts for ts, _ in samples], utc=True)
         ax.plot(times, [equity for _, equity in samples], linewidth=1.2, color="#1f6feb")
@@ -26,7 +24,6 @@ def write_png(samples: list[tuple[int, float]], path: Path, title: str) -> Path:
     fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 

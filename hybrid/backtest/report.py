@@ -55,7 +55,8 @@ def write_report(run: BacktestRun, out_dir: Path) -> Path:
     leg_fills = [fill for fills in synthetic_leg_fills(cache).values() for fill in fills]
     _csv(trader.generate_orders_report(), out_dir / "orders.csv", "client_order_id")
     _csv(trader.generate_fills_report(), out_dir / "fills.csv", "client_order_id")
-    _csv(ReportProvider.generate_fills_report([SimpleNamespace(events=leg_fills)]), out_dir / "leg_fills.csv", "client_order_id")
+    leg_fills_report = ReportProvider.generate_fills_report([SimpleNamespace(events=leg_fills)])
+    _csv(leg_fills_report, out_dir / "leg_fills.csv", "client_order_id")
     _csv(trader.generate_positions_report(), out_dir / "positions.csv", "position_id")
     _csv(trader.generate_account_report(run.venue), out_dir / "account.csv", "ts_event")
     _json(statistics(run), out_dir / "statistics.json")

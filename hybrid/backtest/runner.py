@@ -13,6 +13,7 @@ cannot be streamed at all (it is not registered with an Arrow schema for the Rus
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,7 +42,6 @@ from nautilus_trader.trading.config import ImportableStrategyConfig
 from hybrid.backtest.catalog import effective_range, read_manifest
 from hybrid.backtest.components import importable
 from hybrid.backtest.settings import BacktestSettings, ConfigError
-from hybrid.catalog_manifest import CatalogManifest
 from hybrid.options.iv_data import AtmImpliedVol
 
 CUSTOM_DATA_CLIENT = "CATALOG"
@@ -52,7 +52,6 @@ class BacktestRun:
     """A finished run whose engine is still alive: what the report reads."""
 
     settings: BacktestSettings
-    manifest: CatalogManifest
     venue: Venue
     start: pd.Timestamp
     end: pd.Timestamp
@@ -99,12 +98,16 @@ def run_backtest(settings: BacktestSettings, instrumented: bool = True) -> Itera
     start, end = effective_range(manifest, settings.catalog, settings.start, settings.end)
     venue = settings.venue.name or manifest.venue
     run_config = build_run_config(settings, venue, start, end, instrumented)
+    if settings.progress:  # loading comes before the simulated clock (and the progress actor) starts
+        print(
+            f"backtest: loading {settings.catalog} ({manifest.instruments:,} instruments, {manifest.quotes:,} quotes)",
+            file=sys.stderr,
+        )
     node = BacktestNode(configs=[run_config])
     try:
         results = node.run()
         yield BacktestRun(
             settings=settings,
-            manifest=manifest,
             venue=Venue(venue),
             start=start,
             end=end,
@@ -123,7 +126,11 @@ def _data_configs(settings: BacktestSettings) -> list[BacktestDataConfig]:
     configs = [BacktestDataConfig(catalog_path=catalog, data_cls=QuoteTick.fully_qualified_name())]
     if class_to_filename(AtmImpliedVol) in ParquetDataCatalog(catalog).list_data_types():
         configs.append(
-            BacktestDataConfig(catalog_path=catalog, data_cls=AtmImpliedVol.fully_qualified_name(), client_id=CUSTOM_DATA_CLIENT),
+            BacktestDataConfig(
+                catalog_path=catalog,
+                data_cls=AtmImpliedVol.fully_qualified_name(),
+                client_id=CUSTOM_DATA_CLIENT,
+            ),
         )
     return configs
 
@@ -155,7 +162,12 @@ def _venue_config(settings: BacktestSettings, venue: str) -> BacktestVenueConfig
     )
 
 
-def _own_actors(settings: BacktestSettings, venue: str, start: pd.Timestamp, end: pd.Timestamp) -> list[ImportableActorConfig]:
+def _own_actors(
+    settings: BacktestSettings,
+    venue: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+) -> list[ImportableActorConfig]:
     actors = [
         ImportableActorConfig(
             actor_path="hybrid.backtest.equity:EquitySampler",

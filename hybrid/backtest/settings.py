@@ -127,22 +127,28 @@ def load_settings(
         name=top.get("name", path.stem),
         config_file=path,
         catalog=Path(catalog),
-        start=_timestamp(start if start is not None else top.get("start"), "start", path, end_of_day=False),
-        end=_timestamp(end if end is not None else top.get("end"), "end", path, end_of_day=True),
+        start=_timestamp(*_override(start, top, "start"), path, end_of_day=False),
+        end=_timestamp(*_override(end, top, "end"), path, end_of_day=True),
         seed=seed if seed is not None else top.get("seed", 0),
         log_level=_log_level(top.get("log_level", "WARNING"), path),
         out=Path(out) if out is not None else None,
         reports_dir=Path(top.get("reports_dir", "reports")),
         progress=top.get("progress", True),
-        equity_interval_minutes=_positive(report.get("equity_interval_minutes", 30), "report.equity_interval_minutes", path),
+        equity_interval_minutes=_positive(
+            report.get("equity_interval_minutes", 30), "report.equity_interval_minutes", path
+        ),
         venue=VenueSettings(
             name=venue.get("name"),
             starting_balance=float(venue.get("starting_balance", VenueSettings.starting_balance)),
             fee_per_contract=float(venue.get("fee_per_contract", VenueSettings.fee_per_contract)),
         ),
         fill_model=FillSettings(
-            prob_fill_on_touch=_probability(fill.get("prob_fill_on_touch", FillSettings.prob_fill_on_touch), "fill_model.prob_fill_on_touch", path),
-            prob_slippage=_probability(fill.get("prob_slippage", FillSettings.prob_slippage), "fill_model.prob_slippage", path),
+            prob_fill_on_touch=_probability(
+                fill.get("prob_fill_on_touch", FillSettings.prob_fill_on_touch), "fill_model.prob_fill_on_touch", path
+            ),
+            prob_slippage=_probability(
+                fill.get("prob_slippage", FillSettings.prob_slippage), "fill_model.prob_slippage", path
+            ),
         ),
         components=tuple(_components(top, path)),
     )
@@ -153,11 +159,18 @@ def load_settings(
     return settings
 
 
+def _override(cli_value: str | None, top: dict, key: str) -> tuple[str | dt.date | None, str]:
+    """The command line's value (named ``--key``) when given, else the file's (named ``key``)."""
+    return (cli_value, f"--{key}") if cli_value is not None else (top.get(key), key)
+
+
 def _read_toml(path: Path) -> dict:
     try:
         text = path.read_text()
     except OSError as e:
-        raise ConfigError(f"cannot read config file {path}: {e.strerror}; pass an existing TOML file with --config") from None
+        raise ConfigError(
+            f"cannot read config file {path}: {e.strerror}; pass an existing TOML file with --config"
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -184,10 +197,14 @@ def _components(top: dict, path: Path) -> list[ComponentSpec]:
                 raise ConfigError(f"{path}: '{table}' must be an array of tables ([[{table}]]), got {entry!r}")
             _checked(entry, _COMPONENT, where, path)
             if "path" not in entry:
-                raise ConfigError(f"{path}: '{where}path' is missing: set it to an import path like package.module:ClassName")
+                raise ConfigError(
+                    f"{path}: '{where}path' is missing: set it to an import path like package.module:ClassName"
+                )
             for key in ("path", "config_path"):
                 if key in entry and ":" not in entry[key]:
-                    raise ConfigError(f"{path}: '{where}{key}' must look like package.module:ClassName, got {entry[key]!r}")
+                    raise ConfigError(
+                        f"{path}: '{where}{key}' must look like package.module:ClassName, got {entry[key]!r}"
+                    )
             specs.append(
                 ComponentSpec(
                     table=table,

@@ -32,7 +32,7 @@ Two ways to use it:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -114,9 +114,15 @@ def plan_repairs(legs: Iterable[LegHolding], units: Decimal | int) -> list[Repai
     return sorted(repairs, key=lambda r: (_priority(r), r.instrument_id.value))
 
 
-def holdings(group: PositionGroup) -> list[LegHolding]:
-    """The legs of a group rebuilt by :func:`hybrid.tracking.rebuild_groups`, as :func:`plan_repairs` wants them."""
-    return [LegHolding(leg.instrument_id, leg.ratio, leg.quantity) for leg in group.legs]
+def holdings(group: PositionGroup, extra_ratios: Mapping[InstrumentId, int] | None = None) -> list[LegHolding]:
+    """The legs of a group rebuilt by :func:`hybrid.tracking.rebuild_groups`, as :func:`plan_repairs` wants them.
+
+    ``extra_ratios`` adds legs the structure instrument does not list (the underlying leg, which is
+    a separate order) or overrides their ratio per structure-instrument unit.
+    """
+    extra = dict(extra_ratios or {})
+    legs = [LegHolding(leg.instrument_id, extra.pop(leg.instrument_id, leg.ratio), leg.quantity) for leg in group.legs]
+    return legs + [LegHolding(instrument_id, ratio, _ZERO) for instrument_id, ratio in sorted(extra.items(), key=str)]
 
 
 class LegBalancer:
@@ -139,6 +145,8 @@ class LegBalancer:
         order_type: RepairOrderType = "limit",
         slippage_ticks: int = 2,
         max_attempts: int = 5,
+        extra_ratios: Callable[[str], Mapping[InstrumentId, int]] | None = None,
+        on_checked: Callable[[str, PositionGroup | None, list[Repair]], None] | None = None,
     ) -> None:
         if order_type not in ("limit", "market"):
             raise ValueError(f"repair order_type must be 'limit' or 'market', got {order_type!r}")
@@ -148,6 +156,8 @@ class LegBalancer:
         self.order_type = order_type
         self.slippage_ticks = slippage_ticks
         self.max_attempts = max_attempts
+        self.extra_ratios = extra_ratios
+        self.on_checked = on_checked
         self.attempts: dict[str, int] = {}
         self.repairs_submitted = 0
         self.gave_up: set[str] = set()
@@ -160,11 +170,16 @@ class LegBalancer:
             clock.set_time_alert_ns(name, clock.timestamp_ns(), lambda _event: self.check(group_id), allow_past=True)
 
     def check(self, group_id: str) -> list[Repair]:
-        """Compare the group's legs with ratio x units now and submit what is missing or in excess."""
+        """Compare the group's legs with ratio x units now, submit what is missing or in excess, tell ``on_checked``."""
         group = rebuild_groups(self.strategy.cache).get(group_id)
-        if group is None or group.working_orders > 0:
-            return []
-        repairs = plan_repairs(holdings(group), group.units)
+        repairs = self._repair(group_id, group) if group is not None and group.working_orders == 0 else []
+        if self.on_checked is not None:
+            self.on_checked(group_id, group, repairs)
+        return repairs
+
+    def _repair(self, group_id: str, group: PositionGroup) -> list[Repair]:
+        extra = self.extra_ratios(group_id) if self.extra_ratios is not None else {}
+        repairs = plan_repairs(holdings(group, extra), group.units)
         if not repairs:
             self.attempts.pop(group_id, None)
             return []
@@ -210,11 +225,6 @@ class LegBalancer:
             repair.side,
             quantity,
             instrument.make_price(price),
-            time_in_force=TimeInForce.IOC,
             tags=tags.to_tags(),
         )
 
-
-def unbalanced(groups: Sequence[PositionGroup]) -> list[str]:
-    """Ids of the groups whose legs differ from ratio x units right now (the report's check is over time)."""
-    return [group.group_id for group in groups if plan_repairs(holdings(group), group.units)]

@@ -22,7 +22,7 @@ updated with each new attempt), so the rule costs nothing per order.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -102,7 +102,7 @@ class FillStats:
 
     def record(self, attempt: Attempt) -> None:
         """Buffer one attempt (written at the next batch) and count it for adaptation."""
-        self._pending.append(astuple(attempt))
+        self._pending.append(tuple(getattr(attempt, name) for name in Attempt.__slots__))
         counts = self._counts_for(_key(attempt))
         step = counts[attempt.step]
         step[0] += 1

@@ -55,17 +55,24 @@ def tick_size(price: float, rule: TickRule, increment: float) -> float:
     return max(tick, increment)
 
 
-def round_passive(price: float, side: OrderSide, rule: TickRule, increment: float) -> float:
-    """``price`` on a valid tick, rounded down for a BUY and up for a SELL (never more aggressive)."""
+def round_to_tick(price: float, rule: TickRule, increment: float, up: bool) -> float:
+    """``price`` on a valid tick under ``rule``, rounded up or down."""
     tick = tick_size(price, rule, increment)
     ticks = price / tick
-    n = math.floor(ticks + _EPS) if side == OrderSide.BUY else math.ceil(ticks - _EPS)
-    rounded = n * tick
+    rounded = (math.ceil(ticks - _EPS) if up else math.floor(ticks + _EPS)) * tick
     # Crossing the nickel/dime break can leave a price that is on the tick of the other region only.
     if tick_size(rounded, rule, increment) != tick:
-        return round_passive(rounded, side, rule, increment)
-    decimals = max(0, -math.floor(math.log10(increment) + _EPS)) if increment < 1 else 0
-    return round(rounded, decimals)
+        return round_to_tick(rounded, rule, increment, up)
+    return round(rounded, _decimals(increment))
+
+
+def round_passive(price: float, side: OrderSide, rule: TickRule, increment: float) -> float:
+    """``price`` on a valid tick, rounded down for a BUY and up for a SELL (never more aggressive)."""
+    return round_to_tick(price, rule, increment, up=side == OrderSide.SELL)
+
+
+def _decimals(increment: float) -> int:
+    return max(0, -math.floor(math.log10(increment) + _EPS)) if increment < 1 else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,3 +162,12 @@ def build_ladder(
             raw = min(raw, limit) if side == OrderSide.BUY else max(raw, limit)
         prices.append(round_passive(raw, side, rule, increment))
     return Ladder(side=side, mid=mid, natural=natural, prices=tuple(prices))
+
+
+def marketable_price(market: Market, side: OrderSide, ticks: int, rule: TickRule, increment: float) -> float:
+    """``ticks`` beyond the natural price (rounded further, so it stays marketable); a SELL stays >= one tick."""
+    natural = market.natural(side)
+    tick = tick_size(natural, rule, increment)
+    if side == OrderSide.BUY:
+        return round_to_tick(natural + ticks * tick, rule, increment, up=True)
+    return max(round_to_tick(natural - ticks * tick, rule, increment, up=False), tick_size(0.0, rule, increment))

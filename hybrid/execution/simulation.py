@@ -2,8 +2,8 @@
 
 The catalog generator quotes options every few minutes at best, which says nothing about a
 2.5-second child order. This market quotes a handful of calls of one expiry every
-``interval_ms`` (sub-second), each leg's mid a random walk in ticks with a random width of one
-to ``max_width_ticks`` ticks and small displayed sizes, so passive limits are touched some of
+``interval_ms`` (sub-second), each leg's mid a mean-reverting random walk in ticks around its
+start with a random width of one to ``max_width_ticks`` ticks and small displayed sizes, so passive limits are touched some of
 the time and partial fills happen. Everything is drawn from one ``numpy`` generator: the same
 config gives the same quotes.
 
@@ -21,17 +21,20 @@ import pandas as pd
 
 from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
 from nautilus_trader.backtest.models import PerContractFeeModel
-from nautilus_trader.config import LoggingConfig
+from nautilus_trader.common.events import TimeEvent
+from nautilus_trader.config import LoggingConfig, StrategyConfig
 from nautilus_trader.model.currencies import USD
 from nautilus_trader.model.data import QuoteTick
-from nautilus_trader.model.enums import AccountType, OmsType
-from nautilus_trader.model.identifiers import Venue
+from nautilus_trader.model.enums import AccountType, OmsType, OrderSide
+from nautilus_trader.model.identifiers import ClientOrderId, ExecAlgorithmId, InstrumentId, Venue
 from nautilus_trader.model.instruments import OptionContract, OptionSpread
 from nautilus_trader.model.objects import Money
+from nautilus_trader.trading.strategy import Strategy
 
 from hybrid.backtest.fill_model import TouchFillModel, TouchFillModelConfig
 from hybrid.options.chain import make_option_spread
 from hybrid.options.instruments import make_equity, make_option
+from hybrid.tracking import GroupTags
 
 SECOND_NS = 1_000_000_000
 
@@ -50,6 +53,7 @@ class SimMarketConfig:
     interval_ms: int = 250
     tick: float = 0.01
     step_ticks: float = 0.8  # standard deviation of a mid's move per quote, in ticks
+    reversion: float = 0.01  # share of a mid's distance from its start taken back per quote
     max_width_ticks: int = 4
     min_size: int = 1
     max_size: int = 12
@@ -90,9 +94,15 @@ def make_market(config: SimMarketConfig) -> SimMarket:
     n = int(config.seconds * 1000 // config.interval_ms)
     ts = (config.start.value + np.arange(n, dtype=np.uint64) * np.uint64(config.interval_ms * 1_000_000)).astype(np.uint64)
     quotes: list[QuoteTick] = []
+    keep = 1.0 - config.reversion
     for option, mid0 in zip(options, config.start_mids, strict=True):
         steps = rng.normal(0.0, config.step_ticks, n)
-        mid_ticks = np.maximum(round(mid0 / config.tick) + np.cumsum(steps), config.max_width_ticks + 1)
+        offset = np.empty(n)
+        x = 0.0
+        for i in range(n):  # mean-reverting, so a long market looks like a short one
+            x = x * keep + steps[i]
+            offset[i] = x
+        mid_ticks = np.maximum(round(mid0 / config.tick) + offset, config.max_width_ticks + 1)
         width = rng.integers(1, config.max_width_ticks + 1, n)
         bid_ticks = np.floor(mid_ticks - width / 2)
         bids = bid_ticks * config.tick
@@ -122,7 +132,7 @@ def build_engine(
         venue=Venue(market.config.venue),
         oms_type=OmsType.NETTING,
         account_type=AccountType.MARGIN,
-        starting_balances=[Money(1_000_000, USD)],
+        starting_balances=[Money(100_000_000, USD)],
         base_currency=USD,
         fill_model=TouchFillModel(TouchFillModelConfig(prob_fill_on_touch=prob_fill_on_touch, random_seed=seed)),
         fee_model=PerContractFeeModel(Money(0.65, USD)),
@@ -133,3 +143,56 @@ def build_engine(
         engine.add_instrument(instrument)
     engine.add_data(market.quotes)
     return engine
+
+
+class OrderScheduleConfig(StrategyConfig, frozen=True):
+    """``count`` primary orders, one every ``every_seconds`` from ``first_at_ns``, cycling through
+    ``instrument_ids`` and ``sides``; a LIMIT at ``limit_price`` (per unit) or, when None, a MARKET primary.
+    Each is tagged as its own group (``<group_prefix><n>``).
+    """
+
+    instrument_ids: tuple[str, ...]
+    first_at_ns: int
+    count: int = 1
+    every_seconds: float = 1.0
+    quantity: int = 10
+    sides: tuple[str, ...] = ("BUY",)
+    limit_price: float | None = None
+    exec_algorithm_id: str = "TwoPart"
+    exec_algorithm_params: dict | None = None
+    group_prefix: str = "g"
+    structure: str = "vertical"
+
+
+class OrderSchedule(Strategy):
+    """Submits the primaries of an :class:`OrderScheduleConfig` on clock alerts (no data needed)."""
+
+    def __init__(self, config: OrderScheduleConfig) -> None:
+        super().__init__(config)
+        self.submitted: list[ClientOrderId] = []
+
+    def on_start(self) -> None:
+        self.clock.set_time_alert_ns("schedule:0", self.config.first_at_ns, self.on_due)
+
+    def on_due(self, _event: TimeEvent) -> None:
+        n = len(self.submitted)
+        instrument = self.cache.instrument(InstrumentId.from_str(self.config.instrument_ids[n % len(self.config.instrument_ids)]))
+        side = OrderSide[self.config.sides[n % len(self.config.sides)]]
+        tags = GroupTags(f"{self.config.group_prefix}{n}", "manual", self.config.structure).to_tags()
+        common = {
+            "instrument_id": instrument.id,
+            "order_side": side,
+            "quantity": instrument.make_qty(self.config.quantity),
+            "exec_algorithm_id": ExecAlgorithmId(self.config.exec_algorithm_id),
+            "exec_algorithm_params": self.config.exec_algorithm_params,
+            "tags": tags,
+        }
+        if self.config.limit_price is None:
+            order = self.order_factory.market(**common)
+        else:
+            order = self.order_factory.limit(price=instrument.make_price(self.config.limit_price), **common)
+        self.submitted.append(order.client_order_id)
+        self.submit_order(order)
+        if len(self.submitted) < self.config.count:
+            due = self.clock.timestamp_ns() + int(self.config.every_seconds * SECOND_NS)
+            self.clock.set_time_alert_ns(f"schedule:{len(self.submitted)}", due, self.on_due)

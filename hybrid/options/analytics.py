@@ -47,7 +47,7 @@ class PayoffCurve:
     today_pnl: NDArray[np.float64]
 
     def to_dict(self) -> dict[str, list[float]]:
-        return {"price": self.price.tolist(), "expiry_pnl": self.expiry_pnl.tolist(), "today_pnl": self.today_pnl.tolist()}
+        return {name: getattr(self, name).tolist() for name in ("price", "expiry_pnl", "today_pnl")}
 
 
 @dataclass(frozen=True, slots=True, eq=False)

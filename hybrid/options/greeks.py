@@ -16,17 +16,17 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-import numpy as np
+from nautilus_trader.core.nautilus_pyo3 import black_scholes_greeks, imply_vol
 
 from hybrid.options.legs import Leg
 from hybrid.options.payoff import Structure
 from hybrid.options.pricing import IVStatus, as_of_datetime, bs_greeks, quote_status, years_to_expiry
-from nautilus_trader.core.nautilus_pyo3 import black_scholes_greeks, imply_vol
 
 
 @dataclass(frozen=True, slots=True)
 class PositionGreeks:
-    """Share-equivalent Greeks of one unit: delta (shares), gamma (shares per $1), vega ($ per vol point), theta ($ per day)."""
+    """Share-equivalent Greeks of one unit: delta (shares), gamma (shares per $1), vega ($ per vol
+    point), theta ($ per day)."""
 
     delta: float
     gamma: float
@@ -43,14 +43,14 @@ def position_greeks(structure: Structure) -> PositionGreeks:
     carry = s.rate - s.dividend
     delta, gamma, vega, theta = s.shares, 0.0, 0.0, 0.0
     limit = (s.years <= 0) | (s.vols <= 0)
-    for i in np.flatnonzero(~limit).tolist():
-        g = black_scholes_greeks(
-            s.spot, s.rate, carry, float(s.vols[i]), bool(s.is_call[i]), float(s.strikes[i]), float(s.years[i])
-        )
-        if not all(map(math.isfinite, (g.delta, g.gamma, g.vega, g.theta))):
+    columns = (limit, s.weights, s.vols, s.is_call, s.strikes, s.years)
+    for i, (at_limit, w, vol, is_call, strike, years) in enumerate(zip(*(c.tolist() for c in columns))):
+        if at_limit:
+            continue
+        g = black_scholes_greeks(s.spot, s.rate, carry, vol, is_call, strike, years)
+        if not math.isfinite(g.delta + g.gamma + g.vega + g.theta):
             limit[i] = True  # vanishing vol sqrt(t) in single precision: take the limit instead
             continue
-        w = float(s.weights[i])
         delta += w * g.delta
         gamma += w * g.gamma
         vega += w * g.vega

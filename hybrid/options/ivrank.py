@@ -43,7 +43,8 @@ def _checked(iv: pd.Series | Sequence[float], window: int) -> pd.Series:
     values = series.to_numpy(dtype=float)
     bad = ~(np.isfinite(values) & (values > 0))
     if bad.any():
-        raise ValueError(f"implied volatilities must be finite and > 0; first bad one at {series.index[bad.argmax()]!r}")
+        first = series.index[bad.argmax()]
+        raise ValueError(f"implied volatilities must be finite and > 0; first bad one at {first!r}")
     if not series.index.is_monotonic_increasing:
         raise ValueError("the IV series must be in date order (ascending index)")
     return series.astype(float)
@@ -94,9 +95,8 @@ def constant_maturity_atm_iv(
         raise ValueError("two ATM IVs for the same time to expiry")
     if not t[0] <= target_years <= t[-1]:
         if not extrapolate:
-            raise ValueError(
-                f"no two expiries bracket {target_years * 365:.1f} days (listed: {t[0] * 365:.1f} to {t[-1] * 365:.1f} days)"
-            )
+            listed = f"{t[0] * 365:.1f} to {t[-1] * 365:.1f} days"
+            raise ValueError(f"no two expiries bracket {target_years * 365:.1f} days (listed: {listed})")
         return float(iv[0] if target_years < t[0] else iv[-1])
     variance = float(np.interp(target_years, t, iv * iv * t))
     return math.sqrt(variance / target_years)

@@ -93,9 +93,9 @@ class Structure:
     multiplier (share-equivalents), ``years`` = time from as_of to each leg's expiry, ``vols`` = each
     leg's own IV or else the market ``vol``. ``premium`` = net premium in dollars (> 0 debit) from the
     legs' prices; a leg without a price is valued at Black-Scholes (an underlying leg at spot).
-    Derived: ``signs`` = +1 for calls, -1 for puts; ``horizon`` = years to the first expiry (the date of the "expiry" P&L and of the
-    probability of profit), ``tolerance`` = dollars below which a P&L counts as zero (a billionth of
-    the structure's size).
+    Derived: ``signs`` = +1 for calls, -1 for puts; ``horizon`` = years to the first expiry (the date
+    of the "expiry" P&L and of the probability of profit); ``tolerance`` = dollars below which a P&L
+    counts as zero (a billionth of the structure's size).
     """
 
     is_call: NDArray[np.bool_]
@@ -203,14 +203,16 @@ def pnl(structure: Structure, prices: ArrayLike, horizon: float) -> NDArray[np.f
     prices = np.asarray(prices, dtype=float).reshape(-1)
     remaining = s.years - horizon
     live = remaining > 0
-    if live.all():
-        values = bs_price(prices, s.strikes[:, None], remaining[:, None], s.vols[:, None], s.is_call[:, None], s.rate, s.dividend)
-    else:
-        values = np.maximum(s.signs[:, None] * (prices - s.strikes[:, None]), 0.0)
-        if live.any():
-            values[live] = bs_price(
-                prices, s.strikes[live, None], remaining[live, None], s.vols[live, None], s.is_call[live, None], s.rate, s.dividend
-            )
+    every = bool(live.all())
+    rows = slice(None) if every else live  # a view, not a copy, when every leg is still alive
+    values = None if every else np.maximum(s.signs[:, None] * (prices - s.strikes[:, None]), 0.0)
+    if live.any():
+        strikes, years, vols, calls = (a[rows, None] for a in (s.strikes, remaining, s.vols, s.is_call))
+        alive = bs_price(prices, strikes, years, vols, calls, s.rate, s.dividend)
+        if every:
+            values = alive
+        else:
+            values[live] = alive
     return s.weights @ values + s.shares * prices - s.premium
 
 
@@ -334,14 +336,14 @@ def _numeric_analysis(s: Structure) -> Analysis:
     top = max(float(s.strikes.max()), s.spot)
     spread = float(np.max(s.vols * np.sqrt(s.years - s.horizon)))
     far = top * max(4.0, math.exp(min(8.0 * spread, 50.0)))
-    grid = np.unique(
-        np.concatenate((np.linspace(0.0, 2.0 * top, _SEARCH_POINTS), np.geomspace(2.0 * top, far, _TAIL_POINTS), s.strikes))
-    )
+    near = np.linspace(0.0, 2.0 * top, _SEARCH_POINTS)
+    grid = np.unique(np.concatenate((near, np.geomspace(2.0 * top, far, _TAIL_POINTS), s.strikes)))
     values = at_horizon(grid)
     zero = np.abs(values) <= s.tolerance
     crossing = ~zero[:-1] & ~zero[1:] & (np.signbit(values[:-1]) != np.signbit(values[1:]))
     xtol = 1e-12 * top
-    zeros = [*grid[1:][zero[1:]].tolist(), *(brentq(scalar, grid[i], grid[i + 1], xtol=xtol) for i in np.flatnonzero(crossing))]
+    roots = (brentq(scalar, grid[i], grid[i + 1], xtol=xtol) for i in np.flatnonzero(crossing))
+    zeros = [*grid[1:][zero[1:]].tolist(), *roots]
     slope = _slope_at_infinity(s)
     if _crosses_beyond(values[-1], slope, s):  # one more crossing beyond the grid
         low, high = grid[-1], 2.0 * grid[-1]
@@ -360,5 +362,7 @@ def _numeric_analysis(s: Structure) -> Analysis:
 def _refined_extreme(scalar: Callable[[float], float], grid: NDArray, i: int, sign: float) -> float:
     """The extreme (max for sign 1, min for -1) near grid point i, by bounded minimisation between its neighbours."""
     low, high = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
-    found = minimize_scalar(lambda x: -sign * scalar(x), bounds=(low, high), method="bounded", options={"xatol": 1e-10 * high})
+    found = minimize_scalar(
+        lambda x: -sign * scalar(x), bounds=(low, high), method="bounded", options={"xatol": 1e-10 * high}
+    )
     return -sign * float(found.fun)

@@ -10,8 +10,8 @@ Definitions (also in docs/backtest.md):
 
 - ``units``: net signed structure units filled at the structure level (BUY +, SELL -).
 - a leg's ``quantity``: net signed quantity of the leg's actual fills; ``expected``: ratio x units.
-- checkpoint: the end of a simulated instant at which the group had fills and none of its orders
-  was still working (submitted and neither filled, canceled, expired nor rejected).
+- checkpoint: the end of a simulated instant at which the group had fills or one of its orders
+  closed, and none of its orders was still working (neither filled, canceled, expired nor rejected).
 - ``balanced``: every leg's quantity equalled its expected quantity at every checkpoint.
 """
 
@@ -195,7 +195,11 @@ def _legs_of(instrument_id: InstrumentId) -> list[tuple[InstrumentId, int]]:
     return [(instrument_id, 1)]
 
 
-def _group_fills(orders: list[Order], structure_id: InstrumentId, leg_fills: dict[str, list[OrderFilled]]) -> Iterator[_Fill]:
+def _group_fills(
+    orders: list[Order],
+    structure_id: InstrumentId,
+    leg_fills: dict[str, list[OrderFilled]],
+) -> Iterator[_Fill]:
     for order in orders:
         spread_order = is_generic_spread_id(order.instrument_id)
         for event in order.events:
@@ -221,28 +225,45 @@ def _as_fill(event: OrderFilled, structure_level: bool) -> _Fill:
     )
 
 
-def _apply_fills(group: PositionGroup, legs: dict[InstrumentId, LegState], fills: list[_Fill], orders: list[Order]) -> None:
+def _apply_fills(
+    group: PositionGroup,
+    legs: dict[InstrumentId, LegState],
+    fills: list[_Fill],
+    orders: list[Order],
+) -> None:
+    """Apply the fills instant by instant, checking the legs at every checkpoint (see module doc).
+
+    The instants are those of the fills and those at which an order of the group closed, so that an
+    order canceled after a partial fill is judged when it stops working.
+    """
     opened = _Vwap()
     closed = _Vwap()
-    for i, fill in enumerate(fills):
-        if fill.structure_level:
-            _apply_unit_fill(group, fill, opened, closed)
-        else:
-            leg = legs.get(fill.instrument_id)
-            if leg is None:  # a fill on an instrument the structure does not define: expected 0
-                leg = legs[fill.instrument_id] = LegState(fill.instrument_id, 0)
-                group.legs.append(leg)
-            leg.quantity += fill.signed_qty
-            group.commissions += fill.commission
-        end_of_instant = i + 1 == len(fills) or fills[i + 1].ts != fill.ts
-        if end_of_instant:
-            for leg in group.legs:
-                leg.expected = leg.ratio * group.units
-            if group.balanced and not _any_working(orders, fill.ts) and not _legs_match(group):
-                group.balanced = False
-                group.unbalanced_at_ns = fill.ts
+    instants = sorted({fill.ts for fill in fills} | {order.ts_last for order in orders if order.is_closed})
+    pending = iter(fills)
+    fill = next(pending, None)
+    for ts in instants:
+        while fill is not None and fill.ts == ts:
+            if fill.structure_level:
+                _apply_unit_fill(group, fill, opened, closed)
+            else:
+                _apply_leg_fill(group, legs, fill)
+            fill = next(pending, None)
+        for leg in group.legs:
+            leg.expected = leg.ratio * group.units
+        if group.balanced and not _any_working(orders, ts) and not _legs_match(group):
+            group.balanced = False
+            group.unbalanced_at_ns = ts
     group.entry_premium = opened.average()
     group.exit_premium = closed.average()
+
+
+def _apply_leg_fill(group: PositionGroup, legs: dict[InstrumentId, LegState], fill: _Fill) -> None:
+    leg = legs.get(fill.instrument_id)
+    if leg is None:  # a fill on an instrument the structure does not define: expected 0
+        leg = legs[fill.instrument_id] = LegState(fill.instrument_id, 0)
+        group.legs.append(leg)
+    leg.quantity += fill.signed_qty
+    group.commissions += fill.commission
 
 
 def _apply_unit_fill(group: PositionGroup, fill: _Fill, opened: _Vwap, closed: _Vwap) -> None:

@@ -3,9 +3,10 @@
 Prices are net premiums per share of one structure unit in the order's direction of the instrument
 (a credit structure bought as a spread has a negative price). ``mode``:
 
-- ``limit``: one limit order at mid +/- ``concession`` toward the far touch (never past it); when it
-  has not filled after ``reprice_after_seconds`` it is cancelled and re-sent one more concession
-  away, up to ``max_reprices`` times. An opening order then gives up (what filled stays); a closing
+- ``limit``: one limit order at mid moved toward the far touch by ``concession`` (a fraction of the
+  half-spread: multi-leg structures quote wide, so a fixed cent amount either gives everything away
+  or never fills); when it has not filled after ``reprice_after_seconds`` it is cancelled and re-sent
+  one more concession away (never past the far touch), up to ``max_reprices`` times. An opening order then gives up (what filled stays); a closing
   order keeps crossing at the far touch until it is done: nothing may be left open past expiry.
 - ``market``: one market order.
 - ``algorithm``: a limit at the same starting price handed to the ExecAlgorithm ``exec_algorithm_id``
@@ -27,14 +28,14 @@ class ExecutionConfig(NautilusConfig, frozen=True):
     """Execution of group orders (see the module docstring); checked by :func:`check_execution`."""
 
     mode: str = "limit"
-    concession: float = 0.02
+    concession: float = 0.25
     reprice_after_seconds: int = 900
     max_reprices: int = 4
     exec_algorithm_id: str | None = None
     exec_algorithm_params: dict | None = None
     repair_order_type: str = "limit"
     repair_slippage_ticks: int = 2
-    quote_update_interval_seconds: int | None = None
+    quote_update_interval_seconds: int | None = 60
 
 
 def check_execution(config: ExecutionConfig) -> ExecutionConfig:
@@ -43,8 +44,8 @@ def check_execution(config: ExecutionConfig) -> ExecutionConfig:
         raise ValueError(f"execution.mode must be one of {', '.join(MODES)}, got {config.mode!r}")
     if config.mode == "algorithm" and not config.exec_algorithm_id:
         raise ValueError("execution.exec_algorithm_id is required when execution.mode is 'algorithm' (e.g. 'TwoPart')")
-    if config.concession < 0:
-        raise ValueError(f"execution.concession must be >= 0 (per share), got {config.concession}")
+    if not 0 <= config.concession <= 1:
+        raise ValueError(f"execution.concession must be a fraction of the half-spread in [0, 1], got {config.concession}")
     if config.reprice_after_seconds <= 0 or config.max_reprices < 0:
         raise ValueError(
             "execution.reprice_after_seconds must be > 0 and execution.max_reprices >= 0, "
@@ -62,10 +63,10 @@ def check_execution(config: ExecutionConfig) -> ExecutionConfig:
 
 
 def limit_price(side: OrderSide, bid: float, ask: float, concession: float, attempts: int, cross: bool = False) -> float:
-    """Mid plus ``concession x (1 + attempts)`` toward the far touch, capped at it; the far touch itself when ``cross``."""
+    """Mid moved ``concession x (1 + attempts)`` half-spreads toward the far touch, capped at it; the far touch when ``cross``."""
     far = ask if side == OrderSide.BUY else bid
     if cross:
         return far
     mid = (bid + ask) / 2
-    step = concession * (1 + attempts)
+    step = concession * (1 + attempts) * (ask - bid) / 2
     return min(mid + step, far) if side == OrderSide.BUY else max(mid - step, far)

@@ -1,0 +1,142 @@
+"""The control API app: REST under ``/api/v1``, JSON-RPC at ``/rpc``, the WebSocket feed at ``/ws``.
+
+``create_app(context)`` builds it over an :class:`~hybrid.api.context.ApiContext` (what the live node
+hands in: its engine view, the order queue and stores it drains and manages with, and the hub its
+engine events are published to). Serve it with :func:`hybrid.api.server.make_server` on the node's
+event loop. Every route needs a token and a role (see :mod:`hybrid.api.auth`), including the OpenAPI
+document at ``/openapi.json``; there is no browser docs page (it would load scripts from elsewhere).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from pydantic import TypeAdapter
+
+from hybrid.api import rpc, ws
+from hybrid.api.auth import TokenRegistry, install_auth
+from hybrid.api.context import ApiContext
+from hybrid.api.errors import install_error_handlers
+from hybrid.api.ratelimit import RateLimiter, install_rate_limiter, rate_limited
+from hybrid.api.routers import ROUTERS
+from hybrid.api.routers.groups import managed_groups
+from hybrid.api.routers.health import API_VERSION
+from hybrid.api.ws import HubEvent
+from hybrid.management.action_log import ActionRecord
+from hybrid.orders.queue import MAX_PAGE, StatusChange
+from hybrid.orders.status import FINAL, OrderStatus
+
+PREFIX = "/api/v1"
+CORS_ENV = "HYBRID_API_CORS_ORIGINS"
+TAGS = [
+    {"name": "strategies", "description": "The option strategy catalogue."},
+    {"name": "chain", "description": "Listed expiries and strikes; quotes with implied vols and Greeks."},
+    {"name": "analysis", "description": "Payoff and risk of a structure at live quotes; order previews."},
+    {"name": "orders", "description": "The persistent order queue: submit, status, journal, cancel."},
+    {"name": "groups", "description": "Multi-leg position groups: close, roll, and overrides of the bot."},
+    {"name": "positions", "description": "Per-leg positions, portfolio Greeks and P&L."},
+    {"name": "templates", "description": "Recurring order templates and their upcoming runs."},
+    {"name": "actions", "description": "The bot action log."},
+    {"name": "fill_stats", "description": "Fill-rate statistics of the two-part algorithm."},
+    {"name": "health", "description": "Engine clock, trading state and queue backlog."},
+    {"name": "rpc", "description": "JSON-RPC 2.0 over the same operations."},
+]
+_ACTION = TypeAdapter(ActionRecord)
+
+
+def snapshot(context: ApiContext) -> dict[str, Any]:
+    """The WebSocket ``snapshot``: groups, positions, portfolio Greeks and P&L, and live queue orders."""
+    orders = [
+        order.model_dump(mode="json")
+        for status in OrderStatus
+        if status not in FINAL
+        for order in context.queue.list(status, limit=MAX_PAGE)
+    ]
+    return {
+        "groups": [group.model_dump(mode="json") for group in managed_groups(context)],
+        "positions": [position.model_dump(mode="json") for position in context.view.positions()],
+        "portfolio": context.view.portfolio().model_dump(mode="json"),
+        "orders": orders,
+    }
+
+
+def order_event(change: StatusChange) -> HubEvent:
+    return HubEvent("order", change.model_dump(mode="json"))
+
+
+def action_event(record: ActionRecord) -> HubEvent:
+    return HubEvent("action", _ACTION.dump_python(record, mode="json"))
+
+
+def cors_origins_from_env() -> list[str]:
+    """``HYBRID_API_CORS_ORIGINS``: comma-separated origins allowed to call from a browser (none by default)."""
+    return [origin.strip() for origin in os.environ.get(CORS_ENV, "").split(",") if origin.strip()]
+
+
+def create_app(
+    context: ApiContext,
+    *,
+    tokens: TokenRegistry | None = None,
+    limiter: RateLimiter | None = None,
+    host: str = "127.0.0.1",
+    insecure_local: bool = False,
+    cors_origins: Sequence[str] | None = None,
+) -> FastAPI:
+    """The API over ``context``.
+
+    ``tokens`` and ``limiter`` default to the environment (``HYBRID_API_TOKENS``,
+    ``HYBRID_API_TOKENS_FILE``, ``HYBRID_RATE_LIMITS``); with no tokens the app refuses to build unless
+    ``insecure_local`` on a loopback ``host`` (:func:`~hybrid.api.auth.install_auth`). ``cors_origins``
+    defaults to ``HYBRID_API_CORS_ORIGINS``; with none, no CORS headers are sent at all.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub = context.hub
+        await hub.start(lambda: snapshot(context))
+        stop_orders = context.queue.subscribe(lambda change: hub.publish(order_event(change)))
+        stop_actions = context.actions.add_listener(lambda record: hub.publish(action_event(record)))
+        try:
+            yield
+        finally:
+            stop_orders()
+            stop_actions()
+            await hub.stop()
+
+    app = FastAPI(
+        title="Hybrid options control API",
+        version=API_VERSION,
+        description="Submit and manage multi-leg option orders, watch groups, positions and the bot. See docs/api.md.",
+        openapi_tags=TAGS,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.context = context
+    install_auth(app, tokens if tokens is not None else TokenRegistry.from_env(), host=host, insecure_local=insecure_local)
+    install_rate_limiter(app, limiter if limiter is not None else RateLimiter.from_env())
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router, prefix=PREFIX)
+    app.include_router(rpc.router)
+    app.include_router(ws.router)
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(rate_limited("viewer"))])
+    async def openapi() -> dict[str, Any]:
+        return app.openapi()
+
+    origins = list(cors_origins) if cors_origins is not None else cors_origins_from_env()
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        )
+    return app

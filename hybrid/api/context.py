@@ -1,0 +1,56 @@
+"""Everything the API's operations work with: the engine view, the order queue, the stores and the hub.
+
+The live node builds one :class:`ApiContext` and hands it to :func:`hybrid.api.app.create_app`. The
+queue and the stores must be the very instances the engine side uses (the drainer strategy, the bot
+and template actors): their listeners, which feed the WebSocket, are per instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hybrid.api.engine_view import EngineView
+from hybrid.api.ws import Hub
+from hybrid.execution.fill_stats import FillStats
+from hybrid.management.action_log import ActionLog
+from hybrid.management.management_store import ManagementStore
+from hybrid.management.template_store import TemplateStore
+from hybrid.orders.queue import OrderQueue
+from hybrid.store.db import Database
+
+
+@dataclass
+class ApiContext:
+    """The engine view, the persistent queue and stores (one SQLite database), and the WebSocket hub.
+
+    ``fill_stats`` reads the two-part algorithm's fill-rate statistics (None: the route answers 404).
+    """
+
+    view: EngineView
+    queue: OrderQueue
+    actions: ActionLog
+    management: ManagementStore
+    templates: TemplateStore
+    hub: Hub = field(default_factory=Hub)
+    fill_stats: FillStats | None = None
+
+    @classmethod
+    def open(cls, view: EngineView, db: Database, *, hub: Hub | None = None) -> ApiContext:
+        """A context whose queue and stores share ``db``."""
+        actions = ActionLog(db)
+        return cls(
+            view=view,
+            queue=OrderQueue(db),
+            actions=actions,
+            management=ManagementStore(db, actions),
+            templates=TemplateStore(db, actions),
+            hub=hub or Hub(),
+            fill_stats=FillStats(db),
+        )
+
+    async def write[T](self, work: Callable[..., T], *args: object) -> T:
+        """Run a durable write (it waits for the disk) off the event loop, so the engine and the
+        other requests on the loop are not held up by it."""
+        return await asyncio.to_thread(work, *args)

@@ -1,0 +1,103 @@
+"""The API's errors, one set for REST and JSON-RPC: each carries its HTTP status and its JSON-RPC code.
+
+REST bodies: ``{"detail": {"error": <word>, "message": <one line>}}`` (the shape of the auth and rate
+limit errors), and for 422 the list FastAPI itself gives, ``{"detail": [{"type", "loc", "msg",
+"input"}, ...]}``, so every field error looks the same whichever layer found it.
+
+JSON-RPC codes: the standard ones (:data:`PARSE_ERROR` ... :data:`INTERNAL_ERROR`; invalid params carry
+the field errors in ``data.errors``) and, for what the REST API answers with 403, 404, 409 and 429,
+server-defined codes from the reserved -32000..-32099 range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+FORBIDDEN = -32003
+NOT_FOUND = -32004
+CONFLICT = -32009
+RATE_LIMITED = -32029
+
+
+class ApiError(Exception):
+    """An expected failure of an operation; ``message`` is one line naming what to change."""
+
+    status: int = status.HTTP_400_BAD_REQUEST
+    rpc_code: int = INVALID_REQUEST
+    error: str = "bad_request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def rpc_data(self) -> dict[str, Any] | None:
+        return None
+
+
+class NotFound(ApiError):
+    status = status.HTTP_404_NOT_FOUND
+    rpc_code = NOT_FOUND
+    error = "not_found"
+
+
+class Conflict(ApiError):
+    """The request is valid but the state does not allow it (idempotency key reuse, a final order, ...)."""
+
+    status = status.HTTP_409_CONFLICT
+    rpc_code = CONFLICT
+    error = "conflict"
+
+
+class FieldErrors(ApiError):
+    """Field-level validation errors; ``loc`` is relative to the operation's parameters until
+    :meth:`located` prefixes where they were sent (``body``, ``query``; ``params`` in JSON-RPC)."""
+
+    status = status.HTTP_422_UNPROCESSABLE_CONTENT
+    rpc_code = INVALID_PARAMS
+    error = "invalid"
+
+    def __init__(self, errors: Sequence[dict[str, Any]]) -> None:
+        self.errors = [dict(error) for error in errors]
+        super().__init__("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in self.errors))
+
+    @classmethod
+    def one(cls, loc: tuple[str | int, ...], message: str, value: object = None, kind: str = "value_error") -> FieldErrors:
+        return cls([{"type": kind, "loc": loc, "msg": message, "input": value}])
+
+    @classmethod
+    def from_validation(cls, exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> FieldErrors:
+        return cls(
+            [{**error, "loc": (*prefix, *error["loc"])} for error in exc.errors(include_url=False, include_context=False)]
+        )
+
+    def located(self, where: str) -> FieldErrors:
+        return FieldErrors([{**error, "loc": (where, *error["loc"])} for error in self.errors])
+
+    def jsonable(self) -> list[dict[str, Any]]:
+        return jsonable_encoder(self.errors)
+
+    def rpc_data(self) -> dict[str, Any]:
+        return {"errors": self.jsonable()}
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    if isinstance(exc, FieldErrors):
+        return JSONResponse({"detail": exc.jsonable()}, status_code=exc.status)
+    return JSONResponse({"detail": {"error": exc.error, "message": exc.message}}, status_code=exc.status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer :class:`ApiError` with its status and the bodies described in the module docstring."""
+    app.add_exception_handler(ApiError, _api_error)

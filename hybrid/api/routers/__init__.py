@@ -1,0 +1,5 @@
+"""The REST routers under ``/api/v1``, one per resource; importing them registers their operations."""
+
+from hybrid.api.routers import actions, analysis, chain, fill_stats, groups, health, orders, strategies, templates
+
+ROUTERS = tuple(module.router for module in (strategies, chain, analysis, orders, groups, templates, actions, fill_stats, health))

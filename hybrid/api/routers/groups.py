@@ -1,0 +1,311 @@
+"""Position groups from every source (autonomous, manual, recurring), the engine's positions and the
+portfolio; closing, rolling and overriding the bot.
+
+A close or roll is an intent on the order queue like any submission (``201`` with the queued order).
+Overrides (pause, resume, custom rules) change the bot's management state at once, logged in the
+action log; a group the bot has not taken under management yet is registered first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request, status
+from pydantic import BaseModel, Field, ValidationError, create_model
+
+from hybrid.api.auth import Principal
+from hybrid.api.context import ApiContext
+from hybrid.api.errors import Conflict, FieldErrors, NotFound
+from hybrid.api.operations import NoParams, Params, call, operation
+from hybrid.api.routers.orders import queue_intent
+from hybrid.api.schemas import Group, Lineage, Management, Portfolio, Position
+from hybrid.api.validation import check_close, check_roll, find_group
+from hybrid.management.rules import ManagementRules
+from hybrid.orders.intents import CloseGroupIntent, Execution, GroupId, RollGroupIntent, Source
+from hybrid.orders.queue import QueuedOrder
+from hybrid.tracking import SOURCES
+
+router = APIRouter(tags=["groups"])
+
+GroupIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+Reason = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+def _body_of(intent: type[BaseModel]) -> type[BaseModel]:
+    """The REST body of a group intent: its fields but ``kind`` and ``group_id`` (the path names the group)."""
+    fields = {
+        name: (info.annotation, info)
+        for name, info in intent.model_fields.items()
+        if name not in ("kind", "group_id")
+    }
+    return create_model(f"{intent.__name__}Body", __base__=Params, __doc__=intent.__doc__, **fields)
+
+
+CloseRequest = _body_of(CloseGroupIntent)
+RollRequest = _body_of(RollGroupIntent)
+
+
+class GroupQuery(Params):
+    status: Literal["open", "closed", "unfilled"] | None = None
+    source: Literal[SOURCES] | None = None
+
+
+class GroupRef(Params):
+    group_id: GroupId
+
+
+class CloseAllParams(Params):
+    """Close every open group (optionally of one source), one close intent per group."""
+
+    execution: Execution
+    source: Source | None = Field(default=None, description="only groups of this source")
+    priority: int = Field(default=5, ge=0, le=9)
+    idempotency_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=63,
+        pattern=r"^[A-Za-z0-9._\-]+$",
+        description="each group's close gets <key>:<group_id>, so a resent close-all queues nothing twice",
+    )
+
+
+class CloseAll(BaseModel):
+    orders: list[QueuedOrder]
+
+
+class OverrideRequest(Params):
+    reason: Reason = "manual override"
+
+
+class OverrideParams(OverrideRequest, GroupRef):
+    pass
+
+
+class RulesRequest(Params):
+    rules: ManagementRules | None = Field(description="the group's own rules; null to go back to the defaults")
+    reason: Reason = "manual override"
+
+
+class RulesParams(RulesRequest, GroupRef):
+    pass
+
+
+def _management(context: ApiContext, group_id: str) -> Management | None:
+    try:
+        state = context.management.state(group_id)
+    except KeyError:
+        return None
+    own = next(m.lineage for m in context.management.lineage(group_id) if m.lineage.group_id == group_id)
+    return Management(
+        state=state, lineage=Lineage(root_id=own.root_id, parent_id=own.parent_id, generation=own.generation)
+    )
+
+
+def _group(context: ApiContext, group_id: str) -> Group:
+    group = find_group(context, group_id)
+    if group is None:
+        raise NotFound(f"no group {group_id!r}")
+    return group.model_copy(update={"management": _management(context, group_id)})
+
+
+def _intent[T: BaseModel](model: type[T], data: dict) -> T:
+    """A group intent from a REST body and the path's group id; errors are placed in the body."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise FieldErrors.from_validation(exc, prefix=("body",)) from None
+
+
+def _tradeable(context: ApiContext, group_id: str) -> Group:
+    group = _group(context, group_id)
+    if group.status != "open":
+        raise Conflict(f"group {group_id!r} is {group.status}: there is nothing to close or roll")
+    return group
+
+
+def managed_groups(context: ApiContext, query: GroupQuery | None = None) -> list[Group]:
+    """The view's groups with the bot's management state, optionally filtered by status and source."""
+    query = query or GroupQuery()
+    return [
+        group.model_copy(update={"management": _management(context, group.group_id)})
+        for group in context.view.groups()
+        if (query.status is None or group.status == query.status)
+        and (query.source is None or group.source == query.source)
+    ]
+
+
+@operation("groups.list", "viewer", GroupQuery)
+async def list_groups(context: ApiContext, who: Principal, params: GroupQuery) -> list[Group]:
+    """Every group with its legs, P&L, Greeks and management state, optionally by status and source."""
+    return managed_groups(context, params)
+
+
+@operation("groups.get", "viewer", GroupRef)
+async def get_group(context: ApiContext, who: Principal, params: GroupRef) -> Group:
+    """One group with its management state and lineage."""
+    return _group(context, params.group_id)
+
+
+@operation("groups.close", "trader", CloseGroupIntent)
+async def close_group(context: ApiContext, who: Principal, intent: CloseGroupIntent) -> QueuedOrder:
+    """Queue a close of every remaining unit of an open group, or of ``units`` of them."""
+    _tradeable(context, intent.group_id)
+    check_close(context, intent, prefix=())
+    return await queue_intent(context, who, intent)
+
+
+@operation("groups.close_all", "trader", CloseAllParams)
+async def close_all(context: ApiContext, who: Principal, params: CloseAllParams) -> CloseAll:
+    """Queue a close of every open group (optionally of one source)."""
+    key = params.idempotency_key
+    orders = []
+    for group in context.view.groups():
+        if group.status != "open" or (params.source is not None and group.source != params.source):
+            continue
+        intent = CloseGroupIntent(
+            group_id=group.group_id,
+            execution=params.execution,
+            priority=params.priority,
+            idempotency_key=None if key is None else f"{key}:{group.group_id}",
+        )
+        orders.append(await queue_intent(context, who, intent))
+    return CloseAll(orders=orders)
+
+
+@operation("groups.roll", "trader", RollGroupIntent)
+async def roll_group(context: ApiContext, who: Principal, intent: RollGroupIntent) -> QueuedOrder:
+    """Queue a roll: close the group and open the same structure at later expiries, as one lineage."""
+    _tradeable(context, intent.group_id)
+    check_roll(context, intent, prefix=())
+    return await queue_intent(context, who, intent)
+
+
+async def _managed(context: ApiContext, group_id: str) -> None:
+    """Make sure the bot's store knows the group (registering it if the view knows it)."""
+    try:
+        context.management.state(group_id)
+    except KeyError:
+        if find_group(context, group_id) is None:
+            raise NotFound(f"no group {group_id!r}") from None
+        await context.write(context.management.register, group_id, context.view.now())
+
+
+async def _override(context: ApiContext, group_id: str, change: Callable[..., object], *args: object) -> Management:
+    await _managed(context, group_id)
+    await context.write(change, group_id, *args)
+    return _management(context, group_id)
+
+
+@operation("groups.pause", "admin", OverrideParams)
+async def pause_group(context: ApiContext, who: Principal, params: OverrideParams) -> Management:
+    """Stop the bot managing a group (a person takes over) until it is resumed."""
+    reason = f"{params.reason} (by {who.name})"
+    return await _override(context, params.group_id, context.management.pause, context.view.now(), reason)
+
+
+@operation("groups.resume", "admin", OverrideParams)
+async def resume_group(context: ApiContext, who: Principal, params: OverrideParams) -> Management:
+    """Hand a paused group back to the bot."""
+    reason = f"{params.reason} (by {who.name})"
+    return await _override(context, params.group_id, context.management.resume, context.view.now(), reason)
+
+
+@operation("groups.set_rules", "admin", RulesParams)
+async def set_rules(context: ApiContext, who: Principal, params: RulesParams) -> Management:
+    """Give a group its own management rules (profit tranches, stop, roll), or null for the defaults."""
+    reason = f"{params.reason} (by {who.name})"
+    return await _override(
+        context, params.group_id, context.management.set_rules, params.rules, context.view.now(), reason
+    )
+
+
+@operation("positions.list", "viewer")
+async def list_positions(context: ApiContext, who: Principal, params: NoParams) -> list[Position]:
+    """Open positions per instrument (per leg), marked at mid, with share-equivalent Greeks."""
+    return context.view.positions()
+
+
+@operation("portfolio.get", "viewer")
+async def get_portfolio(context: ApiContext, who: Principal, params: NoParams) -> Portfolio:
+    """Portfolio Greeks and realised, unrealised and total P&L."""
+    return context.view.portfolio()
+
+
+@router.get("/groups", summary=list_groups.summary)
+async def get_groups(
+    request: Request, query: Annotated[GroupQuery, Query()], who: Principal = Depends(list_groups.guard)
+) -> list[Group]:
+    return await call(list_groups, request, who, query, "query")
+
+
+@router.post(
+    "/groups/close-all",
+    status_code=status.HTTP_201_CREATED,
+    summary=close_all.summary,
+    responses={409: {"description": "idempotency key reused with another intent"}},
+)
+async def post_close_all(request: Request, body: CloseAllParams, who: Principal = Depends(close_all.guard)) -> CloseAll:
+    return await call(close_all, request, who, body)
+
+
+@router.get("/groups/{group_id}", summary=get_group.summary, responses={404: {"description": "unknown group"}})
+async def get_one_group(request: Request, group_id: GroupIdPath, who: Principal = Depends(get_group.guard)) -> Group:
+    return await call(get_group, request, who, GroupRef(group_id=group_id))
+
+
+@router.post(
+    "/groups/{group_id}/close",
+    status_code=status.HTTP_201_CREATED,
+    summary=close_group.summary,
+    responses={404: {"description": "unknown group"}, 409: {"description": "the group is not open"}},
+)
+async def post_close(
+    request: Request, group_id: GroupIdPath, body: CloseRequest, who: Principal = Depends(close_group.guard)
+) -> QueuedOrder:
+    intent = _intent(CloseGroupIntent, {**body.model_dump(exclude_unset=True), "group_id": group_id})
+    return await call(close_group, request, who, intent)
+
+
+@router.post(
+    "/groups/{group_id}/roll",
+    status_code=status.HTTP_201_CREATED,
+    summary=roll_group.summary,
+    responses={404: {"description": "unknown group"}, 409: {"description": "the group is not open"}},
+)
+async def post_roll(
+    request: Request, group_id: GroupIdPath, body: RollRequest, who: Principal = Depends(roll_group.guard)
+) -> QueuedOrder:
+    intent = _intent(RollGroupIntent, {**body.model_dump(exclude_unset=True), "group_id": group_id})
+    return await call(roll_group, request, who, intent)
+
+
+@router.post("/groups/{group_id}/pause", summary=pause_group.summary, responses={404: {"description": "unknown group"}})
+async def post_pause(
+    request: Request, group_id: GroupIdPath, body: OverrideRequest, who: Principal = Depends(pause_group.guard)
+) -> Management:
+    return await call(pause_group, request, who, OverrideParams(group_id=group_id, reason=body.reason))
+
+
+@router.post("/groups/{group_id}/resume", summary=resume_group.summary, responses={404: {"description": "unknown group"}})
+async def post_resume(
+    request: Request, group_id: GroupIdPath, body: OverrideRequest, who: Principal = Depends(resume_group.guard)
+) -> Management:
+    return await call(resume_group, request, who, OverrideParams(group_id=group_id, reason=body.reason))
+
+
+@router.put("/groups/{group_id}/rules", summary=set_rules.summary, responses={404: {"description": "unknown group"}})
+async def put_rules(
+    request: Request, group_id: GroupIdPath, body: RulesRequest, who: Principal = Depends(set_rules.guard)
+) -> Management:
+    return await call(set_rules, request, who, RulesParams(group_id=group_id, **body.model_dump(exclude_unset=True)))
+
+
+@router.get("/positions", tags=["positions"], summary=list_positions.summary)
+async def get_positions(request: Request, who: Principal = Depends(list_positions.guard)) -> list[Position]:
+    return await call(list_positions, request, who, NoParams())
+
+
+@router.get("/portfolio", tags=["positions"], summary=get_portfolio.summary)
+async def get_portfolio_route(request: Request, who: Principal = Depends(get_portfolio.guard)) -> Portfolio:
+    return await call(get_portfolio, request, who, NoParams())

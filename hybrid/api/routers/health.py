@@ -1,0 +1,49 @@
+"""Health: the engine's clock and trading state, the queue's backlog and the WebSocket clients."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from hybrid.api.auth import Principal
+from hybrid.api.context import ApiContext
+from hybrid.api.operations import NoParams, call, operation
+from hybrid.api.schemas import EngineHealth
+from hybrid.orders.queue import MAX_PAGE
+from hybrid.orders.status import FINAL, OrderStatus
+
+router = APIRouter(tags=["health"])
+
+API_VERSION = "1"
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    api_version: str
+    principal: str = Field(description="the name of the token that asked")
+    engine: EngineHealth
+    queue: dict[str, int] = Field(description=f"orders per non-final status (counted up to {MAX_PAGE})")
+    websocket_clients: int
+
+
+@operation("health.get", "viewer")
+async def health(context: ApiContext, who: Principal, params: NoParams) -> Health:
+    """The engine clock and trading state, the order queue's backlog, the WebSocket clients."""
+    backlog = {
+        status.value: len(context.queue.list(status, limit=MAX_PAGE)) for status in OrderStatus if status not in FINAL
+    }
+    return Health(
+        status="ok",
+        api_version=API_VERSION,
+        principal=who.name,
+        engine=context.view.health(),
+        queue=backlog,
+        websocket_clients=context.hub.clients,
+    )
+
+
+@router.get("/health", summary=health.summary)
+async def get_health(request: Request, who: Principal = Depends(health.guard)) -> Health:
+    return await call(health, request, who, NoParams())

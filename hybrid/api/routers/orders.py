@@ -1,0 +1,161 @@
+"""Orders: submit an intent to the persistent queue, read its status and journal, cancel it.
+
+Idempotency. An intent may carry ``idempotency_key``; over REST it may instead (or also, if equal) come
+in the ``Idempotency-Key`` header. Keys are per token: the same token sending the same intent with the
+same key gets the order stored the first time (``201`` again, the original ``created_at``); the same
+key with a different intent is ``409``. Without a key every submission is a new order.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+from pydantic import Field
+
+from hybrid.api.auth import Principal
+from hybrid.api.context import ApiContext
+from hybrid.api.errors import Conflict, FieldErrors, NotFound
+from hybrid.api.fields import Limit, Offset, OrderId
+from hybrid.api.operations import Params, call, operation
+from hybrid.api.validation import check_intent
+from hybrid.orders.intents import OrderIntent
+from hybrid.orders.queue import IdempotencyConflict, OrderNotFound, QueuedOrder, StatusChange
+from hybrid.orders.status import IllegalTransition, OrderStatus
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+OrderIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
+KeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9._:\-]+$",
+        description="the intent's idempotency_key, as a header (both may be given if equal)",
+    ),
+]
+
+
+class OrderRef(Params):
+    order_id: OrderId
+
+
+class OrderQuery(Params):
+    status: OrderStatus | None = None
+    limit: Limit = 100
+    offset: Offset = 0
+
+
+class CancelParams(OrderRef):
+    reason: str = Field(default="cancel requested", min_length=1, max_length=256)
+
+
+async def queue_intent(context: ApiContext, who: Principal, intent: OrderIntent) -> QueuedOrder:
+    """Store a checked intent in the queue for ``who``; an idempotency key reused differently is a 409."""
+    try:
+        return await context.write(context.queue.submit, intent, who.name)
+    except IdempotencyConflict as exc:
+        raise Conflict(str(exc)) from None
+
+
+def _order(context: ApiContext, order_id: str) -> QueuedOrder:
+    try:
+        return context.queue.get(order_id)
+    except OrderNotFound as exc:
+        raise NotFound(str(exc)) from None
+
+
+@operation("orders.submit", "trader", OrderIntent)
+async def submit(context: ApiContext, who: Principal, intent: OrderIntent) -> QueuedOrder:
+    """Queue an open, close or roll intent after checking it against the chain and the groups."""
+    check_intent(context, intent)
+    return await queue_intent(context, who, intent)
+
+
+@operation("orders.list", "viewer", OrderQuery)
+async def list_orders(context: ApiContext, who: Principal, params: OrderQuery) -> list[QueuedOrder]:
+    """Orders newest first, optionally of one status."""
+    return context.queue.list(params.status, params.limit, params.offset)
+
+
+@operation("orders.get", "viewer", OrderRef)
+async def get_order(context: ApiContext, who: Principal, params: OrderRef) -> QueuedOrder:
+    """One order: its intent, status, who submitted it and when."""
+    return _order(context, params.order_id)
+
+
+@operation("orders.history", "viewer", OrderRef)
+async def order_history(context: ApiContext, who: Principal, params: OrderRef) -> list[StatusChange]:
+    """Every status change of one order, oldest first (the journal)."""
+    try:
+        return context.queue.history(params.order_id)
+    except OrderNotFound as exc:
+        raise NotFound(str(exc)) from None
+
+
+@operation("orders.cancel", "trader", CancelParams)
+async def cancel(context: ApiContext, who: Principal, params: CancelParams) -> QueuedOrder:
+    """Cancel: a queued order at once, one the engine holds becomes cancel_requested; a final one is 409."""
+    _order(context, params.order_id)
+    try:
+        return await context.write(context.queue.cancel, params.order_id, f"{params.reason} (by {who.name})")
+    except IllegalTransition as exc:
+        raise Conflict(str(exc)) from None
+
+
+def with_header_key(intent: OrderIntent, key: str | None, loc: tuple[str, ...]) -> OrderIntent:
+    """``intent`` with the ``Idempotency-Key`` header as its key; a different key in the body is a 422."""
+    if key is None or intent.idempotency_key == key:
+        return intent
+    if intent.idempotency_key is not None:
+        message = "the Idempotency-Key header and the body's idempotency_key differ: send one, or the same"
+        raise FieldErrors.one(loc, message, intent.idempotency_key, "idempotency_key_mismatch")
+    return intent.model_copy(update={"idempotency_key": key})
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary=submit.summary,
+    responses={409: {"description": "idempotency key reused with another intent"}, 422: {"description": "invalid intent"}},
+)
+async def post_order(
+    request: Request,
+    response: Response,
+    intent: OrderIntent,
+    idempotency_key: KeyHeader = None,
+    who: Principal = Depends(submit.guard),
+) -> QueuedOrder:
+    intent = with_header_key(intent, idempotency_key, ("body", intent.kind, "idempotency_key"))
+    order = await call(submit, request, who, intent)
+    response.headers["Location"] = f"{request.url.path.rstrip('/')}/{order.order_id}"
+    return order
+
+
+@router.get("", summary=list_orders.summary)
+async def get_orders(
+    request: Request, query: Annotated[OrderQuery, Query()], who: Principal = Depends(list_orders.guard)
+) -> list[QueuedOrder]:
+    return await call(list_orders, request, who, query, "query")
+
+
+@router.get("/{order_id}", summary=get_order.summary, responses={404: {"description": "unknown order"}})
+async def get_one_order(request: Request, order_id: OrderIdPath, who: Principal = Depends(get_order.guard)) -> QueuedOrder:
+    return await call(get_order, request, who, OrderRef(order_id=order_id))
+
+
+@router.get("/{order_id}/history", summary=order_history.summary, responses={404: {"description": "unknown order"}})
+async def get_history(request: Request, order_id: OrderIdPath, who: Principal = Depends(order_history.guard)) -> list[StatusChange]:
+    return await call(order_history, request, who, OrderRef(order_id=order_id))
+
+
+@router.post(
+    "/{order_id}/cancel",
+    summary=cancel.summary,
+    responses={404: {"description": "unknown order"}, 409: {"description": "the order is final"}},
+)
+async def post_cancel(request: Request, order_id: OrderIdPath, who: Principal = Depends(cancel.guard)) -> QueuedOrder:
+    return await call(cancel, request, who, CancelParams(order_id=order_id))
+

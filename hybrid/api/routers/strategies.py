@@ -1,0 +1,142 @@
+"""The strategy catalogue: every structure with its parameters and rules, and the legs of one unit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, Field, ValidationError
+
+from hybrid.api.auth import Principal
+from hybrid.api.context import ApiContext
+from hybrid.api.errors import FieldErrors, NotFound
+from hybrid.api.operations import Params, call, operation
+from hybrid.options import catalogue
+from hybrid.options.catalogue.structure import StrategyDef
+from hybrid.options.legs import Leg
+from hybrid.orders.structures import CatalogueStructure, PositiveStrike
+
+router = APIRouter(prefix="/strategies", tags=["strategies"])
+
+StrategyName = Annotated[str, Field(min_length=1, max_length=64, examples=["iron_condor"])]
+
+
+class StrategyInfo(BaseModel):
+    """A catalogue structure as ``python -m hybrid strategies list --json`` prints it."""
+
+    name: str
+    aliases: list[str]
+    display_name: str
+    description: str
+    category: str
+    net: Literal["credit", "debit", "even"]
+    direction: Literal["bullish", "bearish", "neutral"]
+    volatility: Literal["long", "short", "neutral"]
+    origin: Literal["lean", "beyond_lean"]
+    parameters: list[str]
+    strikes: list[str]
+    expiries: list[str]
+    n_strikes: int
+    n_expiries: int
+    legs: list[str] = Field(description="leg templates: C(strike)[@expiry]+-n, P(...)+-n, U+-M")
+    rules: list[str]
+    negation_of: str | None
+
+
+class StrategyFilter(Params):
+    category: str | None = Field(default=None, max_length=32, examples=["vertical"])
+    net: Literal["credit", "debit", "even"] | None = None
+    direction: Literal["bullish", "bearish", "neutral"] | None = None
+    volatility: Literal["long", "short", "neutral"] | None = None
+
+
+class StrategyRef(Params):
+    name: StrategyName
+
+
+class BuildRequest(Params):
+    """Strikes and expiries in the strategy's parameter order (see ``parameters``)."""
+
+    strikes: list[PositiveStrike] = Field(min_length=1, max_length=8, examples=[[440, 445]])
+    expiries: list[dt.date] = Field(min_length=1, max_length=4, examples=[["2024-02-16"]])
+    multiplier: int = Field(default=100, ge=1, le=10_000, description="shares per contract (underlying legs)")
+
+
+class BuildParams(BuildRequest):
+    name: StrategyName
+
+
+class BuiltStrategy(BaseModel):
+    strategy: str = Field(description="the catalogue's canonical name (aliases are resolved)")
+    legs: list[Leg]
+
+
+def _info(strategy: StrategyDef) -> StrategyInfo:
+    return StrategyInfo(**strategy.to_dict(), aliases=catalogue.aliases_of(strategy.name))
+
+
+def _strategy(name: str) -> StrategyDef:
+    try:
+        return catalogue.get_strategy(name)
+    except catalogue.StrategyError as exc:
+        raise NotFound(str(exc)) from None
+
+
+@operation("strategies.list", "viewer", StrategyFilter)
+async def list_strategies(context: ApiContext, who: Principal, params: StrategyFilter) -> list[StrategyInfo]:
+    """Every catalogue structure, optionally filtered by category, net, direction and volatility."""
+    wanted = params.model_dump(exclude_none=True)
+    return [
+        _info(strategy)
+        for strategy in catalogue.STRATEGIES.values()
+        if all(getattr(strategy.about, key) == value for key, value in wanted.items())
+    ]
+
+
+@operation("strategies.get", "viewer", StrategyRef)
+async def get_strategy(context: ApiContext, who: Principal, params: StrategyRef) -> StrategyInfo:
+    """One structure by name, alias or LEAN name; an unknown name lists close matches."""
+    return _info(_strategy(params.name))
+
+
+@operation("strategies.build", "viewer", BuildParams)
+async def build_strategy(context: ApiContext, who: Principal, params: BuildParams) -> BuiltStrategy:
+    """The legs of one unit; a broken catalogue rule is a field error on strikes or expiries."""
+    strategy = _strategy(params.name)
+    try:
+        CatalogueStructure(strategy=strategy.name, strikes=params.strikes, expiries=params.expiries)
+    except ValidationError as exc:
+        raise FieldErrors.from_validation(exc) from None
+    legs = strategy.build(params.strikes, params.expiries, params.multiplier)
+    return BuiltStrategy(strategy=strategy.name, legs=legs)
+
+
+@router.get("", summary=list_strategies.summary)
+async def get_strategies(
+    request: Request,
+    params: Annotated[StrategyFilter, Query()],
+    who: Principal = Depends(list_strategies.guard),
+) -> list[StrategyInfo]:
+    return await call(list_strategies, request, who, params, "query")
+
+
+@router.get("/{name}", summary=get_strategy.summary, responses={404: {"description": "unknown name"}})
+async def get_one_strategy(
+    request: Request, name: Annotated[str, Path(min_length=1, max_length=64)], who: Principal = Depends(get_strategy.guard)
+) -> StrategyInfo:
+    return await call(get_strategy, request, who, StrategyRef(name=name))
+
+
+@router.post(
+    "/{name}/build",
+    summary=build_strategy.summary,
+    responses={404: {"description": "unknown name"}, 422: {"description": "a catalogue rule is broken"}},
+)
+async def post_build(
+    request: Request,
+    name: Annotated[str, Path(min_length=1, max_length=64)],
+    body: BuildRequest,
+    who: Principal = Depends(build_strategy.guard),
+) -> BuiltStrategy:
+    return await call(build_strategy, request, who, BuildParams(name=name, **body.model_dump()))

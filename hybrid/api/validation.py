@@ -1,0 +1,120 @@
+"""Checks of an order intent against the engine, after its own model has checked shape and bounds.
+
+- open: every contract is listed (:func:`hybrid.orders.chain_check.chain_errors` over the engine view's
+  chain; the message names the nearest listed strikes or expiries);
+- close: the group exists, holds units, and no more units are closed than it holds;
+- roll: the group is open, each new expiry is listed and later than the group's nearest, one expiry
+  (or DTE window) per expiry parameter of its strategy, each DTE window holds a listed expiry.
+
+Misses are :class:`~hybrid.api.errors.FieldErrors` placed on the fields of the intent (``loc`` relative
+to the intent, under ``prefix``: ``("open",)`` for the tagged union a client submits).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hybrid.api.context import ApiContext
+from hybrid.api.errors import FieldErrors
+from hybrid.api.schemas import Group
+from hybrid.management.exchange_time import new_york_date
+from hybrid.options import catalogue
+from hybrid.options.chain import ChainError, OptionChain, Right
+from hybrid.orders.chain_check import chain_errors, chain_validator
+from hybrid.orders.intents import CloseGroupIntent, OpenIntent, OrderIntent, RollGroupIntent
+
+Loc = tuple[str | int, ...]
+
+
+def listing_error(chain: OptionChain, expiry: dt.date, right: Right | None = None) -> str | None:
+    """None when ``expiry`` (with ``right``, if given) is listed, else the chain's one-line message, which
+    names the nearest listed expiries."""
+    if right is None and expiry in chain.expiries:
+        return None
+    try:
+        chain.strikes(expiry, right or "call")  # the expiry is checked first: "call" only completes the call
+    except ChainError as exc:
+        return str(exc)
+    return None
+
+
+def find_group(context: ApiContext, group_id: str) -> Group | None:
+    return next((group for group in context.view.groups() if group.group_id == group_id), None)
+
+
+def _open_group_ids(context: ApiContext) -> str:
+    ids = [group.group_id for group in context.view.groups() if group.status == "open"]
+    shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    return shown or "none"
+
+
+def open_group(context: ApiContext, group_id: str, loc: Loc) -> Group:
+    """The open group ``group_id``, or a field error at ``loc`` saying why it cannot be traded."""
+    group = find_group(context, group_id)
+    if group is None:
+        message = f"no group {group_id!r}; open groups: {_open_group_ids(context)}"
+        raise FieldErrors.one(loc, message, group_id, "not_found")
+    if group.status != "open":
+        hint = "cancel its opening order instead" if group.status == "unfilled" else "it holds nothing"
+        raise FieldErrors.one(loc, f"group {group_id!r} is {group.status}: {hint}", group_id, "group_not_open")
+    return group
+
+
+def check_open(context: ApiContext, intent: OpenIntent, prefix: Loc = ("open",)) -> None:
+    """Field errors for the contracts of an open intent that the chain does not list."""
+    errors = chain_errors(intent, chain_validator(context.view.chain))
+    if errors:
+        raise FieldErrors([{**error, "loc": (*prefix, *error["loc"][1:])} for error in errors])
+
+
+def check_close(context: ApiContext, intent: CloseGroupIntent, prefix: Loc = ("close",)) -> None:
+    group = open_group(context, intent.group_id, (*prefix, "group_id"))
+    held = abs(group.units)
+    if intent.units is not None and intent.units > held:
+        message = f"units must be at most {held:g}, the units group {group.group_id!r} holds"
+        raise FieldErrors.one((*prefix, "units"), message, intent.units, "too_many_units")
+
+
+def check_roll(context: ApiContext, intent: RollGroupIntent, prefix: Loc = ("roll",)) -> None:
+    group = open_group(context, intent.group_id, (*prefix, "group_id"))
+    chain = context.view.chain(group.underlying) if group.underlying else None
+    if chain is None:
+        message = f"group {group.group_id!r} has no option chain loaded to roll into"
+        raise FieldErrors.one((*prefix, "group_id"), message, group.group_id, "not_listed")
+    targets = intent.expiries if intent.expiries is not None else intent.dte
+    field = "expiries" if intent.expiries is not None else "dte"
+    try:
+        wanted = catalogue.get_strategy(group.structure).n_expiries
+    except catalogue.StrategyError:
+        wanted = None  # custom legs: any number of expiries
+    if wanted is not None and len(targets) != wanted:
+        message = f"{group.structure} has {wanted} expiry parameter(s): give {wanted} {field}, got {len(targets)}"
+        raise FieldErrors.one((*prefix, field), message, len(targets), "roll_target")
+    current = min((leg.expiry for leg in group.legs if leg.expiry is not None), default=None)
+    today = new_york_date(context.view.now())
+    errors = []
+    for index, target in enumerate(targets):
+        if isinstance(target, dt.date):
+            message = listing_error(chain, target)
+            if message is None and current is not None and target <= current:
+                message = f"{target} must be after the group's nearest expiry {current}"
+        else:
+            try:
+                chain.expiry_by_dte(today, target.min_dte, target.max_dte)
+                message = None
+            except ChainError as exc:
+                message = str(exc)
+        if message is not None:
+            errors.append({"type": "not_listed", "loc": (*prefix, field, index), "msg": message, "input": str(target)})
+    if errors:
+        raise FieldErrors(errors)
+
+
+def check_intent(context: ApiContext, intent: OrderIntent) -> None:
+    """Every engine-side check of a submitted intent (tagged union: locs start with its kind)."""
+    if isinstance(intent, OpenIntent):
+        check_open(context, intent)
+    elif isinstance(intent, CloseGroupIntent):
+        check_close(context, intent)
+    else:
+        check_roll(context, intent)

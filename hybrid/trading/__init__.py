@@ -1,0 +1,35 @@
+"""Group trading: what every strategy that owns position groups shares (see :mod:`.group_trader`)."""
+
+from hybrid.trading.commands import (
+    CloseGroup,
+    GroupCommand,
+    GroupCommandResult,
+    OpenGroup,
+    RollGroup,
+    command_endpoint,
+    result_topic,
+)
+from hybrid.trading.execution import ExecutionConfig, check_execution, limit_price
+from hybrid.trading.group_trader import EntryGate, EntryProposal, GroupState, GroupTrader
+from hybrid.trading.market import MarketSnapshot, snapshot
+from hybrid.trading.rules import resolve_rules
+
+__all__ = [
+    "CloseGroup",
+    "EntryGate",
+    "EntryProposal",
+    "ExecutionConfig",
+    "GroupCommand",
+    "GroupCommandResult",
+    "GroupState",
+    "GroupTrader",
+    "MarketSnapshot",
+    "OpenGroup",
+    "RollGroup",
+    "check_execution",
+    "command_endpoint",
+    "limit_price",
+    "resolve_rules",
+    "result_topic",
+    "snapshot",
+]

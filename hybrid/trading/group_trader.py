@@ -1,0 +1,580 @@
+"""The machinery every order-owning strategy shares to open, close and roll position groups.
+
+Composition, not inheritance: a Strategy owns one :class:`GroupTrader` and feeds it from its
+handlers, so the autonomous strategy, the manual-order drainer and recurring templates all trade
+groups the same way while each stays a plain NautilusTrader ``Strategy``::
+
+    def on_start(self):             self.trader.start()
+    def on_stop(self):              self.trader.stop()
+    def on_quote_tick(self, tick):  self.trader.on_quote_tick(tick)
+    def on_order_filled(self, e):   self.trader.on_order_filled(e)
+    def on_order_event(self, e):    self.trader.on_order_event(e)
+
+What it does:
+
+- open: a structure's legs (catalogue-built, per unit) are bound to the listed chain
+  (:func:`hybrid.options.chain.bind`); the option legs go as ONE order on the spread (or the single
+  contract), the underlying leg as a separate order on the ``Equity`` for the same units; every
+  order carries the group's tags (:class:`hybrid.tracking.GroupTags`). Before anything is sent the
+  entry is described as an :class:`EntryProposal` (legs priced at mid, max loss, Greeks) and put to
+  the strategy's ``gate`` (risk limits, buying power) and to the engine's trading state: a refusal
+  is logged with its reason and returned.
+- spread quotes: ``subscribe_quote_ticks(spread_id, aggregate_spread_quotes=True, ...)`` after the
+  ``OptionSpread`` is built by ``request_instrument`` (spread quotes are aggregated from the legs,
+  never stored); prices come from the structure's quote (see :mod:`hybrid.trading.execution`).
+- close: an order in the opposite direction for all or some units; a working opening order is
+  cancelled first. Groups are closed ``close_days_before_expiry`` sessions before their first expiry
+  at ``exit_time`` New York time, so nothing reaches expiry.
+- after every fill or ended order of a group: at the end of the instant, leg balancing
+  (:class:`hybrid.execution.balancing.LegBalancer`); when a group is flat again it is reported closed
+  with its P&L (``on_closed``), a rejection with its reason (``on_rejected``).
+- Actors ask through the message bus: ``command_endpoint(strategy_id)`` takes the commands of
+  :mod:`hybrid.trading.commands`, answered on ``result_topic(strategy_id)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from nautilus_trader.common.messages import TradingStateChanged
+from nautilus_trader.model.data import QuoteTick
+from nautilus_trader.model.enums import OrderSide, TradingState, trading_state_to_str
+from nautilus_trader.model.events import OrderCanceled, OrderDenied, OrderEvent, OrderExpired, OrderFilled, OrderRejected
+from nautilus_trader.model.identifiers import (
+    ClientOrderId,
+    ExecAlgorithmId,
+    InstrumentId,
+    Symbol,
+    Venue,
+    is_generic_spread_id,
+)
+from nautilus_trader.model.orders import Order
+from nautilus_trader.trading.strategy import Strategy
+
+from data import calendar
+from hybrid.execution.balancing import LegBalancer, Repair
+from hybrid.options.analytics import AnalysisResult, analyze
+from hybrid.options.chain import BoundStrategy, ChainError, bind
+from hybrid.options.instruments import NEW_YORK
+from hybrid.options.legs import Leg
+from hybrid.tracking import GroupTags, PositionGroup
+from hybrid.tracking.groups import LEG_FILL_MARKER
+from hybrid.trading.commands import (
+    CloseGroup,
+    GroupCommand,
+    GroupCommandResult,
+    OpenGroup,
+    RollGroup,
+    command_endpoint,
+    result_topic,
+)
+from hybrid.trading.execution import ExecutionConfig, check_execution, limit_price
+from hybrid.trading.market import MarketSnapshot, snapshot
+
+Purpose = Literal["open", "close"]
+RISK_EVENTS_TOPIC = "events.risk"
+_FALLBACK_VOL = 0.2
+_ENDED = (OrderCanceled, OrderExpired, OrderRejected, OrderDenied)
+
+
+@dataclass(frozen=True)
+class EntryProposal:
+    """A group about to be opened, as the risk gate sees it; money per unit in dollars, Greeks share-equivalent."""
+
+    tags: GroupTags
+    underlying_id: InstrumentId
+    units: int
+    legs: tuple[Leg, ...]
+    spot: float
+    analysis: AnalysisResult
+    market: MarketSnapshot
+
+    @property
+    def max_loss_per_unit(self) -> float | None:
+        """The most one unit can lose at the first expiry (a positive number), None when unbounded."""
+        return None if self.analysis.max_loss is None else max(-self.analysis.max_loss, 0.0)
+
+
+EntryGate = Callable[[EntryProposal], str | None]
+
+
+@dataclass
+class _Trade:
+    """A wanted trade on the structure instrument: ``quantity`` instrument units still to fill."""
+
+    side: OrderSide
+    quantity: Decimal
+    purpose: Purpose
+    execution: ExecutionConfig
+    limit: float | None
+    reason: str
+    attempts: int = 0
+    cross: bool = False
+    working: ClientOrderId | None = None
+    since_ns: int = 0
+    canceling: bool = False
+
+
+@dataclass
+class GroupState:
+    """What the owning strategy knows of one of its groups while it lives."""
+
+    tags: GroupTags
+    instrument_id: InstrumentId
+    per_unit: int  # signed instrument units per structure unit (bind's option_quantity)
+    underlying_id: InstrumentId
+    shares_ratio: int  # underlying shares per instrument unit; 0 without an underlying leg
+    expiry_ns: int
+    exit_ns: int
+    opened_ns: int
+    parent_group_id: str | None = None
+    held: Decimal = Decimal(0)  # signed instrument units filled at the structure level
+    trade: _Trade | None = None
+    close_after_cancel: CloseGroup | None = None
+    closing_reason: str | None = None
+    legs: tuple[Leg, ...] = field(default_factory=tuple)
+
+    @property
+    def units(self) -> Decimal:
+        """Structure units held (signed like the opening side: positive once opened)."""
+        return self.held / self.per_unit
+
+
+class GroupTrader:
+    """Opens, closes, rolls and balances the groups of one Strategy (see the module docstring)."""
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        venue: str,
+        execution: ExecutionConfig,
+        rate: float = 0.045,
+        dividend: float = 0.013,
+        close_days_before_expiry: int = 1,
+        exit_time: str = "15:00",
+        gate: EntryGate | None = None,
+        on_closed: Callable[[PositionGroup], None] | None = None,
+        on_rejected: Callable[[str], None] | None = None,
+    ) -> None:
+        if close_days_before_expiry < 0:
+            raise ValueError(f"close_days_before_expiry must be >= 0, got {close_days_before_expiry}")
+        self.strategy = strategy
+        self.venue = Venue(venue)
+        self.execution = check_execution(execution)
+        self.rate = rate
+        self.dividend = dividend
+        self.close_days_before_expiry = close_days_before_expiry
+        self.exit_time = _parse_time(exit_time, "exit_time")
+        self.gate = gate
+        self.on_closed = on_closed
+        self.on_rejected = on_rejected
+        self.balancer = LegBalancer(
+            strategy,
+            order_type=execution.repair_order_type,
+            slippage_ticks=execution.repair_slippage_ticks,
+            extra_ratios=self._extra_ratios,
+            on_checked=self._on_checked,
+        )
+        self.groups: dict[str, GroupState] = {}
+        self.closed: list[PositionGroup] = []
+        self.trading_state = TradingState.ACTIVE
+        self._watchers: dict[InstrumentId, set[str]] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Register the command endpoint and follow the risk engine's trading state."""
+        self.strategy.msgbus.register(command_endpoint(self.strategy.id), self.handle_command)
+        self.strategy.msgbus.subscribe(RISK_EVENTS_TOPIC, self._on_risk_event)
+
+    def stop(self) -> None:
+        """Deregister; working orders are cancelled, held groups stay open (the report shows them)."""
+        self.strategy.msgbus.deregister(command_endpoint(self.strategy.id), self.handle_command)
+        self.strategy.msgbus.unsubscribe(RISK_EVENTS_TOPIC, self._on_risk_event)
+        for state in self.groups.values():
+            if state.trade is not None and state.trade.working is not None:
+                order = self.strategy.cache.order(state.trade.working)
+                if order is not None and order.is_open:
+                    self.strategy.cancel_order(order)
+
+    def _on_risk_event(self, event: object) -> None:
+        if isinstance(event, TradingStateChanged):
+            self.trading_state = event.state
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def open_groups(self) -> list[GroupState]:
+        """Groups opened or opening, not yet closed."""
+        return list(self.groups.values())
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def handle_command(self, command: GroupCommand) -> None:
+        """The message-bus endpoint: run the command and publish its result."""
+        if isinstance(command, OpenGroup):
+            result = self.open_group(command)
+        elif isinstance(command, CloseGroup):
+            result = self.close_group(command)
+        elif isinstance(command, RollGroup):
+            result = self.roll_group(command)
+        else:
+            result = GroupCommandResult(getattr(command, "command_id", "?"), False, None, f"unknown command {type(command).__name__}")
+        self.strategy.msgbus.publish(result_topic(self.strategy.id), result)
+
+    def open_group(self, command: OpenGroup) -> GroupCommandResult:
+        """Check the entry, then start its orders; refused with a logged reason when it may not be opened."""
+        refuse = self._refuser(command.command_id, command.group_id)
+        if command.units < 1:
+            return refuse(f"units must be >= 1, got {command.units}")
+        if self.trading_state != TradingState.ACTIVE:
+            return refuse(f"trading state is {trading_state_to_str(self.trading_state)}: no new groups")
+        execution = self._execution(command.execution)
+        if isinstance(execution, str):
+            return refuse(execution)
+        now = self.strategy.clock.timestamp_ns()
+        underlying_id = InstrumentId(Symbol(command.underlying), self.venue)
+        expiries = {leg.expiry for leg in command.legs if leg.is_option}
+        market = snapshot(self.strategy.cache, underlying_id, now, self.rate, self.dividend, expiries)
+        if market is None:
+            return refuse(f"no quoted market for {underlying_id} and its options")
+        try:
+            bound = bind(command.legs, market.chain, strategy_type=command.structure, ts_init=now)
+            tags = GroupTags(command.group_id or self._new_group_id(), command.source, command.structure)
+            priced = tuple(b.leg for b in bound.legs)
+            analysis = analyze(priced, market.spot, market.atm_iv() or _FALLBACK_VOL, self.rate, self.dividend, market.as_of)
+        except (ChainError, ValueError) as e:
+            return refuse(str(e))
+        if tags.group_id in self.groups:
+            return refuse(f"group {tags.group_id} already exists")
+        if bound.option_instrument is None:
+            return refuse("a group needs at least one option leg")
+        proposal = EntryProposal(tags, underlying_id, command.units, priced, market.spot, analysis, market)
+        reason = self.gate(proposal) if self.gate is not None else None
+        if reason is not None:
+            return refuse(f"{tags.structure} x{command.units}: {reason}")
+        state = self._new_state(tags, bound, underlying_id, priced, now, command.parent_group_id)
+        self.groups[tags.group_id] = state
+        self._watch(state)
+        side = OrderSide.BUY if bound.option_quantity > 0 else OrderSide.SELL
+        quantity = Decimal(abs(bound.option_quantity) * command.units)
+        state.trade = _Trade(side, quantity, "open", execution, command.limit_price, "open")
+        self.strategy.log.info(
+            f"open group {tags.group_id} ({tags.source}): {tags.structure} x{command.units} on {state.instrument_id}, "
+            f"net premium {analysis.net_premium:.2f}, max loss {proposal.max_loss_per_unit} per unit",
+        )
+        self._work(state)
+        return GroupCommandResult(command.command_id, True, tags.group_id)
+
+    def close_group(self, command: CloseGroup) -> GroupCommandResult:
+        """Close all (``units=None``) or some units with an order in the opposite direction."""
+        refuse = self._refuser(command.command_id, command.group_id)
+        state = self.groups.get(command.group_id)
+        if state is None:
+            return refuse(f"no open group {command.group_id} owned by {self.strategy.id}")
+        execution = self._execution(command.execution)
+        if isinstance(execution, str):
+            return refuse(execution)
+        trade = state.trade
+        if trade is not None and trade.purpose == "open" and trade.working is not None:
+            state.close_after_cancel = command  # close what the opening order filled, once it is cancelled
+            self._cancel(trade)
+            return GroupCommandResult(command.command_id, True, command.group_id)
+        if trade is not None and trade.purpose == "close":
+            return refuse(f"group {command.group_id} is already closing ({state.closing_reason})")
+        quantity = abs(state.held)
+        if command.units is not None:
+            quantity = min(quantity, Decimal(command.units * abs(state.per_unit)))
+        if quantity == 0:
+            return refuse(f"group {command.group_id} holds nothing to close")
+        side = OrderSide.SELL if state.held > 0 else OrderSide.BUY
+        state.closing_reason = command.reason
+        state.trade = _Trade(side, quantity, "close", execution, command.limit_price, command.reason)
+        self.strategy.log.info(f"close group {command.group_id}: {quantity} of {state.instrument_id} ({command.reason})")
+        self._work(state)
+        return GroupCommandResult(command.command_id, True, command.group_id)
+
+    def roll_group(self, command: RollGroup) -> GroupCommandResult:
+        """Close the group and open ``legs`` as its child (same source and structure name)."""
+        state = self.groups.get(command.group_id)
+        if state is None:
+            return self._refuser(command.command_id, command.group_id)(f"no open group {command.group_id} to roll")
+        closed = self.close_group(CloseGroup(command.group_id, execution=command.execution, reason="roll"))
+        if not closed.accepted:
+            return GroupCommandResult(command.command_id, False, command.group_id, closed.reason)
+        tags = state.tags
+        return self.open_group(
+            OpenGroup(
+                underlying=state.underlying_id.symbol.value,
+                structure=tags.structure,
+                legs=command.legs,
+                units=max(int(abs(state.units)), 1),
+                source=tags.source,
+                execution=command.execution,
+                parent_group_id=tags.group_id,
+                command_id=command.command_id,
+            ),
+        )
+
+    # -- handlers ----------------------------------------------------------------------------
+
+    def on_quote_tick(self, tick: QuoteTick) -> None:
+        """Work the orders of the groups on this instrument, then close groups that reached their exit time."""
+        for group_id in tuple(self._watchers.get(tick.instrument_id, ())):
+            state = self.groups.get(group_id)
+            if state is None or state.trade is None:
+                continue
+            trade = state.trade
+            if trade.working is None:
+                self._work(state)
+            elif (
+                trade.execution.mode == "limit"
+                and not trade.canceling
+                and tick.ts_event - trade.since_ns >= trade.execution.reprice_after_seconds * 1_000_000_000
+            ):
+                self._cancel(trade)
+        self._close_expiring(tick.ts_event)
+
+    def on_order_filled(self, event: OrderFilled) -> None:
+        """Count structure-level fills and schedule the group's balance check."""
+        state = self._group_of(event.client_order_id)
+        if state is None:
+            return
+        if event.instrument_id == state.instrument_id:
+            qty = event.last_qty.as_decimal()
+            state.held += qty if event.order_side == OrderSide.BUY else -qty
+            trade = state.trade
+            if trade is not None:
+                trade.quantity = max(trade.quantity - qty, Decimal(0))
+                if trade.quantity == 0:
+                    state.trade = None
+        self.balancer.on_group_event(state.tags.group_id)
+
+    def on_order_event(self, event: OrderEvent) -> None:
+        """A group order ended without filling completely: reprice, give up or cross, and re-check balance."""
+        if not isinstance(event, _ENDED):
+            return
+        state = self._group_of(event.client_order_id)
+        if state is None:
+            return
+        if isinstance(event, (OrderRejected, OrderDenied)):
+            reason = f"{type(event).__name__} {event.client_order_id} (group {state.tags.group_id}): {event.reason}"
+            self.strategy.log.warning(reason)
+            if self.on_rejected is not None:
+                self.on_rejected(reason)
+        trade = state.trade
+        if trade is not None and trade.working == event.client_order_id:
+            self._after_order_ended(state, trade, give_up=isinstance(event, OrderDenied))
+        self.balancer.on_group_event(state.tags.group_id)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _after_order_ended(self, state: GroupState, trade: _Trade, give_up: bool) -> None:
+        trade.working = None
+        trade.canceling = False
+        if state.close_after_cancel is not None:
+            command, state.close_after_cancel = state.close_after_cancel, None
+            state.trade = None
+            if state.held != 0:
+                self.close_group(command)
+            return
+        if trade.quantity == 0:
+            state.trade = None
+            return
+        trade.attempts += 1
+        if trade.attempts <= trade.execution.max_reprices and not give_up:
+            return  # re-sent one concession further at the next quote
+        if trade.purpose == "close":
+            trade.cross = True  # a group must not stay open: keep crossing at the far touch
+            return
+        state.trade = None
+        self.strategy.log.warning(
+            f"group {state.tags.group_id}: opening order given up after {trade.attempts} attempts, "
+            f"{abs(state.held)} of {state.instrument_id} filled",
+        )
+
+    def _work(self, state: GroupState) -> None:
+        """Submit the group's wanted trade if nothing is working and the structure has a quote."""
+        trade = state.trade
+        if trade is None or trade.working is not None or trade.quantity <= 0:
+            return
+        strategy = self.strategy
+        instrument = strategy.cache.instrument(state.instrument_id)
+        quote = strategy.cache.quote_tick(state.instrument_id)
+        if instrument is None or quote is None:
+            return  # wait for the instrument and the first (aggregated) quote
+        quantity = instrument.make_qty(trade.quantity)
+        tags = state.tags.to_tags()
+        if trade.execution.mode == "market" and trade.limit is None:
+            order = strategy.order_factory.market(state.instrument_id, trade.side, quantity, tags=tags)
+        else:
+            if trade.limit is not None:  # net premium per structure unit, debit positive
+                price = trade.limit / abs(state.per_unit) * (1 if trade.side == OrderSide.BUY else -1)
+            else:
+                price = limit_price(
+                    trade.side,
+                    quote.bid_price.as_double(),
+                    quote.ask_price.as_double(),
+                    trade.execution.concession,
+                    trade.attempts,
+                    cross=trade.cross,
+                )
+            algorithm = trade.execution.mode == "algorithm"
+            order = strategy.order_factory.limit(
+                state.instrument_id,
+                trade.side,
+                quantity,
+                instrument.make_price(price),
+                tags=tags,
+                exec_algorithm_id=ExecAlgorithmId(trade.execution.exec_algorithm_id) if algorithm else None,
+                exec_algorithm_params=trade.execution.exec_algorithm_params if algorithm else None,
+            )
+        trade.working = order.client_order_id
+        trade.since_ns = strategy.clock.timestamp_ns()
+        strategy.submit_order(order)
+
+    def _cancel(self, trade: _Trade) -> None:
+        order = self.strategy.cache.order(trade.working)
+        if order is not None and order.is_open:
+            trade.canceling = True
+            self.strategy.cancel_order(order)
+
+    def _close_expiring(self, now_ns: int) -> None:
+        for state in tuple(self.groups.values()):
+            if now_ns >= state.exit_ns and state.held != 0 and state.closing_reason is None:
+                self.close_group(CloseGroup(state.tags.group_id, reason="expiry"))
+
+    def _on_checked(self, group_id: str, group: PositionGroup | None, repairs: list[Repair]) -> None:
+        """After a balance check: a flat group with nothing working or wanted is closed in the books."""
+        state = self.groups.get(group_id)
+        if state is None or group is None or repairs or state.trade is not None or group.working_orders:
+            return
+        if state.held != 0 or any(leg.quantity != 0 for leg in group.legs):
+            return
+        del self.groups[group_id]
+        self._unwatch(state)
+        if group.fills == 0:
+            return  # never filled: nothing to report
+        self.closed.append(group)
+        self.strategy.log.info(f"group {group_id} closed ({state.closing_reason or 'unfilled remainder'}), P&L {group.pnl}")
+        if self.on_closed is not None:
+            self.on_closed(group)
+
+    def _extra_ratios(self, group_id: str) -> dict[InstrumentId, int]:
+        state = self.groups.get(group_id)
+        if state is None or state.shares_ratio == 0:
+            return {}
+        return {state.underlying_id: state.shares_ratio}
+
+    def _group_of(self, client_order_id: ClientOrderId) -> GroupState | None:
+        cache = self.strategy.cache
+        order = cache.order(client_order_id)
+        if order is None:
+            parent, marker, _ = client_order_id.value.rpartition(LEG_FILL_MARKER)
+            order = cache.order(ClientOrderId(parent)) if marker and parent else None
+        if order is None:
+            return None
+        tags = _tags_of(order)
+        return self.groups.get(tags.group_id) if tags is not None else None
+
+    def _new_state(
+        self,
+        tags: GroupTags,
+        bound: BoundStrategy,
+        underlying_id: InstrumentId,
+        legs: tuple[Leg, ...],
+        now_ns: int,
+        parent: str | None,
+    ) -> GroupState:
+        instrument = bound.option_instrument
+        shares_ratio = 0
+        if bound.underlying_quantity:
+            if bound.underlying_quantity % bound.option_quantity:
+                raise ChainError(
+                    f"underlying leg of {bound.underlying_quantity} shares is not a whole multiple of "
+                    f"{bound.option_quantity} option units",
+                )
+            shares_ratio = bound.underlying_quantity // bound.option_quantity
+        expiry = dt.datetime.fromtimestamp(instrument.expiration_ns / 1e9, tz=NEW_YORK).date()
+        return GroupState(
+            tags=tags,
+            instrument_id=instrument.id,
+            per_unit=bound.option_quantity,
+            underlying_id=underlying_id,
+            shares_ratio=shares_ratio,
+            expiry_ns=instrument.expiration_ns,
+            exit_ns=self._exit_ns(expiry),
+            opened_ns=now_ns,
+            parent_group_id=parent,
+            legs=legs,
+        )
+
+    def _exit_ns(self, expiry: dt.date) -> int:
+        """``exit_time`` New York on the session ``close_days_before_expiry`` sessions before ``expiry``."""
+        day = expiry
+        if self.close_days_before_expiry:
+            day = calendar.previous_sessions(expiry, self.close_days_before_expiry)[0]
+        return int(dt.datetime.combine(day, self.exit_time, tzinfo=NEW_YORK).timestamp() * 1e9)
+
+    def _watch(self, state: GroupState) -> None:
+        """Quotes of the group's structure instrument (the spread built and aggregated from its legs)."""
+        instrument_id = state.instrument_id
+        watchers = self._watchers.setdefault(instrument_id, set())
+        if not watchers:
+            if is_generic_spread_id(instrument_id):
+                if self.strategy.cache.instrument(instrument_id) is None:
+                    self.strategy.request_instrument(instrument_id)
+                self.strategy.subscribe_quote_ticks(instrument_id, aggregate_spread_quotes=True, params=self._spread_params())
+            else:
+                self.strategy.subscribe_quote_ticks(instrument_id)
+        watchers.add(state.tags.group_id)
+
+    def _unwatch(self, state: GroupState) -> None:
+        instrument_id = state.instrument_id
+        watchers = self._watchers.get(instrument_id, set())
+        watchers.discard(state.tags.group_id)
+        if watchers:
+            return
+        self._watchers.pop(instrument_id, None)
+        if is_generic_spread_id(instrument_id):
+            self.strategy.unsubscribe_quote_ticks(instrument_id, aggregate_spread_quotes=True, params=self._spread_params())
+        else:
+            self.strategy.unsubscribe_quote_ticks(instrument_id)
+
+    def _spread_params(self) -> dict:
+        # Leg crossing prices (the vega-weighted width can come out as zero width).
+        return {"disable_vega_pricing": True, "update_interval_seconds": self.execution.quote_update_interval_seconds}
+
+    def _execution(self, execution: ExecutionConfig | None) -> ExecutionConfig | str:
+        try:
+            return self.execution if execution is None else check_execution(execution)
+        except ValueError as e:
+            return str(e)
+
+    def _refuser(self, command_id: str, group_id: str | None) -> Callable[[str], GroupCommandResult]:
+        def refuse(reason: str) -> GroupCommandResult:
+            self.strategy.log.warning(f"refused: {reason}")
+            return GroupCommandResult(command_id, False, group_id, reason)
+
+        return refuse
+
+    def _new_group_id(self) -> str:
+        # Client order ids are unique per trader and deterministic in a backtest.
+        return "G" + self.strategy.order_factory.generate_client_order_id().value.removeprefix("O")
+
+
+def _tags_of(order: Order) -> GroupTags | None:
+    try:
+        return GroupTags.parse(order.tags)
+    except ValueError:
+        return None
+
+
+def _parse_time(text: str, name: str) -> dt.time:
+    try:
+        return dt.time.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a time like 15:00 (New York), got {text!r}") from None

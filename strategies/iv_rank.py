@@ -1,0 +1,405 @@
+"""Autonomous IV-rank strategy: sell premium when implied vol is rich, buy a cheap butterfly when it is middling.
+
+Once a trading day, inside the New York entry window, the strategy ranks today's 30-day ATM implied
+vol against the trailing year (:mod:`hybrid.options.ivrank`) and looks the rank up in its regime
+table. The default table:
+
+    IV rank (50, 100]  iron_condor     short strikes at the 16-delta put and call, wings ``wing_width`` away
+    IV rank (30, 50]   call_butterfly  body at the money, wings ``butterfly_wing_width`` away
+    IV rank [0, 30]    no entry
+
+Each regime names a catalogue structure and one strike rule per strike parameter (the JSON of
+:class:`hybrid.orders.structures.RuleStructure`: ``{"by": "delta", "delta": 0.16}``,
+``{"by": "atm_offset", "steps": 0}``, ``{"by": "width", "from_strike": "...", "points": 5}``); the
+expiry is the listed one ``min_dte``-``max_dte`` days out. Size: as many units as keep the
+group's maximum loss within ``risk_per_position`` of marked equity (at most ``max_units``).
+
+IV history: a year of daily :class:`hybrid.options.iv_data.AtmImpliedVol` is requested from the
+catalog at start (the runner registers it as the data engine's catalog), each session's record
+arrives as data at its close, and today's value is computed from the chain's quotes (the same
+vectorised IVs that give the deltas), so the strategy runs the same way in a live node.
+
+Orders, balancing, expiry and risk go through the shared machinery: :class:`hybrid.trading.GroupTrader`
+(entries as one spread order at mid with a concession, or through an ExecAlgorithm; tags with
+``source=autonomous``; leg repairs; groups closed ``close_days_before_expiry`` sessions before expiry),
+its gate :func:`hybrid.risk.check_entry` (open groups, portfolio |delta| and |vega|, loss per group,
+buying power) and :class:`hybrid.risk.CircuitBreaker` (daily loss, losing streak, rejections ->
+trading state REDUCING/HALTED). Exits beyond expiry are minimal (take profit / stop as fractions of
+the group's maximum profit / loss) until the bot manager owns them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import timedelta
+
+import pandas as pd
+from pydantic import ValidationError
+
+from nautilus_trader.common.config import NautilusConfig
+from nautilus_trader.common.events import TimeEvent
+from nautilus_trader.config import StrategyConfig
+from nautilus_trader.core.data import Data
+from nautilus_trader.model.data import DataType, QuoteTick
+from nautilus_trader.model.enums import TradingState
+from nautilus_trader.model.events import OrderEvent, OrderFilled
+from nautilus_trader.model.identifiers import ClientId, InstrumentId, Symbol, Venue
+from nautilus_trader.trading.strategy import Strategy
+
+from hybrid.backtest.equity import marked_equity
+from hybrid.options.analytics import analyze
+from hybrid.options.catalogue import get_strategy
+from hybrid.options.chain import ChainError
+from hybrid.options.instruments import NEW_YORK
+from hybrid.options.iv_data import AtmImpliedVol
+from hybrid.options.legs import Leg
+from hybrid.options.ivrank import TRADING_DAYS, iv_rank
+from hybrid.orders.structures import RuleStructure
+from hybrid.risk import (
+    BookState,
+    CircuitBreaker,
+    CircuitBreakerConfig,
+    EntryRisk,
+    MarginRates,
+    ResetBreaker,
+    RiskLimitsConfig,
+    SetTradingState,
+    breaker_endpoint,
+    check_entry,
+    check_limits,
+    entry_requirement,
+    request_trading_state,
+)
+from hybrid.tracking import PositionGroup, rebuild_groups
+from hybrid.trading import (
+    CloseGroup,
+    EntryProposal,
+    ExecutionConfig,
+    GroupTrader,
+    MarketSnapshot,
+    OpenGroup,
+    resolve_rules,
+    snapshot,
+)
+
+SOURCE = "autonomous"
+CATALOG_CLIENT = "CATALOG"  # the runner's client for custom data streamed from the catalog
+# Requests go to a client id no data client registers, so the data engine answers them from its
+# catalog; a registered BacktestDataClient would take the request itself and return nothing.
+HISTORY_CLIENT = "IV_HISTORY"
+
+
+class RegimeConfig(NautilusConfig, frozen=True):
+    """IV rank in (``min_rank``, ``max_rank``] (0 belongs to the range starting at 0) opens ``strategy``
+    with one strike rule per strike parameter; ``strategy`` None means no entry."""
+
+    min_rank: float
+    max_rank: float
+    strategy: str | None = None
+    strikes: list[dict] = []
+
+
+class IVRankConfig(StrategyConfig, frozen=True):
+    """Parameters of the autonomous strategy; money in dollars, prices per share, times New York."""
+
+    underlying: str = "SPY"
+    venue: str = "OPRA"
+    min_dte: int = 30
+    max_dte: int = 45
+    entry_start: str = "10:00"
+    entry_end: str = "15:00"
+    entry_every_days: int = 1
+    iv_window: int = TRADING_DAYS
+    regimes: list[RegimeConfig] | None = None  # None: the default table built from the next three
+    short_delta: float = 0.16
+    wing_width: float = 5.0
+    butterfly_wing_width: float = 5.0
+    risk_per_position: float = 0.02
+    max_units: int = 10
+    rate: float = 0.045
+    dividend: float = 0.013
+    take_profit: float | None = 0.5
+    stop_loss: float | None = None
+    check_interval_minutes: int = 15
+    close_days_before_expiry: int = 1
+    exit_time: str = "15:00"
+    execution: ExecutionConfig = ExecutionConfig()
+    risk: RiskLimitsConfig = RiskLimitsConfig()
+    breaker: CircuitBreakerConfig = CircuitBreakerConfig()
+
+
+def default_regimes(config: IVRankConfig) -> list[RegimeConfig]:
+    """The default regime table (module docstring) with the config's delta and widths."""
+    delta, wing, fly = config.short_delta, config.wing_width, config.butterfly_wing_width
+    condor = [
+        {"by": "width", "from_strike": "short_put_strike", "points": -wing},
+        {"by": "delta", "delta": delta},
+        {"by": "delta", "delta": delta},
+        {"by": "width", "from_strike": "short_call_strike", "points": wing},
+    ]
+    butterfly = [
+        {"by": "width", "from_strike": "middle_strike", "points": fly},
+        {"by": "atm_offset", "steps": 0},
+        {"by": "width", "from_strike": "middle_strike", "points": -fly},
+    ]
+    return [
+        RegimeConfig(min_rank=50, max_rank=100, strategy="iron_condor", strikes=condor),
+        RegimeConfig(min_rank=30, max_rank=50, strategy="call_butterfly", strikes=butterfly),
+        RegimeConfig(min_rank=0, max_rank=30, strategy=None),
+    ]
+
+
+class Regime:
+    """One row of the table with its rules checked (a RuleStructure whose DTE window is the strategy's)."""
+
+    def __init__(self, row: RegimeConfig, min_dte: int, max_dte: int, index: int) -> None:
+        if not 0 <= row.min_rank < row.max_rank <= 100:
+            raise ValueError(f"regimes[{index}]: need 0 <= min_rank < max_rank <= 100, got {row.min_rank}, {row.max_rank}")
+        self.row = row
+        self.rules: RuleStructure | None = None
+        if row.strategy is not None:
+            try:
+                self.rules = RuleStructure(
+                    strategy=row.strategy,
+                    strikes=row.strikes,
+                    expiries=[{"min_dte": min_dte, "max_dte": max_dte}] * _expiry_count(row.strategy),
+                )
+            except ValidationError as e:
+                first = e.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                raise ValueError(f"regimes[{index}] ({row.strategy}): {where}: {first['msg']}") from None
+
+    def matches(self, rank: float) -> bool:
+        return self.row.min_rank < rank <= self.row.max_rank or rank == self.row.min_rank == 0
+
+
+def _expiry_count(strategy: str) -> int:
+    return get_strategy(strategy).n_expiries
+
+
+class IVRankStrategy(Strategy):
+    """Opens one group a day at most, chosen by IV-rank regime; see the module docstring."""
+
+    def __init__(self, config: IVRankConfig) -> None:
+        super().__init__(config)
+        if not 0 < config.min_dte <= config.max_dte:
+            raise ValueError(f"min_dte/max_dte must satisfy 0 < min_dte <= max_dte, got {config.min_dte}-{config.max_dte}")
+        if not 0 < config.risk_per_position <= 1 or config.max_units < 1 or config.entry_every_days < 1:
+            raise ValueError("risk_per_position must be in (0, 1], max_units and entry_every_days >= 1")
+        self.entry_start = _time(config.entry_start, "entry_start")
+        self.entry_end = _time(config.entry_end, "entry_end")
+        rows = config.regimes if config.regimes is not None else default_regimes(config)
+        self.regimes = [Regime(row, config.min_dte, config.max_dte, i) for i, row in enumerate(rows)]
+        self.limits = check_limits(config.risk)
+        self.venue = Venue(config.venue)
+        self.underlying_id = InstrumentId(Symbol(config.underlying), self.venue)
+        self.iv_history: dict[dt.date, float] = {}
+        self.last_decision_day: dt.date | None = None
+        self.last_entry_day: dt.date | None = None
+        self.plans: dict[str, tuple[float | None, float | None]] = {}  # group -> (max profit, max loss), all units
+        self.decisions: list[dict] = []
+        self.trader = GroupTrader(
+            self,
+            venue=config.venue,
+            execution=config.execution,
+            rate=config.rate,
+            dividend=config.dividend,
+            close_days_before_expiry=config.close_days_before_expiry,
+            exit_time=config.exit_time,
+            gate=self.gate,
+            on_closed=self.on_group_closed,
+            on_rejected=self.on_rejected,
+        )
+        self.breaker = CircuitBreaker(config.breaker, self.request_state, self.log_warning)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        self.trader.start()
+        self.msgbus.register(breaker_endpoint(self.id), self.on_reset_breaker)
+        self.subscribe_quote_ticks(self.underlying_id)
+        iv_type = DataType(AtmImpliedVol)
+        self.subscribe_data(iv_type, client_id=ClientId(CATALOG_CLIENT))
+        now = self.clock.utc_now()
+        self.request_data(
+            iv_type,
+            client_id=ClientId(HISTORY_CLIENT),
+            instrument_id=self.underlying_id,
+            start=now - pd.Timedelta(days=int(self.config.iv_window * 1.6)),
+            end=now,
+        )
+        self.clock.set_timer("risk-check", timedelta(minutes=self.config.check_interval_minutes), callback=self.on_risk_check)
+
+    def on_stop(self) -> None:
+        self.trader.stop()
+        self.msgbus.deregister(breaker_endpoint(self.id), self.on_reset_breaker)
+
+    # -- data --------------------------------------------------------------------------------
+
+    def on_historical_data(self, data: Data) -> None:
+        self.on_data(data)
+
+    def on_data(self, data: Data) -> None:
+        if isinstance(data, AtmImpliedVol) and data.instrument_id == self.underlying_id:
+            self.iv_history[_ny_date(data.ts_event)] = data.iv_30d
+
+    def on_quote_tick(self, tick: QuoteTick) -> None:
+        self.trader.on_quote_tick(tick)
+        if tick.instrument_id == self.underlying_id:
+            self.maybe_enter(tick.ts_event)
+
+    def on_order_filled(self, event: OrderFilled) -> None:
+        self.trader.on_order_filled(event)
+
+    def on_order_event(self, event: OrderEvent) -> None:
+        self.trader.on_order_event(event)
+
+    # -- entries -----------------------------------------------------------------------------
+
+    def maybe_enter(self, ts_ns: int) -> None:
+        """At the first underlying quote inside the entry window of a day due for an entry, decide once."""
+        now = pd.Timestamp(ts_ns, tz="UTC").tz_convert(NEW_YORK)
+        today = now.date()
+        if today == self.last_decision_day or not self.entry_start <= now.time() <= self.entry_end:
+            return
+        if self.last_entry_day is not None and (today - self.last_entry_day).days < self.config.entry_every_days:
+            return
+        decision = self.decide(ts_ns, today)
+        if decision is None:
+            return  # no market yet: try again at the next quote
+        self.last_decision_day = today
+        self.decisions.append(decision)
+        self.log.info(f"entry decision {today}: {decision}")
+
+    def decide(self, ts_ns: int, today: dt.date) -> dict | None:
+        """Rank today's IV, pick the regime, build and size the structure, ask the trader to open it."""
+        market = snapshot(self.cache, self.underlying_id, ts_ns, self.config.rate, self.config.dividend)
+        if market is None:
+            return None
+        live_iv = market.atm_iv()
+        history = [iv for day, iv in sorted(self.iv_history.items()) if day < today]
+        if live_iv is None or len(history) < self.config.iv_window - 1:
+            return {"action": "none", "reason": f"IV history has {len(history)} days, needs {self.config.iv_window - 1}"}
+        rank = iv_rank([*history[-(self.config.iv_window - 1):], live_iv], self.config.iv_window).rank
+        decision: dict = {"iv": round(live_iv, 4), "iv_rank": round(rank, 1)}
+        regime = next((r for r in self.regimes if r.matches(rank)), None)
+        if regime is None or regime.rules is None:
+            return decision | {"action": "none", "reason": "no structure for this IV rank"}
+        if not self.breaker.allows_entry(ts_ns) or self.trader.trading_state != TradingState.ACTIVE:
+            reason = f"circuit breaker: {self.breaker.tripped_reason or 'trading state not ACTIVE'}"
+            self.log.warning(f"entry refused: {reason}")
+            return decision | {"action": "refused", "structure": regime.row.strategy, "reason": reason}
+        try:
+            legs = resolve_rules(regime.rules, market.chain, market.spot, today)
+        except (ChainError, ValueError) as e:
+            return decision | {"action": "none", "structure": regime.row.strategy, "reason": str(e)}
+        units = self.size(market, legs)
+        if isinstance(units, str):
+            return decision | {"action": "none", "structure": regime.row.strategy, "reason": units}
+        result = self.trader.open_group(
+            OpenGroup(self.config.underlying, regime.row.strategy, tuple(legs), units, source=SOURCE),
+        )
+        if not result.accepted:
+            return decision | {"action": "refused", "structure": regime.row.strategy, "reason": result.reason}
+        self.last_entry_day = today
+        return decision | {"action": "open", "structure": regime.row.strategy, "units": units, "group_id": result.group_id}
+
+    def size(self, market: MarketSnapshot, legs: list[Leg]) -> int | str:
+        """Units whose maximum loss stays within ``risk_per_position`` of equity; a reason string when none fit."""
+        priced = [market.chain.priced(leg, market.chain.contract(leg.expiry, leg.kind, leg.strike).id) for leg in legs]
+        analysis = analyze(priced, market.spot, market.atm_iv() or 0.2, self.config.rate, self.config.dividend, market.as_of)
+        if analysis.max_loss is None or analysis.max_loss >= 0:
+            return "the structure's maximum loss is unbounded or not a loss: cannot size by risk"
+        budget = self.config.risk_per_position * self.equity()
+        units = min(int(budget // -analysis.max_loss), self.config.max_units)
+        if units < 1:
+            return f"one unit risks {-analysis.max_loss:.2f}, more than {budget:.2f} ({self.config.risk_per_position:.1%} of equity)"
+        return units
+
+    def gate(self, proposal: EntryProposal) -> str | None:
+        """Risk limits and buying power for any group this strategy opens (its own or an actor's)."""
+        units = proposal.units
+        analysis = proposal.analysis
+        max_loss = None if proposal.max_loss_per_unit is None else proposal.max_loss_per_unit * units
+        multiplier = 100.0
+        entry = EntryRisk(
+            delta=analysis.greeks.delta * units,
+            vega=analysis.greeks.vega * units,
+            max_loss=max_loss,
+            requirement=entry_requirement(proposal.legs, units, proposal.spot, analysis.net_premium, MarginRates(), multiplier),
+        )
+        reason = check_entry(self.limits, self.book_state(), entry)
+        if reason is None:
+            max_profit = None if analysis.max_profit is None else analysis.max_profit * units
+            self.plans[proposal.tags.group_id] = (max_profit, max_loss)
+        return reason
+
+    def book_state(self) -> BookState:
+        greeks = self.greeks.portfolio_greeks(
+            underlyings=[self.config.underlying],
+            venue=self.venue,
+            flat_interest_rate=self.config.rate,
+            flat_dividend_yield=self.config.dividend,
+        )
+        account = self.portfolio.account(self.venue)
+        free = account.balance_free(account.base_currency or account.currencies()[0]) if account is not None else None
+        return BookState(
+            open_groups=len(self.trader.open_groups()),
+            delta=float(greeks.delta) if greeks is not None else 0.0,
+            vega=float(greeks.vega) if greeks is not None else 0.0,
+            free_balance=free.as_double() if free is not None else 0.0,
+        )
+
+    def equity(self) -> float:
+        return marked_equity(self.cache, self.portfolio, self.venue)
+
+    # -- risk and exits ----------------------------------------------------------------------
+
+    def on_risk_check(self, event: TimeEvent) -> None:
+        """Every ``check_interval_minutes``: feed the breaker's daily loss, then the minimal exits."""
+        self.breaker.record_equity(self.equity(), event.ts_event)
+        self.check_exits()
+
+    def check_exits(self) -> None:
+        """Close a group at ``take_profit`` of its maximum profit or ``stop_loss`` of its maximum loss."""
+        held = [s for s in self.trader.open_groups() if s.trade is None and s.held != 0 and s.closing_reason is None]
+        if not held or (self.config.take_profit is None and self.config.stop_loss is None):
+            return
+        book = rebuild_groups(self.cache)
+        for state in held:
+            group = book.get(state.tags.group_id)
+            max_profit, max_loss = self.plans.get(state.tags.group_id, (None, None))
+            if group is None or group.pnl is None:
+                continue
+            if self.config.take_profit is not None and max_profit and group.pnl >= self.config.take_profit * max_profit:
+                self.trader.close_group(CloseGroup(state.tags.group_id, reason=f"take profit at {group.pnl:.2f}"))
+            elif self.config.stop_loss is not None and max_loss and group.pnl <= -self.config.stop_loss * max_loss:
+                self.trader.close_group(CloseGroup(state.tags.group_id, reason=f"stop loss at {group.pnl:.2f}"))
+
+    def on_group_closed(self, group: PositionGroup) -> None:
+        self.breaker.record_close(group.pnl, self.clock.timestamp_ns())
+
+    def on_rejected(self, reason: str) -> None:
+        self.breaker.record_rejection(reason, self.clock.timestamp_ns())
+
+    def on_reset_breaker(self, command: ResetBreaker) -> None:
+        """The operator's reset, sent to :func:`hybrid.risk.breaker_endpoint` of this strategy."""
+        self.breaker.reset(command.requested_by)
+
+    def request_state(self, state: TradingState, reason: str) -> None:
+        if not request_trading_state(self.msgbus, SetTradingState(state, reason, str(self.id))):
+            self.log.warning("no trading-state endpoint registered: new entries are stopped by this strategy only")
+
+    def log_warning(self, message: str) -> None:
+        self.log.warning(message)
+
+
+def _ny_date(ts_ns: int) -> dt.date:
+    return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=NEW_YORK).date()
+
+
+def _time(text: str, name: str) -> dt.time:
+    try:
+        return dt.time.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a New York time like 10:00, got {text!r}") from None
