@@ -279,3 +279,20 @@ def test_cli_refuses_a_non_empty_output(tmp_path, capsys):
     assert "out must be a new or empty directory" in capsys.readouterr().err
     assert _files(tmp_path) == ["keep.txt"]
 
+
+
+def test_underlying_prints_trades_and_a_closing_print_each_session(catalog, manifest, config):
+    """The venue settles expiring options on the underlying's LAST price, so trades must exist."""
+    trades = catalog.trade_ticks()
+    assert len(trades) == manifest.extra["underlying_trades"] > 0
+    assert {t.instrument_id.value for t in trades} == {manifest.underlying}
+    daily = daily_path(config)
+    window = slice(daily.window_start, None)
+    closing = {int(t.ts_event): t.price.as_double() for t in trades}
+    for close_ns, close_spot in zip(daily.close_ns[window], daily.spot[window], strict=True):
+        assert closing[int(close_ns) - 1_000_000_000] == pytest.approx(round(close_spot, 2), abs=1e-9)
+    quotes_by_ts = {q.ts_event: q for q in catalog.quote_ticks(instrument_ids=[manifest.underlying])}
+    for trade in trades:
+        quote = quotes_by_ts.get(trade.ts_event)
+        if quote is not None:  # intraday prints trade at the bid or the ask
+            assert trade.price in (quote.bid_price, quote.ask_price)

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from nautilus_trader.model.data import QuoteTick
+from nautilus_trader.model.data import QuoteTick, TradeTick
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
-from data.synthetic.quoting import Quotes
+from data.synthetic.quoting import Quotes, Trades
 
 PRICE_PRECISION = 2
 SIZE_PRECISION = 0
@@ -58,6 +58,24 @@ def write_quotes(catalog: ParquetDataCatalog, instrument_id: InstrumentId, quote
         PRICE_PRECISION,
         SIZE_PRECISION,
         *(np.ascontiguousarray(a, dtype=np.float64) for a in quotes),
+        ts,
+        ts,
+    )
+    catalog.write_data(ticks, skip_disjoint_check=True)
+    return len(ticks)
+
+
+def write_trades(catalog: ParquetDataCatalog, instrument_id: InstrumentId, trades: Trades) -> int:
+    """Write one instrument's trade prints in a single catalog write; returns the count."""
+    ts = np.ascontiguousarray(trades.ts_ns, dtype=np.uint64)
+    ticks = TradeTick.from_raw_arrays_to_list(
+        instrument_id,
+        PRICE_PRECISION,
+        SIZE_PRECISION,
+        np.ascontiguousarray(trades.price, dtype=np.float64),
+        np.ascontiguousarray(trades.size, dtype=np.float64),
+        np.ascontiguousarray(trades.aggressor, dtype=np.uint8),
+        [f"{instrument_id.symbol.value}-{i}" for i in range(len(ts))],
         ts,
         ts,
     )

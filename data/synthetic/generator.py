@@ -9,17 +9,20 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from data.synthetic.catalog_writer import check_target, staged_catalog, write_quotes
+from data.synthetic.catalog_writer import check_target, staged_catalog, write_quotes, write_trades
 from data.synthetic.chain import list_chain
 from data.synthetic.config import MarketConfig
 from data.synthetic.intraday import intraday_path
 from data.synthetic.option_grid import OptionGrid
-from data.synthetic.quoting import underlying_quotes
-from data.synthetic.random_streams import UNDERLYING_QUOTES, stream
+from data.synthetic.quoting import underlying_quotes, underlying_trades
+from data.synthetic.random_streams import UNDERLYING_QUOTES, UNDERLYING_TRADES, stream
 from data.synthetic.regime_path import daily_path
 from hybrid.catalog_manifest import CatalogManifest
 from hybrid.options.instruments import make_equity, make_option
 from hybrid.options.iv_data import AtmImpliedVol
+
+
+TRADE_PRINT_INTERVAL_S = 60  # the underlying prints a trade a minute, and a closing print each session
 
 
 def _iso(ns: int) -> str:
@@ -42,6 +45,13 @@ def generate(config: MarketConfig, out_dir: str | Path, progress: bool = True) -
         equity = make_equity(config.symbol, config.venue, ts_ns=int(path.open_ns[0]))
         quotes = underlying_quotes(path.spot, config.quotes, stream(config.seed, UNDERLYING_QUOTES))
         count = write_quotes(catalog, equity.id, quotes, path.ts_ns)
+        window = slice(daily.window_start, None)
+        trades = underlying_trades(
+            path.ts_ns, path.spot, daily.close_ns[window], daily.spot[window],
+            max(1, TRADE_PRINT_INTERVAL_S // config.underlying_interval_s), config.quotes,
+            stream(config.seed, UNDERLYING_TRADES),
+        )
+        trade_count = write_trades(catalog, equity.id, trades)
         last_ns = int(path.ts_ns[-1])
 
         options = []
@@ -81,6 +91,7 @@ def generate(config: MarketConfig, out_dir: str | Path, progress: bool = True) -
                 "option_interval_s": config.option_interval_s,
                 "underlying_interval_s": config.underlying_interval_s,
                 "start_spot": config.spot,
+                "underlying_trades": trade_count,
             },
         )
         manifest.write(catalog.path)

@@ -82,6 +82,43 @@ def underlying_quotes(spot: np.ndarray, model: QuoteModel, rng: np.random.Genera
     return Quotes(bid / 100.0, (bid + 1) / 100.0, sizes[0], sizes[1])
 
 
+class Trades(NamedTuple):
+    """Parallel arrays of the underlying's trade prints: time, price (dollars), shares, aggressor (1 buy, 2 sell)."""
+
+    ts_ns: np.ndarray
+    price: np.ndarray
+    size: np.ndarray
+    aggressor: np.ndarray
+
+
+def underlying_trades(
+    ts_ns: np.ndarray,
+    spot: np.ndarray,
+    close_ns: np.ndarray,
+    close_spot: np.ndarray,
+    every_steps: int,
+    model: QuoteModel,
+    rng: np.random.Generator,
+) -> Trades:
+    """Trade prints every ``every_steps`` quote steps at the bid or the ask, plus each session's closing print.
+
+    The closing print (one second before the close, at the day's model close) is what the backtest
+    venue settles expiring options against: NautilusTrader exercises them on the underlying's LAST price.
+    """
+    keep = np.arange(len(ts_ns)) % every_steps == 0
+    bid = np.floor(np.asarray(spot)[keep] * 100.0 + _EPS) / 100.0
+    buyer = rng.integers(0, 2, size=len(bid)).astype(bool)
+    intraday_price = np.where(buyer, bid + 0.01, bid)
+    close_price = np.round(np.asarray(close_spot) * 100.0) / 100.0
+    ts = np.concatenate([np.asarray(ts_ns, dtype=np.uint64)[keep], np.asarray(close_ns, dtype=np.uint64) - 1_000_000_000])
+    price = np.concatenate([intraday_price, close_price])
+    low, high = model.underlying_lots
+    size = 100.0 * rng.integers(low, high + 1, size=len(ts))
+    aggressor = np.concatenate([np.where(buyer, 1, 2), np.ones(len(close_price), dtype=np.int64)]).astype(np.uint8)
+    order = np.argsort(ts, kind="stable")
+    return Trades(ts[order], price[order], size[order], aggressor[order])
+
+
 def emission_mask(bid: np.ndarray, ask: np.ndarray, grid_step: np.ndarray, heartbeat_steps: int) -> np.ndarray:
     """Quote on change: the first point, any point whose bid or ask moved, and every heartbeat step."""
     changed = np.ones(len(bid), dtype=bool)

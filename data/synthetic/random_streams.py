@@ -9,6 +9,7 @@ DAILY = 1
 INTRADAY = 2
 UNDERLYING_QUOTES = 3
 OPTION_QUOTES = 4
+UNDERLYING_TRADES = 5
 
 
 def stream(seed: int, purpose: int, *key: int) -> np.random.Generator:

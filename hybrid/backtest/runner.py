@@ -5,6 +5,10 @@ catalog data configs, a venue config with importable fill and fee models, import
 actors and execution algorithms. The engine is kept after the run (``dispose_on_completion=False``)
 so the report can read its cache, portfolio and trader, then disposed.
 
+The catalog is also the data engine's catalog, so strategies can ``request_data`` history from it
+(the IV-rank strategy's year of daily ATM IV), and the kernel's RiskEngine takes trading-state
+requests on :data:`hybrid.risk.TRADING_STATE_ENDPOINT` (the circuit breaker's REDUCING / HALTED).
+
 The catalog is loaded in one shot. Streaming it in chunks (``BacktestRunConfig.chunk_size``) was
 measured on the demo catalog (5.8M quotes, 3,219 instruments): 500k-row chunks took 113 s of CPU
 against 92 s and peaked at 3.3 GB against 3.6 GB, and the catalog's custom ``AtmImpliedVol`` data
@@ -33,9 +37,10 @@ from nautilus_trader.backtest.node import BacktestNode
 from nautilus_trader.backtest.results import BacktestResult
 from nautilus_trader.common.config import ImportableActorConfig, LoggingConfig
 from nautilus_trader.execution.config import ImportableExecAlgorithmConfig
-from nautilus_trader.model.data import QuoteTick
+from nautilus_trader.model.data import QuoteTick, TradeTick
 from nautilus_trader.model.identifiers import Venue
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
+from nautilus_trader.persistence.config import DataCatalogConfig
 from nautilus_trader.persistence.funcs import class_to_filename
 from nautilus_trader.trading.config import ImportableStrategyConfig
 
@@ -43,6 +48,7 @@ from hybrid.backtest.catalog import effective_range, read_manifest
 from hybrid.backtest.components import importable
 from hybrid.backtest.settings import BacktestSettings, ConfigError
 from hybrid.options.iv_data import AtmImpliedVol
+from hybrid.risk.trading_state import register_trading_state_endpoint
 
 CUSTOM_DATA_CLIENT = "CATALOG"
 
@@ -77,8 +83,10 @@ def build_run_config(
         data=_data_configs(settings),
         engine=BacktestEngineConfig(
             logging=LoggingConfig(log_level=settings.log_level),
+            catalogs=[DataCatalogConfig(path=str(settings.catalog))],
             strategies=[c for c in components if isinstance(c, ImportableStrategyConfig)],
             actors=[
+                *_margin_actors(settings, venue),
                 *(_own_actors(settings, venue, start, end) if instrumented else []),
                 *(c for c in components if isinstance(c, ImportableActorConfig)),
             ],
@@ -105,6 +113,9 @@ def run_backtest(settings: BacktestSettings, instrumented: bool = True) -> Itera
         )
     node = BacktestNode(configs=[run_config])
     try:
+        node.build()
+        kernel = node.get_engine(run_config.id).kernel
+        register_trading_state_endpoint(kernel.msgbus, kernel.risk_engine)
         results = node.run()
         yield BacktestRun(
             settings=settings,
@@ -119,12 +130,16 @@ def run_backtest(settings: BacktestSettings, instrumented: bool = True) -> Itera
 
 
 def _data_configs(settings: BacktestSettings) -> list[BacktestDataConfig]:
-    """Quotes of every instrument in the catalog (which also loads all its instruments), and the
-    daily ATM implied vol when the catalog has it (custom data needs a client id: CATALOG).
+    """Quotes of every instrument in the catalog (which also loads all its instruments), the
+    underlying's trade prints and the daily ATM implied vol when the catalog has them (custom data
+    needs a client id: CATALOG).
     """
     catalog = str(settings.catalog)
     configs = [BacktestDataConfig(catalog_path=catalog, data_cls=QuoteTick.fully_qualified_name())]
-    if class_to_filename(AtmImpliedVol) in ParquetDataCatalog(catalog).list_data_types():
+    data_types = ParquetDataCatalog(catalog).list_data_types()
+    if class_to_filename(TradeTick) in data_types:  # the underlying's prints: the venue settles expiries on LAST
+        configs.append(BacktestDataConfig(catalog_path=catalog, data_cls=TradeTick.fully_qualified_name()))
+    if class_to_filename(AtmImpliedVol) in data_types:
         configs.append(
             BacktestDataConfig(
                 catalog_path=catalog,
@@ -160,6 +175,20 @@ def _venue_config(settings: BacktestSettings, venue: str) -> BacktestVenueConfig
         ),
         liquidity_consumption=True,
     )
+
+
+def _margin_actors(settings: BacktestSettings, venue: str) -> list[ImportableActorConfig]:
+    """``[venue] margin = "options"``: the structure-aware margin model, set on the account by an actor
+    (NautilusTrader's margin model factory cannot hand a model the cache it needs; see hybrid.risk.margin)."""
+    if settings.venue.margin != "options":
+        return []
+    return [
+        ImportableActorConfig(
+            actor_path="hybrid.risk.margin:OptionsMarginInstaller",
+            config_path="hybrid.risk.margin:OptionsMarginInstallerConfig",
+            config={"venue": venue},
+        ),
+    ]
 
 
 def _own_actors(
