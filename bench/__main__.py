@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-SECTIONS = ("catalog_gen", "analytics", "backtest")
+SECTIONS = ("catalog_gen", "analytics", "backtest", "exec_algo", "api")
 RESULTS = Path(__file__).with_name("results.json")
 
 

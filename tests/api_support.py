@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
+import datetime as dt
 import functools
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,11 +20,14 @@ from fastapi import FastAPI
 from hybrid.api.app import create_app
 from hybrid.api.auth import ROLES, TokenRegistry, generate_token, parse_tokens_env
 from hybrid.api.context import ApiContext
-from hybrid.api.engine_view import CacheEngineView
+from hybrid.api.engine_view import CacheEngineView, EngineView
 from hybrid.api.ratelimit import RateLimit, RateLimiter
 from hybrid.api.server import ServerThread
+from hybrid.api.ws import Hub
 from hybrid.backtest import load_settings, run_backtest
 from hybrid.catalog_manifest import CatalogManifest
+from hybrid.management.exchange_time import new_york_date
+from hybrid.options.catalogue.structure import format_number
 from hybrid.store.db import Database
 
 CONFIG = Path(__file__).with_name("api_backtest.toml")
@@ -67,3 +72,60 @@ def serve(context: ApiContext, limits: dict | None = None) -> Iterator[str]:
     """The app over ``context`` on 127.0.0.1 at a free port; yields its base URL."""
     with ServerThread(make_app(context, limits)) as url:
         yield url
+
+
+@dataclasses.dataclass(frozen=True)
+class Market:
+    """What the session's engine holds that the tests rely on, read from the engine itself so that the
+    tests follow the generated data: the spread demo leaves closed groups and one open bull call spread."""
+
+    open_group: str
+    closed_group: str
+    units: float  # the open group's units
+    expiry: dt.date  # the open group's expiry
+    dte: int  # its days to expiry from the engine's date
+    expiries: tuple[dt.date, ...]  # listed, ascending
+    strikes: tuple[float, ...]  # listed call strikes of ``expiry``, ascending
+    spot: float
+
+    @property
+    def spread(self) -> dict:
+        """A listed bull call spread: the listed strikes nearest 5 below and 5 above the spot."""
+        low = min(self.strikes, key=lambda k: abs(k - (self.spot - 5)))
+        high = min((k for k in self.strikes if k > low), key=lambda k: abs(k - (self.spot + 5)))
+        strikes, expiries = [low, high], [str(self.expiry)]
+        return {"type": "catalogue", "strategy": "bull_call_spread", "strikes": strikes, "expiries": expiries}
+
+    def unlisted_strike(self, above: float) -> tuple[float, str]:
+        """A strike between the listed one ``above`` and the next, and the chain's "nearest listed" text."""
+        index = self.strikes.index(above)
+        low, high = self.strikes[index : index + 2]
+        return (low + high) / 2, f"nearest listed: {format_number(low)}, {format_number(high)}"
+
+    def unlisted_expiry(self, after: dt.date) -> tuple[dt.date, str]:
+        """A day after the listed expiry ``after`` that is not listed, and the "nearest listed" text."""
+        index = self.expiries.index(after)
+        return after + dt.timedelta(days=1), f"nearest listed: {after}, {self.expiries[index + 1]}"
+
+
+def market(view: EngineView) -> Market:
+    groups = view.groups()
+    (held,) = [group for group in groups if group.status == "open"]
+    closed = next(group for group in groups if group.status == "closed")
+    expiry = min(leg.expiry for leg in held.legs if leg.expiry is not None)
+    chain = view.chain(held.underlying)
+    return Market(
+        open_group=held.group_id,
+        closed_group=closed.group_id,
+        units=held.units,
+        expiry=expiry,
+        dte=(expiry - new_york_date(view.now())).days,
+        expiries=chain.expiries,
+        strikes=chain.strikes(expiry, "call"),
+        spot=view.underlying_quote(held.underlying).mid,
+    )
+
+
+def second(context: ApiContext) -> ApiContext:
+    """The same engine and stores for a second app, with its own WebSocket hub."""
+    return dataclasses.replace(context, hub=Hub())

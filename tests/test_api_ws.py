@@ -19,21 +19,19 @@ from hybrid.api.engine_view import fill_event
 from hybrid.api.ws import TRY_AGAIN_LATER, Hub, HubEvent
 from hybrid.orders.status import OrderStatus
 from nautilus_trader.model.events import OrderFilled
-from tests.api_support import ADMIN, TRADER, VIEWER, auth, engine_kernel, make_context, serve
+from tests.api_support import ADMIN, TRADER, VIEWER, Market, auth, engine_kernel, make_context, market, serve
 
 WAIT = 10.0  # seconds: the longest any expected message may take before the test fails
-OPEN = {
-    "kind": "open",
-    "underlying": "SPY",
-    "units": 1,
-    "execution": {"type": "market"},
-    "structure": {"type": "catalogue", "strategy": "bull_call_spread", "strikes": [450, 455], "expiries": ["2024-02-02"]},
-}
 
 
 @pytest.fixture(scope="module")
 def context(small_catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> ApiContext:
     return make_context(small_catalog, tmp_path_factory.mktemp("api-ws") / "state.sqlite")
+
+
+@pytest.fixture(scope="module")
+def facts(context: ApiContext) -> Market:
+    return market(context.view)
 
 
 @pytest.fixture(scope="module")
@@ -60,13 +58,13 @@ def next_of(ws: ClientConnection, type_: str, seen: list[dict] | None = None) ->
             return message
 
 
-def test_a_client_gets_a_snapshot_first(url: str) -> None:
+def test_a_client_gets_a_snapshot_first(url: str, facts: Market) -> None:
     with feed(url) as ws:
         first = receive(ws)
     assert first["type"] == "snapshot" and isinstance(first["seq"], int) and first["ts"] > 0
     data = first["data"]
     assert set(data) == {"groups", "positions", "portfolio", "orders"}
-    assert [g["group_id"] for g in data["groups"] if g["status"] == "open"] == ["O-20240105-163100-001-000-14"]
+    assert [g["group_id"] for g in data["groups"] if g["status"] == "open"] == [facts.open_group]
     assert data["portfolio"]["open_positions"] == len(data["positions"]) == 2
 
 
@@ -79,13 +77,17 @@ def test_browser_style_subprotocol_auth_and_refusals(url: str) -> None:
             connect(url.replace("http", "ws", 1) + path, additional_headers=headers, proxy=None)
 
 
-def test_order_status_changes_are_pushed(url: str, context: ApiContext) -> None:
+def test_order_status_changes_are_pushed(url: str, context: ApiContext, facts: Market) -> None:
+    market_order = {"execution": {"type": "market"}}
+    intent = {"kind": "open", "underlying": "SPY", "structure": facts.spread, "units": 1, **market_order}
     with feed(url) as ws:
         receive(ws)
-        order = httpx.post(f"{url}/api/v1/orders", json=OPEN, headers=auth(TRADER), timeout=30).json()
+        order = httpx.post(f"{url}/api/v1/orders", json=intent, headers=auth(TRADER), timeout=30).json()
         seen: list[dict] = []
         statuses = [next_of(ws, "order", seen)["data"] for _ in range(2)]
-        assert [(s["order_id"], s["status"]) for s in statuses] == [(order["order_id"], "accepted"), (order["order_id"], "queued")]
+        assert [(s["order_id"], s["status"]) for s in statuses] == [
+            (order["order_id"], "accepted"), (order["order_id"], "queued")
+        ]
         claimed = context.queue.claim_next()  # the engine-side drainer, here in the test's thread
         assert claimed is not None and claimed.order_id == order["order_id"]
         assert next_of(ws, "order", seen)["data"]["status"] == "handed_to_engine"
@@ -96,10 +98,12 @@ def test_order_status_changes_are_pushed(url: str, context: ApiContext) -> None:
     assert sequence == list(range(sequence[0], sequence[0] + len(sequence)))  # every broadcast, in order
 
 
-def test_bot_actions_and_fills_are_pushed_then_a_fresh_snapshot(url: str, context: ApiContext, small_catalog: Path) -> None:
+def test_bot_actions_and_fills_are_pushed_then_a_fresh_snapshot(
+    url: str, context: ApiContext, facts: Market, small_catalog: Path
+) -> None:
     with feed(url) as ws:
         receive(ws)
-        group = "O-20240105-163100-001-000-14"
+        group = facts.open_group
         httpx.post(f"{url}/api/v1/groups/{group}/pause", json={"reason": "news"}, headers=auth(ADMIN), timeout=30)
         actions = [next_of(ws, "action")["data"] for _ in range(2)]
         assert [(a["action"], a["group_id"]) for a in actions] == [("manage", group), ("pause", group)]

@@ -28,10 +28,10 @@ from hybrid.api.routers.groups import managed_groups
 from hybrid.api.routers.health import API_VERSION
 from hybrid.api.ws import HubEvent
 from hybrid.management.action_log import ActionRecord
-from hybrid.orders.queue import MAX_PAGE, StatusChange
-from hybrid.orders.status import FINAL, OrderStatus
+from hybrid.orders.queue import StatusChange
 
 PREFIX = "/api/v1"
+SNAPSHOT_ORDERS = 100  # the newest queue orders, any status, in each WebSocket snapshot
 CORS_ENV = "HYBRID_API_CORS_ORIGINS"
 TAGS = [
     {"name": "strategies", "description": "The option strategy catalogue."},
@@ -50,13 +50,8 @@ _ACTION = TypeAdapter(ActionRecord)
 
 
 def snapshot(context: ApiContext) -> dict[str, Any]:
-    """The WebSocket ``snapshot``: groups, positions, portfolio Greeks and P&L, and live queue orders."""
-    orders = [
-        order.model_dump(mode="json")
-        for status in OrderStatus
-        if status not in FINAL
-        for order in context.queue.list(status, limit=MAX_PAGE)
-    ]
+    """The WebSocket ``snapshot``: groups, positions, portfolio Greeks and P&L, and the latest orders."""
+    orders = [order.model_dump(mode="json") for order in context.queue.list(limit=SNAPSHOT_ORDERS)]
     return {
         "groups": [group.model_dump(mode="json") for group in managed_groups(context)],
         "positions": [position.model_dump(mode="json") for position in context.view.positions()],
@@ -119,7 +114,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.context = context
-    install_auth(app, tokens if tokens is not None else TokenRegistry.from_env(), host=host, insecure_local=insecure_local)
+    registry = tokens if tokens is not None else TokenRegistry.from_env()
+    install_auth(app, registry, host=host, insecure_local=insecure_local)
     install_rate_limiter(app, limiter if limiter is not None else RateLimiter.from_env())
     install_error_handlers(app)
     for router in ROUTERS:

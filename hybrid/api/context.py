@@ -50,7 +50,8 @@ class ApiContext:
             fill_stats=FillStats(db),
         )
 
-    async def write[T](self, work: Callable[..., T], *args: object) -> T:
-        """Run a durable write (it waits for the disk) off the event loop, so the engine and the
-        other requests on the loop are not held up by it."""
+    async def off_loop[T](self, work: Callable[..., T], *args: object) -> T:
+        """Run blocking store work (a durable write waits for the disk) in a worker thread, so the engine
+        and the other requests on the event loop are not held up by it. The stores are thread-safe; the
+        engine view is not, and is only read on the loop."""
         return await asyncio.to_thread(work, *args)

@@ -18,6 +18,7 @@ node's hooks call ``hub.publish(fill_event(event))``.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ from nautilus_trader.model.identifiers import InstrumentId, Symbol
 from nautilus_trader.model.instruments import Equity, Instrument, OptionContract
 from nautilus_trader.model.position import Position as NautilusPosition
 from nautilus_trader.portfolio.base import PortfolioFacade
+from nautilus_trader.risk.engine import RiskEngine
+from nautilus_trader.system.kernel import NautilusKernel
 
 
 class EngineView(Protocol):
@@ -74,7 +77,8 @@ class EngineView(Protocol):
     def option_quotes(
         self, underlying: str, expiry: dt.date | None = None, right: Right | None = None
     ) -> list[OptionQuote]:
-        """Listed contracts (optionally of one expiry and right) with quotes, IV and Greeks, by expiry, right, strike."""
+        """Listed contracts (optionally of one expiry and right) with quotes, IV and Greeks, sorted by
+        expiry, right and strike."""
         ...
 
     def leg_quotes(self, underlying: str, legs: Sequence[Leg]) -> list[Quote | None]:
@@ -99,11 +103,15 @@ def _utc(ns: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC)
 
 
+LISTING_CHECK_S = 1.0  # how often the view looks for instruments added to the cache
+
+
 @dataclass
 class _Listing:
-    """The cache's instruments indexed once per change of their number."""
+    """The cache's option contracts by underlying, and their chains, for one count of instruments."""
 
     count: int
+    checked: float = 0.0  # time.monotonic() of the last count
     options: dict[str, list[OptionContract]] = field(default_factory=lambda: defaultdict(list))
     chains: dict[str, OptionChain] = field(default_factory=dict)
 
@@ -120,7 +128,7 @@ class CacheEngineView:
         clock: Clock,
         portfolio: PortfolioFacade,
         *,
-        risk_engine: object | None = None,
+        risk_engine: RiskEngine | None = None,
         rate: float = 0.0,
         dividend: float = 0.0,
     ) -> None:
@@ -130,10 +138,10 @@ class CacheEngineView:
         self._risk_engine = risk_engine
         self.rate = rate
         self.dividend = dividend
-        self._listing_memo = _Listing(count=-1)
+        self._listing_memo = _Listing(count=-1, checked=-LISTING_CHECK_S)
 
     @classmethod
-    def from_kernel(cls, kernel: object, *, rate: float = 0.0, dividend: float = 0.0) -> CacheEngineView:
+    def from_kernel(cls, kernel: NautilusKernel, *, rate: float = 0.0, dividend: float = 0.0) -> CacheEngineView:
         """The view of a ``NautilusKernel`` (``node.kernel`` of a TradingNode, ``engine.kernel`` of a backtest)."""
         return cls(
             kernel.cache, kernel.clock, kernel.portfolio, risk_engine=kernel.risk_engine, rate=rate, dividend=dividend
@@ -145,14 +153,21 @@ class CacheEngineView:
         return _utc(self._clock.timestamp_ns())
 
     def _listing(self) -> _Listing:
+        """The indexed instruments; re-indexed when their number changed, looked at once a second
+        (counting them sorts every id, too slow to do on each request)."""
+        listing = self._listing_memo
+        now = time.monotonic()
+        if now - listing.checked < LISTING_CHECK_S:
+            return listing
+        listing.checked = now
         count = len(self._cache.instrument_ids())
-        if count != self._listing_memo.count:
-            listing = _Listing(count=count)
+        if count != listing.count:
+            listing = _Listing(count=count, checked=now)
             for instrument in self._cache.instruments():
                 if isinstance(instrument, OptionContract):
                     listing.options[instrument.underlying].append(instrument)
             self._listing_memo = listing
-        return self._listing_memo
+        return listing
 
     def underlyings(self) -> list[str]:
         return sorted(self._listing().options)
@@ -165,7 +180,8 @@ class CacheEngineView:
         if underlying not in listing.chains:
             venue = contracts[0].id.venue
             equity = self._cache.instrument(InstrumentId(Symbol(underlying), venue))
-            listing.chains[underlying] = OptionChain(underlying, contracts, equity if isinstance(equity, Equity) else None)
+            stock = equity if isinstance(equity, Equity) else None
+            listing.chains[underlying] = OptionChain(underlying, contracts, stock)
         return listing.chains[underlying]
 
     def _quote(self, instrument_id: InstrumentId) -> Quote | None:
@@ -361,11 +377,11 @@ class CacheEngineView:
         )
 
     def health(self) -> EngineHealth:
-        state = getattr(self._risk_engine, "trading_state", None)
+        state = self._risk_engine.trading_state if self._risk_engine is not None else None
         return EngineHealth(
             engine_time=self.now(),
             trading_state=state.name if state is not None else None,
-            instruments=len(self._cache.instrument_ids()),
+            instruments=self._listing().count,
             underlyings=self.underlyings(),
             open_positions=self._cache.positions_open_count(),
         )

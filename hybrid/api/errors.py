@@ -72,14 +72,15 @@ class FieldErrors(ApiError):
         super().__init__("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in self.errors))
 
     @classmethod
-    def one(cls, loc: tuple[str | int, ...], message: str, value: object = None, kind: str = "value_error") -> FieldErrors:
+    def one(
+        cls, loc: tuple[str | int, ...], message: str, value: object = None, kind: str = "value_error"
+    ) -> FieldErrors:
         return cls([{"type": kind, "loc": loc, "msg": message, "input": value}])
 
     @classmethod
     def from_validation(cls, exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> FieldErrors:
-        return cls(
-            [{**error, "loc": (*prefix, *error["loc"])} for error in exc.errors(include_url=False, include_context=False)]
-        )
+        found = exc.errors(include_url=False, include_context=False)
+        return cls([{**error, "loc": (*prefix, *error["loc"])} for error in found])
 
     def located(self, where: str) -> FieldErrors:
         return FieldErrors([{**error, "loc": (where, *error["loc"])} for error in self.errors])

@@ -20,7 +20,8 @@ def _in_range(at: dt.datetime) -> dt.datetime:
     return at
 
 
-Underlying = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9.]{0,5}$", examples=["SPY"], description="underlying symbol")]
+UNDERLYING_PATTERN = r"^[A-Z][A-Z0-9.]{0,5}$"  # as the order intents take it
+Underlying = Annotated[str, Field(pattern=UNDERLYING_PATTERN, examples=["SPY"], description="underlying symbol")]
 Instant = Annotated[AwareDatetime, AfterValidator(_in_range), Field(description="ISO 8601 with a UTC offset")]
 OrderId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$", description="a queue order id")]
 TemplateId = Annotated[int, Field(ge=1, le=2**63 - 1, description="a template id")]

@@ -101,8 +101,11 @@ def install_rate_limiter(app: FastAPI, limiter: RateLimiter) -> None:
     app.state.rate_limiter = limiter
 
 
-def get_rate_limiter(request: Request) -> RateLimiter:
-    """The app's limiter (a dependency too, e.g. for JSON-RPC batches that charge per call)."""
+async def get_rate_limiter(request: Request) -> RateLimiter:
+    """The app's limiter (a dependency too, e.g. for JSON-RPC batches that charge per call).
+
+    Async so FastAPI resolves it on the event loop instead of a worker thread on every request.
+    """
     try:
         return request.app.state.rate_limiter
     except AttributeError:

@@ -68,17 +68,21 @@ def _valid_id(request: dict) -> bool:
 async def _call(request: Request, who: Principal, limiter: RateLimiter, item: Any) -> dict[str, Any] | None:
     """One call: its response object, or None for a notification."""
     if not isinstance(item, dict) or not _valid_id(item):
-        return _error(None, errors.INVALID_REQUEST, "a request is an object with jsonrpc, method and an id of string, number or null")
+        message = "a request is an object with jsonrpc, method and an id of string, number or null"
+        return _error(None, errors.INVALID_REQUEST, message)
     id_ = item.get("id")
     notification = "id" not in item
     method = item.get("method")
     if item.get("jsonrpc") != "2.0" or not isinstance(method, str) or set(item) - {"jsonrpc", "method", "params", "id"}:
-        return _error(id_, errors.INVALID_REQUEST, 'a request has "jsonrpc": "2.0", a string "method", and optionally "params" and "id"')
+        message = 'a request has "jsonrpc": "2.0", a string "method", and optionally "params" and "id"'
+        return _error(id_, errors.INVALID_REQUEST, message)
     answer = await _run(request, who, limiter, method, item.get("params", {}), id_)
     return None if notification else answer
 
 
-async def _run(request: Request, who: Principal, limiter: RateLimiter, method: str, params: Any, id_: Any) -> dict[str, Any]:
+async def _run(
+    request: Request, who: Principal, limiter: RateLimiter, method: str, params: Any, id_: Any
+) -> dict[str, Any]:
     op = OPERATIONS.get(method)
     if op is None:
         return _error(id_, errors.METHOD_NOT_FOUND, f"no method {method!r}; see docs/api.md for the list")
@@ -115,7 +119,9 @@ async def _run(request: Request, who: Principal, limiter: RateLimiter, method: s
             "required": True,
             "content": {
                 "application/json": {
-                    "schema": {"oneOf": [_REQUEST_SCHEMA, {"type": "array", "items": _REQUEST_SCHEMA, "maxItems": MAX_BATCH}]}
+                    "schema": {
+                        "oneOf": [_REQUEST_SCHEMA, {"type": "array", "items": _REQUEST_SCHEMA, "maxItems": MAX_BATCH}]
+                    }
                 }
             },
         }
@@ -136,7 +142,8 @@ async def rpc(
         return JSONResponse(_error(None, errors.PARSE_ERROR, f"the body is not JSON: {exc}"))
     if isinstance(payload, list):
         if not payload or len(payload) > MAX_BATCH:
-            return JSONResponse(_error(None, errors.INVALID_REQUEST, f"a batch holds 1 to {MAX_BATCH} requests, got {len(payload)}"))
+            message = f"a batch holds 1 to {MAX_BATCH} requests, got {len(payload)}"
+            return JSONResponse(_error(None, errors.INVALID_REQUEST, message))
         answers = [answer for item in payload if (answer := await _call(request, who, limiter, item)) is not None]
         return JSONResponse(answers) if answers else Response(status_code=204)
     answer = await _call(request, who, limiter, payload)

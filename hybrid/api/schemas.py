@@ -41,7 +41,9 @@ class Greeks(_Out):
         )
 
     def scaled(self, factor: float) -> Greeks:
-        return Greeks(delta=self.delta * factor, gamma=self.gamma * factor, vega=self.vega * factor, theta=self.theta * factor)
+        return Greeks(
+            delta=self.delta * factor, gamma=self.gamma * factor, vega=self.vega * factor, theta=self.theta * factor
+        )
 
 
 ZERO_GREEKS = Greeks(delta=0.0, gamma=0.0, vega=0.0, theta=0.0)
@@ -124,7 +126,9 @@ class Group(_Out):
     entry_premium: float | None
     exit_premium: float | None
     commissions: float
-    pnl: float | None = Field(description="cash from leg fills less commissions plus held legs at mid; null when a held leg has no quote")
+    pnl: float | None = Field(
+        description="cash from leg fills less commissions plus held legs at mid; null when a held leg has no quote"
+    )
     balanced: bool
     unbalanced_at_ns: int | None
     orders: list[str]
@@ -156,7 +160,9 @@ class Portfolio(_Out):
     currency: str
     greeks: Greeks
     realized_pnl: float
-    unrealized_pnl: float = Field(description="open positions marked at mid; positions without a quote are counted in unpriced_positions")
+    unrealized_pnl: float = Field(
+        description="open positions marked at mid; positions without a quote are counted in unpriced_positions"
+    )
     total_pnl: float
     open_positions: int
     unpriced_positions: int

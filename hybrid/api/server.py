@@ -53,6 +53,8 @@ class ServerThread:
         self.port = self.server.servers[0].sockets[0].getsockname()[1]
         return self.url
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self.server.should_exit = True
         self._thread.join(timeout=10)

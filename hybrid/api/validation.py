@@ -22,6 +22,7 @@ from hybrid.options import catalogue
 from hybrid.options.chain import ChainError, OptionChain, Right
 from hybrid.orders.chain_check import chain_errors, chain_validator
 from hybrid.orders.intents import CloseGroupIntent, OpenIntent, OrderIntent, RollGroupIntent
+from hybrid.orders.structures import DteWindow
 
 Loc = tuple[str | int, ...]
 
@@ -92,22 +93,29 @@ def check_roll(context: ApiContext, intent: RollGroupIntent, prefix: Loc = ("rol
         raise FieldErrors.one((*prefix, field), message, len(targets), "roll_target")
     current = min((leg.expiry for leg in group.legs if leg.expiry is not None), default=None)
     today = new_york_date(context.view.now())
-    errors = []
-    for index, target in enumerate(targets):
-        if isinstance(target, dt.date):
-            message = listing_error(chain, target)
-            if message is None and current is not None and target <= current:
-                message = f"{target} must be after the group's nearest expiry {current}"
-        else:
-            try:
-                chain.expiry_by_dte(today, target.min_dte, target.max_dte)
-                message = None
-            except ChainError as exc:
-                message = str(exc)
-        if message is not None:
-            errors.append({"type": "not_listed", "loc": (*prefix, field, index), "msg": message, "input": str(target)})
+    errors = [
+        {"type": "not_listed", "loc": (*prefix, field, index), "msg": message, "input": str(target)}
+        for index, target in enumerate(targets)
+        if (message := _roll_target_error(chain, target, current, today)) is not None
+    ]
     if errors:
         raise FieldErrors(errors)
+
+
+def _roll_target_error(
+    chain: OptionChain, target: dt.date | DteWindow, current: dt.date | None, today: dt.date
+) -> str | None:
+    """Why a roll cannot go to ``target`` (an expiry, or a DTE window from ``today``), or None."""
+    if isinstance(target, DteWindow):
+        try:
+            chain.expiry_by_dte(today, target.min_dte, target.max_dte)
+        except ChainError as exc:
+            return str(exc)
+        return None
+    message = listing_error(chain, target)
+    if message is None and current is not None and target <= current:
+        message = f"{target} must be after the group's nearest expiry {current}"
+    return message
 
 
 def check_intent(context: ApiContext, intent: OrderIntent) -> None:

@@ -42,7 +42,9 @@ log = logging.getLogger(__name__)
 
 EventType = Literal["snapshot", "order", "fill", "position", "action"]
 STATE_EVENTS = frozenset({"order", "fill", "position"})  # events after which a fresh snapshot follows
-TRY_AGAIN_LATER = 1013
+TRY_AGAIN_LATER = 1013  # close code for a client dropped for falling behind
+GOING_AWAY = 1001  # close code when the server stops
+SERVER_ERROR = 1011  # close code when the first snapshot cannot be built
 DEFAULT_QUEUE_SIZE = 256
 DEFAULT_INTERVAL = 1.0
 SNAPSHOT_COALESCE = 0.05  # seconds: events within this window share one follow-up snapshot
@@ -61,6 +63,7 @@ class _Client:
         self.websocket = websocket
         self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
         self.dropped = asyncio.Event()
+        self.close_with = (TRY_AGAIN_LATER, "too slow: reconnect for a fresh snapshot")
 
 
 class Hub:
@@ -86,7 +89,11 @@ class Hub:
         return len(self._clients)
 
     async def start(self, snapshot: Callable[[], Mapping[str, Any]]) -> None:
-        """Bind to the running loop and start the periodic snapshots; ``snapshot()`` builds the state."""
+        """Bind to the running loop and start the periodic snapshots; ``snapshot()`` builds the state.
+
+        One hub serves one running app: a second start is an error, not a silent rebinding."""
+        if self._loop is not None:
+            raise RuntimeError("this hub is already serving an app; give each app its own Hub")
         self._snapshot = snapshot
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
@@ -100,6 +107,7 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
         for client in list(self._clients):
+            client.close_with = (GOING_AWAY, "the server is shutting down")
             self._drop(client)
         self._loop = None
 
@@ -124,7 +132,8 @@ class Hub:
             try:
                 client.queue.put_nowait(text)
             except asyncio.QueueFull:
-                log.warning("WebSocket client %s fell %d messages behind; disconnecting it", _peer(client), self.queue_size)
+                behind = self.queue_size
+                log.warning("WebSocket client %s fell %d messages behind; disconnecting it", _peer(client), behind)
                 self._drop(client)
         if event.type in STATE_EVENTS and self._dirty is not None:
             self._dirty.set()
@@ -168,7 +177,7 @@ class Hub:
         client = _Client(websocket, self.queue_size)
         # No await between the snapshot and joining the broadcast list: nothing can slip in between.
         if not self._send_snapshot(client):
-            await websocket.close(code=1011, reason="the snapshot could not be built")
+            await websocket.close(code=SERVER_ERROR, reason="the snapshot could not be built")
             return
         self._clients.add(client)
         sender = asyncio.create_task(self._send(client))
@@ -182,8 +191,9 @@ class Hub:
                 task.cancel()
             await asyncio.gather(sender, receiver, dropped, return_exceptions=True)
             if client.dropped.is_set() and websocket.application_state is WebSocketState.CONNECTED:
+                code, reason = client.close_with
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(websocket.close(code=TRY_AGAIN_LATER, reason="too slow"), timeout=1.0)
+                    await asyncio.wait_for(websocket.close(code=code, reason=reason), timeout=1.0)
 
     async def _send(self, client: _Client) -> None:
         while True:

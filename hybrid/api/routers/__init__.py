@@ -2,4 +2,6 @@
 
 from hybrid.api.routers import actions, analysis, chain, fill_stats, groups, health, orders, strategies, templates
 
-ROUTERS = tuple(module.router for module in (strategies, chain, analysis, orders, groups, templates, actions, fill_stats, health))
+ROUTERS = tuple(
+    module.router for module in (strategies, chain, analysis, orders, groups, templates, actions, fill_stats, health)
+)

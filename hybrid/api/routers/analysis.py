@@ -16,7 +16,6 @@ from hybrid.api.context import ApiContext
 from hybrid.api.errors import Conflict, FieldErrors
 from hybrid.api.fields import Underlying
 from hybrid.api.operations import Params, call, operation
-from hybrid.api.routers.chain import listed_chain
 from hybrid.api.schemas import Greeks, OptionQuote, Quote
 from hybrid.api.validation import check_open
 from hybrid.options.analytics import DEFAULT_POINTS, analyze
@@ -146,10 +145,13 @@ def analyse_legs(
     ]
     multiplier = int(next(q.multiplier for q in quotes if isinstance(q, OptionQuote)))
     market = net_premium(legs, [LegMarket(q.bid, q.ask) for q in quotes], multiplier)
-    result = analyze(
-        priced, spot=spot, vol=vol, rate=view.rate, dividend=view.dividend, as_of=view.now(),
-        multiplier=multiplier, points=points,
-    )
+    try:
+        result = analyze(
+            priced, spot=spot, vol=vol, rate=view.rate, dividend=view.dividend, as_of=view.now(),
+            multiplier=multiplier, points=points,
+        )
+    except ValueError as exc:
+        raise FieldErrors.one(("structure",), str(exc), None, "not_analysable") from None
     return Analysis(
         underlying=underlying,
         as_of=view.now(),
@@ -168,8 +170,9 @@ def analyse_legs(
 @operation("analysis.analyze", "viewer", AnalysisRequest)
 async def analyse(context: ApiContext, who: Principal, params: AnalysisRequest) -> Analysis:
     """Payoff, max profit and loss, breakevens, probability of profit and Greeks of one unit at live quotes."""
-    listed_chain(context, params.underlying)
-    intent = OpenIntent(underlying=params.underlying, structure=params.structure, side=params.side, units=1, execution=MarketExecution())
+    intent = OpenIntent(
+        underlying=params.underlying, structure=params.structure, side=params.side, units=1, execution=MarketExecution()
+    )
     check_open(context, intent, prefix=())
     return analyse_legs(context, params.underlying, intent.unit_legs(), params.price_at, params.vol, params.points)
 
@@ -180,7 +183,6 @@ async def preview(context: ApiContext, who: Principal, intent: OpenIntent) -> Pr
     if isinstance(intent.structure, RuleStructure):
         message = "a rules structure is resolved when the order executes: preview a catalogue or legs structure"
         raise FieldErrors.one(("structure",), message, "rules", "not_previewable")
-    listed_chain(context, intent.underlying)
     check_open(context, intent, prefix=())
     analysis = analyse_legs(context, intent.underlying, intent.unit_legs(), "mid", None, DEFAULT_POINTS)
     per_unit = analysis.market
@@ -201,7 +203,7 @@ async def preview(context: ApiContext, who: Principal, intent: OpenIntent) -> Pr
 @router.post(
     "",
     summary=analyse.summary,
-    responses={404: {"description": "no chain"}, 409: {"description": "no quote yet"}, 422: {"description": "not listed"}},
+    responses={409: {"description": "no quote yet"}, 422: {"description": "invalid, or a contract is not listed"}},
 )
 async def post_analysis(request: Request, body: AnalysisRequest, who: Principal = Depends(analyse.guard)) -> Analysis:
     return await call(analyse, request, who, body)
@@ -210,7 +212,7 @@ async def post_analysis(request: Request, body: AnalysisRequest, who: Principal 
 @router.post(
     "/preview",
     summary=preview.summary,
-    responses={404: {"description": "no chain"}, 409: {"description": "no quote yet"}, 422: {"description": "invalid order"}},
+    responses={409: {"description": "no quote yet"}, 422: {"description": "invalid, or a contract is not listed"}},
 )
 async def post_preview(request: Request, body: OpenIntent, who: Principal = Depends(preview.guard)) -> Preview:
     return await call(preview, request, who, body)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
@@ -11,17 +11,16 @@ from pydantic import BaseModel, Field
 from hybrid.api.auth import Principal
 from hybrid.api.context import ApiContext
 from hybrid.api.errors import FieldErrors, NotFound
-from hybrid.api.fields import Underlying
+from hybrid.api.fields import UNDERLYING_PATTERN, Underlying
 from hybrid.api.operations import NoParams, Params, call, operation
 from hybrid.api.schemas import ExpiryInfo, OptionQuote, Quote
-from hybrid.management.exchange_time import new_york_date
 from hybrid.api.validation import listing_error
-from hybrid.options.chain import ChainError, OptionChain
+from hybrid.management.exchange_time import new_york_date
+from hybrid.options.chain import ChainError, OptionChain, Right
 
 router = APIRouter(prefix="/chain", tags=["chain"])
 
-Right = Literal["call", "put"]
-UnderlyingPath = Annotated[str, Path(pattern=r"^[A-Z][A-Z0-9.]{0,5}$", examples=["SPY"])]
+UnderlyingPath = Annotated[str, Path(pattern=UNDERLYING_PATTERN, examples=["SPY"])]
 
 
 class UnderlyingInfo(BaseModel):
@@ -119,9 +118,8 @@ async def list_strikes(context: ApiContext, who: Principal, params: StrikesParam
     """Listed strikes of one expiry and right, ascending."""
     chain = listed_chain(context, params.underlying)
     check_expiry(chain, params.expiry, params.right)
-    return Strikes(
-        underlying=params.underlying, expiry=params.expiry, right=params.right, strikes=list(chain.strikes(params.expiry, params.right))
-    )
+    listed = list(chain.strikes(params.expiry, params.right))
+    return Strikes(underlying=params.underlying, expiry=params.expiry, right=params.right, strikes=listed)
 
 
 @operation("chain.quotes", "viewer", ChainQuery)

@@ -18,7 +18,9 @@ router = APIRouter(prefix="/fill-stats", tags=["fill_stats"])
 
 # what a table can be grouped by: the attempt's descriptive columns, not its measurements
 Key = Literal["scope", "run_id", "underlying", "mode", "part", "ladder_steps", "step", "leg", "instrument_id", "side"]
-_METRICS = ("attempts", "fills", "fill_rate", "quantity", "filled", "filled_ratio", "avg_slippage", "avg_time_to_fill_s")
+_METRICS = (
+    "attempts", "fills", "fill_rate", "quantity", "filled", "filled_ratio", "avg_slippage", "avg_time_to_fill_s"
+)
 
 
 class FillStatsQuery(Params):
@@ -51,7 +53,7 @@ async def fill_stats_table(context: ApiContext, who: Principal, params: FillStat
     if context.fill_stats is None:
         raise NotFound("fill-rate statistics are not configured on this node")
     by = tuple(dict.fromkeys(params.by))
-    table = await context.write(context.fill_stats.table, params.run_id, params.scope, by)
+    table = await context.off_loop(context.fill_stats.table, params.run_id, params.scope, by)
     return [
         FillStatsRow(keys={key: _value(row[key]) for key in by}, **{name: _value(row[name]) for name in _METRICS})
         for row in table.to_dict("records")

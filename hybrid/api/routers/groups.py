@@ -30,6 +30,8 @@ router = APIRouter(tags=["groups"])
 
 GroupIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 Reason = Annotated[str, Field(min_length=1, max_length=256)]
+UNKNOWN_GROUP = {404: {"description": "unknown group"}}
+NOT_TRADEABLE = {**UNKNOWN_GROUP, 409: {"description": "the group is not open"}}
 
 
 def _body_of(intent: type[BaseModel]) -> type[BaseModel]:
@@ -188,12 +190,12 @@ async def _managed(context: ApiContext, group_id: str) -> None:
     except KeyError:
         if find_group(context, group_id) is None:
             raise NotFound(f"no group {group_id!r}") from None
-        await context.write(context.management.register, group_id, context.view.now())
+        await context.off_loop(context.management.register, group_id, context.view.now())
 
 
 async def _override(context: ApiContext, group_id: str, change: Callable[..., object], *args: object) -> Management:
     await _managed(context, group_id)
-    await context.write(change, group_id, *args)
+    await context.off_loop(change, group_id, *args)
     return _management(context, group_id)
 
 
@@ -249,7 +251,7 @@ async def post_close_all(request: Request, body: CloseAllParams, who: Principal 
     return await call(close_all, request, who, body)
 
 
-@router.get("/groups/{group_id}", summary=get_group.summary, responses={404: {"description": "unknown group"}})
+@router.get("/groups/{group_id}", summary=get_group.summary, responses=UNKNOWN_GROUP)
 async def get_one_group(request: Request, group_id: GroupIdPath, who: Principal = Depends(get_group.guard)) -> Group:
     return await call(get_group, request, who, GroupRef(group_id=group_id))
 
@@ -258,7 +260,7 @@ async def get_one_group(request: Request, group_id: GroupIdPath, who: Principal 
     "/groups/{group_id}/close",
     status_code=status.HTTP_201_CREATED,
     summary=close_group.summary,
-    responses={404: {"description": "unknown group"}, 409: {"description": "the group is not open"}},
+    responses=NOT_TRADEABLE,
 )
 async def post_close(
     request: Request, group_id: GroupIdPath, body: CloseRequest, who: Principal = Depends(close_group.guard)
@@ -271,7 +273,7 @@ async def post_close(
     "/groups/{group_id}/roll",
     status_code=status.HTTP_201_CREATED,
     summary=roll_group.summary,
-    responses={404: {"description": "unknown group"}, 409: {"description": "the group is not open"}},
+    responses=NOT_TRADEABLE,
 )
 async def post_roll(
     request: Request, group_id: GroupIdPath, body: RollRequest, who: Principal = Depends(roll_group.guard)
@@ -280,21 +282,27 @@ async def post_roll(
     return await call(roll_group, request, who, intent)
 
 
-@router.post("/groups/{group_id}/pause", summary=pause_group.summary, responses={404: {"description": "unknown group"}})
+@router.post("/groups/{group_id}/pause", summary=pause_group.summary, responses=UNKNOWN_GROUP)
 async def post_pause(
-    request: Request, group_id: GroupIdPath, body: OverrideRequest, who: Principal = Depends(pause_group.guard)
+    request: Request,
+    group_id: GroupIdPath,
+    body: OverrideRequest = OverrideRequest(),
+    who: Principal = Depends(pause_group.guard),
 ) -> Management:
     return await call(pause_group, request, who, OverrideParams(group_id=group_id, reason=body.reason))
 
 
-@router.post("/groups/{group_id}/resume", summary=resume_group.summary, responses={404: {"description": "unknown group"}})
+@router.post("/groups/{group_id}/resume", summary=resume_group.summary, responses=UNKNOWN_GROUP)
 async def post_resume(
-    request: Request, group_id: GroupIdPath, body: OverrideRequest, who: Principal = Depends(resume_group.guard)
+    request: Request,
+    group_id: GroupIdPath,
+    body: OverrideRequest = OverrideRequest(),
+    who: Principal = Depends(resume_group.guard),
 ) -> Management:
     return await call(resume_group, request, who, OverrideParams(group_id=group_id, reason=body.reason))
 
 
-@router.put("/groups/{group_id}/rules", summary=set_rules.summary, responses={404: {"description": "unknown group"}})
+@router.put("/groups/{group_id}/rules", summary=set_rules.summary, responses=UNKNOWN_GROUP)
 async def put_rules(
     request: Request, group_id: GroupIdPath, body: RulesRequest, who: Principal = Depends(set_rules.guard)
 ) -> Management:

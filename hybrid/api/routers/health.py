@@ -12,7 +12,7 @@ from hybrid.api.context import ApiContext
 from hybrid.api.operations import NoParams, call, operation
 from hybrid.api.schemas import EngineHealth
 from hybrid.orders.queue import MAX_PAGE
-from hybrid.orders.status import FINAL, OrderStatus
+from hybrid.orders.status import OrderStatus
 
 router = APIRouter(tags=["health"])
 
@@ -24,22 +24,19 @@ class Health(BaseModel):
     api_version: str
     principal: str = Field(description="the name of the token that asked")
     engine: EngineHealth
-    queue: dict[str, int] = Field(description=f"orders per non-final status (counted up to {MAX_PAGE})")
+    queued_orders: int = Field(description=f"orders waiting for the engine to claim them (counted up to {MAX_PAGE})")
     websocket_clients: int
 
 
 @operation("health.get", "viewer")
 async def health(context: ApiContext, who: Principal, params: NoParams) -> Health:
-    """The engine clock and trading state, the order queue's backlog, the WebSocket clients."""
-    backlog = {
-        status.value: len(context.queue.list(status, limit=MAX_PAGE)) for status in OrderStatus if status not in FINAL
-    }
+    """The engine clock and trading state, the orders waiting for the engine, the WebSocket clients."""
     return Health(
         status="ok",
         api_version=API_VERSION,
         principal=who.name,
         engine=context.view.health(),
-        queue=backlog,
+        queued_orders=len(context.queue.list(OrderStatus.QUEUED, limit=MAX_PAGE)),
         websocket_clients=context.hub.clients,
     )
 

@@ -25,6 +25,8 @@ from hybrid.orders.status import IllegalTransition, OrderStatus
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
+UNKNOWN_ORDER = {404: {"description": "unknown order"}}
+
 OrderIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
 KeyHeader = Annotated[
     str | None,
@@ -48,14 +50,18 @@ class OrderQuery(Params):
     offset: Offset = 0
 
 
-class CancelParams(OrderRef):
+class CancelRequest(Params):
     reason: str = Field(default="cancel requested", min_length=1, max_length=256)
+
+
+class CancelParams(OrderRef, CancelRequest):
+    pass
 
 
 async def queue_intent(context: ApiContext, who: Principal, intent: OrderIntent) -> QueuedOrder:
     """Store a checked intent in the queue for ``who``; an idempotency key reused differently is a 409."""
     try:
-        return await context.write(context.queue.submit, intent, who.name)
+        return await context.off_loop(context.queue.submit, intent, who.name)
     except IdempotencyConflict as exc:
         raise Conflict(str(exc)) from None
 
@@ -100,7 +106,7 @@ async def cancel(context: ApiContext, who: Principal, params: CancelParams) -> Q
     """Cancel: a queued order at once, one the engine holds becomes cancel_requested; a final one is 409."""
     _order(context, params.order_id)
     try:
-        return await context.write(context.queue.cancel, params.order_id, f"{params.reason} (by {who.name})")
+        return await context.off_loop(context.queue.cancel, params.order_id, f"{params.reason} (by {who.name})")
     except IllegalTransition as exc:
         raise Conflict(str(exc)) from None
 
@@ -119,7 +125,7 @@ def with_header_key(intent: OrderIntent, key: str | None, loc: tuple[str, ...]) 
     "",
     status_code=status.HTTP_201_CREATED,
     summary=submit.summary,
-    responses={409: {"description": "idempotency key reused with another intent"}, 422: {"description": "invalid intent"}},
+    responses={409: {"description": "idempotency key reused with another intent"}, 422: {"description": "invalid"}},
 )
 async def post_order(
     request: Request,
@@ -141,21 +147,30 @@ async def get_orders(
     return await call(list_orders, request, who, query, "query")
 
 
-@router.get("/{order_id}", summary=get_order.summary, responses={404: {"description": "unknown order"}})
-async def get_one_order(request: Request, order_id: OrderIdPath, who: Principal = Depends(get_order.guard)) -> QueuedOrder:
+@router.get("/{order_id}", summary=get_order.summary, responses=UNKNOWN_ORDER)
+async def get_one_order(
+    request: Request, order_id: OrderIdPath, who: Principal = Depends(get_order.guard)
+) -> QueuedOrder:
     return await call(get_order, request, who, OrderRef(order_id=order_id))
 
 
-@router.get("/{order_id}/history", summary=order_history.summary, responses={404: {"description": "unknown order"}})
-async def get_history(request: Request, order_id: OrderIdPath, who: Principal = Depends(order_history.guard)) -> list[StatusChange]:
+@router.get("/{order_id}/history", summary=order_history.summary, responses=UNKNOWN_ORDER)
+async def get_history(
+    request: Request, order_id: OrderIdPath, who: Principal = Depends(order_history.guard)
+) -> list[StatusChange]:
     return await call(order_history, request, who, OrderRef(order_id=order_id))
 
 
 @router.post(
     "/{order_id}/cancel",
     summary=cancel.summary,
-    responses={404: {"description": "unknown order"}, 409: {"description": "the order is final"}},
+    responses={**UNKNOWN_ORDER, 409: {"description": "the order is final"}},
 )
-async def post_cancel(request: Request, order_id: OrderIdPath, who: Principal = Depends(cancel.guard)) -> QueuedOrder:
-    return await call(cancel, request, who, CancelParams(order_id=order_id))
+async def post_cancel(
+    request: Request,
+    order_id: OrderIdPath,
+    body: CancelRequest = CancelRequest(),
+    who: Principal = Depends(cancel.guard),
+) -> QueuedOrder:
+    return await call(cancel, request, who, CancelParams(order_id=order_id, reason=body.reason))
 

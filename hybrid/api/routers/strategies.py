@@ -20,6 +20,8 @@ from hybrid.orders.structures import CatalogueStructure, PositiveStrike
 router = APIRouter(prefix="/strategies", tags=["strategies"])
 
 StrategyName = Annotated[str, Field(min_length=1, max_length=64, examples=["iron_condor"])]
+NamePath = Annotated[str, Path(min_length=1, max_length=64, examples=["iron_condor"])]
+UNKNOWN_NAME = {404: {"description": "unknown name"}}
 
 
 class StrategyInfo(BaseModel):
@@ -121,9 +123,9 @@ async def get_strategies(
     return await call(list_strategies, request, who, params, "query")
 
 
-@router.get("/{name}", summary=get_strategy.summary, responses={404: {"description": "unknown name"}})
+@router.get("/{name}", summary=get_strategy.summary, responses=UNKNOWN_NAME)
 async def get_one_strategy(
-    request: Request, name: Annotated[str, Path(min_length=1, max_length=64)], who: Principal = Depends(get_strategy.guard)
+    request: Request, name: NamePath, who: Principal = Depends(get_strategy.guard)
 ) -> StrategyInfo:
     return await call(get_strategy, request, who, StrategyRef(name=name))
 
@@ -131,11 +133,11 @@ async def get_one_strategy(
 @router.post(
     "/{name}/build",
     summary=build_strategy.summary,
-    responses={404: {"description": "unknown name"}, 422: {"description": "a catalogue rule is broken"}},
+    responses={**UNKNOWN_NAME, 422: {"description": "a catalogue rule is broken"}},
 )
 async def post_build(
     request: Request,
-    name: Annotated[str, Path(min_length=1, max_length=64)],
+    name: NamePath,
     body: BuildRequest,
     who: Principal = Depends(build_strategy.guard),
 ) -> BuiltStrategy:

@@ -8,6 +8,7 @@ Upcoming runs are the schedule's next fire times on the NYSE calendar after the 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
@@ -27,6 +28,8 @@ router = APIRouter(prefix="/templates", tags=["templates"])
 
 TemplateIdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Upcoming = Annotated[int, Field(ge=0, le=50, description="how many upcoming runs to list")]
+UPCOMING = 5  # upcoming runs shown by default for one template
+UNKNOWN_TEMPLATE = {404: {"description": "unknown template"}}
 
 
 class Template(BaseModel):
@@ -34,7 +37,9 @@ class Template(BaseModel):
     template: RecurringTemplate
     created_at: dt.datetime
     updated_at: dt.datetime
-    next_runs: list[dt.datetime] = Field(description="upcoming fire times (UTC), whether or not the template is enabled")
+    next_runs: list[dt.datetime] = Field(
+        description="upcoming fire times (UTC), whether or not the template is enabled"
+    )
 
 
 class TemplateQuery(Params):
@@ -43,7 +48,7 @@ class TemplateQuery(Params):
 
 
 class UpcomingQuery(Params):
-    upcoming: Upcoming = 5
+    upcoming: Upcoming = UPCOMING
 
 
 class TemplateRef(UpcomingQuery):
@@ -82,9 +87,10 @@ def _checked(context: ApiContext, template: RecurringTemplate) -> RecurringTempl
     return template
 
 
-async def _stored(context: ApiContext, work, *args: object) -> StoredTemplate:
+async def _change[T](context: ApiContext, work: Callable[..., T], *args: object) -> T:
+    """Run a template store change off the loop; an unknown template id is a 404."""
     try:
-        return await context.write(work, *args)
+        return await context.off_loop(work, *args)
     except TemplateNotFound as exc:
         raise NotFound(exc.args[0]) from None
 
@@ -108,36 +114,36 @@ async def get_template(context: ApiContext, who: Principal, params: TemplateRef)
 @operation("templates.create", "admin", RecurringTemplate)
 async def create_template(context: ApiContext, who: Principal, template: RecurringTemplate) -> Template:
     """Create a template; its order is checked against the chain when it names contracts."""
-    stored = await _stored(context, context.templates.create, _checked(context, template), context.view.now())
-    return _view(context, stored, 5)
+    stored = await _change(context, context.templates.create, _checked(context, template), context.view.now())
+    return _view(context, stored, UPCOMING)
 
 
 @operation("templates.update", "admin", TemplateUpdate)
 async def update_template(context: ApiContext, who: Principal, params: TemplateUpdate) -> Template:
     """Replace a template's definition."""
     template = _checked(context, RecurringTemplate.model_validate(params.model_dump(exclude={"template_id"})))
-    stored = await _stored(context, context.templates.update, params.template_id, template, context.view.now())
-    return _view(context, stored, 5)
+    stored = await _change(context, context.templates.update, params.template_id, template, context.view.now())
+    return _view(context, stored, UPCOMING)
 
 
 @operation("templates.enable", "admin", TemplateRef)
 async def enable_template(context: ApiContext, who: Principal, params: TemplateRef) -> Template:
     """Switch a template on; its runs start from now (the disabled period is not caught up)."""
-    stored = await _stored(context, context.templates.set_enabled, params.template_id, True, context.view.now())
+    stored = await _change(context, context.templates.set_enabled, params.template_id, True, context.view.now())
     return _view(context, stored, params.upcoming)
 
 
 @operation("templates.disable", "admin", TemplateRef)
 async def disable_template(context: ApiContext, who: Principal, params: TemplateRef) -> Template:
     """Switch a template off without deleting it."""
-    stored = await _stored(context, context.templates.set_enabled, params.template_id, False, context.view.now())
+    stored = await _change(context, context.templates.set_enabled, params.template_id, False, context.view.now())
     return _view(context, stored, params.upcoming)
 
 
 @operation("templates.delete", "admin", TemplateRef)
 async def delete_template(context: ApiContext, who: Principal, params: TemplateRef) -> Deleted:
     """Delete a template and its runs (the action log keeps its history)."""
-    await _stored(context, context.templates.delete, params.template_id, context.view.now())
+    await _change(context, context.templates.delete, params.template_id, context.view.now())
     return Deleted(template_id=params.template_id)
 
 
@@ -158,7 +164,7 @@ async def get_templates(
     return await call(list_templates, request, who, query, "query")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary=create_template.summary, responses={422: {"description": "invalid template"}})
+@router.post("", status_code=status.HTTP_201_CREATED, summary=create_template.summary)
 async def post_template(
     request: Request, response: Response, body: RecurringTemplate, who: Principal = Depends(create_template.guard)
 ) -> Template:
@@ -167,7 +173,7 @@ async def post_template(
     return created
 
 
-@router.get("/{template_id}", summary=get_template.summary, responses={404: {"description": "unknown template"}})
+@router.get("/{template_id}", summary=get_template.summary, responses=UNKNOWN_TEMPLATE)
 async def get_one_template(
     request: Request,
     template_id: TemplateIdPath,
@@ -177,21 +183,28 @@ async def get_one_template(
     return await call(get_template, request, who, TemplateRef(template_id=template_id, upcoming=query.upcoming))
 
 
-@router.put("/{template_id}", summary=update_template.summary, responses={404: {"description": "unknown template"}})
+@router.put("/{template_id}", summary=update_template.summary, responses=UNKNOWN_TEMPLATE)
 async def put_template(
-    request: Request, template_id: TemplateIdPath, body: RecurringTemplate, who: Principal = Depends(update_template.guard)
+    request: Request,
+    template_id: TemplateIdPath,
+    body: RecurringTemplate,
+    who: Principal = Depends(update_template.guard),
 ) -> Template:
     params = TemplateUpdate.model_validate({**body.model_dump(), "template_id": template_id})
     return await call(update_template, request, who, params)
 
 
-@router.post("/{template_id}/enable", summary=enable_template.summary, responses={404: {"description": "unknown template"}})
-async def post_enable(request: Request, template_id: TemplateIdPath, who: Principal = Depends(enable_template.guard)) -> Template:
+@router.post("/{template_id}/enable", summary=enable_template.summary, responses=UNKNOWN_TEMPLATE)
+async def post_enable(
+    request: Request, template_id: TemplateIdPath, who: Principal = Depends(enable_template.guard)
+) -> Template:
     return await call(enable_template, request, who, TemplateRef(template_id=template_id))
 
 
-@router.post("/{template_id}/disable", summary=disable_template.summary, responses={404: {"description": "unknown template"}})
-async def post_disable(request: Request, template_id: TemplateIdPath, who: Principal = Depends(disable_template.guard)) -> Template:
+@router.post("/{template_id}/disable", summary=disable_template.summary, responses=UNKNOWN_TEMPLATE)
+async def post_disable(
+    request: Request, template_id: TemplateIdPath, who: Principal = Depends(disable_template.guard)
+) -> Template:
     return await call(disable_template, request, who, TemplateRef(template_id=template_id))
 
 
@@ -199,13 +212,15 @@ async def post_disable(request: Request, template_id: TemplateIdPath, who: Princ
     "/{template_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary=delete_template.summary,
-    responses={404: {"description": "unknown template"}},
+    responses=UNKNOWN_TEMPLATE,
 )
-async def delete_one_template(request: Request, template_id: TemplateIdPath, who: Principal = Depends(delete_template.guard)) -> None:
+async def delete_one_template(
+    request: Request, template_id: TemplateIdPath, who: Principal = Depends(delete_template.guard)
+) -> None:
     await call(delete_template, request, who, TemplateRef(template_id=template_id))
 
 
-@router.get("/{template_id}/runs", summary=template_runs.summary, responses={404: {"description": "unknown template"}})
+@router.get("/{template_id}/runs", summary=template_runs.summary, responses=UNKNOWN_TEMPLATE)
 async def get_runs(
     request: Request,
     template_id: TemplateIdPath,
