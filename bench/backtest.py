@@ -1,7 +1,8 @@
 """Backtest throughput: the demo configuration against the bare engine on the same catalog.
 
-The demo run is the full system (configs/demo.toml: the spread demo, the touch fill model, the
-equity sampler and progress actors); the bare run replays the same catalog on the same venue with
+The demo run is the full system (configs/demo.toml: the autonomous IV-rank strategy with its risk
+gate, circuit breaker and leg balancing, the options margin model, the touch fill model, the equity
+sampler and progress actors); the bare run replays the same catalog on the same venue with
 a strategy that does nothing and none of our actors. Both are timed
 over ``BacktestNode.run()`` (engine build, catalog load, replay), demo first so that it, not the
 bare run, pays for a cold file cache. The ratio is taken on CPU time, which other processes on a

@@ -33,12 +33,10 @@ from __future__ import annotations
 import datetime as dt
 from datetime import timedelta
 
-import pandas as pd
 from pydantic import ValidationError
 
 from nautilus_trader.common.config import NautilusConfig
 from nautilus_trader.common.events import TimeEvent
-from nautilus_trader.config import StrategyConfig
 from nautilus_trader.core.data import Data
 from nautilus_trader.model.data import DataType, QuoteTick
 from nautilus_trader.model.enums import TradingState
@@ -50,10 +48,10 @@ from hybrid.backtest.equity import marked_equity
 from hybrid.options.analytics import analyze
 from hybrid.options.catalogue import get_strategy
 from hybrid.options.chain import ChainError
-from hybrid.options.instruments import NEW_YORK
+from hybrid.options.instruments import NEW_YORK, OPTION_MULTIPLIER
 from hybrid.options.iv_data import AtmImpliedVol
-from hybrid.options.legs import Leg
 from hybrid.options.ivrank import TRADING_DAYS, iv_rank
+from hybrid.options.legs import Leg
 from hybrid.orders.structures import RuleStructure
 from hybrid.risk import (
     BookState,
@@ -66,7 +64,6 @@ from hybrid.risk import (
     SetTradingState,
     breaker_endpoint,
     check_entry,
-    check_limits,
     entry_requirement,
     request_trading_state,
 )
@@ -74,10 +71,11 @@ from hybrid.tracking import PositionGroup, rebuild_groups
 from hybrid.trading import (
     CloseGroup,
     EntryProposal,
-    ExecutionConfig,
     GroupTrader,
+    GroupTradingConfig,
     MarketSnapshot,
     OpenGroup,
+    parse_time,
     resolve_rules,
     snapshot,
 )
@@ -87,23 +85,27 @@ CATALOG_CLIENT = "CATALOG"  # the runner's client for custom data streamed from 
 # Requests go to a client id no data client registers, so the data engine answers them from its
 # catalog; a registered BacktestDataClient would take the request itself and return nothing.
 HISTORY_CLIENT = "IV_HISTORY"
+FALLBACK_VOL = 0.2  # prices legs without an implied vol of their own, when no ATM IV can be had
 
 
 class RegimeConfig(NautilusConfig, frozen=True):
     """IV rank in (``min_rank``, ``max_rank``] (0 belongs to the range starting at 0) opens ``strategy``
-    with one strike rule per strike parameter; ``strategy`` None means no entry."""
+    with one strike rule per strike parameter; ``strategy`` None means no entry. ``expiries``: one DTE
+    window (``{"min_dte": 20, "max_dte": 30}``) per expiry parameter, by default the strategy's window
+    (a calendar needs two different ones)."""
 
     min_rank: float
     max_rank: float
     strategy: str | None = None
     strikes: list[dict] = []
+    expiries: list[dict] | None = None
 
 
-class IVRankConfig(StrategyConfig, frozen=True):
-    """Parameters of the autonomous strategy; money in dollars, prices per share, times New York."""
+class IVRankStrategyConfig(GroupTradingConfig, frozen=True):
+    """Parameters of the autonomous strategy (and, inherited, of its group trading: venue, execution,
+    rate, dividend, close_days_before_expiry, exit_time); money in dollars, prices per share, times New York."""
 
     underlying: str = "SPY"
-    venue: str = "OPRA"
     min_dte: int = 30
     max_dte: int = 45
     entry_start: str = "10:00"
@@ -116,19 +118,25 @@ class IVRankConfig(StrategyConfig, frozen=True):
     butterfly_wing_width: float = 5.0
     risk_per_position: float = 0.02
     max_units: int = 10
-    rate: float = 0.045
-    dividend: float = 0.013
     take_profit: float | None = 0.5
     stop_loss: float | None = None
     check_interval_minutes: int = 15
-    close_days_before_expiry: int = 1
-    exit_time: str = "15:00"
-    execution: ExecutionConfig = ExecutionConfig()
     risk: RiskLimitsConfig = RiskLimitsConfig()
     breaker: CircuitBreakerConfig = CircuitBreakerConfig()
 
+    def __post_init__(self) -> None:
+        if not 0 < self.min_dte <= self.max_dte:
+            raise ValueError(f"min_dte/max_dte must satisfy 0 < min_dte <= max_dte, got {self.min_dte}-{self.max_dte}")
+        if not 0 < self.risk_per_position <= 1:
+            raise ValueError(f"risk_per_position must be a fraction of equity in (0, 1], got {self.risk_per_position}")
+        if self.max_units < 1 or self.entry_every_days < 1 or self.check_interval_minutes < 1:
+            raise ValueError("max_units, entry_every_days and check_interval_minutes must be >= 1")
+        parse_time(self.entry_start, "entry_start")
+        parse_time(self.entry_end, "entry_end")
+        regimes(self)  # each row checked, errors name it
 
-def default_regimes(config: IVRankConfig) -> list[RegimeConfig]:
+
+def default_regimes(config: IVRankStrategyConfig) -> list[RegimeConfig]:
     """The default regime table (module docstring) with the config's delta and widths."""
     delta, wing, fly = config.short_delta, config.wing_width, config.butterfly_wing_width
     condor = [
@@ -159,10 +167,11 @@ class Regime:
         self.rules: RuleStructure | None = None
         if row.strategy is not None:
             try:
+                window = {"min_dte": min_dte, "max_dte": max_dte}
                 self.rules = RuleStructure(
                     strategy=row.strategy,
                     strikes=row.strikes,
-                    expiries=[{"min_dte": min_dte, "max_dte": max_dte}] * _expiry_count(row.strategy),
+                    expiries=row.expiries or [window] * _expiry_count(row.strategy),
                 )
             except ValidationError as e:
                 first = e.errors()[0]
@@ -173,6 +182,12 @@ class Regime:
         return self.row.min_rank < rank <= self.row.max_rank or rank == self.row.min_rank == 0
 
 
+def regimes(config: IVRankStrategyConfig) -> list[Regime]:
+    """The config's regime table (or the default one), every row checked."""
+    rows = config.regimes if config.regimes is not None else default_regimes(config)
+    return [Regime(row, config.min_dte, config.max_dte, i) for i, row in enumerate(rows)]
+
+
 def _expiry_count(strategy: str) -> int:
     return get_strategy(strategy).n_expiries
 
@@ -180,17 +195,12 @@ def _expiry_count(strategy: str) -> int:
 class IVRankStrategy(Strategy):
     """Opens one group a day at most, chosen by IV-rank regime; see the module docstring."""
 
-    def __init__(self, config: IVRankConfig) -> None:
+    def __init__(self, config: IVRankStrategyConfig) -> None:
         super().__init__(config)
-        if not 0 < config.min_dte <= config.max_dte:
-            raise ValueError(f"min_dte/max_dte must satisfy 0 < min_dte <= max_dte, got {config.min_dte}-{config.max_dte}")
-        if not 0 < config.risk_per_position <= 1 or config.max_units < 1 or config.entry_every_days < 1:
-            raise ValueError("risk_per_position must be in (0, 1], max_units and entry_every_days >= 1")
-        self.entry_start = _time(config.entry_start, "entry_start")
-        self.entry_end = _time(config.entry_end, "entry_end")
-        rows = config.regimes if config.regimes is not None else default_regimes(config)
-        self.regimes = [Regime(row, config.min_dte, config.max_dte, i) for i, row in enumerate(rows)]
-        self.limits = check_limits(config.risk)
+        self.entry_start = parse_time(config.entry_start, "entry_start")
+        self.entry_end = parse_time(config.entry_end, "entry_end")
+        self.regimes = regimes(config)
+        self.limits = config.risk
         self.venue = Venue(config.venue)
         self.underlying_id = InstrumentId(Symbol(config.underlying), self.venue)
         self.iv_history: dict[dt.date, float] = {}
@@ -198,19 +208,10 @@ class IVRankStrategy(Strategy):
         self.last_entry_day: dt.date | None = None
         self.plans: dict[str, tuple[float | None, float | None]] = {}  # group -> (max profit, max loss), all units
         self.decisions: list[dict] = []
-        self.trader = GroupTrader(
-            self,
-            venue=config.venue,
-            execution=config.execution,
-            rate=config.rate,
-            dividend=config.dividend,
-            close_days_before_expiry=config.close_days_before_expiry,
-            exit_time=config.exit_time,
-            gate=self.gate,
-            on_closed=self.on_group_closed,
-            on_rejected=self.on_rejected,
+        self.trader = GroupTrader.from_config(
+            self, config, gate=self.gate, on_closed=self.on_group_closed, on_rejected=self.on_rejected,
         )
-        self.breaker = CircuitBreaker(config.breaker, self.request_state, self.log_warning)
+        self.breaker = CircuitBreaker(config.breaker, self.request_state, self.log.warning)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -225,7 +226,7 @@ class IVRankStrategy(Strategy):
             iv_type,
             client_id=ClientId(HISTORY_CLIENT),
             instrument_id=self.underlying_id,
-            start=now - pd.Timedelta(days=int(self.config.iv_window * 1.6)),
+            start=now - timedelta(days=int(self.config.iv_window * 1.6)),  # trading days, with room for holidays
             end=now,
         )
         self.clock.set_timer("risk-check", timedelta(minutes=self.config.check_interval_minutes), callback=self.on_risk_check)
@@ -258,7 +259,7 @@ class IVRankStrategy(Strategy):
 
     def maybe_enter(self, ts_ns: int) -> None:
         """At the first underlying quote inside the entry window of a day due for an entry, decide once."""
-        now = pd.Timestamp(ts_ns, tz="UTC").tz_convert(NEW_YORK)
+        now = dt.datetime.fromtimestamp(ts_ns / 1e9, tz=NEW_YORK)
         today = now.date()
         if today == self.last_decision_day or not self.entry_start <= now.time() <= self.entry_end:
             return
@@ -307,7 +308,7 @@ class IVRankStrategy(Strategy):
     def size(self, market: MarketSnapshot, legs: list[Leg]) -> int | str:
         """Units whose maximum loss stays within ``risk_per_position`` of equity; a reason string when none fit."""
         priced = [market.chain.priced(leg, market.chain.contract(leg.expiry, leg.kind, leg.strike).id) for leg in legs]
-        analysis = analyze(priced, market.spot, market.atm_iv() or 0.2, self.config.rate, self.config.dividend, market.as_of)
+        analysis = analyze(priced, market.spot, market.atm_iv() or FALLBACK_VOL, self.config.rate, self.config.dividend, market.as_of)
         if analysis.max_loss is None or analysis.max_loss >= 0:
             return "the structure's maximum loss is unbounded or not a loss: cannot size by risk"
         budget = self.config.risk_per_position * self.equity()
@@ -321,12 +322,13 @@ class IVRankStrategy(Strategy):
         units = proposal.units
         analysis = proposal.analysis
         max_loss = None if proposal.max_loss_per_unit is None else proposal.max_loss_per_unit * units
-        multiplier = 100.0
         entry = EntryRisk(
             delta=analysis.greeks.delta * units,
             vega=analysis.greeks.vega * units,
             max_loss=max_loss,
-            requirement=entry_requirement(proposal.legs, units, proposal.spot, analysis.net_premium, MarginRates(), multiplier),
+            requirement=entry_requirement(
+                proposal.legs, units, proposal.spot, analysis.net_premium, MarginRates(), OPTION_MULTIPLIER,
+            ),
         )
         reason = check_entry(self.limits, self.book_state(), entry)
         if reason is None:
@@ -390,16 +392,6 @@ class IVRankStrategy(Strategy):
         if not request_trading_state(self.msgbus, SetTradingState(state, reason, str(self.id))):
             self.log.warning("no trading-state endpoint registered: new entries are stopped by this strategy only")
 
-    def log_warning(self, message: str) -> None:
-        self.log.warning(message)
-
 
 def _ny_date(ts_ns: int) -> dt.date:
     return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=NEW_YORK).date()
-
-
-def _time(text: str, name: str) -> dt.time:
-    try:
-        return dt.time.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{name} must be a New York time like 10:00, got {text!r}") from None

@@ -1,7 +1,9 @@
-"""Shared fixtures. ``small_catalog``: one small synthetic catalog per test session, for any test to read."""
+"""Shared fixtures: ``small_catalog`` (one small synthetic catalog per test session, for any test to read) and
+``scenario_catalog`` (small catalogs in a given IV-rank band)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,3 +19,19 @@ def small_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("catalogs") / "small"
     generate(MarketConfig.profile("small", seed=SMALL_CATALOG_SEED), out, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def scenario_catalog(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """``scenario_catalog("high_iv" | "mid_iv" | "low_iv")``: a ``small`` catalog whose IV rank stays in
+    that band every session (generated once per session on first use); treat it as read-only."""
+    made: dict[str, Path] = {}
+
+    def get(scenario: str) -> Path:
+        if scenario not in made:
+            out = tmp_path_factory.mktemp("catalogs") / scenario
+            generate(MarketConfig.profile("small", seed=SMALL_CATALOG_SEED, scenario=scenario), out, progress=False)
+            made[scenario] = out
+        return made[scenario]
+
+    return get

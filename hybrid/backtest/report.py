@@ -5,7 +5,9 @@ orders.csv, fills.csv, positions.csv, account.csv   NautilusTrader's trader repo
 leg_fills.csv        the synthetic per-leg fills of spread orders (same columns as fills.csv)
 statistics.json      the portfolio analyzer's PnL, returns and general statistics
 equity.png, equity.html, equity.csv   equity marked to mid, sampled on simulated time
-summary.json         counts, P&L, commissions, range, seed and the position groups
+fill_rates.csv       the two-part algorithm's fill-rate table of this run (docs/execution.md)
+actions.csv          the bot manager's and recurring templates' action log of this run (docs/management.md)
+summary.json         counts, P&L, commissions, range, seed, the position groups, the bot actions and the fill rates
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from hybrid.backtest.equity import EQUITY_CACHE_KEY, open_value_at_mid
 from hybrid.backtest.equity_chart import write_html, write_png
 from hybrid.backtest.runner import BacktestRun, run_backtest
 from hybrid.backtest.settings import BacktestSettings
+from hybrid.execution.two_part import fill_rates
+from hybrid.management.action_feed import actions_frame, actions_summary, cached_actions
 from hybrid.tracking import rebuild_groups, synthetic_leg_fills
 
 SUMMARY_SCHEMA_VERSION = 1
@@ -65,7 +69,10 @@ def write_report(run: BacktestRun, out_dir: Path) -> Path:
     title = f"{run.settings.name}: equity marked to mid"
     write_png(curve, out_dir / "equity.png", title)
     write_html(curve, out_dir / "equity.html", title)
-    _json(summary(run, len(leg_fills)), out_dir / "summary.json")
+    rates = fill_rates(trader.exec_algorithms())
+    rates.to_csv(out_dir / "fill_rates.csv", index=False)
+    actions_frame(cached_actions(cache)).to_csv(out_dir / "actions.csv", index=False)
+    _json(summary(run, len(leg_fills)) | {"fill_rates": json.loads(rates.to_json(orient="records"))}, out_dir / "summary.json")
     return out_dir
 
 
@@ -130,6 +137,7 @@ def summary(run: BacktestRun, leg_fill_count: int) -> dict:
         "strategies": sorted(s.id.value for s in run.engine.trader.strategies()),
         "all_groups_balanced": all(group.balanced for group in groups),
         "groups": groups.to_list(),
+        "actions": actions_summary(cached_actions(cache), groups),
     }
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 LOG_LEVELS = ("OFF", "TRACE", "DEBUG", "INFO", "WARNING", "ERROR")
 COMPONENT_TABLES = ("strategies", "actors", "exec_algorithms")
+MARGIN_MODELS = ("default", "options")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -44,6 +45,7 @@ class VenueSettings:
     name: str | None = None  # None: the catalog's venue
     starting_balance: float = 1_000_000.0
     fee_per_contract: float = 0.65
+    margin: str = "default"  # default: NautilusTrader's model; options: hybrid.risk.margin's structure-aware one
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ _VENUE = {
     "name": ((str,), "a venue name like OPRA"),
     "starting_balance": ((int, float), "a number of USD"),
     "fee_per_contract": ((int, float), "a number of USD per contract"),
+    "margin": ((str,), "one of " + ", ".join(MARGIN_MODELS)),
 }
 _FILL = {
     "prob_fill_on_touch": ((int, float), "a probability in [0, 1]"),
@@ -141,6 +144,7 @@ def load_settings(
             name=venue.get("name"),
             starting_balance=float(venue.get("starting_balance", VenueSettings.starting_balance)),
             fee_per_contract=float(venue.get("fee_per_contract", VenueSettings.fee_per_contract)),
+            margin=_one_of(venue.get("margin", VenueSettings.margin), MARGIN_MODELS, "venue.margin", path),
         ),
         fill_model=FillSettings(
             prob_fill_on_touch=_probability(
@@ -232,6 +236,12 @@ def _timestamp(value: str | dt.date | None, key: str, path: Path, end_of_day: bo
         raise ConfigError(f"{path}: '{key}' must be a date like 2024-01-02 or an ISO timestamp, got {value!r}")
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     return ts + pd.Timedelta(days=1) - pd.Timedelta(1, "ns") if date_only and end_of_day else ts
+
+
+def _one_of(value: str, valid: tuple[str, ...], key: str, path: Path) -> str:
+    if value not in valid:
+        raise ConfigError(f"{path}: '{key}' must be one of {', '.join(valid)}, got {value!r}")
+    return value
 
 
 def _log_level(value: str, path: Path) -> str:

@@ -41,6 +41,9 @@ class CircuitBreakerConfig(NautilusConfig, frozen=True):
     state: str = "REDUCING"
     reset: str = "next_day"
 
+    def __post_init__(self) -> None:
+        check_breaker(self)
+
 
 def check_breaker(config: CircuitBreakerConfig) -> CircuitBreakerConfig:
     """``config`` itself, or a one-line ValueError naming the field and what is valid."""

@@ -31,6 +31,9 @@ class RiskLimitsConfig(NautilusConfig, frozen=True):
     max_loss_per_group: float | None = 5_000.0
     buying_power_fraction: float = 0.5
 
+    def __post_init__(self) -> None:
+        check_limits(self)
+
 
 def check_limits(config: RiskLimitsConfig) -> RiskLimitsConfig:
     """``config`` itself, or a one-line ValueError naming the field and what is valid."""

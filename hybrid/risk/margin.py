@@ -8,8 +8,9 @@ position's worst liability at expiry on top of that cash:
   calendars) holds ``-min over prices of its intrinsic value``: an iron condor holds its widest
   wing (with the credit already in cash, free balance falls by exactly its maximum loss); a debit
   butterfly holds nothing more (its maximum loss, the debit, was paid);
-- otherwise every short option holds a Reg-T naked requirement: ``max(rate x S - out-of-the-money
-  amount, min_rate x (S for a call, K for a put)) + premium`` per share (rate 20%, min_rate 10%);
+- a short option holds a Reg-T naked requirement: ``max(rate x S - out-of-the-money amount,
+  min_rate x (S for a call, K for a put)) + premium`` per share (rate 20%, min_rate 10%); a book
+  holds the lesser of the two (a cash-secured put's strike exceeds its Reg-T requirement);
 - a long option holds nothing beyond its premium, already paid; an order holds its maximum loss
   (requirement plus the debit still to pay, less the credit still to receive);
 - the underlying holds ``equity_rate`` (50%) of its notional.
@@ -43,7 +44,7 @@ from nautilus_trader.accounting.margin_models import MarginModel
 from nautilus_trader.cache.base import CacheFacade
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
-from nautilus_trader.model.enums import OptionKind, PositionSide
+from nautilus_trader.model.enums import PositionSide
 from nautilus_trader.model.identifiers import InstrumentId, Venue, generic_spread_id_to_list, is_generic_spread_id
 from nautilus_trader.model.instruments import Instrument, OptionContract
 from nautilus_trader.model.objects import Money, Price, Quantity
@@ -99,11 +100,11 @@ def _value_at(options: Iterable[OptionPosition], s: float, multiplier: float) ->
 
 
 def book_requirement(options: Sequence[OptionPosition], spot: float, rates: MarginRates, multiplier: float) -> float:
-    """Requirement of one underlying's option book in dollars (module docstring): bounded -> -floor, else naked shorts."""
+    """Requirement of one underlying's option book in dollars: the lesser of its worst expiry liability
+    (when bounded) and the Reg-T naked requirements of its shorts, as Reg-T lets a spread be margined."""
+    naked = sum(naked_requirement(p, spot, rates, multiplier) for p in options)
     floor = intrinsic_floor(options, multiplier)
-    if floor is not None:
-        return max(-floor, 0.0)
-    return sum(naked_requirement(p, spot, rates, multiplier) for p in options)
+    return naked if floor is None else min(max(-floor, 0.0), naked)
 
 
 def allocate(positions: Sequence[OptionPosition], spot: float, rates: MarginRates, multiplier: float) -> dict[InstrumentId, float]:
@@ -242,4 +243,7 @@ class OptionsMarginInstaller(Actor):
         rates = MarginRates(config.naked_rate, config.naked_min_rate, config.equity_rate)
         account.set_margin_model(OptionsMarginModel(self.cache, rates))
         self.log.info(f"options margin model set on {account.id} ({rates})")
+
+    def on_stop(self) -> None:
+        """Nothing to release: the model stays on the account for the report."""
 

@@ -13,6 +13,13 @@ Definitions (also in docs/backtest.md):
 - checkpoint: the end of a simulated instant at which the group had fills or one of its orders
   closed, and none of its orders was still working (neither filled, canceled, expired nor rejected).
 - ``balanced``: every leg's quantity equalled its expected quantity at every checkpoint.
+
+Expiry: the backtest venue settles an expiring option position with orders of its own, tagged
+``EXPIRATION_<venue>_OTM`` / ``_CASH`` / ``_PHYSICAL_CLOSE`` / ``_PHYSICAL_OPEN`` and belonging to no
+group. A settlement fill closes the whole net position of its contract, so each group holding that
+contract at that instant gets a leg fill for exactly what it held; the shares a physical settlement
+delivers are shared the same way. When every option leg of a group is settled, its units are settled
+too (a structure-level fill at sum(ratio x settlement price)), so an expired group is closed in the books.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import groupby
 
 from nautilus_trader.cache.base import CacheFacade
 from nautilus_trader.model.enums import OrderSide
@@ -31,6 +39,7 @@ from nautilus_trader.model.orders import Order
 from hybrid.tracking.tags import GroupTags
 
 LEG_FILL_MARKER = "-LEG-"
+SETTLEMENT_TAG = "EXPIRATION_"
 _ZERO = Decimal(0)
 
 
@@ -151,7 +160,8 @@ def rebuild_groups(cache: CacheFacade) -> GroupBook:
         if tags is not None:
             by_group.setdefault(tags.group_id, _GroupOrders(tags)).orders.append(order)
     leg_fills = synthetic_leg_fills(cache)
-    return GroupBook(_build_group(cache, entry, leg_fills) for entry in by_group.values())
+    settlement = settlement_fills(cache)
+    return GroupBook(_build_group(cache, entry, leg_fills, settlement) for entry in by_group.values())
 
 
 def synthetic_leg_fills(cache: CacheFacade) -> dict[str, list[OrderFilled]]:
@@ -168,7 +178,24 @@ def synthetic_leg_fills(cache: CacheFacade) -> dict[str, list[OrderFilled]]:
     return out
 
 
-def _build_group(cache: CacheFacade, entry: _GroupOrders, leg_fills: dict[str, list[OrderFilled]]) -> PositionGroup:
+def settlement_fills(cache: CacheFacade) -> list[OrderFilled]:
+    """The venue's expiry settlement fills (orders tagged ``EXPIRATION_...``), in time order."""
+    fills = [
+        event
+        for order in cache.orders()
+        if any(tag.startswith(SETTLEMENT_TAG) for tag in order.tags or ())
+        for event in order.events
+        if isinstance(event, OrderFilled)
+    ]
+    return sorted(fills, key=lambda f: (f.ts_event, f.client_order_id.value))
+
+
+def _build_group(
+    cache: CacheFacade,
+    entry: _GroupOrders,
+    leg_fills: dict[str, list[OrderFilled]],
+    settlement: list[OrderFilled],
+) -> PositionGroup:
     first = entry.orders[0]
     structure_id = first.instrument_id
     legs = {leg_id: LegState(leg_id, ratio) for leg_id, ratio in _legs_of(structure_id)}
@@ -182,11 +209,48 @@ def _build_group(cache: CacheFacade, entry: _GroupOrders, leg_fills: dict[str, l
         order_ids=[order.client_order_id.value for order in entry.orders],
         working_orders=sum(1 for order in entry.orders if not order.is_closed),
     )
-    fills = sorted(_group_fills(entry.orders, structure_id, leg_fills), key=lambda f: (f.ts, not f.structure_level))
+    fills = list(_group_fills(entry.orders, structure_id, leg_fills))
+    fills += _settled(fills, structure_id, legs, settlement)
+    fills.sort(key=lambda f: (f.ts, not f.structure_level))
     group.fills = len(fills)
     _apply_fills(group, legs, fills, entry.orders)
     group.pnl = _mark_to_mid(cache, group, fills)
     return group
+
+
+def _settled(
+    fills: list[_Fill],
+    structure_id: InstrumentId,
+    legs: dict[InstrumentId, LegState],
+    settlement: list[OrderFilled],
+) -> list[_Fill]:
+    """This group's part of the venue's settlement fills (module docstring)."""
+    out: list[_Fill] = []
+    shares_part: dict[str, Decimal] = {}  # physical settlement id -> the group's part of its contracts
+    for instant, group in groupby(settlement, key=lambda f: f.ts_event):
+        settled_prices: dict[InstrumentId, float] = {}
+        for fill in group:
+            base, _, leg = fill.client_order_id.value.rpartition("-")
+            if fill.instrument_id in legs:
+                held = _held(fills + out, fill.instrument_id, instant)
+                if held == 0:
+                    continue
+                out.append(_Fill(instant, fill.instrument_id, -held, fill.last_px.as_double(), 0.0, structure_level=False))
+                settled_prices[fill.instrument_id] = fill.last_px.as_double()
+                shares_part[base] = abs(held) / fill.last_qty.as_decimal()
+            elif leg == "OPEN" and base in shares_part:
+                signed = fill.last_qty.as_decimal() * (1 if fill.order_side == OrderSide.BUY else -1)
+                out.append(_Fill(instant, fill.instrument_id, signed * shares_part[base], fill.last_px.as_double(), 0.0, False))
+        units = sum((f.signed_qty for f in fills if f.structure_level and f.ts <= instant), _ZERO)
+        options = [leg for leg in legs.values() if leg.ratio != 0]
+        if units != 0 and settled_prices and all(_held(fills + out, leg.instrument_id, instant) == 0 for leg in options):
+            price = sum(leg.ratio * settled_prices.get(leg.instrument_id, 0.0) for leg in options)
+            out.append(_Fill(instant, structure_id, -units, price, 0.0, structure_level=True))
+    return out
+
+
+def _held(fills: list[_Fill], instrument_id: InstrumentId, ts: int) -> Decimal:
+    return sum((f.signed_qty for f in fills if not f.structure_level and f.instrument_id == instrument_id and f.ts <= ts), _ZERO)
 
 
 def _legs_of(instrument_id: InstrumentId) -> list[tuple[InstrumentId, int]]:

@@ -10,7 +10,14 @@ from hybrid.trading.commands import (
     result_topic,
 )
 from hybrid.trading.execution import ExecutionConfig, check_execution, limit_price
-from hybrid.trading.group_trader import EntryGate, EntryProposal, GroupState, GroupTrader
+from hybrid.trading.group_trader import (
+    EntryGate,
+    EntryProposal,
+    GroupState,
+    GroupTrader,
+    GroupTradingConfig,
+    parse_time,
+)
 from hybrid.trading.market import MarketSnapshot, snapshot
 from hybrid.trading.rules import resolve_rules
 
@@ -23,12 +30,14 @@ __all__ = [
     "GroupCommandResult",
     "GroupState",
     "GroupTrader",
+    "GroupTradingConfig",
     "MarketSnapshot",
     "OpenGroup",
     "RollGroup",
     "check_execution",
     "command_endpoint",
     "limit_price",
+    "parse_time",
     "resolve_rules",
     "result_topic",
     "snapshot",

@@ -9,8 +9,10 @@ Prices are net premiums per share of one structure unit in the order's direction
   one more concession away (never past the far touch), up to ``max_reprices`` times. An opening order then gives up (what filled stays); a closing
   order keeps crossing at the far touch until it is done: nothing may be left open past expiry.
 - ``market``: one market order.
-- ``algorithm``: a limit at the same starting price handed to the ExecAlgorithm ``exec_algorithm_id``
-  (e.g. ``TwoPart``) with ``exec_algorithm_params``; the algorithm works it, the group does not reprice.
+- ``algorithm``: a limit at the far touch (the worst price accepted, the bound of the algorithm's own
+  ladder from mid) handed to the ExecAlgorithm ``exec_algorithm_id`` (e.g. ``TwoPart``) with
+  ``exec_algorithm_params``; the algorithm works it to its end, the group does not reprice: what it
+  leaves of an opening is given up, of a closing is crossed directly.
 
 Leg repairs (see :mod:`hybrid.execution.balancing`) are IOC limits ``repair_slippage_ticks`` beyond the
 far touch, or market orders (``repair_order_type``).
@@ -36,6 +38,9 @@ class ExecutionConfig(NautilusConfig, frozen=True):
     repair_order_type: str = "limit"
     repair_slippage_ticks: int = 2
     quote_update_interval_seconds: int | None = 60
+
+    def __post_init__(self) -> None:
+        check_execution(self)  # decoding a config file reports the error as one line naming the key
 
 
 def check_execution(config: ExecutionConfig) -> ExecutionConfig:

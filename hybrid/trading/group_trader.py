@@ -24,7 +24,9 @@ What it does:
   never stored); prices come from the structure's quote (see :mod:`hybrid.trading.execution`).
 - close: an order in the opposite direction for all or some units; a working opening order is
   cancelled first. Groups are closed ``close_days_before_expiry`` sessions before their first expiry
-  at ``exit_time`` New York time, so nothing reaches expiry.
+  at ``exit_time`` New York time, so nothing reaches expiry; a group that does (0 days, or a close
+  that could not fill) is settled by the venue, and the trader books it closed when the settlement
+  fills arrive (shares delivered by a physical settlement are flattened by leg balancing).
 - after every fill or ended order of a group: at the end of the instant, leg balancing
   (:class:`hybrid.execution.balancing.LegBalancer`); when a group is flat again it is reported closed
   with its P&L (``on_closed``), a rejection with its reason (``on_rejected``).
@@ -40,6 +42,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
+import msgspec
+
 from nautilus_trader.common.messages import TradingStateChanged
 from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.enums import OrderSide, TradingState, trading_state_to_str
@@ -53,6 +57,7 @@ from nautilus_trader.model.identifiers import (
     is_generic_spread_id,
 )
 from nautilus_trader.model.orders import Order
+from nautilus_trader.trading.config import StrategyConfig
 from nautilus_trader.trading.strategy import Strategy
 
 from data import calendar
@@ -62,7 +67,7 @@ from hybrid.options.chain import BoundStrategy, ChainError, bind
 from hybrid.options.instruments import NEW_YORK
 from hybrid.options.legs import Leg
 from hybrid.tracking import GroupTags, PositionGroup
-from hybrid.tracking.groups import LEG_FILL_MARKER
+from hybrid.tracking.groups import LEG_FILL_MARKER, SETTLEMENT_TAG
 from hybrid.trading.commands import (
     CloseGroup,
     GroupCommand,
@@ -77,6 +82,7 @@ from hybrid.trading.market import MarketSnapshot, snapshot
 
 Purpose = Literal["open", "close"]
 RISK_EVENTS_TOPIC = "events.risk"
+PARENT_TAG = "parent"  # a rolled group's orders name the group it was rolled from
 _FALLBACK_VOL = 0.2
 _ENDED = (OrderCanceled, OrderExpired, OrderRejected, OrderDenied)
 
@@ -137,6 +143,7 @@ class GroupState:
     close_after_cancel: CloseGroup | None = None
     closing_reason: str | None = None
     legs: tuple[Leg, ...] = field(default_factory=tuple)
+    leg_ids: frozenset[InstrumentId] = frozenset()
 
     @property
     def units(self) -> Decimal:
@@ -144,8 +151,43 @@ class GroupState:
         return self.held / self.per_unit
 
 
+class GroupTradingConfig(StrategyConfig, frozen=True):
+    """The fields every group-owning strategy's config shares: subclass it and build the trader with
+    :meth:`GroupTrader.from_config` (rate and dividend yield are the carry b = r - q of the Greeks)."""
+
+    venue: str = "OPRA"
+    execution: ExecutionConfig = ExecutionConfig()
+    rate: float = 0.045
+    dividend: float = 0.013
+    close_days_before_expiry: int = 1
+    exit_time: str = "15:00"
+
+
 class GroupTrader:
     """Opens, closes, rolls and balances the groups of one Strategy (see the module docstring)."""
+
+    @classmethod
+    def from_config(
+        cls,
+        strategy: Strategy,
+        config: GroupTradingConfig,
+        gate: EntryGate | None = None,
+        on_closed: Callable[[PositionGroup], None] | None = None,
+        on_rejected: Callable[[str], None] | None = None,
+    ) -> GroupTrader:
+        """The trader of ``strategy`` configured by the shared fields of its config."""
+        return cls(
+            strategy,
+            venue=config.venue,
+            execution=config.execution,
+            rate=config.rate,
+            dividend=config.dividend,
+            close_days_before_expiry=config.close_days_before_expiry,
+            exit_time=config.exit_time,
+            gate=gate,
+            on_closed=on_closed,
+            on_rejected=on_rejected,
+        )
 
     def __init__(
         self,
@@ -168,7 +210,7 @@ class GroupTrader:
         self.rate = rate
         self.dividend = dividend
         self.close_days_before_expiry = close_days_before_expiry
-        self.exit_time = _parse_time(exit_time, "exit_time")
+        self.exit_time = parse_time(exit_time, "exit_time")
         self.gate = gate
         self.on_closed = on_closed
         self.on_rejected = on_rejected
@@ -180,7 +222,6 @@ class GroupTrader:
             on_checked=self._on_checked,
         )
         self.groups: dict[str, GroupState] = {}
-        self.closed: list[PositionGroup] = []
         self.trading_state = TradingState.ACTIVE
         self._watchers: dict[InstrumentId, set[str]] = {}
 
@@ -243,20 +284,20 @@ class GroupTrader:
             return refuse(f"no quoted market for {underlying_id} and its options")
         try:
             bound = bind(command.legs, market.chain, strategy_type=command.structure, ts_init=now)
+            if bound.option_instrument is None:
+                return refuse("a group needs at least one option leg")
             tags = GroupTags(command.group_id or self._new_group_id(), command.source, command.structure)
             priced = tuple(b.leg for b in bound.legs)
             analysis = analyze(priced, market.spot, market.atm_iv() or _FALLBACK_VOL, self.rate, self.dividend, market.as_of)
+            state = self._new_state(tags, bound, underlying_id, priced, now, command.parent_group_id)
         except (ChainError, ValueError) as e:
             return refuse(str(e))
         if tags.group_id in self.groups:
             return refuse(f"group {tags.group_id} already exists")
-        if bound.option_instrument is None:
-            return refuse("a group needs at least one option leg")
         proposal = EntryProposal(tags, underlying_id, command.units, priced, market.spot, analysis, market)
         reason = self.gate(proposal) if self.gate is not None else None
         if reason is not None:
             return refuse(f"{tags.structure} x{command.units}: {reason}")
-        state = self._new_state(tags, bound, underlying_id, priced, now, command.parent_group_id)
         self.groups[tags.group_id] = state
         self._watch(state)
         side = OrderSide.BUY if bound.option_quantity > 0 else OrderSide.SELL
@@ -342,6 +383,7 @@ class GroupTrader:
         """Count structure-level fills and schedule the group's balance check."""
         state = self._group_of(event.client_order_id)
         if state is None:
+            self._on_settlement(event)
             return
         if event.instrument_id == state.instrument_id:
             qty = event.last_qty.as_decimal()
@@ -372,6 +414,19 @@ class GroupTrader:
 
     # -- internals ---------------------------------------------------------------------------
 
+    def _on_settlement(self, event: OrderFilled) -> None:
+        """The venue settled an expired leg: the groups holding it are settled (the group view attributes
+        the settlement fills, :mod:`hybrid.tracking.groups`); assigned shares are flattened by balancing."""
+        order = self.strategy.cache.order(event.client_order_id)
+        if order is None or not any(tag.startswith(SETTLEMENT_TAG) for tag in order.tags or ()):
+            return
+        for state in tuple(self.groups.values()):
+            if event.instrument_id in state.leg_ids and state.expiry_ns <= event.ts_event:
+                state.held = Decimal(0)
+                state.trade = None
+                state.closing_reason = state.closing_reason or "settled at expiry"
+                self.balancer.on_group_event(state.tags.group_id)
+
     def _after_order_ended(self, state: GroupState, trade: _Trade, give_up: bool) -> None:
         trade.working = None
         trade.canceling = False
@@ -383,6 +438,13 @@ class GroupTrader:
             return
         if trade.quantity == 0:
             state.trade = None
+            return
+        if trade.execution.mode == "algorithm":  # the algorithm worked it to its end: no second run
+            if trade.purpose == "close":  # what it left must still go: cross directly
+                trade.execution = msgspec.structs.replace(trade.execution, mode="limit")
+                trade.cross = True
+            else:
+                state.trade = None
             return
         trade.attempts += 1
         if trade.attempts <= trade.execution.max_reprices and not give_up:
@@ -407,20 +469,20 @@ class GroupTrader:
         if instrument is None or quote is None:
             return  # wait for the instrument and the first (aggregated) quote
         quantity = instrument.make_qty(trade.quantity)
-        tags = state.tags.to_tags()
+        tags = state.tags.to_tags() + ([f"{PARENT_TAG}={state.parent_group_id}"] if state.parent_group_id else [])
         if trade.execution.mode == "market" and trade.limit is None:
             order = strategy.order_factory.market(state.instrument_id, trade.side, quantity, tags=tags)
         else:
             if trade.limit is not None:  # net premium per structure unit, debit positive
                 price = trade.limit / abs(state.per_unit) * (1 if trade.side == OrderSide.BUY else -1)
-            else:
+            else:  # an algorithm gets the far touch: the bound of its own ladder from mid
                 price = limit_price(
                     trade.side,
                     quote.bid_price.as_double(),
                     quote.ask_price.as_double(),
                     trade.execution.concession,
                     trade.attempts,
-                    cross=trade.cross,
+                    cross=trade.cross or trade.execution.mode == "algorithm",
                 )
             algorithm = trade.execution.mode == "algorithm"
             order = strategy.order_factory.limit(
@@ -444,7 +506,7 @@ class GroupTrader:
 
     def _close_expiring(self, now_ns: int) -> None:
         for state in tuple(self.groups.values()):
-            if now_ns >= state.exit_ns and state.held != 0 and state.closing_reason is None:
+            if state.exit_ns <= now_ns < state.expiry_ns and state.held != 0 and state.closing_reason is None:
                 self.close_group(CloseGroup(state.tags.group_id, reason="expiry"))
 
     def _on_checked(self, group_id: str, group: PositionGroup | None, repairs: list[Repair]) -> None:
@@ -458,7 +520,6 @@ class GroupTrader:
         self._unwatch(state)
         if group.fills == 0:
             return  # never filled: nothing to report
-        self.closed.append(group)
         self.strategy.log.info(f"group {group_id} closed ({state.closing_reason or 'unfilled remainder'}), P&L {group.pnl}")
         if self.on_closed is not None:
             self.on_closed(group)
@@ -510,6 +571,7 @@ class GroupTrader:
             opened_ns=now_ns,
             parent_group_id=parent,
             legs=legs,
+            leg_ids=frozenset(i for i, _ in bound.option_ratios) | ({underlying_id} if shares_ratio else set()),
         )
 
     def _exit_ns(self, expiry: dt.date) -> int:
@@ -573,8 +635,9 @@ def _tags_of(order: Order) -> GroupTags | None:
         return None
 
 
-def _parse_time(text: str, name: str) -> dt.time:
+def parse_time(text: str, name: str) -> dt.time:
+    """A New York wall time like ``15:00`` from a config field, or a one-line error naming ``name``."""
     try:
         return dt.time.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{name} must be a time like 15:00 (New York), got {text!r}") from None
+        raise ValueError(f"{name} must be a New York time like 15:00, got {text!r}") from None

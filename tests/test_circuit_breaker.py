@@ -1,0 +1,91 @@
+"""The circuit breaker's rules: what trips it, what it asks of the risk engine, how it resets."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from nautilus_trader.model.enums import TradingState
+
+from hybrid.risk import CircuitBreaker, CircuitBreakerConfig, check_breaker
+
+
+def ns(text: str) -> int:
+    return pd.Timestamp(text, tz="America/New_York").value
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.states: list[tuple[TradingState, str]] = []
+        self.logs: list[str] = []
+
+    def breaker(self, **config: object) -> CircuitBreaker:
+        return CircuitBreaker(CircuitBreakerConfig(**config), lambda s, r: self.states.append((s, r)), self.logs.append)
+
+
+def test_consecutive_losing_closes_trip_and_a_win_resets_the_count() -> None:
+    rec = Recorder()
+    b = rec.breaker(max_consecutive_losses=2)
+    b.record_close(-10.0, ns("2024-01-02 11:00"))
+    b.record_close(5.0, ns("2024-01-02 11:30"))
+    b.record_close(-1.0, ns("2024-01-02 12:00"))
+    assert b.allows_entry(ns("2024-01-02 12:01"))
+    b.record_close(-1.0, ns("2024-01-02 12:30"))
+    assert not b.allows_entry(ns("2024-01-02 12:31"))
+    assert rec.states == [(TradingState.REDUCING, "circuit breaker: 2 losing closes in a row (limit 2)")]
+    assert "circuit breaker tripped: 2 losing closes in a row" in rec.logs[0]
+
+
+def test_daily_loss_is_measured_from_the_days_first_equity_sample() -> None:
+    rec = Recorder()
+    b = rec.breaker(daily_loss_limit=500.0, state="HALTED")
+    b.record_equity(100_000.0, ns("2024-01-02 09:30"))
+    b.record_equity(99_600.0, ns("2024-01-02 12:00"))
+    assert not b.tripped
+    b.record_equity(99_500.0, ns("2024-01-02 13:00"))
+    assert b.tripped and rec.states[0][0] == TradingState.HALTED
+    assert "daily loss 500.00 reached the limit 500.00" in b.tripped_reason
+
+
+def test_rejections_count_only_within_the_window() -> None:
+    rec = Recorder()
+    b = rec.breaker(max_rejections=3, rejection_window_minutes=10)
+    for minute in (0, 8, 15):
+        b.record_rejection("denied", ns(f"2024-01-02 10:{minute:02d}"))
+    assert not b.tripped  # the first fell out of the window
+    b.record_rejection("denied", ns("2024-01-02 10:16"))
+    assert b.tripped and "3 rejections within 10 min" in b.tripped_reason
+
+
+def test_next_day_rule_resets_and_reactivates_trading() -> None:
+    rec = Recorder()
+    b = rec.breaker(max_consecutive_losses=1)
+    b.record_close(-1.0, ns("2024-01-02 15:00"))
+    assert not b.allows_entry(ns("2024-01-02 15:59"))
+    assert b.allows_entry(ns("2024-01-03 09:31"))
+    assert rec.states[-1] == (TradingState.ACTIVE, "circuit breaker reset by rule: next trading day")
+
+
+def test_operator_reset_rule_waits_for_the_operator() -> None:
+    rec = Recorder()
+    b = rec.breaker(max_consecutive_losses=1, reset="operator")
+    b.record_close(-1.0, ns("2024-01-02 15:00"))
+    assert not b.allows_entry(ns("2024-01-05 10:00"))
+    b.reset("alice")
+    assert b.allows_entry(ns("2024-01-05 10:01"))
+    assert rec.states[-1] == (TradingState.ACTIVE, "circuit breaker reset by alice")
+    assert len(b.trips) == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("state", "ACTIVE", "breaker.state must be one of REDUCING, HALTED"),
+        ("reset", "weekly", "breaker.reset must be one of next_day, operator"),
+        ("daily_loss_limit", 0.0, "breaker.daily_loss_limit must be > 0"),
+        ("max_rejections", 0, "breaker.max_rejections must be >= 1"),
+    ],
+)
+def test_bad_config_is_one_line_naming_the_field(field: str, value: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        check_breaker(CircuitBreakerConfig(**{field: value}))
