@@ -56,6 +56,9 @@ CREATE INDEX fill_attempts_adapt ON fill_attempts (scope, underlying, mode, leg,
 CREATE INDEX fill_attempts_run ON fill_attempts (run_id)
 """
 TABLE_KEYS = ("underlying", "mode", "part", "step", "leg")
+TABLE_METRICS = (
+    "attempts", "fills", "fill_rate", "quantity", "filled", "filled_ratio", "avg_slippage", "avg_time_to_fill_s",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,10 +153,11 @@ class FillStats:
                 FROM fill_attempts {where} GROUP BY {keys} ORDER BY {keys}""",
             params,
         )
-        frame = pd.DataFrame([dict(r) for r in rows], columns=[*by, "attempts", "fills", "quantity", "filled", "avg_slippage", "avg_time_to_fill_s"])
-        frame.insert(len(by) + 2, "fill_rate", (frame["fills"] / frame["attempts"]).astype(float))
-        frame.insert(len(by) + 5, "filled_ratio", (frame["filled"] / frame["quantity"]).astype(float))
-        return frame
+        sums = ["attempts", "fills", "quantity", "filled", "avg_slippage", "avg_time_to_fill_s"]
+        frame = pd.DataFrame([dict(r) for r in rows], columns=[*by, *sums])
+        frame["fill_rate"] = (frame["fills"] / frame["attempts"]).astype(float)
+        frame["filled_ratio"] = (frame["filled"] / frame["quantity"]).astype(float)
+        return frame[[*by, *TABLE_METRICS]]
 
     def _counts_for(self, key: AdaptKey) -> dict[int, list[int]]:
         counts = self._counts.get(key)

@@ -3,8 +3,8 @@
 The catalog generator quotes options every few minutes at best, which says nothing about a
 2.5-second child order. This market quotes a handful of calls of one expiry every
 ``interval_ms`` (sub-second), each leg's mid a mean-reverting random walk in ticks around its
-start with a random width of one to ``max_width_ticks`` ticks and small displayed sizes, so passive limits are touched some of
-the time and partial fills happen. Everything is drawn from one ``numpy`` generator: the same
+start, with a random width of one to ``max_width_ticks`` ticks and small displayed sizes, so
+passive limits are touched some of the time and partial fills happen. Everything is drawn from one ``numpy`` generator: the same
 config gives the same quotes.
 
 :func:`build_engine` puts it behind a simulated venue configured like the backtest runner's
@@ -18,15 +18,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.signal import lfilter
 
 from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
 from nautilus_trader.backtest.models import PerContractFeeModel
 from nautilus_trader.common.events import TimeEvent
 from nautilus_trader.config import LoggingConfig, StrategyConfig
+from nautilus_trader.execution.algorithm import ExecAlgorithm
 from nautilus_trader.model.currencies import USD
 from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.enums import AccountType, OmsType, OrderSide
-from nautilus_trader.model.identifiers import ClientOrderId, ExecAlgorithmId, InstrumentId, Venue
+from nautilus_trader.model.identifiers import ClientOrderId, ExecAlgorithmId, InstrumentId, Venue, is_generic_spread_id
 from nautilus_trader.model.instruments import OptionContract, OptionSpread
 from nautilus_trader.model.objects import Money
 from nautilus_trader.trading.strategy import Strategy
@@ -94,14 +96,9 @@ def make_market(config: SimMarketConfig) -> SimMarket:
     n = int(config.seconds * 1000 // config.interval_ms)
     ts = (config.start.value + np.arange(n, dtype=np.uint64) * np.uint64(config.interval_ms * 1_000_000)).astype(np.uint64)
     quotes: list[QuoteTick] = []
-    keep = 1.0 - config.reversion
     for option, mid0 in zip(options, config.start_mids, strict=True):
-        steps = rng.normal(0.0, config.step_ticks, n)
-        offset = np.empty(n)
-        x = 0.0
-        for i in range(n):  # mean-reverting, so a long market looks like a short one
-            x = x * keep + steps[i]
-            offset[i] = x
+        # x[t] = (1 - reversion) x[t-1] + step[t]: mean-reverting, so a long market looks like a short one
+        offset = lfilter([1.0], [1.0, config.reversion - 1.0], rng.normal(0.0, config.step_ticks, n))
         mid_ticks = np.maximum(round(mid0 / config.tick) + offset, config.max_width_ticks + 1)
         width = rng.integers(1, config.max_width_ticks + 1, n)
         bid_ticks = np.floor(mid_ticks - width / 2)
@@ -148,7 +145,8 @@ def build_engine(
 class OrderScheduleConfig(StrategyConfig, frozen=True):
     """``count`` primary orders, one every ``every_seconds`` from ``first_at_ns``, cycling through
     ``instrument_ids`` and ``sides``; a LIMIT at ``limit_price`` (per unit) or, when None, a MARKET primary.
-    Each is tagged as its own group (``<group_prefix><n>``).
+    Each is tagged as its own group (``<group_prefix><n>``); with ``cancel_after_seconds`` each primary
+    still open that long after its submission is cancelled (as a strategy that changes its mind).
     """
 
     instrument_ids: tuple[str, ...]
@@ -162,6 +160,7 @@ class OrderScheduleConfig(StrategyConfig, frozen=True):
     exec_algorithm_params: dict | None = None
     group_prefix: str = "g"
     structure: str = "vertical"
+    cancel_after_seconds: float | None = None
 
 
 class OrderSchedule(Strategy):
@@ -172,6 +171,10 @@ class OrderSchedule(Strategy):
         self.submitted: list[ClientOrderId] = []
 
     def on_start(self) -> None:
+        for value in self.config.instrument_ids:  # a spread not loaded yet is built from its legs
+            instrument_id = InstrumentId.from_str(value)
+            if self.cache.instrument(instrument_id) is None and is_generic_spread_id(instrument_id):
+                self.request_instrument(instrument_id)
         self.clock.set_time_alert_ns("schedule:0", self.config.first_at_ns, self.on_due)
 
     def on_due(self, _event: TimeEvent) -> None:
@@ -193,6 +196,24 @@ class OrderSchedule(Strategy):
             order = self.order_factory.limit(price=instrument.make_price(self.config.limit_price), **common)
         self.submitted.append(order.client_order_id)
         self.submit_order(order)
+        if self.config.cancel_after_seconds is not None:
+            due = self.clock.timestamp_ns() + int(self.config.cancel_after_seconds * SECOND_NS)
+            self.clock.set_time_alert_ns(f"cancel:{n}", due, lambda _e, o=order: None if o.is_closed else self.cancel_order(o))
         if len(self.submitted) < self.config.count:
             due = self.clock.timestamp_ns() + int(self.config.every_seconds * SECOND_NS)
             self.clock.set_time_alert_ns(f"schedule:{len(self.submitted)}", due, self.on_due)
+
+
+def run_schedule(
+    market: SimMarket,
+    spreads: tuple[OptionSpread, ...],
+    schedule: OrderScheduleConfig,
+    algorithm: ExecAlgorithm,
+    **engine_options: object,
+) -> BacktestEngine:
+    """Run the market with one :class:`OrderSchedule` and ``algorithm``; the caller disposes the engine."""
+    engine = build_engine(market, spreads=spreads, **engine_options)
+    engine.add_strategy(OrderSchedule(schedule))
+    engine.add_exec_algorithm(algorithm)
+    engine.run()
+    return engine

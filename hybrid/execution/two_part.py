@@ -14,20 +14,23 @@ A strategy routes a primary order (LIMIT or MARKET, on an ``OptionSpread`` or a 
 3. stops after ``max_attempts`` attempts of a part or at ``deadline_seconds``; the remainder is then
    cancelled, or (``on_deadline="complete"``) tried once more at the ladder's bound;
 4. brings the legs it traded to ratio x filled units (:func:`hybrid.execution.balancing.plan_repairs`)
-   after every attempt and at the end, with marketable IOC leg orders;
+   after every attempt and at the end, with marketable leg orders tagged ``two_part=repair``;
 5. closes the primary with a local ``OrderCanceled`` (it never reaches the venue; its children
    carry the fills) and leaves a JSON summary in the cache under ``TwoPart:<primary id>``.
 
 Modes. ``combo``: each child is an order on the spread itself (``spawn_limit``, same instrument as
-the primary). ``legging``: each child is an order on one leg; the algorithm builds those
-``LimitOrder`` s itself with ``exec_spawn_id`` = the primary (``spawn_*`` only makes orders on the
-primary's instrument), with the primary's strategy id and group tags, and submits them with
-``submit_order``, so the risk engine, the strategy's order events and the group view see them as
-the primary's children. The legs this trade buys (the protective ones) go first; the legs it sells
-follow for the units the bought legs cover; a unit counts once its protective legs are bought, and
-any short leg still missing after its attempt is completed at once with a marketable order (an
-excess partial unit of a protective leg is unwound). A trade that only sells legs sends them
-together and unwinds the excess. Single contracts are worked as combo.
+the primary). ``legging``: each child is an order on one leg. ``spawn_*`` only makes orders on the
+primary's instrument, and a spawned order is submitted with the primary's position id, which
+NautilusTrader pins to the first child fill's position: under NETTING a spawned order on another
+leg is then denied. So leg orders (legging children and every balancing order) are built by the
+algorithm as its own ``LimitOrder`` s: ``exec_algorithm_id`` = this algorithm, ``exec_spawn_id`` =
+their own id, client order id ``<primary id>-L<n>``, the primary's strategy id and group tags; they
+go through ``submit_order`` (risk engine, venue) and the strategy sees all their events. The legs
+this trade buys (the protective ones) go first; the legs it sells follow for the units the bought
+legs cover; a unit counts once its protective legs are bought, and any short leg still missing
+after its attempt is completed at once with a marketable order (an excess partial unit of a
+protective leg is unwound). A trade that only sells legs sends them together and unwinds the
+excess. Single contracts are worked as combo.
 
 Only clock alerts drive it (timeouts, waits, the deadline, and an "end of instant" alert after
 each attempt so that every leg fill of the instant is in): simulated time in a backtest, wall time
@@ -51,12 +54,14 @@ from enum import Enum
 
 import pandas as pd
 
+from nautilus_trader.cache.base import CacheFacade
 from nautilus_trader.common.component import TestClock
 from nautilus_trader.common.events import TimeEvent
 from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.execution.algorithm import ExecAlgorithm
 from nautilus_trader.execution.config import ExecAlgorithmConfig
-from nautilus_trader.model.enums import OptionKind, OrderSide, OrderType, TimeInForce
+from nautilus_trader.model.data import QuoteTick
+from nautilus_trader.model.enums import OptionKind, OrderSide, OrderType
 from nautilus_trader.model.events import (
     OrderCanceled,
     OrderDenied,
@@ -65,12 +70,12 @@ from nautilus_trader.model.events import (
     OrderFilled,
     OrderRejected,
 )
-from nautilus_trader.model.identifiers import ClientOrderId, ExecAlgorithmId, StrategyId
+from nautilus_trader.model.identifiers import ClientOrderId, ExecAlgorithmId, InstrumentId, StrategyId
 from nautilus_trader.model.instruments import Instrument, OptionContract, OptionSpread
 from nautilus_trader.model.orders import LimitOrder, Order
 
 from hybrid.execution.balancing import LegHolding, Repair, plan_repairs
-from hybrid.execution.fill_stats import Attempt, FillStats
+from hybrid.execution.fill_stats import TABLE_KEYS, TABLE_METRICS, Attempt, FillStats
 from hybrid.execution.ladder import (
     Ladder,
     Market,
@@ -87,28 +92,34 @@ from hybrid.store.db import Database, default_db_path
 ALGORITHM_ID = "TwoPart"
 RESULT_KEY_PREFIX = "TwoPart:"
 LEG_FILL_MARKER = "-LEG-"
+REPAIR_TAG = "two_part=repair"  # on balancing orders, beside the group tags
 SECOND_NS = 1_000_000_000
 
 
 class TwoPartConfig(ExecAlgorithmConfig, frozen=True):
-    """Defaults for every order (the per-order params override the first seven), timing, pricing and statistics.
+    """Defaults for every order (the per-order params override the first six; the limit price is the
+    primary's own or its ``limit_price`` param), timing, pricing and statistics.
 
     ``bound_fraction``: how far toward the natural price the ladder ends (1.0 = the natural).
     ``seed``: the waits' random generator (None: unseeded, for live trading).
     ``leg_tick_rule``: ticks of leg orders (``penny`` or ``nickel_dime``; spreads use their increment).
-    ``repair_slippage_ticks``/``max_repair_rounds``: balancing orders (IOC limits beyond the natural).
+    ``repair_slippage_ticks``/``max_repair_rounds``: balancing orders (limits beyond the natural
+    that rest for ``child_timeout_seconds`` so fresh quotes can fill them; a round that leaves a
+    gap is followed by another, up to the maximum).
     ``spread_quotes``: subscribe the spread's quotes aggregated from its legs (a backtest venue
     matches spread orders only on spread quotes; leave False in a live node, where the aggregation
-    fails in 1.231 and the venue quotes the combo itself).
+    fails in 1.231 and the venue quotes the combo itself). With it, a combo order waits for the
+    spread's first quote before its first child: the simulated venue rejects a spread order it has
+    no market for by stopping the backtest.
     ``stats_db``: SQLite file of the fill statistics (None: ``$HYBRID_DB`` or state/hybrid.sqlite);
-    ``stats_scope``: their scope (None: ``backtest`` under a simulated clock, else ``live``).
+    ``stats_scope``: their scope (None: ``backtest`` under a simulated clock, else ``live``);
+    ``stats_flush_rows``: rows per write in a backtest (live writes when each order ends).
     ``adapt*``: the starting-rung rule of :mod:`hybrid.execution.fill_stats`.
     """
 
     exec_algorithm_id: ExecAlgorithmId | None = ExecAlgorithmId(ALGORITHM_ID)
     mode: str = "combo"
     first_fraction: float = 0.35
-    limit_price: float | None = None
     ladder_steps: int = 4
     max_attempts: int = 5
     deadline_seconds: float = 180.0
@@ -120,7 +131,7 @@ class TwoPartConfig(ExecAlgorithmConfig, frozen=True):
     seed: int | None = 0
     leg_tick_rule: str = "penny"
     repair_slippage_ticks: int = 2
-    max_repair_rounds: int = 3
+    max_repair_rounds: int = 5
     spread_quotes: bool = True
     stats_db: str | None = None
     stats_scope: str | None = None
@@ -150,7 +161,7 @@ class TwoPartConfig(ExecAlgorithmConfig, frozen=True):
         return TwoPartParams(
             mode=self.mode,
             first_fraction=self.first_fraction,
-            limit_price=self.limit_price,
+            limit_price=None,
             ladder_steps=self.ladder_steps,
             max_attempts=self.max_attempts,
             deadline_seconds=self.deadline_seconds,
@@ -205,7 +216,6 @@ class _Run:
     children: int = 0
     timers: int = 0
     wait_timer: str | None = None
-    rung: int = 0  # combo: the rung of the current attempt
 
     @property
     def units(self) -> int:
@@ -253,7 +263,9 @@ class TwoPart(ExecAlgorithm):
         self._children: dict[ClientOrderId, _Child] = {}
         self._spread_child_runs: dict[str, _Run] = {}
         self._strategies: set[StrategyId] = set()
-        self._quoted: set = set()
+        self._quoted: set[InstrumentId] = set()
+        self._awaiting: dict[InstrumentId, list[_Run]] = {}  # combo runs waiting for their spread's first quote
+        self._flush_each_order = False
         self.stats: FillStats | None = None
         self.scope = ""
         self.run_id = ""
@@ -263,12 +275,19 @@ class TwoPart(ExecAlgorithm):
     def on_start(self) -> None:
         path = self.config.stats_db if self.config.stats_db is not None else default_db_path()
         self.stats = FillStats(Database(path), flush_rows=self.config.stats_flush_rows)
-        self.scope = self.config.stats_scope or ("backtest" if isinstance(self.clock, TestClock) else "live")
+        simulated = isinstance(self.clock, TestClock)
+        self.scope = self.config.stats_scope or ("backtest" if simulated else "live")
+        self._flush_each_order = not simulated  # live: few orders, and readers want them at once
         self.run_id = f"{self.trader_id}-{self.id}-{uuid.uuid4().hex[:12]}"
 
     def on_stop(self) -> None:
         if self.stats is not None:
             self.stats.flush()
+
+    def on_dispose(self) -> None:
+        if self.stats is not None:
+            self.stats.flush()
+            self.stats.db.close()
 
     def on_reset(self) -> None:
         self._runs.clear()
@@ -276,6 +295,7 @@ class TwoPart(ExecAlgorithm):
         self._spread_child_runs.clear()
         self._strategies.clear()
         self._quoted.clear()
+        self._awaiting.clear()
         self._rng = random.Random(self.config.seed)
 
     def fill_rate_table(self, this_run_only: bool = True) -> pd.DataFrame:
@@ -360,6 +380,10 @@ class TwoPart(ExecAlgorithm):
 
     def _start_attempt(self, run: _Run) -> None:
         """Submit the children of one attempt; an attempt that cannot be priced ends at once."""
+        if run.combo and self._awaits_spread_quote(run):
+            run.phase = Phase.WAIT  # not an attempt: the venue cannot take the order yet (on_quote_tick)
+            self._awaiting.setdefault(run.instrument.id, []).append(run)
+            return
         if run.combo:
             run.phase = Phase.LADDER
             self._submit_combo_child(run)
@@ -379,15 +403,15 @@ class TwoPart(ExecAlgorithm):
         if ladder is None or quantity <= 0:
             return
         role = "combo" if leg is None else leg.role
-        run.rung = self._rung(run, role, ladder.steps)
+        rung = self._rung(run, role, ladder.steps)
         order = self.spawn_limit(
             run.primary,
             run.instrument.make_qty(quantity),
-            run.instrument.make_price(ladder.price(run.rung)),
+            run.instrument.make_price(ladder.price(rung)),
             reduce_primary=False,
             tags=run.primary.tags,
         )
-        self._submit(run, order, leg, role, run.rung, ladder.mid, record=True)
+        self._submit(run, order, leg, role, rung, ladder.mid, record=True)
 
     def _price_legs(self, run: _Run) -> bool:
         """Each leg's rung for this attempt, stepped back together while the net price breaks the limit."""
@@ -417,7 +441,7 @@ class TwoPart(ExecAlgorithm):
         ladder = self._ladder(run, leg.instrument, _side(leg.direction), leg)
         if quantity <= 0 or ladder is None:
             return
-        order = self._leg_order(run, leg, _side(leg.direction), quantity, ladder.price(leg.rung), TimeInForce.GTC)
+        order = self._leg_order(run, leg, _side(leg.direction), quantity, ladder.price(leg.rung))
         self._submit(run, order, leg, leg.role, leg.rung, ladder.mid, record=True)
 
     def _submit_shorts(self, run: _Run) -> bool:
@@ -470,7 +494,7 @@ class TwoPart(ExecAlgorithm):
 
     # -- children -----------------------------------------------------------------------------
 
-    def _leg_order(self, run: _Run, leg: _Leg, side: OrderSide, quantity: Decimal, price: float, tif: TimeInForce) -> LimitOrder:
+    def _leg_order(self, run: _Run, leg: _Leg, side: OrderSide, quantity: Decimal, price: float, repair: bool = False) -> LimitOrder:
         """An order on a leg of the primary's structure (see the module docstring for why it is not spawned)."""
         run.children += 1
         primary = run.primary
@@ -485,11 +509,10 @@ class TwoPart(ExecAlgorithm):
             price=leg.instrument.make_price(price),
             init_id=UUID4(),
             ts_init=self.clock.timestamp_ns(),
-            time_in_force=tif,
             exec_algorithm_id=self.id,
             exec_algorithm_params=dict(primary.exec_algorithm_params) if primary.exec_algorithm_params else None,
             exec_spawn_id=client_order_id,  # its own: a spawned order would take the primary's position id
-            tags=list(primary.tags) if primary.tags else None,
+            tags=[*(primary.tags or ()), *((REPAIR_TAG,) if repair else ())] or None,
         )
 
     def _submit(self, run: _Run, order: Order, leg: _Leg | None, role: str, step: int, mid: float, record: bool) -> None:
@@ -499,9 +522,8 @@ class TwoPart(ExecAlgorithm):
         if leg is None:
             run.spread_children.append(order.client_order_id.value)
             self._spread_child_runs[order.client_order_id.value] = run
-        if order.time_in_force == TimeInForce.GTC:
-            timeout_ns = self.clock.timestamp_ns() + int(self.config.child_timeout_seconds * SECOND_NS)
-            self.clock.set_time_alert_ns(f"{order.client_order_id.value}:timeout", timeout_ns, self._on_child_timeout)
+        timeout_ns = self.clock.timestamp_ns() + int(self.config.child_timeout_seconds * SECOND_NS)
+        self.clock.set_time_alert_ns(f"{order.client_order_id.value}:timeout", timeout_ns, self._on_child_timeout)
         if not order.is_spawned:  # a leg order: announce it as submit_order does for spawned ones
             self.cache.add_order(order)
             self.msgbus.publish(f"events.order.{order.strategy_id}", order.init_event)
@@ -560,7 +582,7 @@ class TwoPart(ExecAlgorithm):
 
     def _record(self, child: _Child) -> None:
         order, filled = child.order, float(child.filled)
-        avg_px = child.notional / filled if filled else None
+        avg_px = round(child.notional / filled, 6) if filled else None
         sign = 1 if order.side == OrderSide.BUY else -1
         self.stats.record(
             Attempt(
@@ -580,7 +602,7 @@ class TwoPart(ExecAlgorithm):
                 price=order.price.as_double(),
                 mid=child.mid,
                 avg_px=avg_px,
-                slippage=None if avg_px is None else sign * (avg_px - child.mid),
+                slippage=None if avg_px is None else round(sign * (avg_px - child.mid), 6),
                 time_to_fill_s=None if child.first_fill_ns is None else (child.first_fill_ns - order.ts_init) / SECOND_NS,
             ),
         )
@@ -599,10 +621,8 @@ class TwoPart(ExecAlgorithm):
         self._reconcile(run)
 
     def _reconcile(self, run: _Run) -> None:
-        """Bring the legs to ratio x units (marketable IOC orders), then go on."""
-        target = int(run.spread_filled) if self._is_spread(run) and run.combo else self._covered_units(run)
-        holdings = [LegHolding(leg.instrument.id, leg.ratio, leg.held) for leg in run.legs]
-        repairs = plan_repairs(holdings, run.unit_sign * target)
+        """Bring the legs to ratio x units (marketable leg orders, in rounds), then go on."""
+        target, repairs = self._repairs(run)
         if repairs and run.repair_rounds < self.config.max_repair_rounds:
             run.repair_rounds += 1
             run.phase = Phase.REPAIR
@@ -620,6 +640,12 @@ class TwoPart(ExecAlgorithm):
         run.filled_units = target
         self._next(run)
 
+    def _repairs(self, run: _Run) -> tuple[int, list[Repair]]:
+        """The units the legs must match (combo: the spread fills; legging: the covered units) and the repairs."""
+        target = int(run.spread_filled) if self._is_spread(run) and run.combo else self._covered_units(run)
+        holdings = [LegHolding(leg.instrument.id, leg.ratio, leg.held) for leg in run.legs]
+        return target, plan_repairs(holdings, run.unit_sign * target)
+
     def _submit_repair(self, run: _Run, repair: Repair) -> None:
         leg = next(leg for leg in run.legs if leg.instrument.id == repair.instrument_id)
         market = self._market(leg.instrument)
@@ -629,7 +655,7 @@ class TwoPart(ExecAlgorithm):
         increment = leg.instrument.price_increment.as_double()
         price = marketable_price(market, repair.side, self.config.repair_slippage_ticks, self._leg_rule, increment)
         self.log.warning(f"{run.primary.client_order_id}: leg repair {repair.describe()}")
-        order = self._leg_order(run, leg, repair.side, repair.quantity, price, TimeInForce.IOC)
+        order = self._leg_order(run, leg, repair.side, repair.quantity, price, repair=True)
         self._submit(run, order, leg, leg.role, -1, market.mid, record=False)
 
     def _covered_units(self, run: _Run) -> int:
@@ -658,9 +684,14 @@ class TwoPart(ExecAlgorithm):
                 self._finish(run)
             return
         run.phase = Phase.WAIT
-        wait_ns = int(self._rng.uniform(self.config.wait_min_seconds, self.config.wait_max_seconds) * SECOND_NS)
         run.wait_timer = self._timer_name(run, "wait")
+        wait_ns = int(self._rng.uniform(self.config.wait_min_seconds, self.config.wait_max_seconds) * SECOND_NS)
         self.clock.set_time_alert_ns(run.wait_timer, self.clock.timestamp_ns() + wait_ns, lambda _e: self._end_wait(run))
+
+    def on_quote_tick(self, tick: QuoteTick) -> None:
+        for run in self._awaiting.pop(tick.instrument_id, ()):
+            if run.phase == Phase.WAIT:
+                self._start_attempt(run)
 
     def _end_wait(self, run: _Run) -> None:
         if run.phase == Phase.WAIT:
@@ -689,13 +720,14 @@ class TwoPart(ExecAlgorithm):
         if run.phase == Phase.DONE:
             return
         if run.phase == Phase.WAIT:
-            self._cancel_timer(run.wait_timer)
+            if run.wait_timer is not None:
+                self._cancel_timer(run.wait_timer)
             run.wait_timer = None
             self._next(run)
             return
         run.halting = True
         for child_id in list(run.working):
-            if self._children[child_id].order.time_in_force == TimeInForce.GTC:
+            if self._children[child_id].record:  # ladder children; balancing orders run their course
                 self._cancel_if_open(child_id)
 
     def _finish(self, run: _Run) -> None:
@@ -717,6 +749,8 @@ class TwoPart(ExecAlgorithm):
         }
         self.cache.add(f"{RESULT_KEY_PREFIX}{primary.client_order_id.value}", json.dumps(summary).encode())
         self.log.info(f"{primary.client_order_id}: {status}, {run.filled_units}/{run.units} units")
+        if self._flush_each_order:
+            self.stats.flush()
         del self._runs[primary.client_order_id]
         for child_id in run.spread_children:
             self._spread_child_runs.pop(child_id, None)
@@ -764,6 +798,10 @@ class TwoPart(ExecAlgorithm):
     def _is_spread(self, run: _Run) -> bool:
         return isinstance(run.instrument, OptionSpread)
 
+    def _awaits_spread_quote(self, run: _Run) -> bool:
+        """A backtest venue has no market for a spread before its first aggregated quote (and raises)."""
+        return self.config.spread_quotes and self._is_spread(run) and self.cache.quote_tick(run.instrument.id) is None
+
     def _timer_name(self, run: _Run, what: str) -> str:
         run.timers += 1
         return f"{run.primary.client_order_id.value}:{what}:{run.timers}"
@@ -776,6 +814,27 @@ class TwoPart(ExecAlgorithm):
     @staticmethod
     def _deadline_name(run: _Run) -> str:
         return f"{run.primary.client_order_id.value}:deadline"
+
+
+def fill_rates(exec_algorithms: list) -> pd.DataFrame:
+    """This run's fill-rate table of every TwoPart among ``exec_algorithms`` (a trader's), for the backtest report."""
+    frames = [a.fill_rate_table() for a in exec_algorithms if isinstance(a, TwoPart) and a.stats is not None]
+    if not frames:
+        return pd.DataFrame(columns=[*TABLE_KEYS, *TABLE_METRICS])
+    return pd.concat(frames, ignore_index=True)
+
+
+def child_orders(cache: CacheFacade, primary_id: ClientOrderId, algorithm_id: str = ALGORITHM_ID) -> list[Order]:
+    """The orders the algorithm submitted for a primary (spread children and leg orders), oldest first."""
+    prefix = f"{primary_id.value}-"
+    orders = cache.orders_for_exec_algorithm(ExecAlgorithmId(algorithm_id))
+    return sorted((o for o in orders if o.client_order_id.value.startswith(prefix)), key=lambda o: (o.ts_init, o.client_order_id.value))
+
+
+def result(cache: CacheFacade, primary_id: ClientOrderId) -> dict | None:
+    """The summary the algorithm left when it finished with a primary (None while it works)."""
+    raw = cache.get(f"{RESULT_KEY_PREFIX}{primary_id.value}")
+    return json.loads(raw) if raw is not None else None
 
 
 def _make_leg(instrument: Instrument, ratio: int, unit_sign: int) -> _Leg:
