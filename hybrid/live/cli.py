@@ -1,0 +1,73 @@
+"""``run_live.py``: the live node and the control API in one process (see docs/live.md).
+
+Exit codes: 0 after SIGINT or SIGTERM (state saved), 1 when the node or the API stopped by itself,
+2 for bad input (options, config file, catalog, port, API tokens), 3 when IB Gateway/TWS is not reachable.
+Every failure before the node runs is one line on stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from hybrid.backtest.settings import ConfigError
+from hybrid.cli.parser import OneLineParser, UsageError, positive_float
+from hybrid.live.ib import GatewayUnreachable, check_reachable, limit_connection_attempts
+from hybrid.live.node import DRAINER_PATH, MODES, build_node, load_live_settings
+from hybrid.live.service import api_app, api_context, api_server, check_api_settings, listen, run
+from hybrid.live.stores import close_shared
+from hybrid.store.db import Database, default_db_path
+
+PROG = "run_live.py"
+DEFAULT_CONFIG = "configs/live_paper.toml"
+
+
+def parser() -> OneLineParser:
+    p = OneLineParser(prog=PROG, description="Live node (paper replay or Interactive Brokers) with the control API.")
+    p.add_argument("--mode", choices=MODES, default="paper", help="paper: replay + simulated venue (default); ib: IB Gateway/TWS")
+    p.add_argument("--host", default="127.0.0.1", help="API address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="API port (default 8000; 0 picks a free one)")
+    p.add_argument("--speed", type=positive_float, default=1.0, help="paper: catalog seconds replayed per second (default 1)")
+    p.add_argument("--config", default=DEFAULT_CONFIG, help=f"run config, the backtest's schema (default {DEFAULT_CONFIG})")
+    p.add_argument("--catalog", help="catalog directory (overrides the file's catalog)")
+    p.add_argument("--insecure-local", action="store_true", help="no API tokens: every request on a loopback host is admin")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parser().parse_args(argv)
+        settings = load_live_settings(args.config, args.mode, args.catalog, args.speed)
+        check_api_settings(args.host, args.insecure_local)
+        if settings.ib is not None:
+            limit_connection_attempts()
+            check_reachable(settings.ib)
+        sock = listen(args.host, args.port)
+    except (UsageError, ConfigError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except GatewayUnreachable as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 3
+    if not settings.has_drainer:
+        print(f"{PROG}: warning: {args.config} has no [[actors]] {DRAINER_PATH}: API orders will stay queued", file=sys.stderr)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    node = build_node(settings, loop)
+    db = Database(default_db_path())
+    context = api_context(node, settings, db)
+    try:
+        app = api_app(context, args.host, args.insecure_local)
+        host, port = sock.getsockname()[:2]
+        print(f"{PROG}: {settings.mode} node {settings.run.name!r}, API at http://{host}:{port}", file=sys.stderr, flush=True)
+        failure = loop.run_until_complete(run(node, api_server(app, args.host, port), sock))
+    finally:
+        node.dispose()
+        context.fill_stats.flush()
+        db.close()
+        close_shared()
+    if failure is not None:
+        print(f"{PROG}: error: {failure}", file=sys.stderr)
+        return 1
+    print(f"{PROG}: stopped; state saved", file=sys.stderr)
+    return 0

@@ -1,0 +1,295 @@
+"""The queue drainer: an Actor that hands queued API orders to the owning strategy and journals what becomes of them.
+
+Actors cannot submit orders, so API orders reach the engine as group commands (:mod:`hybrid.trading.commands`)
+sent to the ``owner`` strategy (an ``OrderDesk``). On a timer, and at once when an order is queued, the
+drainer takes orders with :meth:`OrderQueue.claim_next` (priority, then first come first served), which
+journals ``handed_to_engine`` on disk *before* the command is sent, builds the command
+(:mod:`hybrid.live.queue_commands`; ``command_id`` = queue order id) and sends it. The owner answers at
+once with a :class:`GroupCommandResult`: accepted -> ``working`` (``engine_ref`` = the group id), refused
+-> ``rejected`` with its reason; an order that cannot become a command is ``rejected`` with why.
+
+Then the drainer follows the group's orders (their tags name the group): the first order on the group's
+structure instrument after the hand-off gives the quantity and direction to fill; structure-level fills
+journal ``partially_filled`` and ``filled``; a denied order (the owner gives up an entry the risk engine
+denies) ends the order ``failed`` with the reason. A cancel of an order the engine holds is sent as a
+``CloseGroup`` (the owner cancels a working opening order first and closes what it filled); the order is
+``cancelled`` once that opening order is cancelled, and goes back to ``working`` for a close or roll, which
+cannot be taken back.
+
+Recovery, once at start, before anything is drained. ``handed_to_engine`` was journaled before the command
+was sent, so such an order may have reached the engine: it counts as known (``working``), never sent twice.
+With ``venue_restarts_empty`` (paper: the sandbox venue and the in-memory cache start empty every run) the
+orders the previous run's engine held (working, partially filled, cancel requested, and those just
+recovered) are then ``failed``: their venue and positions are gone, and re-sending them would execute
+them a second time. A broker keeps its orders: they stay ``working`` and the drainer follows their group
+again by ``engine_ref``. Orders still ``queued`` are drained as usual, exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from nautilus_trader.cache.base import CacheFacade
+from nautilus_trader.common.actor import Actor
+from nautilus_trader.common.config import ActorConfig
+from nautilus_trader.common.events import TimeEvent
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.events import OrderCanceled, OrderDenied, OrderEvent, OrderFilled
+from nautilus_trader.model.identifiers import InstrumentId, Venue
+from nautilus_trader.model.instruments import Equity
+from nautilus_trader.model.orders import Order
+
+from hybrid.live.queue_commands import CommandBuilder, CommandError
+from hybrid.live.stores import shared_queue
+from hybrid.options.catalogue import StrategyError
+from hybrid.orders.intents import OpenIntent
+from hybrid.orders.queue import OrderQueue, QueuedOrder, StatusChange
+from hybrid.orders.status import FINAL, OrderStatus
+from hybrid.tracking import GroupTags
+from hybrid.trading import CloseGroup, GroupCommandResult, command_endpoint, result_topic
+
+DRAIN_TIMER = "queue-drain"
+ORDER_EVENTS = "events.order.*"
+ENGINE_HELD = (OrderStatus.WORKING, OrderStatus.PARTIALLY_FILLED, OrderStatus.CANCEL_REQUESTED)
+RESTARTED = "the paper venue restarted empty: this order's engine orders and positions from the previous run are gone"
+
+
+class QueueDrainerConfig(ActorConfig, frozen=True):
+    """``owner``: the strategy that executes the commands; ``database``: the queue's SQLite file (None: the
+    API's, ``$HYBRID_DB`` or ``state/hybrid.sqlite``); ``venue``, ``rate``, ``dividend``: the market rules
+    resolve against; ``poll_ms`` and ``batch``: how often and how many orders at most per drain;
+    ``venue_restarts_empty``: True for the paper venue (see the module docstring); ``market_wait_seconds``:
+    at start, how long orders wait for the venue's first underlying quote before they are handed over
+    anyway (an order handed over before any quote is refused for want of a market)."""
+
+    owner: str = "OrderDesk-000"
+    database: str | None = None
+    venue: str = "OPRA"
+    rate: float = 0.045
+    dividend: float = 0.013
+    poll_ms: int = 250
+    batch: int = 50
+    venue_restarts_empty: bool = True
+    market_wait_seconds: float = 30.0
+
+
+@dataclass
+class _Tracked:
+    """A queue order the engine holds, as the drainer follows it."""
+
+    order_id: str
+    group_id: str
+    opening: bool
+    since_ns: int  # the group's orders created before this (an earlier command's) are not this order's
+    instrument_id: InstrumentId | None = None
+    side: OrderSide | None = None
+    target: Decimal | None = None
+    filled: Decimal = Decimal(0)
+    status: OrderStatus = OrderStatus.WORKING
+
+
+class QueueDrainer(Actor):
+    """Drains the API order queue into the owner strategy (see the module docstring)."""
+
+    def __init__(self, config: QueueDrainerConfig) -> None:
+        super().__init__(config)
+        if config.poll_ms < 1 or config.batch < 1:
+            raise ValueError(f"poll_ms and batch must be >= 1, got {config.poll_ms} and {config.batch}")
+        self.queue: OrderQueue | None = None
+        self._builder: CommandBuilder | None = None
+        self._endpoint = command_endpoint(config.owner)
+        self._awaiting: dict[str, tuple[QueuedOrder, int]] = {}  # by order id: the order, when it was sent
+        self._tracked: dict[str, _Tracked] = {}  # by queue order id
+        self._unsubscribe = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake_pending = False
+        self._owner_missing_logged = False
+        self._waiting_since_ns: int | None = None  # until the venue's first underlying quote (or the wait ends)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        config = self.config
+        self.queue = shared_queue(config.database)
+        self._builder = CommandBuilder(self.cache, config.venue, config.rate, config.dividend)
+        self.msgbus.subscribe(result_topic(config.owner), self._on_result)
+        self.msgbus.subscribe(ORDER_EVENTS, self._on_order_event)
+        self._recover()
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None  # no running loop (a backtest): the timer alone drains
+        self._waiting_since_ns = self.clock.timestamp_ns()
+        self._unsubscribe = self.queue.subscribe(self._on_queue_change)
+        self.clock.set_timer(DRAIN_TIMER, timedelta(milliseconds=config.poll_ms), callback=self._on_timer)
+
+    def on_stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if DRAIN_TIMER in self.clock.timer_names:
+            self.clock.cancel_timer(DRAIN_TIMER)
+        self.msgbus.unsubscribe(result_topic(self.config.owner), self._on_result)
+        self.msgbus.unsubscribe(ORDER_EVENTS, self._on_order_event)
+
+    # -- recovery --------------------------------------------------------------------------------
+
+    def _recover(self) -> None:
+        queue = self.queue
+        report = queue.recover(lambda order_id: True)  # handed over = may have reached the engine
+        if report.working:
+            self.log.warning(f"recovered {len(report.working)} order(s) handed to the engine before a restart")
+        held = [order for status in ENGINE_HELD for order in queue.list(status, limit=1000)]
+        for order in sorted(held, key=lambda o: o.seq):
+            if self.config.venue_restarts_empty:
+                queue.mark(order.order_id, OrderStatus.FAILED, RESTARTED)
+            elif order.engine_ref:  # followed again from now on; fills before the restart are not counted
+                opening = isinstance(order.intent, OpenIntent)
+                tracked = _Tracked(order.order_id, order.engine_ref, opening, self.clock.timestamp_ns(), status=order.status)
+                self._tracked[order.order_id] = tracked
+
+    # -- draining --------------------------------------------------------------------------------
+
+    def _on_timer(self, event: TimeEvent) -> None:
+        self.drain()  # on the loop thread in a node built by hybrid.live.node (see hybrid.live.engine_fixes)
+
+    def _on_queue_change(self, change: StatusChange) -> None:
+        """Called in the thread that changed the queue: wake the drainer on the loop for new orders and cancels."""
+        if change.status not in (OrderStatus.QUEUED, OrderStatus.CANCEL_REQUESTED) or self._loop is None:
+            return
+        if not self._wake_pending:
+            self._wake_pending = True
+            self._loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
+        self._wake_pending = False
+        self.drain()
+
+    def drain(self) -> None:
+        """Hand up to ``batch`` queued orders to the owner, and pass on cancels of orders it holds."""
+        if self.queue is None:
+            return
+        if self._endpoint not in self.msgbus.endpoints():
+            if not self._owner_missing_logged:
+                self.log.warning(f"owner {self.config.owner} is not running: queued API orders wait for it")
+                self._owner_missing_logged = True
+            return
+        self._owner_missing_logged = False
+        self._pass_cancels()
+        if not self._market_ready():
+            return
+        for _ in range(self.config.batch):
+            order = self.queue.claim_next()
+            if order is None:
+                return
+            self._hand_over(order)
+
+    def _market_ready(self) -> bool:
+        """True once an underlying of the venue is quoted, or ``market_wait_seconds`` after start."""
+        if self._waiting_since_ns is None:
+            return True
+        venue = Venue(self.config.venue)
+        quoted = any(self.cache.quote_tick(i.id) is not None for i in self.cache.instruments(venue=venue) if isinstance(i, Equity))
+        waited = self.clock.timestamp_ns() - self._waiting_since_ns >= self.config.market_wait_seconds * 1e9
+        if quoted or waited:
+            self._waiting_since_ns = None
+        return self._waiting_since_ns is None
+
+    def _hand_over(self, order: QueuedOrder) -> None:
+        try:
+            command = self._builder.command(order, self.clock.timestamp_ns())
+        except (CommandError, StrategyError, ValueError) as exc:
+            self.queue.mark(order.order_id, OrderStatus.REJECTED, str(exc))
+            return
+        self._awaiting[order.order_id] = (order, self.clock.timestamp_ns())
+        try:
+            self.msgbus.send(self._endpoint, command)
+        except Exception as exc:  # the owner raised: the order must not stay handed over silently
+            self.log.exception(f"owner failed on order {order.order_id}", exc)
+        if self._awaiting.pop(order.order_id, None) is not None:  # no answer came back
+            self.queue.mark(order.order_id, OrderStatus.FAILED, f"{self.config.owner} did not answer the command")
+
+    def _on_result(self, result: GroupCommandResult) -> None:
+        awaited = self._awaiting.pop(result.command_id, None)
+        if awaited is None:
+            return  # another component's command
+        order, sent_ns = awaited
+        if not result.accepted:
+            self.queue.mark(order.order_id, OrderStatus.REJECTED, result.reason or "refused by the owner")
+            return
+        self.queue.mark(order.order_id, OrderStatus.WORKING, engine_ref=result.group_id)
+        opening = isinstance(order.intent, OpenIntent)
+        self._tracked[order.order_id] = _Tracked(order.order_id, result.group_id, opening, sent_ns)
+
+    # -- cancels ---------------------------------------------------------------------------------
+
+    def _pass_cancels(self) -> None:
+        for order in self.queue.list(OrderStatus.CANCEL_REQUESTED, limit=1000):
+            tracked = self._tracked.get(order.order_id)
+            if tracked is None or tracked.status is OrderStatus.CANCEL_REQUESTED:
+                continue
+            if not tracked.opening:
+                tracked.status = OrderStatus.WORKING
+                self.queue.mark(order.order_id, OrderStatus.WORKING, "a close or roll handed to the engine cannot be cancelled")
+                continue
+            tracked.status = OrderStatus.CANCEL_REQUESTED
+            self.msgbus.send(self._endpoint, CloseGroup(tracked.group_id, reason=f"cancel of order {order.order_id}"))
+
+    # -- following the engine's orders -------------------------------------------------------------
+
+    def _on_order_event(self, event: OrderEvent) -> None:
+        order = self.cache.order(event.client_order_id)
+        tags = _group_tags(self.cache, order) if order is not None else None
+        if tags is None:
+            return
+        for tracked in list(self._tracked.values()):
+            if tracked.group_id == tags.group_id:
+                self._follow(tracked, order, event)
+
+    def _follow(self, tracked: _Tracked, order: Order, event: OrderEvent) -> None:
+        primary = _primary(self.cache, order)
+        if primary.ts_init < tracked.since_ns:
+            return  # an order of an earlier command on the same group
+        if tracked.target is None:  # the command's first order: what it trades, which way, how much
+            tracked.instrument_id, tracked.side, tracked.target = primary.instrument_id, primary.side, primary.quantity.as_decimal()
+        if order.instrument_id != tracked.instrument_id or order.side != tracked.side:
+            return  # a leg repair, or the closing half of a roll
+        if isinstance(event, OrderFilled):
+            tracked.filled += event.last_qty.as_decimal()
+            done = tracked.filled >= tracked.target
+            status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
+            reason = f"{tracked.filled:f} of {tracked.target:f} filled, last at {event.last_px}"
+            self._finish(tracked, status, reason) if done else self._mark(tracked, status, reason)
+        elif isinstance(event, OrderDenied):
+            self._finish(tracked, OrderStatus.FAILED, f"denied: {event.reason}")
+        elif isinstance(event, OrderCanceled) and tracked.status is OrderStatus.CANCEL_REQUESTED:
+            self._finish(tracked, OrderStatus.CANCELLED, f"cancelled with {tracked.filled:f} of {tracked.target:f} filled")
+
+    def _mark(self, tracked: _Tracked, status: OrderStatus, reason: str) -> None:
+        if tracked.status is OrderStatus.CANCEL_REQUESTED and status is OrderStatus.PARTIALLY_FILLED:
+            return  # keep the cancel visible; the fill shows in the reason of the final status
+        tracked.status = status
+        self.queue.mark(tracked.order_id, status, reason)
+
+    def _finish(self, tracked: _Tracked, status: OrderStatus, reason: str) -> None:
+        self._tracked.pop(tracked.order_id, None)
+        if self.queue.get(tracked.order_id).status not in FINAL:
+            self.queue.mark(tracked.order_id, status, reason)
+
+
+def _primary(cache: CacheFacade, order: Order) -> Order:
+    """The order itself, or for an ExecAlgorithm's child order the primary order it was spawned from."""
+    if order.exec_spawn_id is not None and order.exec_spawn_id != order.client_order_id:
+        return cache.order(order.exec_spawn_id) or order
+    return order
+
+
+def _group_tags(cache: CacheFacade, order: Order) -> GroupTags | None:
+    """The group of an order: its own tags, or its primary's."""
+    try:
+        return GroupTags.parse(_primary(cache, order).tags)
+    except ValueError:
+        return None

@@ -1,0 +1,128 @@
+"""Interactive Brokers wiring: connection settings from the environment, a reachability check, the adapter configs.
+
+Environment (read once at start; the account id is never printed or logged by this code):
+
+- ``IB_HOST`` (default ``127.0.0.1``), ``IB_PORT`` (default ``4002``, IB Gateway's paper port; TWS paper is
+  7497, live 4001 / 7496), ``IB_CLIENT_ID`` (default ``1``), ``IB_ACCOUNT_ID`` (the account orders go to;
+  required when the login has several accounts).
+
+:func:`check_reachable` opens a TCP connection to the gateway with a short timeout before anything is
+built: NautilusTrader's IB client otherwise retries forever, and is also limited here to one attempt
+(``IB_MAX_CONNECTION_ATTEMPTS=1`` unless set). :func:`ib_clients` gives the data and execution client
+configs: the instrument provider loads each underlying and its option chain (expiries ``min_dte`` to
+``max_dte`` days out), and ``symbol_to_mic_venue`` lists the stock and its options on one venue (``OPRA``
+by default), as the Greeks and the chain code expect.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass, field
+
+from nautilus_trader.adapters.interactive_brokers.common import IBContract
+from nautilus_trader.adapters.interactive_brokers.config import (
+    InteractiveBrokersDataClientConfig,
+    InteractiveBrokersExecClientConfig,
+    InteractiveBrokersInstrumentProviderConfig,
+)
+from nautilus_trader.adapters.interactive_brokers.factories import (
+    InteractiveBrokersLiveDataClientFactory,
+    InteractiveBrokersLiveExecClientFactory,
+)
+from nautilus_trader.config import RoutingConfig
+
+from hybrid.backtest.settings import ConfigError
+
+IB_CLIENT = "IB"
+MAX_ATTEMPTS_ENV = "IB_MAX_CONNECTION_ATTEMPTS"
+DEFAULT_PORT = 4002
+CONNECT_TIMEOUT = 3.0  # seconds
+FACTORIES = {"data": InteractiveBrokersLiveDataClientFactory, "exec": InteractiveBrokersLiveExecClientFactory}
+
+
+class GatewayUnreachable(ConnectionError):
+    """Nothing accepts connections at the configured gateway address (one-line message)."""
+
+
+@dataclass(frozen=True)
+class IbSettings:
+    """Where the gateway is and which account to trade (``account_id`` is kept out of the repr)."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    client_id: int = 1
+    account_id: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> IbSettings:
+        """The settings from ``IB_HOST``, ``IB_PORT``, ``IB_CLIENT_ID``, ``IB_ACCOUNT_ID`` (ConfigError on a bad value)."""
+        return cls(
+            host=env.get("IB_HOST", cls.host).strip() or cls.host,
+            port=_integer(env, "IB_PORT", DEFAULT_PORT, 1, 65535),
+            client_id=_integer(env, "IB_CLIENT_ID", cls.client_id, 0, 2**31 - 1),
+            account_id=env.get("IB_ACCOUNT_ID") or None,
+        )
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    if not raw.strip().isdigit() or not low <= int(raw) <= high:
+        raise ConfigError(f"{name} must be an integer from {low} to {high}, got {raw!r}")
+    return int(raw)
+
+
+def check_reachable(settings: IbSettings, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Raise :class:`GatewayUnreachable` unless a TCP connection to the gateway opens within ``timeout`` seconds."""
+    address = f"{settings.host}:{settings.port}"
+    try:
+        with socket.create_connection((settings.host, settings.port), timeout=timeout):
+            return
+    except TimeoutError:
+        reason = f"no answer within {timeout:g} s"
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+    raise GatewayUnreachable(
+        f"IB Gateway/TWS is not reachable at {address} ({reason}): start it with the API enabled, "
+        "or set IB_HOST and IB_PORT"
+    )
+
+
+def limit_connection_attempts(env: MutableMapping[str, str] = os.environ) -> None:
+    """One connection attempt (the adapter retries forever by default), unless the environment says otherwise."""
+    env.setdefault(MAX_ATTEMPTS_ENV, "1")
+
+
+def ib_clients(
+    settings: IbSettings, underlyings: list[str], venue: str, min_dte: int, max_dte: int
+) -> tuple[dict, dict]:
+    """``(data_clients, exec_clients)`` for a ``TradingNodeConfig``; register :data:`FACTORIES` under :data:`IB_CLIENT`."""
+    provider = InteractiveBrokersInstrumentProviderConfig(
+        load_contracts=frozenset(
+            IBContract(
+                secType="STK",
+                symbol=symbol,
+                exchange="SMART",
+                currency="USD",
+                build_options_chain=True,
+                min_expiry_days=min_dte,
+                max_expiry_days=max_dte,
+            )
+            for symbol in underlyings
+        ),
+        symbol_to_mic_venue={symbol: venue for symbol in underlyings},
+    )
+    connection = {"ibg_host": settings.host, "ibg_port": settings.port, "ibg_client_id": settings.client_id}
+    data = InteractiveBrokersDataClientConfig(
+        instrument_provider=provider, routing=RoutingConfig(default=True), **connection
+    )
+    execution = InteractiveBrokersExecClientConfig(
+        instrument_provider=provider,
+        account_id=settings.account_id,
+        routing=RoutingConfig(default=True),
+        **connection,
+    )
+    return {IB_CLIENT: data}, {IB_CLIENT: execution}
