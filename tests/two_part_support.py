@@ -27,7 +27,7 @@ class Worked:
     algorithm: TwoPart
     primary: Order
     children: list[Order]
-    result: dict
+    result: dict | None  # None when the run stopped (``until_s``) while the algorithm worked
 
     @property
     def ladder_children(self) -> list[Order]:
@@ -53,8 +53,10 @@ def work(
     limit_price: float | None = None,
     instrument: str = "spread",
     cancel_after_seconds: float | None = None,
+    until_s: float | None = None,
 ) -> Worked:
-    """Work one primary order (on the 100/105 call vertical, or ``instrument="option"``: the 100 call)."""
+    """Work one primary order (on the 100/105 call vertical, or ``instrument="option"``: the 100 call);
+    with ``until_s``, stop the backtest that many seconds after the market's start."""
     sim = make_market(SimMarketConfig(**(market or {})))
     spread = sim.vertical(0, 1)
     target = spread.id if instrument == "spread" else sim.options[0].id
@@ -68,7 +70,8 @@ def work(
         exec_algorithm_params=params,
         cancel_after_seconds=cancel_after_seconds,
     )
-    engine = run_schedule(sim, (spread,), schedule, algorithm, prob_fill_on_touch=prob_fill_on_touch, log_level="ERROR")
+    end_ns = None if until_s is None else sim.start_ns + int(until_s * SECOND_NS)
+    engine = run_schedule(sim, (spread,), schedule, algorithm, end_ns, prob_fill_on_touch=prob_fill_on_touch, log_level="ERROR")
     primary = engine.cache.order(engine.trader.strategies()[0].submitted[0])
     return Worked(engine, sim, spread, algorithm, primary, child_orders(engine.cache, primary.client_order_id), result(engine.cache, primary.client_order_id))
 

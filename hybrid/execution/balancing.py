@@ -9,8 +9,9 @@ of what is held; the spread-level units are the truth of what the group is meant
 
 The rule (one target, repairs ordered by risk):
 
-- target of every leg = its ratio x the group's filled units (net spread-level fills, signed: the
-  same definition :mod:`hybrid.tracking.groups` checks a group against). The spread-level fills
+- target of every leg = its ratio x the group's filled units (net spread-level fills, signed, plus the
+  units an algorithm recorded for an order it worked leg by leg: the same definition
+  :mod:`hybrid.tracking.groups` checks a group against). The spread-level fills
   are what the group agreed to trade, at the price it agreed to, so the legs are brought to them;
   shrinking the units instead would need another spread order, open to the same bug.
 - a repair is ``target - held`` on a leg, as one leg order. ``complete`` moves a leg away from zero

@@ -209,11 +209,13 @@ def run_schedule(
     spreads: tuple[OptionSpread, ...],
     schedule: OrderScheduleConfig,
     algorithm: ExecAlgorithm,
+    end_ns: int | None = None,
     **engine_options: object,
 ) -> BacktestEngine:
-    """Run the market with one :class:`OrderSchedule` and ``algorithm``; the caller disposes the engine."""
+    """Run the market (up to ``end_ns`` when given) with one :class:`OrderSchedule` and ``algorithm``;
+    the caller disposes the engine."""
     engine = build_engine(market, spreads=spreads, **engine_options)
     engine.add_strategy(OrderSchedule(schedule))
     engine.add_exec_algorithm(algorithm)
-    engine.run()
+    engine.run(end=end_ns)
     return engine

@@ -14,7 +14,8 @@ A strategy routes a primary order (LIMIT or MARKET, on an ``OptionSpread`` or a 
 3. stops after ``max_attempts`` attempts of a part or at ``deadline_seconds``; the remainder is then
    cancelled, or (``on_deadline="complete"``) tried once more at the ladder's bound;
 4. brings the legs it traded to ratio x filled units (:func:`hybrid.execution.balancing.plan_repairs`)
-   after every attempt and at the end, with marketable leg orders tagged ``two_part=repair``;
+   after every attempt and at the end, with marketable leg orders tagged ``two_part=repair``; in
+   legging mode it then records the units for the group view (:mod:`hybrid.tracking.legged`);
 5. closes the primary with a local ``OrderCanceled`` (it never reaches the venue; its children
    carry the fills) and leaves a JSON summary in the cache under ``TwoPart:<primary id>``.
 
@@ -88,6 +89,7 @@ from hybrid.execution.ladder import (
 )
 from hybrid.execution.two_part_params import TwoPartParams, resolve_params, split_units
 from hybrid.store.db import Database, default_db_path
+from hybrid.tracking.legged import LeggedUnits, record_legged_units
 
 ALGORITHM_ID = "TwoPart"
 RESULT_KEY_PREFIX = "TwoPart:"
@@ -188,6 +190,8 @@ class _Leg:
     role: str  # fill-statistics name: buy_call, sell_put, ...
     held: Decimal = Decimal(0)  # signed quantity this run has traded on the leg
     rung: int = 0  # the rung of the current attempt
+    opened: Decimal = Decimal(0)  # quantity its leg orders filled in ``direction`` (the premium's VWAP)
+    opened_notional: float = 0.0
 
 
 @dataclass(eq=False)
@@ -553,6 +557,9 @@ class TwoPart(ExecAlgorithm):
             child.run.spread_filled += qty
         else:
             child.leg.held += signed
+            if signed * child.leg.direction > 0:
+                child.leg.opened += qty
+                child.leg.opened_notional += event.last_px.as_double() * float(qty)
         if child.order.is_closed:
             self._child_closed(event)
 
@@ -637,8 +644,16 @@ class TwoPart(ExecAlgorithm):
             )
             run.ending = "unbalanced"
         run.repair_rounds = 0
+        if not run.combo and target != run.filled_units:
+            self._record_units(run, target)
         run.filled_units = target
         self._next(run)
+
+    def _record_units(self, run: _Run, units: int) -> None:
+        """Legging: no spread-level fill carries the units, so record them (and their premium) for the group view."""
+        premium = sum(leg.ratio * leg.opened_notional / float(leg.opened) for leg in run.legs if leg.opened)
+        legged = LeggedUnits(units, round(premium, 6), self.clock.timestamp_ns())
+        record_legged_units(self.cache, run.primary.client_order_id, legged)
 
     def _repairs(self, run: _Run) -> tuple[int, list[Repair]]:
         """The units the legs must match (combo: the spread fills; legging: the covered units) and the repairs."""

@@ -8,7 +8,10 @@ never from the spread-level fills.
 
 Definitions (also in docs/backtest.md):
 
-- ``units``: net signed structure units filled at the structure level (BUY +, SELL -).
+- ``units``: net signed structure units filled at the structure level (BUY +, SELL -). An order an
+  execution algorithm worked leg by leg has no structure-level fill: the units its algorithm
+  recorded (:mod:`hybrid.tracking.legged`) count as one, at the time they were counted (while it
+  works, the units so far; its primary order is working then, so no checkpoint is judged).
 - a leg's ``quantity``: net signed quantity of the leg's actual fills; ``expected``: ratio x units.
 - checkpoint: the end of a simulated instant at which the group had fills or one of its orders
   closed, and none of its orders was still working (neither filled, canceled, expired nor rejected).
@@ -36,6 +39,7 @@ from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.model.identifiers import InstrumentId, generic_spread_id_to_list, is_generic_spread_id
 from nautilus_trader.model.orders import Order
 
+from hybrid.tracking.legged import legged_units
 from hybrid.tracking.tags import GroupTags
 
 LEG_FILL_MARKER = "-LEG-"
@@ -209,7 +213,7 @@ def _build_group(
         order_ids=[order.client_order_id.value for order in entry.orders],
         working_orders=sum(1 for order in entry.orders if not order.is_closed),
     )
-    fills = list(_group_fills(entry.orders, structure_id, leg_fills))
+    fills = list(_group_fills(cache, entry.orders, structure_id, leg_fills))
     fills += _settled(fills, structure_id, legs, settlement)
     fills.sort(key=lambda f: (f.ts, not f.structure_level))
     group.fills = len(fills)
@@ -260,6 +264,7 @@ def _legs_of(instrument_id: InstrumentId) -> list[tuple[InstrumentId, int]]:
 
 
 def _group_fills(
+    cache: CacheFacade,
     orders: list[Order],
     structure_id: InstrumentId,
     leg_fills: dict[str, list[OrderFilled]],
@@ -272,6 +277,10 @@ def _group_fills(
                     yield _as_fill(event, structure_level=True)
                 if not spread_order:  # an order on a leg instrument is itself a leg fill
                     yield _as_fill(event, structure_level=False)
+        legged = legged_units(cache, order.client_order_id) if order.instrument_id == structure_id else None
+        if legged is not None and legged.units:  # worked leg by leg: its legs' fills come from its leg orders
+            sign = 1 if order.side == OrderSide.BUY else -1
+            yield _Fill(legged.ts_ns, structure_id, Decimal(sign * legged.units), legged.premium, 0.0, structure_level=True)
         if spread_order:
             for fill in leg_fills.get(order.client_order_id.value, ()):
                 yield _as_fill(fill, structure_level=False)

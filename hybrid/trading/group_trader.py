@@ -66,7 +66,7 @@ from hybrid.options.analytics import AnalysisResult, analyze
 from hybrid.options.chain import BoundStrategy, ChainError, bind
 from hybrid.options.instruments import NEW_YORK
 from hybrid.options.legs import Leg
-from hybrid.tracking import GroupTags, PositionGroup
+from hybrid.tracking import GroupTags, PositionGroup, legged_units
 from hybrid.tracking.groups import LEG_FILL_MARKER, SETTLEMENT_TAG
 from hybrid.trading.commands import (
     CloseGroup,
@@ -409,10 +409,20 @@ class GroupTrader:
                 self.on_rejected(reason)
         trade = state.trade
         if trade is not None and trade.working == event.client_order_id:
+            self._count_legged(state, trade, event.client_order_id)
             self._after_order_ended(state, trade, give_up=isinstance(event, OrderDenied))
         self.balancer.on_group_event(state.tags.group_id)
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _count_legged(self, state: GroupState, trade: _Trade, client_order_id: ClientOrderId) -> None:
+        """An order its algorithm worked leg by leg had no structure-level fill: count the units it recorded."""
+        legged = legged_units(self.strategy.cache, client_order_id)
+        if legged is None:
+            return
+        qty = Decimal(legged.units)
+        state.held += qty if trade.side == OrderSide.BUY else -qty
+        trade.quantity = max(trade.quantity - qty, Decimal(0))
 
     def _on_settlement(self, event: OrderFilled) -> None:
         """The venue settled an expired leg: the groups holding it are settled (the group view attributes
