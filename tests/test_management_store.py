@@ -75,9 +75,9 @@ def test_pause_resume_and_custom_rules_are_persisted_and_logged(path):
     assert not resumed.paused and resumed.stop_count == 0 and store.state("g1") == resumed
     assert resumed.rules == custom  # resuming keeps the group's own rules
     entries = log.query(group_id="g1")
-    assert [e.action for e in entries] == ["manage", "pause", "set_rules", "resume"]
-    assert entries[1].reason == "trader takes over"
-    assert entries[2].details["rules"]["stop_loss_pct"] == -100.0
+    assert [e.action for e in entries] == ["manage", "stop_check", "pause", "set_rules", "resume"]
+    assert entries[2].reason == "trader takes over"
+    assert entries[3].details["rules"]["stop_loss_pct"] == -100.0
     store.set_rules("g1", None, T0 + dt.timedelta(minutes=4))
     assert store.state("g1").rules is None
 

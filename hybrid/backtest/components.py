@@ -79,5 +79,6 @@ def _parse(config_cls: type[NautilusConfig], spec: ComponentSpec, source: str) -
         if m := _MISSING_FIELD.search(message):
             raise ConfigError(f"{where}: required key {m['key']!r} is missing") from None
         at = _AT.search(message)
-        key = at["key"] if at else "?"
-        raise ConfigError(f"{where}: key {key!r}: {_AT.sub('', message)}") from None
+        if at is None:  # the config class's own check (its __post_init__), which names the key itself
+            raise ConfigError(f"{where}: {message}") from None
+        raise ConfigError(f"{where}: key {at['key']!r}: {_AT.sub('', message)}") from None

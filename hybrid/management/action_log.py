@@ -95,6 +95,11 @@ class ActionLog:
             except Exception:
                 log.exception("action log listener %r failed on record %s", listener, record.id)
 
+    def last_at(self) -> dt.datetime | None:
+        """The time of the latest record, None for an empty log (a backtest's clock must not start before it)."""
+        rows = self._db.query("SELECT max(at) AS last FROM bot_actions")
+        return dt.datetime.fromisoformat(rows[0]["last"]) if rows[0]["last"] is not None else None
+
     def query(
         self,
         *,

@@ -55,8 +55,9 @@ class ManagementStore:
     def record_roll(self, parent_id: str, child_id: str, now: dt.datetime) -> Lineage:
         """Register the group a roll opened as the next generation of ``parent_id``'s lineage.
 
-        The child inherits the parent's custom rules and starts with fresh fired levels and stop count.
-        Recording the same roll again (after a restart) returns the lineage already recorded.
+        The child inherits the parent's custom rules and entry deltas (the lineage's ``same_deltas``
+        targets) and starts with fresh fired levels and stop count. Recording the same roll again
+        (after a restart) returns the lineage already recorded.
         """
         parent = self._row(parent_id)
         lineage = _lineage(parent).child(child_id)
@@ -65,7 +66,8 @@ class ManagementStore:
             if _lineage(existing) != lineage:
                 raise ValueError(f"child_id: group {child_id!r} is already managed as {_lineage(existing)}")
             return lineage
-        inherited = ManagementState(rules=ManagementState.from_json(parent["state"]).rules)
+        parent_state = ManagementState.from_json(parent["state"])
+        inherited = ManagementState(rules=parent_state.rules, entry_deltas=parent_state.entry_deltas)
         details = {"parent_id": parent_id, "root_id": lineage.root_id, "generation": lineage.generation}
         self._log.record(
             ActionRecord(now, "roll_opened", f"rolled from {parent_id}", group_id=child_id, details=details),
@@ -84,16 +86,29 @@ class ManagementStore:
         return {row["group_id"]: ManagementState.from_json(row["state"]) for row in rows}
 
     def record_decision(self, group_id: str, decision: Decision, now: dt.datetime) -> None:
-        """Persist the state a decision left; actions (close, roll) are logged with it atomically."""
+        """Persist the state a decision left; actions (close, roll), each check counted towards a debounced
+        stop (``stop_check``) and a count set back to 0 by a check inside the stop (``stop_reset``) are
+        logged with it atomically."""
         current = self.state(group_id)
-        if decision.is_action:
+        counted = decision.state.stop_count > current.stop_count
+        reset = decision.state.stop_count == 0 < current.stop_count
+        if decision.is_action or counted or reset:
+            action = decision.kind if decision.is_action else "stop_check" if counted else "stop_reset"
             self._log.record(
-                ActionRecord(now, decision.kind, decision.reason, group_id=group_id, details=decision.details()),
+                ActionRecord(now, action, decision.reason, group_id=group_id, details=decision.details()),
                 together_with=lambda conn: _write_state(conn, group_id, decision.state),
             )
         elif decision.state != current:
             with self._db.transaction() as conn:
                 _write_state(conn, group_id, decision.state)
+
+    def release(self, group_id: str, state: ManagementState, now: dt.datetime, reason: str) -> None:
+        """Put back the state from before a decision whose command the owning strategy refused (a close or
+        roll that will not happen), so the group is managed again instead of waiting for it."""
+        self._log.record(
+            ActionRecord(now, "released", reason, group_id=group_id),
+            together_with=lambda conn: _write_state(conn, group_id, state),
+        )
 
     def pause(self, group_id: str, now: dt.datetime, reason: str = "manual override") -> ManagementState:
         """Stop managing the group (a person takes over) until :meth:`resume`."""
@@ -111,10 +126,13 @@ class ManagementStore:
         return self._override(group_id, now, "set_rules", reason, rules=rules)
 
     def mark_closed(self, group_id: str, realised_pnl: float, now: dt.datetime) -> None:
-        """Record that the group is flat and what it realised (its share of the lineage P&L)."""
-        self._row(group_id)
+        """Record that the group is flat and what it realised (its share of the lineage P&L); the log line
+        also carries the lineage's cumulative realised P&L so far."""
+        row = self._row(group_id)
+        earlier = sum(m.realised_pnl or 0.0 for m in self.lineage(group_id) if m.lineage.group_id != group_id)
+        details = {"realised_pnl": realised_pnl, "root_id": row["root_id"], "lineage_pnl": earlier + realised_pnl}
         self._log.record(
-            ActionRecord(now, "closed", "group closed", group_id=group_id, details={"realised_pnl": realised_pnl}),
+            ActionRecord(now, "closed", "group closed", group_id=group_id, details=details),
             together_with=lambda conn: conn.execute(
                 "UPDATE managed_groups SET closed_at = ?, realised_pnl = ? WHERE group_id = ?",
                 (utc_text(now), realised_pnl, group_id),

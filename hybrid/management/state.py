@@ -21,7 +21,9 @@ class ManagementState(BaseModel):
     ``fired_levels`` are 1-based tranche numbers already taken; ``stop_count`` the consecutive trusted
     checks beyond the stop; ``paused`` a person's override (the bot leaves the group alone);
     ``rules`` the group's own rules (None: the defaults); ``exit_requested`` the full close already
-    asked for, so it is not asked again while its orders work.
+    asked for, so it is not asked again while its orders work; ``entry_deltas`` each leg's delta when
+    the lineage was first opened (legs in :func:`~hybrid.management.snapshots.canonical_legs` order),
+    the targets of a ``same_deltas`` roll.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -31,6 +33,7 @@ class ManagementState(BaseModel):
     paused: bool = False
     rules: ManagementRules | None = None
     exit_requested: ExitKind | None = None
+    entry_deltas: tuple[float, ...] | None = None
 
     def rules_or(self, default: ManagementRules) -> ManagementRules:
         """The rules in force for this group: its own when set, else ``default``."""

@@ -159,8 +159,10 @@ class TemplateStore:
         reason: str,
         now: dt.datetime,
         details: dict | None = None,
+        group_id: str | None = None,
     ) -> ActionRecord:
-        """Record what a claimed run did (fired, or skipped with the reason) and log it."""
+        """Record what a claimed run did (fired, or skipped with the reason) and log it; ``group_id`` is the
+        group a fired run opened."""
         with self._db.transaction() as conn:
             changed = conn.execute(
                 "UPDATE template_runs SET status = ?, reason = ?, finished_at = ? "
@@ -174,7 +176,8 @@ class TemplateStore:
                 )
             details = {"scheduled_at": utc_text(scheduled_at), **(details or {})}
             action = "template_fired" if fired else "template_skipped"
-            record = self._log.write(conn, ActionRecord(now, action, reason, template_id=template_id, details=details))
+            entry = ActionRecord(now, action, reason, group_id=group_id, template_id=template_id, details=details)
+            record = self._log.write(conn, entry)
         self._log.publish(record)
         return record
 

@@ -147,6 +147,12 @@ class RecurringTemplate(_Model):
         )
 
 
+def run_key_prefix(template_id: int) -> str:
+    """What every run key of the template starts with (also the ids of the groups its runs open)."""
+    return f"template-{template_id}-"
+
+
 def run_key(template_id: int, scheduled_at: dt.datetime) -> str:
     """The idempotency key of one run, e.g. ``template-7-20240708T134500Z``."""
-    return f"template-{template_id}-{require_aware(scheduled_at, 'scheduled_at').astimezone(dt.UTC):%Y%m%dT%H%M%SZ}"
+    at = require_aware(scheduled_at, "scheduled_at").astimezone(dt.UTC)
+    return f"{run_key_prefix(template_id)}{at:%Y%m%dT%H%M%SZ}"

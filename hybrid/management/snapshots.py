@@ -1,0 +1,134 @@
+"""A position group as the bot manager sees it: per-unit legs, their quotes and the entry premium.
+
+The group view (:func:`hybrid.tracking.rebuild_groups`) knows a group's structure instrument, its legs'
+ratios and the units filled; this turns one open group into the :class:`GroupSnapshot` the exit rules
+take. Conventions:
+
+- a unit is one unit of the structure instrument (the spread, or the single contract). Catalogue
+  structures and order intents have ratios without a common divisor, so that is also one unit of the
+  structure as opened;
+- legs per unit carry the side the group was opened with (a spread held short has its ratios negated)
+  and come in :func:`canonical_legs` order, which a roll keeps (same kinds and signs, strikes in the
+  same order), so per-leg facts such as the entry deltas stay attached to the right leg across rolls;
+- the entry net premium is per share of one unit, positive for a debit: the structure's opening price
+  times the side, plus an underlying leg's shares at their average opening price over the multiplier.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from nautilus_trader.cache.base import CacheFacade
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId, Symbol
+from nautilus_trader.model.instruments import Equity, OptionContract
+
+from hybrid.management.marks import GroupSnapshot, LegQuote
+from hybrid.options.chain import contract_expiry, contract_right
+from hybrid.options.legs import Leg
+from hybrid.tracking import PositionGroup
+
+
+@dataclass(frozen=True)
+class GroupView:
+    """One open group's per-unit legs (canonical order) and the instruments they trade."""
+
+    group: PositionGroup
+    underlying_id: InstrumentId
+    legs: tuple[Leg, ...]
+    instrument_ids: tuple[InstrumentId, ...]
+    multiplier: int
+
+    @property
+    def expiries(self) -> set[dt.date]:
+        return {leg.expiry for leg in self.legs if leg.expiry is not None}
+
+
+def _leg_key(leg: Leg) -> tuple:
+    return (leg.kind, leg.quantity, leg.expiry or dt.date.min, leg.strike or 0.0)
+
+
+def canonical_legs[T](legs: list[tuple[Leg, T]]) -> list[tuple[Leg, T]]:
+    """Legs sorted by kind, signed quantity, expiry and strike: an order a roll does not change."""
+    return sorted(legs, key=lambda pair: _leg_key(pair[0]))
+
+
+def group_view(cache: CacheFacade, group: PositionGroup) -> GroupView | str:
+    """The group's legs per unit as opened, or the reason it cannot be marked (no units held, an
+    underlying leg that is not a whole number of shares per unit, an instrument missing)."""
+    units = int(group.units)
+    if units == 0 or group.entry_premium is None:
+        return "no structure units held"
+    side = 1 if units > 0 else -1
+    pairs: list[tuple[Leg, InstrumentId]] = []
+    underlying_id: InstrumentId | None = None
+    multiplier = 100
+    for state in group.legs:
+        instrument = cache.instrument(state.instrument_id)
+        if isinstance(instrument, OptionContract) and state.ratio != 0:
+            leg = Leg(contract_right(instrument), float(instrument.strike_price), contract_expiry(instrument),
+                      side * state.ratio)
+            underlying_id = InstrumentId(Symbol(instrument.underlying), instrument.id.venue)
+            multiplier = int(instrument.multiplier)
+            pairs.append((leg, state.instrument_id))
+        elif isinstance(instrument, Equity) and state.quantity != 0:
+            shares, rest = divmod(int(state.quantity), abs(units))
+            if rest:
+                return f"underlying leg of {state.quantity} shares is not whole per unit ({abs(units)} units)"
+            pairs.append((Leg("underlying", None, None, shares), state.instrument_id))
+    if underlying_id is None:
+        return "no option leg"
+    ordered = canonical_legs(pairs)
+    return GroupView(group, underlying_id, tuple(leg for leg, _ in ordered), tuple(i for _, i in ordered), multiplier)
+
+
+def leg_quote(cache: CacheFacade, instrument_id: InstrumentId) -> LegQuote:
+    """The leg's last market; a side the market does not show (no quote, zero size) is None."""
+    quote = cache.quote_tick(instrument_id)
+    if quote is None:
+        return LegQuote(None, None)
+    bid = quote.bid_price.as_double() if quote.bid_size.as_double() > 0 else None
+    ask = quote.ask_price.as_double() if quote.ask_size.as_double() > 0 else None
+    return LegQuote(bid, ask)
+
+
+def entry_net_premium(cache: CacheFacade, view: GroupView) -> float:
+    """Net premium per share of one unit at entry, positive for a debit (module docstring)."""
+    group = view.group
+    side = 1 if group.units > 0 else -1
+    premium = side * group.entry_premium
+    for leg, instrument_id in zip(view.legs, view.instrument_ids):
+        if not leg.is_option:
+            premium += leg.quantity * _opening_price(cache, group, instrument_id, leg.quantity > 0) / view.multiplier
+    return premium
+
+
+def _opening_price(cache: CacheFacade, group: PositionGroup, instrument_id: InstrumentId, long: bool) -> float:
+    """Average price of the group's fills on ``instrument_id`` that added to the leg's side."""
+    notional = quantity = 0.0
+    opening = OrderSide.BUY if long else OrderSide.SELL
+    for order_id in group.order_ids:
+        order = cache.order(ClientOrderId(order_id))
+        if order is None or order.instrument_id != instrument_id or order.side != opening:
+            continue
+        filled = order.filled_qty.as_double()
+        if filled > 0:
+            notional += order.avg_px * filled
+            quantity += filled
+    return notional / quantity if quantity else 0.0
+
+
+def group_snapshot(cache: CacheFacade, view: GroupView) -> GroupSnapshot:
+    """What :func:`hybrid.management.exit_rules.evaluate` takes, with the legs' current markets."""
+    group = view.group
+    open_units = abs(int(group.units))
+    return GroupSnapshot(
+        group_id=group.group_id,
+        legs=view.legs,
+        quotes=tuple(leg_quote(cache, instrument_id) for instrument_id in view.instrument_ids),
+        entry_net_premium=entry_net_premium(cache, view),
+        entry_units=max(int(group.opened_units), open_units),
+        open_units=open_units,
+        multiplier=view.multiplier,
+    )
