@@ -73,9 +73,10 @@ def test_sold_structure_targets_negated_legs() -> None:
     assert (repair.side, repair.quantity, repair.kind) == (OrderSide.BUY, 2, "complete")
 
 
-def test_holdings_add_the_underlying_leg_from_extra_ratios() -> None:
-    group = PositionGroup("g", "S-1", "covered_call", "manual", SHORT_CALL, [LegState(SHORT_CALL, 1, Decimal(-2))], [])
-    legs = holdings(group, {SHARES: -100})
+def test_holdings_treat_the_underlying_leg_like_any_other_leg() -> None:
+    group_legs = [LegState(SHORT_CALL, 1, Decimal(-2)), LegState(SHARES, -100)]
+    group = PositionGroup("g", "S-1", "covered_call", "manual", SHORT_CALL, group_legs, [])
+    legs = holdings(group)
     assert legs == [LegHolding(SHORT_CALL, 1, Decimal(-2)), LegHolding(SHARES, -100, Decimal(0))]
     (repair,) = plan_repairs(legs, -2)  # two calls sold: 200 shares held
     assert (repair.instrument_id, repair.side, repair.quantity) == (SHARES, OrderSide.BUY, 200)

@@ -33,7 +33,7 @@ Two ways to use it:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -47,7 +47,6 @@ from hybrid.tracking import GroupTags, PositionGroup, rebuild_groups
 
 RepairKind = Literal["complete", "flatten"]
 RepairOrderType = Literal["limit", "market"]
-_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,15 +114,13 @@ def plan_repairs(legs: Iterable[LegHolding], units: Decimal | int) -> list[Repai
     return sorted(repairs, key=lambda r: (_priority(r), r.instrument_id.value))
 
 
-def holdings(group: PositionGroup, extra_ratios: Mapping[InstrumentId, int] | None = None) -> list[LegHolding]:
+def holdings(group: PositionGroup) -> list[LegHolding]:
     """The legs of a group rebuilt by :func:`hybrid.tracking.rebuild_groups`, as :func:`plan_repairs` wants them.
 
-    ``extra_ratios`` adds legs the structure instrument does not list (the underlying leg, which is
-    a separate order) or overrides their ratio per structure-instrument unit.
+    The underlying leg of a structure with shares is among them (named by its ``leg_ratio=`` tag,
+    :mod:`hybrid.tracking.tags`), so it is completed and flattened like any other leg.
     """
-    extra = dict(extra_ratios or {})
-    legs = [LegHolding(leg.instrument_id, extra.pop(leg.instrument_id, leg.ratio), leg.quantity) for leg in group.legs]
-    return legs + [LegHolding(instrument_id, ratio, _ZERO) for instrument_id, ratio in sorted(extra.items(), key=str)]
+    return [LegHolding(leg.instrument_id, leg.ratio, leg.quantity) for leg in group.legs]
 
 
 class LegBalancer:
@@ -146,7 +143,6 @@ class LegBalancer:
         order_type: RepairOrderType = "limit",
         slippage_ticks: int = 2,
         max_attempts: int = 5,
-        extra_ratios: Callable[[str], Mapping[InstrumentId, int]] | None = None,
         on_checked: Callable[[str, PositionGroup | None, list[Repair]], None] | None = None,
     ) -> None:
         if order_type not in ("limit", "market"):
@@ -157,7 +153,6 @@ class LegBalancer:
         self.order_type = order_type
         self.slippage_ticks = slippage_ticks
         self.max_attempts = max_attempts
-        self.extra_ratios = extra_ratios
         self.on_checked = on_checked
         self.attempts: dict[str, int] = {}
         self.repairs_submitted = 0
@@ -179,8 +174,7 @@ class LegBalancer:
         return repairs
 
     def _repair(self, group_id: str, group: PositionGroup) -> list[Repair]:
-        extra = self.extra_ratios(group_id) if self.extra_ratios is not None else {}
-        repairs = plan_repairs(holdings(group, extra), group.units)
+        repairs = plan_repairs(holdings(group), group.units)
         if not repairs:
             self.attempts.pop(group_id, None)
             return []

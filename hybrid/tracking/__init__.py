@@ -2,7 +2,7 @@
 
 from hybrid.tracking.groups import GroupBook, LegState, PositionGroup, rebuild_groups, synthetic_leg_fills
 from hybrid.tracking.legged import LeggedUnits, legged_units, record_legged_units
-from hybrid.tracking.tags import SOURCES, GroupTags
+from hybrid.tracking.tags import SOURCES, GroupTags, leg_ratio_tag, parse_leg_ratios
 
 __all__ = [
     "SOURCES",
@@ -11,7 +11,9 @@ __all__ = [
     "LegState",
     "LeggedUnits",
     "PositionGroup",
+    "leg_ratio_tag",
     "legged_units",
+    "parse_leg_ratios",
     "rebuild_groups",
     "record_legged_units",
     "synthetic_leg_fills",

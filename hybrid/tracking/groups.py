@@ -12,7 +12,17 @@ Definitions (also in docs/backtest.md):
   execution algorithm worked leg by leg has no structure-level fill: the units its algorithm
   recorded (:mod:`hybrid.tracking.legged`) count as one, at the time they were counted (while it
   works, the units so far; its primary order is working then, so no checkpoint is judged).
+- legs: those the structure instrument lists (a spread's legs with their ratios, or the single
+  contract with ratio 1) plus those named by ``leg_ratio=`` tags on the group's orders
+  (:func:`hybrid.tracking.tags.parse_leg_ratios`): the underlying leg, with its signed shares per
+  unit of the structure instrument. Fills on any other instrument land on a leg with ratio 0.
 - a leg's ``quantity``: net signed quantity of the leg's actual fills; ``expected``: ratio x units.
+- ``entry_premium`` / ``exit_premium``: volume-weighted price of the structure-level fills that
+  opened / closed units, per unit of the structure instrument in its own price (a spread's net
+  premium, a contract's price). For a structure with an underlying leg this is the option part
+  only: the shares are separate orders at their own prices and instants, so they are not folded
+  into a per-unit price. ``pnl`` counts every leg, the shares included: cash of all leg fills (at
+  each instrument's multiplier, 1 for shares) less commissions, plus held legs at their last mid.
 - checkpoint: the end of a simulated instant at which the group had fills or one of its orders
   closed, and none of its orders was still working (neither filled, canceled, expired nor rejected).
 - ``balanced``: every leg's quantity equalled its expected quantity at every checkpoint.
@@ -40,7 +50,7 @@ from nautilus_trader.model.identifiers import InstrumentId, generic_spread_id_to
 from nautilus_trader.model.orders import Order
 
 from hybrid.tracking.legged import legged_units
-from hybrid.tracking.tags import GroupTags
+from hybrid.tracking.tags import GroupTags, parse_leg_ratios
 
 LEG_FILL_MARKER = "-LEG-"
 SETTLEMENT_TAG = "EXPIRATION_"
@@ -202,7 +212,11 @@ def _build_group(
 ) -> PositionGroup:
     first = entry.orders[0]
     structure_id = first.instrument_id
-    legs = {leg_id: LegState(leg_id, ratio) for leg_id, ratio in _legs_of(structure_id)}
+    option_ids = [leg_id for leg_id, _ in _legs_of(structure_id)]
+    ratios = dict(_legs_of(structure_id))
+    for order in entry.orders:  # legs the structure instrument does not list (the underlying leg)
+        ratios.update(parse_leg_ratios(order.tags))
+    legs = {leg_id: LegState(leg_id, ratio) for leg_id, ratio in ratios.items()}
     group = PositionGroup(
         group_id=entry.tags.group_id,
         strategy_id=first.strategy_id.value,
@@ -214,7 +228,7 @@ def _build_group(
         working_orders=sum(1 for order in entry.orders if not order.is_closed),
     )
     fills = list(_group_fills(cache, entry.orders, structure_id, leg_fills))
-    fills += _settled(fills, structure_id, legs, settlement)
+    fills += _settled(fills, structure_id, [legs[leg_id] for leg_id in option_ids], settlement)
     fills.sort(key=lambda f: (f.ts, not f.structure_level))
     group.fills = len(fills)
     _apply_fills(group, legs, fills, entry.orders)
@@ -225,17 +239,18 @@ def _build_group(
 def _settled(
     fills: list[_Fill],
     structure_id: InstrumentId,
-    legs: dict[InstrumentId, LegState],
+    options: list[LegState],
     settlement: list[OrderFilled],
 ) -> list[_Fill]:
-    """This group's part of the venue's settlement fills (module docstring)."""
+    """This group's part of the venue's settlement fills (module docstring); ``options`` are its option legs."""
+    option_ids = {leg.instrument_id for leg in options}
     out: list[_Fill] = []
     shares_part: dict[str, Decimal] = {}  # physical settlement id -> the group's part of its contracts
     for instant, group in groupby(settlement, key=lambda f: f.ts_event):
         settled_prices: dict[InstrumentId, float] = {}
         for fill in group:
             base, _, leg = fill.client_order_id.value.rpartition("-")
-            if fill.instrument_id in legs:
+            if fill.instrument_id in option_ids:
                 held = _held(fills + out, fill.instrument_id, instant)
                 if held == 0:
                     continue
@@ -246,7 +261,6 @@ def _settled(
                 signed = fill.last_qty.as_decimal() * (1 if fill.order_side == OrderSide.BUY else -1)
                 out.append(_Fill(instant, fill.instrument_id, signed * shares_part[base], fill.last_px.as_double(), 0.0, False))
         units = sum((f.signed_qty for f in fills if f.structure_level and f.ts <= instant), _ZERO)
-        options = [leg for leg in legs.values() if leg.ratio != 0]
         if units != 0 and settled_prices and all(_held(fills + out, leg.instrument_id, instant) == 0 for leg in options):
             price = sum(leg.ratio * settled_prices.get(leg.instrument_id, 0.0) for leg in options)
             out.append(_Fill(instant, structure_id, -units, price, 0.0, structure_level=True))

@@ -9,6 +9,16 @@ set of orders that opened, closed, repaired or rolled it. Each such order carrie
     structure=<name>          the catalogue name of the structure, e.g. bull_call_spread
 
 Other tags (without ``=`` or with other keys) are left alone, so components may add their own.
+
+A structure with a leg its instrument does not list (the underlying leg of a covered call, collar,
+conversion, ..., traded as separate orders on the ``Equity``) names that leg on the structure's
+orders, so the group view knows it before any share has traded::
+
+    leg_ratio=<instrument id>:<signed ratio>   e.g. leg_ratio=SPY.OPRA:-100
+
+The ratio is the leg's signed quantity per unit of the group's structure instrument, the unit
+the group's ``units`` count (a covered call sells its call: units -1 per structure, shares -100 per
+unit, so +100 shares expected). Orders without the tag parse as before.
 """
 
 from __future__ import annotations
@@ -16,10 +26,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from nautilus_trader.model.identifiers import InstrumentId
+
 SOURCES = ("autonomous", "manual", "recurring")
 GROUP_KEY = "group"
 SOURCE_KEY = "source"
 STRUCTURE_KEY = "structure"
+LEG_RATIO_KEY = "leg_ratio"
 _FORBIDDEN = frozenset("=, \t\n")
 
 
@@ -65,3 +78,31 @@ class GroupTags:
         if missing:
             raise ValueError(f"order tagged group={values[GROUP_KEY]} lacks the {' and '.join(missing)} tag")
         return cls(values[GROUP_KEY], values[SOURCE_KEY], values[STRUCTURE_KEY])
+
+
+def leg_ratio_tag(instrument_id: InstrumentId, ratio: int) -> str:
+    """The tag naming a leg the structure instrument does not list, with its ratio per unit (module doc)."""
+    if ratio == 0:
+        raise ValueError(f"tag {LEG_RATIO_KEY!r} needs a non-zero ratio for {instrument_id}")
+    return f"{LEG_RATIO_KEY}={instrument_id}:{ratio}"
+
+
+def parse_leg_ratios(tags: Iterable[str] | None) -> dict[InstrumentId, int]:
+    """The legs named by ``leg_ratio=`` tags, by instrument; empty when there are none.
+
+    Raises ValueError naming the tag when one is malformed or has a zero ratio.
+    """
+    out: dict[InstrumentId, int] = {}
+    for tag in tags or ():
+        key, sep, value = tag.partition("=")
+        if not sep or key != LEG_RATIO_KEY:
+            continue
+        instrument, _, ratio = value.rpartition(":")
+        try:
+            instrument_id, signed = InstrumentId.from_str(instrument), int(ratio)
+        except ValueError:
+            signed = 0
+        if signed == 0:
+            raise ValueError(f"tag {LEG_RATIO_KEY!r} must be <instrument id>:<signed integer>, non-zero, got {value!r}")
+        out[instrument_id] = signed
+    return out

@@ -14,8 +14,10 @@ What it does:
 
 - open: a structure's legs (catalogue-built, per unit) are bound to the listed chain
   (:func:`hybrid.options.chain.bind`); the option legs go as ONE order on the spread (or the single
-  contract), the underlying leg as a separate order on the ``Equity`` for the same units; every
-  order carries the group's tags (:class:`hybrid.tracking.GroupTags`). Before anything is sent the
+  contract); every order carries the group's tags (:class:`hybrid.tracking.GroupTags`). The
+  underlying leg is named on the option orders by a ``leg_ratio=`` tag (shares per instrument
+  unit, :mod:`hybrid.tracking.tags`), so the group view expects it, and leg balancing buys or
+  sells it as a separate tagged order on the ``Equity`` once the option units have filled. Before anything is sent the
   entry is described as an :class:`EntryProposal` (legs priced at mid, max loss, Greeks) and put to
   the strategy's ``gate`` (risk limits, buying power) and to the engine's trading state: a refusal
   is logged with its reason and returned.
@@ -68,6 +70,7 @@ from hybrid.options.instruments import NEW_YORK
 from hybrid.options.legs import Leg
 from hybrid.tracking import GroupTags, PositionGroup, legged_units
 from hybrid.tracking.groups import LEG_FILL_MARKER, SETTLEMENT_TAG
+from hybrid.tracking.tags import leg_ratio_tag
 from hybrid.trading.commands import (
     CloseGroup,
     GroupCommand,
@@ -218,7 +221,6 @@ class GroupTrader:
             strategy,
             order_type=execution.repair_order_type,
             slippage_ticks=execution.repair_slippage_ticks,
-            extra_ratios=self._extra_ratios,
             on_checked=self._on_checked,
         )
         self.groups: dict[str, GroupState] = {}
@@ -480,6 +482,8 @@ class GroupTrader:
             return  # wait for the instrument and the first (aggregated) quote
         quantity = instrument.make_qty(trade.quantity)
         tags = state.tags.to_tags() + ([f"{PARENT_TAG}={state.parent_group_id}"] if state.parent_group_id else [])
+        if state.shares_ratio:  # the group view and leg balancing then know the underlying leg
+            tags.append(leg_ratio_tag(state.underlying_id, state.shares_ratio))
         if trade.execution.mode == "market" and trade.limit is None:
             order = strategy.order_factory.market(state.instrument_id, trade.side, quantity, tags=tags)
         else:
@@ -533,12 +537,6 @@ class GroupTrader:
         self.strategy.log.info(f"group {group_id} closed ({state.closing_reason or 'unfilled remainder'}), P&L {group.pnl}")
         if self.on_closed is not None:
             self.on_closed(group)
-
-    def _extra_ratios(self, group_id: str) -> dict[InstrumentId, int]:
-        state = self.groups.get(group_id)
-        if state is None or state.shares_ratio == 0:
-            return {}
-        return {state.underlying_id: state.shares_ratio}
 
     def _group_of(self, client_order_id: ClientOrderId) -> GroupState | None:
         cache = self.strategy.cache
