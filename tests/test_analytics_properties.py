@@ -90,14 +90,16 @@ def test_expiry_payoff_is_linear_between_strikes_and_bounded_by_the_extremes(leg
             assert abs(pnl(structure, [(a + b) / 2], structure.horizon)[0] - (va + vb) / 2) <= tol
     if r.max_profit is not None:
         assert values.max() <= r.max_profit + tol
-    else:  # unbounded profit: the P&L keeps rising beyond the grid
+    else:  # unbounded profit: beyond the grid the P&L keeps rising and ends above all of it
         far = pnl(structure, [prices[-1] * 10, prices[-1] * 100], structure.horizon)
-        assert far[1] > far[0] > values.max() - tol
+        assert far[1] > far[0] > values[-1] - tol
+        assert far[1] > values.max() - tol
     if r.max_loss is not None:
         assert values.min() >= r.max_loss - tol
-    else:
+    else:  # unbounded loss: beyond the grid the P&L keeps falling and ends below all of it
         far = pnl(structure, [prices[-1] * 10, prices[-1] * 100], structure.horizon)
-        assert far[1] < far[0] < values.min() + tol
+        assert far[1] < far[0] < values[-1] + tol
+        assert far[1] < values.min() + tol
 
 
 @PROPERTY_SETTINGS
