@@ -3,7 +3,7 @@ PY := .venv/bin/python
 CATALOG ?= catalogs/demo
 CONFIG ?= configs/demo.toml
 
-.PHONY: venv demo test bench catalog clean
+.PHONY: venv demo demo-recurring test bench catalog clean
 
 venv:
 	@bash scripts/bootstrap.sh
@@ -14,6 +14,9 @@ catalog: venv
 
 demo: catalog
 	$(PY) run_backtest.py --config $(CONFIG) --catalog $(CATALOG)
+
+demo-recurring: catalog
+	$(PY) run_backtest.py --config configs/recurring_demo.toml --catalog $(CATALOG)
 
 test: venv
 	$(PY) -m pytest -q
