@@ -49,7 +49,7 @@ from hybrid.options.analytics import analyze
 from hybrid.options.catalogue import get_strategy
 from hybrid.options.chain import ChainError
 from hybrid.options.instruments import NEW_YORK, OPTION_MULTIPLIER
-from hybrid.options.iv_data import AtmImpliedVol
+from hybrid.options.iv_data import IV_DATA_CLIENT, IV_HISTORY_CLIENT, AtmImpliedVol
 from hybrid.options.ivrank import TRADING_DAYS, iv_rank
 from hybrid.options.legs import Leg
 from hybrid.orders.structures import RuleStructure
@@ -81,10 +81,6 @@ from hybrid.trading import (
 )
 
 SOURCE = "autonomous"
-CATALOG_CLIENT = "CATALOG"  # the runner's client for custom data streamed from the catalog
-# Requests go to a client id no data client registers, so the data engine answers them from its
-# catalog; a registered BacktestDataClient would take the request itself and return nothing.
-HISTORY_CLIENT = "IV_HISTORY"
 FALLBACK_VOL = 0.2  # prices legs without an implied vol of their own, when no ATM IV can be had
 
 
@@ -220,11 +216,11 @@ class IVRankStrategy(Strategy):
         self.msgbus.register(breaker_endpoint(self.id), self.on_reset_breaker)
         self.subscribe_quote_ticks(self.underlying_id)
         iv_type = DataType(AtmImpliedVol)
-        self.subscribe_data(iv_type, client_id=ClientId(CATALOG_CLIENT))
+        self.subscribe_data(iv_type, client_id=ClientId(IV_DATA_CLIENT))
         now = self.clock.utc_now()
         self.request_data(
             iv_type,
-            client_id=ClientId(HISTORY_CLIENT),
+            client_id=ClientId(IV_HISTORY_CLIENT),
             instrument_id=self.underlying_id,
             start=now - timedelta(days=int(self.config.iv_window * 1.6)),  # trading days, with room for holidays
             end=now,

@@ -47,10 +47,9 @@ from nautilus_trader.trading.config import ImportableStrategyConfig
 from hybrid.backtest.catalog import effective_range, read_manifest
 from hybrid.backtest.components import importable
 from hybrid.backtest.settings import BacktestSettings, ConfigError
-from hybrid.options.iv_data import AtmImpliedVol
+from hybrid.options.iv_data import IV_DATA_CLIENT, AtmImpliedVol
 from hybrid.risk.trading_state import register_trading_state_endpoint
 
-CUSTOM_DATA_CLIENT = "CATALOG"
 
 
 @dataclass
@@ -144,7 +143,7 @@ def _data_configs(settings: BacktestSettings) -> list[BacktestDataConfig]:
             BacktestDataConfig(
                 catalog_path=catalog,
                 data_cls=AtmImpliedVol.fully_qualified_name(),
-                client_id=CUSTOM_DATA_CLIENT,
+                client_id=IV_DATA_CLIENT,
             ),
         )
     return configs

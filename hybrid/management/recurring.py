@@ -55,13 +55,11 @@ from hybrid.management.template_store import DueRun, TemplateStore
 from hybrid.management.templates import RecurringTemplate, run_key_prefix
 from hybrid.options.catalogue import StrategyError
 from hybrid.options.chain import ChainError
-from hybrid.options.iv_data import AtmImpliedVol
+from hybrid.options.iv_data import IV_DATA_CLIENT, IV_HISTORY_CLIENT, AtmImpliedVol
 from hybrid.options.ivrank import TRADING_DAYS
 from hybrid.tracking import rebuild_groups
 from hybrid.trading import GroupCommandResult, MarketSnapshot, command_endpoint, result_topic, snapshot
 
-IV_DATA_CLIENT = "CATALOG"  # the backtest runner's client for custom data streamed from the catalog
-IV_HISTORY_CLIENT = "IV_HISTORY"  # no data client registers it, so the data engine answers from its catalog
 NEXT_RUN_ALERT = "recurring-next-run"
 MARKET_RETRY = timedelta(minutes=1)
 POLL_TIMER = "recurring-poll"

@@ -20,6 +20,13 @@ from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
 from hybrid.options.instruments import NEW_YORK
 
+# Where components find this data in a backtest: the runner streams the catalog's records under
+# IV_DATA_CLIENT (custom data needs a client id); history requests go to IV_HISTORY_CLIENT, which no
+# data client registers, so the data engine answers them from its catalog (a registered
+# BacktestDataClient would take the request itself and return nothing).
+IV_DATA_CLIENT = "CATALOG"
+IV_HISTORY_CLIENT = "IV_HISTORY"
+
 
 @customdataclass
 class AtmImpliedVol(Data):
