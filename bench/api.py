@@ -57,13 +57,14 @@ READ_PATHS = ("/strategies/iron_condor", "/chain/SPY/expiries")
 
 def _engine_view(catalog: Path) -> object:
     """A view of a cache holding the catalog's instruments and each one's last quote."""
-    from hybrid.api.engine_view import CacheEngineView
-    from hybrid.catalog_manifest import CatalogManifest
     from nautilus_trader.cache.cache import Cache
     from nautilus_trader.common.component import MessageBus, TestClock
     from nautilus_trader.model.identifiers import TraderId
     from nautilus_trader.persistence.catalog import ParquetDataCatalog
     from nautilus_trader.portfolio.portfolio import Portfolio
+
+    from hybrid.api.engine_view import CacheEngineView
+    from hybrid.catalog_manifest import CatalogManifest
 
     data = ParquetDataCatalog(str(catalog))
     cache, clock = Cache(), TestClock()

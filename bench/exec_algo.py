@@ -67,7 +67,9 @@ def run(quick: bool = False) -> dict[str, float | int | str]:
             figures = pool.submit(_one_run, count).result()
         out.update({f"exec_algo_{name}_{key}": value for key, value in figures.items()})
     out["exec_algo_scaling_ratio"] = round(out["exec_algo_large_seconds"] / out["exec_algo_small_seconds"], 2)
-    out["exec_algo_scaling_ratio_cpu"] = round(out["exec_algo_large_cpu_seconds"] / out["exec_algo_small_cpu_seconds"], 2)
+    out["exec_algo_scaling_ratio_cpu"] = round(
+        out["exec_algo_large_cpu_seconds"] / out["exec_algo_small_cpu_seconds"], 2
+    )
     return out
 
 
@@ -88,9 +90,13 @@ def _one_run(count: int) -> dict[str, float | int]:
         ),
     )
     engine.add_strategy(schedule)
-    engine.add_actor(Progress(ProgressConfig(start_ns=market.start_ns, end_ns=market.end_ns, step_percent=10, interval_minutes=1)))
+    engine.add_actor(
+        Progress(ProgressConfig(start_ns=market.start_ns, end_ns=market.end_ns, step_percent=10, interval_minutes=1))
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        config = TwoPartConfig(stats_db=str(Path(tmp) / "stats.sqlite"), deadline_seconds=60.0, log_events=False, log_commands=False)
+        config = TwoPartConfig(
+            stats_db=str(Path(tmp) / "stats.sqlite"), deadline_seconds=60.0, log_events=False, log_commands=False
+        )
         engine.add_exec_algorithm(TwoPart(config))
         began, began_cpu = time.perf_counter(), time.process_time()
         engine.run()

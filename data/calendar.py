@@ -136,4 +136,3 @@ def monthly_expiries(start: dt.date, end: dt.date) -> list[dt.date]:
 def is_monthly_expiry(day: dt.date) -> bool:
     """True when ``day`` is the (holiday-adjusted) third-Friday expiry of its month."""
     return monthly_expiry(day.year, day.month) == day
-

@@ -142,9 +142,7 @@ def import_databento(
         raise DatabentoImportError(f"--out: {exc}") from None
     definition_files = [inspect_dbn(p, "--definitions", (DEFINITION_SCHEMA,)) for p in definitions]
     quote_files = [_options_file(inspect_dbn(p, "--quotes", QUOTE_SCHEMAS)) for p in quotes]
-    underlying_files = [
-        _equity_file(inspect_dbn(p, "--underlying-quotes", QUOTE_SCHEMAS)) for p in underlying_quotes
-    ]
+    underlying_files = [_equity_file(inspect_dbn(p, "--underlying-quotes", QUOTE_SCHEMAS)) for p in underlying_quotes]
 
     with staged_catalog(out_dir) as catalog:
         manifest = _build(catalog, loader, venue, underlying, definition_files, quote_files, underlying_files)
@@ -224,8 +222,7 @@ def select_instruments(
         underlying = found[0]
     elif underlying not in found:
         raise DatabentoImportError(
-            f"--underlying {underlying}: no options on it in the definitions "
-            f"(found: {', '.join(found) or 'none'})",
+            f"--underlying {underlying}: no options on it in the definitions (found: {', '.join(found) or 'none'})",
         )
     kept = sorted((o for o in options if o.underlying == underlying), key=lambda o: o.id.value)
     if len(latest) > len(kept):
@@ -276,7 +273,10 @@ class _QuoteWriter:
             dropped.append(f"{len(data) - len(quotes):,} trades ({file.schema} gives quotes and trades)")
         _log.info(
             "%s: %s quotes for %s instruments written in %.1fs%s",
-            file.name, f"{len(kept):,}", f"{len(by_instrument):,}", time.monotonic() - started,
+            file.name,
+            f"{len(kept):,}",
+            f"{len(by_instrument):,}",
+            time.monotonic() - started,
             f"; dropped {' and '.join(dropped)}" if dropped else "",
         )
 
@@ -324,8 +324,7 @@ def _loader_on_venue(venue: str) -> DatabentoDataLoader:
             loader.load_publishers(path)
         except ValueError:
             raise DatabentoImportError(
-                f"--venue {venue!r}: not a venue code Databento knows; use {DEFAULT_VENUE} "
-                "or an exchange MIC",
+                f"--venue {venue!r}: not a venue code Databento knows; use {DEFAULT_VENUE} or an exchange MIC",
             ) from None
     return loader
 
@@ -356,7 +355,10 @@ def _warn_if_per_exchange(file: DbnFile) -> None:
         _log.warning(
             "%s: %s from %s carries each exchange's own BBO, merged here by time (not a consolidated "
             "quote); %s give the consolidated one",
-            file.name, file.schema, file.dataset, ", ".join(CONSOLIDATED_QUOTE_SCHEMAS),
+            file.name,
+            file.schema,
+            file.dataset,
+            ", ".join(CONSOLIDATED_QUOTE_SCHEMAS),
         )
 
 
@@ -388,7 +390,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
         manifest = import_databento(
-            args.definitions, args.quotes, args.underlying_quotes, args.out, args.venue, args.underlying,
+            args.definitions,
+            args.quotes,
+            args.underlying_quotes,
+            args.out,
+            args.venue,
+            args.underlying,
         )
     except (DatabentoImportError, OSError) as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)

@@ -33,8 +33,6 @@ from __future__ import annotations
 import datetime as dt
 from datetime import timedelta
 
-from pydantic import ValidationError
-
 from nautilus_trader.common.config import NautilusConfig
 from nautilus_trader.common.events import TimeEvent
 from nautilus_trader.core.data import Data
@@ -43,6 +41,7 @@ from nautilus_trader.model.enums import TradingState
 from nautilus_trader.model.events import OrderEvent, OrderFilled
 from nautilus_trader.model.identifiers import ClientId, InstrumentId, Symbol, Venue
 from nautilus_trader.trading.strategy import Strategy
+from pydantic import ValidationError
 
 from hybrid.backtest.equity import marked_equity
 from hybrid.options.analytics import analyze
@@ -158,7 +157,9 @@ class Regime:
 
     def __init__(self, row: RegimeConfig, min_dte: int, max_dte: int, index: int) -> None:
         if not 0 <= row.min_rank < row.max_rank <= 100:
-            raise ValueError(f"regimes[{index}]: need 0 <= min_rank < max_rank <= 100, got {row.min_rank}, {row.max_rank}")
+            raise ValueError(
+                f"regimes[{index}]: need 0 <= min_rank < max_rank <= 100, got {row.min_rank}, {row.max_rank}"
+            )
         self.row = row
         self.rules: RuleStructure | None = None
         if row.strategy is not None:
@@ -205,7 +206,11 @@ class IVRankStrategy(Strategy):
         self.plans: dict[str, tuple[float | None, float | None]] = {}  # group -> (max profit, max loss), all units
         self.decisions: list[dict] = []
         self.trader = GroupTrader.from_config(
-            self, config, gate=self.gate, on_closed=self.on_group_closed, on_rejected=self.on_rejected,
+            self,
+            config,
+            gate=self.gate,
+            on_closed=self.on_group_closed,
+            on_rejected=self.on_rejected,
         )
         self.breaker = CircuitBreaker(config.breaker, self.request_state, self.log.warning)
 
@@ -225,7 +230,9 @@ class IVRankStrategy(Strategy):
             start=now - timedelta(days=int(self.config.iv_window * 1.6)),  # trading days, with room for holidays
             end=now,
         )
-        self.clock.set_timer("risk-check", timedelta(minutes=self.config.check_interval_minutes), callback=self.on_risk_check)
+        self.clock.set_timer(
+            "risk-check", timedelta(minutes=self.config.check_interval_minutes), callback=self.on_risk_check
+        )
 
     def on_stop(self) -> None:
         self.trader.stop()
@@ -276,8 +283,11 @@ class IVRankStrategy(Strategy):
         live_iv = market.atm_iv()
         history = [iv for day, iv in sorted(self.iv_history.items()) if day < today]
         if live_iv is None or len(history) < self.config.iv_window - 1:
-            return {"action": "none", "reason": f"IV history has {len(history)} days, needs {self.config.iv_window - 1}"}
-        rank = iv_rank([*history[-(self.config.iv_window - 1):], live_iv], self.config.iv_window).rank
+            return {
+                "action": "none",
+                "reason": f"IV history has {len(history)} days, needs {self.config.iv_window - 1}",
+            }
+        rank = iv_rank([*history[-(self.config.iv_window - 1) :], live_iv], self.config.iv_window).rank
         decision: dict = {"iv": round(live_iv, 4), "iv_rank": round(rank, 1)}
         regime = next((r for r in self.regimes if r.matches(rank)), None)
         if regime is None or regime.rules is None:
@@ -299,12 +309,19 @@ class IVRankStrategy(Strategy):
         if not result.accepted:
             return decision | {"action": "refused", "structure": regime.row.strategy, "reason": result.reason}
         self.last_entry_day = today
-        return decision | {"action": "open", "structure": regime.row.strategy, "units": units, "group_id": result.group_id}
+        return decision | {
+            "action": "open",
+            "structure": regime.row.strategy,
+            "units": units,
+            "group_id": result.group_id,
+        }
 
     def size(self, market: MarketSnapshot, legs: list[Leg]) -> int | str:
         """Units whose maximum loss stays within ``risk_per_position`` of equity; a reason string when none fit."""
         priced = [market.chain.priced(leg, market.chain.contract(leg.expiry, leg.kind, leg.strike).id) for leg in legs]
-        analysis = analyze(priced, market.spot, market.atm_iv() or FALLBACK_VOL, self.config.rate, self.config.dividend, market.as_of)
+        analysis = analyze(
+            priced, market.spot, market.atm_iv() or FALLBACK_VOL, self.config.rate, self.config.dividend, market.as_of
+        )
         if analysis.max_loss is None or analysis.max_loss >= 0:
             return "the structure's maximum loss is unbounded or not a loss: cannot size by risk"
         budget = self.config.risk_per_position * self.equity()
@@ -323,7 +340,12 @@ class IVRankStrategy(Strategy):
             vega=analysis.greeks.vega * units,
             max_loss=max_loss,
             requirement=entry_requirement(
-                proposal.legs, units, proposal.spot, analysis.net_premium, MarginRates(), OPTION_MULTIPLIER,
+                proposal.legs,
+                units,
+                proposal.spot,
+                analysis.net_premium,
+                MarginRates(),
+                OPTION_MULTIPLIER,
             ),
         )
         reason = check_entry(self.limits, self.book_state(), entry)

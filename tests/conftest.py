@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
-
-import os
 
 import pytest
 from hypothesis import settings

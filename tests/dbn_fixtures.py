@@ -61,9 +61,7 @@ def write_dbn(
 ) -> Path:
     """Write ``records`` for ``symbols`` (raw symbol -> Databento instrument id) as a DBN file."""
     day = pd.Timestamp(SESSION_OPEN_NS, unit="ns").date()
-    mappings = [
-        Mapping(raw, [Interval(day, day + dt.timedelta(days=1), str(iid))]) for raw, iid in symbols.items()
-    ]
+    mappings = [Mapping(raw, [Interval(day, day + dt.timedelta(days=1), str(iid))]) for raw, iid in symbols.items()]
     metadata = dbn.Metadata(
         dataset=dataset,
         start=SESSION_OPEN_NS - 3600 * SECOND_NS,
@@ -104,7 +102,9 @@ def option_definition(raw_symbol: str, instrument_id: int, publisher: int = OPRA
     """An OPRA option definition: Databento gives the expiry as midnight UTC of the expiry date."""
     root, expiry, right, strike = parse_occ_symbol(raw_symbol)
     return _definition(
-        publisher, instrument_id, raw_symbol,
+        publisher,
+        instrument_id,
+        raw_symbol,
         asset=root,
         security_type="OOSTK",
         instrument_class=dbn.InstrumentClass.CALL if right == "C" else dbn.InstrumentClass.PUT,
@@ -121,7 +121,9 @@ def option_definition(raw_symbol: str, instrument_id: int, publisher: int = OPRA
 def spread_definition(raw_symbol: str, instrument_id: int, underlying: str) -> dbn.InstrumentDefMsg:
     """An options strategy listed as one instrument (NautilusTrader decodes it as ``OptionSpread``)."""
     return _definition(
-        OPRA, instrument_id, raw_symbol,
+        OPRA,
+        instrument_id,
+        raw_symbol,
         asset=underlying,
         security_type="",
         secsubtype="VT",
@@ -135,7 +137,9 @@ def spread_definition(raw_symbol: str, instrument_id: int, underlying: str) -> d
 def equity_definition(symbol: str, instrument_id: int, round_lot: int = 100) -> dbn.InstrumentDefMsg:
     """A Nasdaq stock definition (decoded as ``Equity``, lot size = the round lot)."""
     return _definition(
-        XNAS, instrument_id, symbol,
+        XNAS,
+        instrument_id,
+        symbol,
         asset=symbol,
         security_type="",
         instrument_class=dbn.InstrumentClass.STOCK,
@@ -146,26 +150,44 @@ def equity_definition(symbol: str, instrument_id: int, round_lot: int = 100) -> 
 
 def quote_record(schema: str, publisher: int, instrument_id: int, quote: Quote) -> object:
     """The record type ``schema`` uses, carrying ``quote`` as its top of book."""
-    common = {"publisher_id": publisher, "instrument_id": instrument_id, "ts_event": quote.ts_ns,
-              "ts_recv": quote.ts_ns}
-    book = {"bid_px": _px(quote.bid), "ask_px": _px(quote.ask), "bid_sz": quote.bid_size,
-            "ask_sz": quote.ask_size}
+    common = {
+        "publisher_id": publisher,
+        "instrument_id": instrument_id,
+        "ts_event": quote.ts_ns,
+        "ts_recv": quote.ts_ns,
+    }
+    book = {"bid_px": _px(quote.bid), "ask_px": _px(quote.ask), "bid_sz": quote.bid_size, "ask_sz": quote.ask_size}
     trade = {"price": _px(quote.ask), "size": 1, "side": dbn.Side.BID}
     rtype = int(dbn.RType.from_schema(dbn.Schema.from_str(schema)))
     match schema:
         case "mbp-1" | "tbbo":
             action = dbn.Action.TRADE if schema == "tbbo" else dbn.Action.ADD
-            return dbn.MBP1Msg(**common, **trade, action=action, depth=0, flags=dbn.F_LAST,
-                               levels=dbn.BidAskPair(**book, bid_ct=1, ask_ct=1))
+            return dbn.MBP1Msg(
+                **common,
+                **trade,
+                action=action,
+                depth=0,
+                flags=dbn.F_LAST,
+                levels=dbn.BidAskPair(**book, bid_ct=1, ask_ct=1),
+            )
         case "bbo-1s" | "bbo-1m":
             return dbn.BBOMsg(rtype=rtype, **common, **trade, levels=dbn.BidAskPair(**book))
         case "cmbp-1" | "tcbbo":
             action = dbn.Action.TRADE if schema == "tcbbo" else dbn.Action.ADD
-            return dbn.CMBP1Msg(rtype=rtype, **common, **trade, action=action,
-                                levels=dbn.ConsolidatedBidAskPair(**book, bid_pb=publisher, ask_pb=publisher))
+            return dbn.CMBP1Msg(
+                rtype=rtype,
+                **common,
+                **trade,
+                action=action,
+                levels=dbn.ConsolidatedBidAskPair(**book, bid_pb=publisher, ask_pb=publisher),
+            )
         case "cbbo-1s" | "cbbo-1m":
-            return dbn.CBBOMsg(rtype=rtype, **common, **trade,
-                               levels=dbn.ConsolidatedBidAskPair(**book, bid_pb=publisher, ask_pb=publisher))
+            return dbn.CBBOMsg(
+                rtype=rtype,
+                **common,
+                **trade,
+                levels=dbn.ConsolidatedBidAskPair(**book, bid_pb=publisher, ask_pb=publisher),
+            )
     raise ValueError(f"no quote record for schema {schema}")
 
 

@@ -7,13 +7,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
-
 from nautilus_trader.model.currencies import USD
 from nautilus_trader.model.enums import TradingState
 
 from hybrid.backtest import load_settings, write_report
-from hybrid.backtest.settings import ComponentSpec
 from hybrid.backtest.runner import run_backtest
+from hybrid.backtest.settings import ComponentSpec
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "iv_rank_small.toml"
 
@@ -48,7 +47,9 @@ def merged(base: dict, overrides: dict) -> dict:
     return out
 
 
-def run_iv_rank(catalog: Path, out: Path, strategy: dict | None = None, actors: tuple[ComponentSpec, ...] = ()) -> Outcome:
+def run_iv_rank(
+    catalog: Path, out: Path, strategy: dict | None = None, actors: tuple[ComponentSpec, ...] = ()
+) -> Outcome:
     """One backtest of the IV-rank strategy over ``catalog``; ``strategy`` overrides its config table."""
     settings = load_settings(CONFIG, catalog=catalog, out=out)
     spec = settings.components[0]

@@ -109,6 +109,7 @@ def paper_node(config: Path, db: Path, workdir: Path, speed: float = SPEED) -> I
     process = run_live(["--config", str(config), "--port", "0", "--speed", str(speed)], env, workdir)
     stderr = workdir / "stderr.log"
     try:
+
         def url() -> str | None:
             if process.poll() is not None:
                 raise AssertionError(f"run_live.py exited {process.returncode}: {stderr.read_text()}")
@@ -143,7 +144,12 @@ def spread_intent(client: httpx.Client, execution: dict, offset: int = 0, units:
         "underlying": "SPY",
         "units": units,
         "execution": execution,
-        "structure": {"type": "catalogue", "strategy": "bull_call_spread", "strikes": strikes[low : low + 2], "expiries": [expiry]},
+        "structure": {
+            "type": "catalogue",
+            "strategy": "bull_call_spread",
+            "strikes": strikes[low : low + 2],
+            "expiries": [expiry],
+        },
     }
 
 

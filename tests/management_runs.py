@@ -8,7 +8,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
-
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.common.events import TimeEvent
@@ -51,8 +50,12 @@ def template(
             "underlying": "SPY",
             "units": units,
             "execution": {"type": "market"},
-            "structure": {"type": "rules", "strategy": strategy, "strikes": strikes,
-                          "expiries": [{"min_dte": dte[0], "max_dte": dte[1]}]},
+            "structure": {
+                "type": "rules",
+                "strategy": strategy,
+                "strikes": strikes,
+                "expiries": [{"min_dte": dte[0], "max_dte": dte[1]}],
+            },
         },
     }
 

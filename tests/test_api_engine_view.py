@@ -6,15 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from nautilus_trader.core.nautilus_pyo3 import black_scholes_greeks
+from nautilus_trader.core.uuid import UUID4
+from nautilus_trader.model.events import OrderFilled, PositionOpened
 
 from hybrid.api.engine_view import CacheEngineView, fill_event, position_event
 from hybrid.options import catalogue
 from hybrid.options.legs import Leg
 from hybrid.options.pricing import as_of_datetime, years_to_expiry
 from hybrid.tracking import rebuild_groups
-from nautilus_trader.core.nautilus_pyo3 import black_scholes_greeks
-from nautilus_trader.core.uuid import UUID4
-from nautilus_trader.model.events import OrderFilled, PositionOpened
 from tests.api_support import Market, engine_kernel, engine_view, market
 
 

@@ -371,7 +371,11 @@ def test_template_crud_with_upcoming_runs(api: Api, admin: httpx.Client, viewer:
     assert viewer.get(f"/templates/{template_id}").status_code == 404
     logged = [a["action"] for a in viewer.get("/actions", params={"template_id": template_id}).json()]
     assert logged == [
-        "template_created", "template_updated", "template_disabled", "template_enabled", "template_deleted"
+        "template_created",
+        "template_updated",
+        "template_disabled",
+        "template_enabled",
+        "template_deleted",
     ]
 
 
@@ -384,8 +388,17 @@ def test_fill_stats_table(api: Api, viewer: httpx.Client) -> None:
     stats.flush()
     rows = viewer.get("/fill-stats", params={"scope": "live", "by": ["underlying", "mode"]}).json()
     assert rows == [
-        {"keys": {"underlying": "SPY", "mode": "combo"}, "attempts": 2, "fills": 1, "fill_rate": 0.5, "quantity": 2.0,
-         "filled": 1.0, "filled_ratio": 0.5, "avg_slippage": 0.0, "avg_time_to_fill_s": 2.0}
+        {
+            "keys": {"underlying": "SPY", "mode": "combo"},
+            "attempts": 2,
+            "fills": 1,
+            "fill_rate": 0.5,
+            "quantity": 2.0,
+            "filled": 1.0,
+            "filled_ratio": 0.5,
+            "avg_slippage": 0.0,
+            "avg_time_to_fill_s": 2.0,
+        }
     ]
     assert ("query", "by", 0) in errors_at(viewer.get("/fill-stats", params={"by": "price"}))
 

@@ -15,7 +15,6 @@ from hybrid.api.ratelimit import RateLimit
 from tests.api_support import ADMIN, TRADER, VIEWER, Market, auth, make_context, market, second, serve
 
 
-
 def call(method: str, params: object = None, id_: object = 1) -> dict:
     request = {"jsonrpc": "2.0", "method": method, "id": id_}
     if params is not None:
@@ -50,8 +49,18 @@ def rpc(url: str, payload: object, token: str = TRADER) -> httpx.Response:
 
 def test_every_rest_operation_is_a_method() -> None:
     assert {
-        "orders.submit", "orders.cancel", "groups.close", "groups.close_all", "groups.roll", "groups.pause",
-        "templates.create", "chain.quotes", "analysis.analyze", "actions.list", "fill_stats.table", "health.get",
+        "orders.submit",
+        "orders.cancel",
+        "groups.close",
+        "groups.close_all",
+        "groups.roll",
+        "groups.pause",
+        "templates.create",
+        "chain.quotes",
+        "analysis.analyze",
+        "actions.list",
+        "fill_stats.table",
+        "health.get",
     } <= set(OPERATIONS)
 
 

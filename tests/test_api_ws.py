@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from nautilus_trader.model.events import OrderFilled
 from starlette.websockets import WebSocketState
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
@@ -18,7 +19,6 @@ from hybrid.api.context import ApiContext
 from hybrid.api.engine_view import fill_event
 from hybrid.api.ws import TRY_AGAIN_LATER, Hub, HubEvent
 from hybrid.orders.status import OrderStatus
-from nautilus_trader.model.events import OrderFilled
 from tests.api_support import ADMIN, TRADER, VIEWER, Market, auth, engine_kernel, make_context, market, serve
 
 WAIT = 10.0  # seconds: the longest any expected message may take before the test fails
@@ -86,7 +86,8 @@ def test_order_status_changes_are_pushed(url: str, context: ApiContext, facts: M
         seen: list[dict] = []
         statuses = [next_of(ws, "order", seen)["data"] for _ in range(2)]
         assert [(s["order_id"], s["status"]) for s in statuses] == [
-            (order["order_id"], "accepted"), (order["order_id"], "queued")
+            (order["order_id"], "accepted"),
+            (order["order_id"], "queued"),
         ]
         claimed = context.queue.claim_next()  # the engine-side drainer, here in the test's thread
         assert claimed is not None and claimed.order_id == order["order_id"]

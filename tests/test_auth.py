@@ -247,9 +247,8 @@ def test_websockets_take_a_header_or_the_bearer_subprotocol(client):
     [("/ws", {}), ("/ws", {"subprotocols": ["bearer", VIEWER + "x"]}), (f"/ws?token={VIEWER}", {})],
 )
 def test_websockets_without_a_known_token_are_closed_with_policy_violation(client, url, options):
-    with pytest.raises(WebSocketDisconnect) as caught:
-        with client.websocket_connect(url, **options):
-            pass
+    with pytest.raises(WebSocketDisconnect) as caught, client.websocket_connect(url, **options):
+        pass
     assert caught.value.code == 1008
 
 

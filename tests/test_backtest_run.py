@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from nautilus_trader.model.identifiers import InstrumentId, generic_spread_id_to_list
 
 from hybrid.backtest import load_settings, run_and_report

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 
@@ -36,7 +35,11 @@ from tests.management_runs import (
 CHECK = dt.timedelta(minutes=5)
 ONE_GROUP = {"max_open_groups": 1}
 TEST_RULES = {  # the house rules' shape with thresholds this 4-session market reaches
-    "profit_tranches": [{"at_pct": 5, "fraction": 0.3}, {"at_pct": 10, "fraction": 0.5}, {"at_pct": 15, "fraction": 0.2}],
+    "profit_tranches": [
+        {"at_pct": 5, "fraction": 0.3},
+        {"at_pct": 10, "fraction": 0.5},
+        {"at_pct": 15, "fraction": 0.2},
+    ],
     "stop_loss_pct": -20,
     "stop_confirmations": 2,
 }
@@ -81,12 +84,30 @@ def exits(scenario_catalog: Callable[[str], Path], tmp_path_factory: pytest.Temp
     templates = [
         template("bulls", "bull_call_spread", BULL_CALLS, units=10, conditions=ONE_GROUP),
         template("bears", "bear_put_spread", BEAR_PUTS, units=10, conditions=ONE_GROUP),
-        template("bulls_paused", "bull_call_spread", BULL_CALLS, units=10, conditions=ONE_GROUP,
-                 schedule={"kind": "daily", "at": "10:30"}),
-        template("bears_paused_live", "bear_put_spread", BEAR_PUTS, units=10, conditions=ONE_GROUP,
-                 schedule={"kind": "daily", "at": "10:30"}),
-        template("bulls_own_rules", "bull_call_spread", BULL_CALLS, units=10, conditions=ONE_GROUP,
-                 schedule={"kind": "daily", "at": "11:00"}),
+        template(
+            "bulls_paused",
+            "bull_call_spread",
+            BULL_CALLS,
+            units=10,
+            conditions=ONE_GROUP,
+            schedule={"kind": "daily", "at": "10:30"},
+        ),
+        template(
+            "bears_paused_live",
+            "bear_put_spread",
+            BEAR_PUTS,
+            units=10,
+            conditions=ONE_GROUP,
+            schedule={"kind": "daily", "at": "10:30"},
+        ),
+        template(
+            "bulls_own_rules",
+            "bull_call_spread",
+            BULL_CALLS,
+            units=10,
+            conditions=ONE_GROUP,
+            schedule={"kind": "daily", "at": "11:00"},
+        ),
     ]
     bot = {
         "database": str(database),
@@ -97,8 +118,13 @@ def exits(scenario_catalog: Callable[[str], Path], tmp_path_factory: pytest.Temp
         ],
     }
     extra = (
-        ComponentSpec("actors", 2, "tests.test_bot_manager:Pauser", "tests.test_bot_manager:PauserConfig",
-                      {"database": str(database), "group_id": "template-4-20240102T153000Z", "at": "2024-01-02T12:00"}),
+        ComponentSpec(
+            "actors",
+            2,
+            "tests.test_bot_manager:Pauser",
+            "tests.test_bot_manager:PauserConfig",
+            {"database": str(database), "group_id": "template-4-20240102T153000Z", "at": "2024-01-02T12:00"},
+        ),
         ComponentSpec("actors", 3, "tests.test_bot_manager:Listener", "tests.test_bot_manager:ListenerConfig", {}),
     )
     return run(scenario_catalog("high_iv"), out, bot=bot, recurring={"templates": templates}, extra=extra), database
@@ -135,7 +161,9 @@ def test_a_paused_group_is_left_alone(exits: tuple[Outcome, Path]) -> None:
     outcome, database = exits
     group = "template-3-20240102T153000Z"
     assert [a["action"] for a in outcome.actions if a["group_id"] == group and a["component"] == "BotManager"] == [
-        "manage", "pause"]
+        "manage",
+        "pause",
+    ]
     assert outcome.group(group)["status"] == "open" and outcome.group(group)["units"] == 10
     db = Database(database)
     assert ManagementStore(db, ActionLog(db)).state(group).paused  # persisted
@@ -146,7 +174,8 @@ def test_a_pause_made_elsewhere_takes_effect_at_the_next_check(exits: tuple[Outc
     paused, twin = "template-4-20240102T153000Z", "template-2-20240102T150000Z"
     assert outcome.of("close_all", twin)  # the same structure, not paused, was stopped out
     assert [a["action"] for a in outcome.actions if a["group_id"] == paused and a["component"] == "BotManager"] == [
-        "manage"]
+        "manage"
+    ]
     db = Database(database)
     (pause,) = ActionLog(db).query(group_id=paused, action="pause")
     assert pause.reason == "trader takes over" and outcome.group(paused)["status"] == "open"
@@ -170,8 +199,12 @@ def test_actions_are_persisted_and_published(exits: tuple[Outcome, Path]) -> Non
     published = [r for r in listener.records if r.template_id is None]  # the templates actor publishes too
     assert [(r.action, r.group_id) for r in published] == [(a["action"], a["group_id"]) for a in bot_rows]
     stored = ActionLog(Database(database)).query()
-    assert [(r.id, r.action) for r in stored if r.reason != "trader takes over"] == [(a["id"], a["action"]) for a in bot_rows]
-    assert outcome.summary["actions"]["by_action"] == dict(sorted(Counter(a["action"] for a in outcome.actions).items()))
+    assert [(r.id, r.action) for r in stored if r.reason != "trader takes over"] == [
+        (a["id"], a["action"]) for a in bot_rows
+    ]
+    assert outcome.summary["actions"]["by_action"] == dict(
+        sorted(Counter(a["action"] for a in outcome.actions).items())
+    )
     assert outcome.summary["all_groups_balanced"]
 
 
@@ -253,19 +286,31 @@ def test_a_roll_that_cannot_be_built_closes_the_group(rolls: Outcome) -> None:
 
 
 def test_groups_of_every_source_are_managed_through_their_owner(
-    scenario_catalog: Callable[[str], Path], tmp_path: Path,
+    scenario_catalog: Callable[[str], Path],
+    tmp_path: Path,
 ) -> None:
     """The autonomous IV-rank strategy's condors are stopped out through its own endpoint; the spread demo,
     which takes no commands, is logged once and left alone."""
     iv_rank = tomllib.loads(Path("configs/iv_rank_small.toml").read_text())["strategies"][0]["config"]
     extra = (
-        ComponentSpec("strategies", 1, "strategies.iv_rank:IVRankStrategy", "strategies.iv_rank:IVRankStrategyConfig",
-                      {**iv_rank, "take_profit": None}),
-        ComponentSpec("strategies", 2, "strategies.spread_demo:SpreadDemo", "strategies.spread_demo:SpreadDemoConfig",
-                      {"quantity": 2, "hold_days": 3, "entry_every_days": 5}),
+        ComponentSpec(
+            "strategies",
+            1,
+            "strategies.iv_rank:IVRankStrategy",
+            "strategies.iv_rank:IVRankStrategyConfig",
+            {**iv_rank, "take_profit": None},
+        ),
+        ComponentSpec(
+            "strategies",
+            2,
+            "strategies.spread_demo:SpreadDemo",
+            "strategies.spread_demo:SpreadDemoConfig",
+            {"quantity": 2, "hold_days": 3, "entry_every_days": 5},
+        ),
     )
-    outcome = run(scenario_catalog("high_iv"), tmp_path, bot={"rules": TEST_RULES}, without=("RecurringTemplates",),
-                  extra=extra)
+    outcome = run(
+        scenario_catalog("high_iv"), tmp_path, bot={"rules": TEST_RULES}, without=("RecurringTemplates",), extra=extra
+    )
     autonomous = [g for g in outcome.groups if g["strategy_id"].startswith("IVRankStrategy")]
     assert autonomous and all(g["source"] == "autonomous" for g in autonomous)
     for group in autonomous:
@@ -283,16 +328,23 @@ def test_groups_of_every_source_are_managed_through_their_owner(
         ({"sources": ("robot",)}, "sources: 'robot' is not one of autonomous, manual, recurring"),
         ({"active_from": "9h45"}, "active_from must be a New York time like 09:45"),
         ({"rules": {"stop_loss_pct": 5}}, "rules.stop_loss_pct: Input should be less than 0 (got 5)"),
-        ({"overrides": [{"group": "g*", "rules": {"stop_confirmations": 0}}]},
-         "overrides[0].rules.stop_confirmations: Input should be greater than or equal to 1 (got 0)"),
+        (
+            {"overrides": [{"group": "g*", "rules": {"stop_confirmations": 0}}]},
+            "overrides[0].rules.stop_confirmations: Input should be greater than or equal to 1 (got 0)",
+        ),
         ({"overrides": [{"group": "g*", "pause": True}]}, "overrides[0].pause: Extra inputs are not permitted"),
     ],
 )
 def test_bad_config_is_one_line_naming_the_field(config: dict, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         BotManagerConfig(**config)
-    spec = ComponentSpec("actors", 0, "hybrid.management.bot_manager:BotManager",
-                         "hybrid.management.bot_manager:BotManagerConfig", config)
+    spec = ComponentSpec(
+        "actors",
+        0,
+        "hybrid.management.bot_manager:BotManager",
+        "hybrid.management.bot_manager:BotManagerConfig",
+        config,
+    )
     with pytest.raises(ConfigError) as error:  # what run_backtest.py prints, before anything is built
         importable(spec, "run.toml")
     assert str(error.value).startswith(f"run.toml: actors[0].config (BotManagerConfig): {message}")

@@ -64,7 +64,9 @@ def test_stop_checks_and_resets_are_logged(store: tuple[ManagementStore, ActionL
     assert actions == ["manage", "stop_check", "stop_check", "stop_reset", "stop_check", "stop_check", "close_all"]
 
 
-def test_a_roll_child_inherits_rules_and_entry_deltas_and_sums_the_lineage(store: tuple[ManagementStore, ActionLog]) -> None:
+def test_a_roll_child_inherits_rules_and_entry_deltas_and_sums_the_lineage(
+    store: tuple[ManagementStore, ActionLog],
+) -> None:
     management, log = store
     deltas = (-0.16, -0.10)
     management.register("root", T0, ManagementState(entry_deltas=deltas))
@@ -83,7 +85,9 @@ def test_a_roll_child_inherits_rules_and_entry_deltas_and_sums_the_lineage(store
 def test_lineages_in_the_report_follow_roll_opened_rows() -> None:
     def opened(child: str, parent: str, generation: int) -> dict:
         details = {"parent_id": parent, "root_id": "a", "generation": generation}
-        return record_row(ActionRecord(T0, "roll_opened", f"rolled from {parent}", group_id=child, details=details, id=1), "Bot")
+        return record_row(
+            ActionRecord(T0, "roll_opened", f"rolled from {parent}", group_id=child, details=details, id=1), "Bot"
+        )
 
     rows = [opened("b", "a", 1), opened("c", "b", 2), record_row(ActionRecord(T0, "manage", "x", group_id="z"), "Bot")]
     assert json.loads(rows[0]["details"])["root_id"] == "a"

@@ -42,16 +42,22 @@ def test_next_and_previous_sessions():
 
 def test_weekly_expiries_every_friday_thursday_when_friday_is_a_holiday():
     weeklies = calendar.weekly_expiries(D(2024, 3, 1), D(2024, 4, 12))
-    assert weeklies == [D(2024, 3, 1), D(2024, 3, 8), D(2024, 3, 15), D(2024, 3, 22), D(2024, 3, 28),
-                        D(2024, 4, 5), D(2024, 4, 12)]
+    assert weeklies == [
+        D(2024, 3, 1),
+        D(2024, 3, 8),
+        D(2024, 3, 15),
+        D(2024, 3, 22),
+        D(2024, 3, 28),
+        D(2024, 4, 5),
+        D(2024, 4, 12),
+    ]
     assert calendar.weekly_expiries(D(2026, 6, 15), D(2026, 6, 19)) == [D(2026, 6, 18)]  # Juneteenth Friday
     assert all(calendar.is_trading_day(d) for d in calendar.weekly_expiries(D(2023, 1, 1), D(2025, 12, 31)))
 
 
 def test_monthly_expiries_third_friday():
     monthlies = calendar.monthly_expiries(D(2024, 1, 1), D(2024, 6, 30))
-    assert monthlies == [D(2024, 1, 19), D(2024, 2, 16), D(2024, 3, 15), D(2024, 4, 19), D(2024, 5, 17),
-                         D(2024, 6, 21)]
+    assert monthlies == [D(2024, 1, 19), D(2024, 2, 16), D(2024, 3, 15), D(2024, 4, 19), D(2024, 5, 17), D(2024, 6, 21)]
     assert calendar.monthly_expiry(2022, 4) == D(2022, 4, 14)  # third Friday was Good Friday
     assert calendar.is_monthly_expiry(D(2024, 2, 16)) and not calendar.is_monthly_expiry(D(2024, 2, 9))
     weeklies = set(calendar.weekly_expiries(D(2023, 1, 1), D(2025, 12, 31)))

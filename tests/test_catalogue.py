@@ -78,24 +78,40 @@ LEAN = {
     "iron_condor": ((*IC, *ONE), (95, 100, 110, 115), (E1,), [P(95, 1), P(100, -1), C(110, -1), C(115, 1)]),
     "short_iron_condor": ((*SIC, *ONE), (95, 100, 110, 115), (E1,), [P(95, -1), P(100, 1), C(110, 1), C(115, -1)]),
     "iron_butterfly": (
-        ("otm_put_strike", "atm_strike", "otm_call_strike", *ONE), (95, 105, 115), (E1,),
+        ("otm_put_strike", "atm_strike", "otm_call_strike", *ONE),
+        (95, 105, 115),
+        (E1,),
         [P(95, 1), P(105, -1), C(105, -1), C(115, 1)],
     ),
     "short_iron_butterfly": (
-        ("otm_put_strike", "atm_strike", "otm_call_strike", *ONE), (95, 105, 115), (E1,),
+        ("otm_put_strike", "atm_strike", "otm_call_strike", *ONE),
+        (95, 105, 115),
+        (E1,),
         [P(95, -1), P(105, 1), C(105, 1), C(115, -1)],
     ),
     "box_spread": (
-        ("higher_strike", "lower_strike", *ONE), (110, 100), (E1,), [P(110, 1), P(100, -1), C(100, 1), C(110, -1)]
+        ("higher_strike", "lower_strike", *ONE),
+        (110, 100),
+        (E1,),
+        [P(110, 1), P(100, -1), C(100, 1), C(110, -1)],
     ),
     "short_box_spread": (
-        ("higher_strike", "lower_strike", *ONE), (110, 100), (E1,), [P(110, -1), P(100, 1), C(100, -1), C(110, 1)]
+        ("higher_strike", "lower_strike", *ONE),
+        (110, 100),
+        (E1,),
+        [P(110, -1), P(100, 1), C(100, -1), C(110, 1)],
     ),
     "jelly_roll": (
-        ("strike", *NEAR_FAR), (100,), (E1, E2), [C(100, -1, E1), C(100, 1, E2), P(100, 1, E1), P(100, -1, E2)]
+        ("strike", *NEAR_FAR),
+        (100,),
+        (E1, E2),
+        [C(100, -1, E1), C(100, 1, E2), P(100, 1, E1), P(100, -1, E2)],
     ),
     "short_jelly_roll": (
-        ("strike", *NEAR_FAR), (100,), (E1, E2), [C(100, 1, E1), C(100, -1, E2), P(100, -1, E1), P(100, 1, E2)]
+        ("strike", *NEAR_FAR),
+        (100,),
+        (E1, E2),
+        [C(100, 1, E1), C(100, -1, E2), P(100, -1, E1), P(100, 1, E2)],
     ),
     "bear_call_ladder": ((*LMH, *ONE), (100, 105, 110), (E1,), [C(100, -1), C(105, 1), C(110, 1)]),
     "bull_call_ladder": ((*LMH, *ONE), (100, 105, 110), (E1,), [C(100, 1), C(105, -1), C(110, -1)]),
@@ -109,10 +125,16 @@ LEAN = {
 
 _BEYOND_LONG = {
     "call_diagonal_spread": (
-        ("near_strike", "far_strike", *NEAR_FAR), (110, 100), (E1, E2), [C(110, -1, E1), C(100, 1, E2)]
+        ("near_strike", "far_strike", *NEAR_FAR),
+        (110, 100),
+        (E1, E2),
+        [C(110, -1, E1), C(100, 1, E2)],
     ),
     "put_diagonal_spread": (
-        ("near_strike", "far_strike", *NEAR_FAR), (95, 105), (E1, E2), [P(95, -1, E1), P(105, 1, E2)]
+        ("near_strike", "far_strike", *NEAR_FAR),
+        (95, 105),
+        (E1, E2),
+        [P(95, -1, E1), P(105, 1, E2)],
     ),
     "call_condor": ((*CONDOR, *ONE), (95, 100, 110, 115), (E1,), [C(95, 1), C(100, -1), C(110, -1), C(115, 1)]),
     "put_condor": ((*CONDOR, *ONE), (95, 100, 110, 115), (E1,), [P(95, 1), P(100, -1), P(110, -1), P(115, 1)]),
@@ -121,17 +143,23 @@ _BEYOND_LONG = {
     "risk_reversal": (("call_strike", "put_strike", *ONE), (110, 95), (E1,), [C(110, 1), P(95, -1)]),
     "synthetic_long_stock": (("strike", *ONE), (100,), (E1,), [C(100, 1), P(100, -1)]),
     "jade_lizard": (
-        ("put_strike", "short_call_strike", "long_call_strike", *ONE), (95, 105, 110), (E1,),
+        ("put_strike", "short_call_strike", "long_call_strike", *ONE),
+        (95, 105, 110),
+        (E1,),
         [P(95, -1), C(105, -1), C(110, 1)],
     ),
     "call_christmas_tree": ((*LMH, *ONE), (95, 105, 110), (E1,), [C(95, 1), C(105, -3), C(110, 2)]),
     "put_christmas_tree": ((*HML, *ONE), (115, 105, 100), (E1,), [P(115, 1), P(105, -3), P(100, 2)]),
     "double_calendar": (
-        ("put_strike", "call_strike", *NEAR_FAR), (95, 110), (E1, E2),
+        ("put_strike", "call_strike", *NEAR_FAR),
+        (95, 110),
+        (E1, E2),
         [P(95, -1, E1), P(95, 1, E2), C(110, -1, E1), C(110, 1, E2)],
     ),
     "double_diagonal": (
-        (*IC, *NEAR_FAR), (95, 100, 110, 115), (E1, E2),
+        (*IC, *NEAR_FAR),
+        (95, 100, 110, 115),
+        (E1, E2),
         [P(95, 1, E2), P(100, -1, E1), C(110, -1, E1), C(115, 1, E2)],
     ),
 }
@@ -176,8 +204,12 @@ VALID = {
     **{
         name: (lambda k, near, far: near < far)
         for name in (
-            "call_calendar_spread", "short_call_calendar_spread", "put_calendar_spread",
-            "short_put_calendar_spread", "jelly_roll", "short_jelly_roll",
+            "call_calendar_spread",
+            "short_call_calendar_spread",
+            "put_calendar_spread",
+            "short_put_calendar_spread",
+            "jelly_roll",
+            "short_jelly_roll",
         )
     },
     "iron_condor": lambda lp, sp, sc, lc, e: lp < sp <= sc < lc,
@@ -198,7 +230,10 @@ VALID = {
     **{
         name: (lambda kn, kf, near, far: near < far and kn != kf)
         for name in (
-            "call_diagonal_spread", "short_call_diagonal_spread", "put_diagonal_spread", "short_put_diagonal_spread",
+            "call_diagonal_spread",
+            "short_call_diagonal_spread",
+            "put_diagonal_spread",
+            "short_put_diagonal_spread",
         )
     },
     **{
@@ -304,27 +339,39 @@ def test_validation_matches_the_spec_on_a_grid(name: str) -> None:
         ("bear_put_spread", [445, 450], [E1], "bear_put_spread: leg1_strike (445) must be > leg2_strike (450)"),
         ("protective_collar", [95, 100], [E1], "protective_collar: call_strike (95) must be >= put_strike (100)"),
         (
-            "call_butterfly", [110, 105, 95], [E1],
+            "call_butterfly",
+            [110, 105, 95],
+            [E1],
             "call_butterfly: higher_strike - middle_strike (5) must equal middle_strike - lower_strike (10)",
         ),
         (
-            "iron_condor", [95, 105, 100, 115], [E1],
+            "iron_condor",
+            [95, 105, 100, 115],
+            [E1],
             "iron_condor: short_put_strike (105) must be <= short_call_strike (100)",
         ),
         (
-            "short_iron_condor", [100, 95, 110, 115], [E1],
+            "short_iron_condor",
+            [100, 95, 110, 115],
+            [E1],
             "short_iron_condor: short_put_strike (100) must be < long_put_strike (95)",
         ),
         (
-            "call_calendar_spread", [100], [E2, E1],
+            "call_calendar_spread",
+            [100],
+            [E2, E1],
             "call_calendar_spread: near_expiration (2024-07-19) must be < far_expiration (2024-06-21)",
         ),
         (
-            "call_christmas_tree", [95, 100, 110], [E1],
+            "call_christmas_tree",
+            [95, 100, 110],
+            [E1],
             "call_christmas_tree: middle_strike - lower_strike (5) must equal 2 * (higher_strike - middle_strike) (20)",
         ),
         (
-            "call_diagonal_spread", [100, 100], [E1, E2],
+            "call_diagonal_spread",
+            [100, 100],
+            [E1, E2],
             "call_diagonal_spread: near_strike (100) must differ from far_strike (100)",
         ),
     ],
@@ -355,8 +402,12 @@ def test_every_strategy_rejects_non_positive_strikes_and_unreal_dates(name: str)
 @pytest.mark.parametrize(
     ("strikes", "expiries", "message"),
     [
-        ([100], [E1], "iron_condor: takes 4 strikes (long_put_strike, short_put_strike, short_call_strike, "
-                      "long_call_strike), got 1"),
+        (
+            [100],
+            [E1],
+            "iron_condor: takes 4 strikes (long_put_strike, short_put_strike, short_call_strike, "
+            "long_call_strike), got 1",
+        ),
         ([95, 100, 110, 115], [E1, E2], "iron_condor: takes 1 expiry (expiration), got 2"),
         ([95, 0, 110, 115], [E1], "iron_condor: short_put_strike must be a positive number, got 0"),
         ([95, "abc", 110, 115], [E1], "iron_condor: short_put_strike must be a positive number, got 'abc'"),

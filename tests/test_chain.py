@@ -64,8 +64,12 @@ def test_a_chain_lives_on_one_venue() -> None:
         (E1, "call", 107.5, "SPY: strike 107.5 is not listed for calls expiring 2024-06-21; nearest listed: 105, 110"),
         (E1, "put", 130, "SPY: strike 130 is not listed for puts expiring 2024-06-21; nearest listed: 120$"),
         (E1, "put", 50, "SPY: strike 50 is not listed for puts expiring 2024-06-21; nearest listed: 90$"),
-        (dt.date(2024, 7, 1), "call", 100,
-         "SPY: expiry 2024-07-01 is not listed; nearest listed: 2024-06-21, 2024-07-19"),
+        (
+            dt.date(2024, 7, 1),
+            "call",
+            100,
+            "SPY: expiry 2024-07-01 is not listed; nearest listed: 2024-06-21, 2024-07-19",
+        ),
         (dt.date(2025, 1, 17), "call", 100, "SPY: expiry 2025-01-17 is not listed; nearest listed: 2024-08-16$"),
     ],
 )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from nautilus_trader.model.enums import TradingState
 
 from hybrid.risk import CircuitBreaker, CircuitBreakerConfig, check_breaker

@@ -84,7 +84,11 @@ def test_list_json_describes_every_strategy(capsys: pytest.CaptureFixture) -> No
     assert [item["name"] for item in items] == list(STRATEGIES)
     condor = next(item for item in items if item["name"] == "iron_condor")
     assert condor["parameters"] == [
-        "long_put_strike", "short_put_strike", "short_call_strike", "long_call_strike", "expiration",
+        "long_put_strike",
+        "short_put_strike",
+        "short_call_strike",
+        "long_call_strike",
+        "expiration",
     ]
     assert {"aliases", "category", "description", "display_name", "net", "direction", "volatility"} <= set(condor)
 
@@ -103,27 +107,43 @@ def test_list_table_and_markdown(capsys: pytest.CaptureFixture) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["strategies", "build", "bull_call_spread", "--strikes", "110,100", "--expiries", "2024-07-19"],
-         "error: bull_call_spread: leg1_strike (110) must be < leg2_strike (100)"),
-        (["strategies", "build", "bull_call_spread", "--strikes", "100", "--expiries", "2024-07-19"],
-         "error: bull_call_spread: takes 2 strikes (leg1_strike, leg2_strike), got 1"),
-        (["strategies", "build", "bull_call_spread", "--strikes", "100,x", "--expiries", "2024-07-19"],
-         "error: bull_call_spread: leg2_strike must be a positive number, got 'x'"),
-        (["strategies", "build", "bull_call_spread", "--strikes", "100,110", "--expiries", "2024-02-30"],
-         "error: bull_call_spread: expiration must be a real date YYYY-MM-DD, got '2024-02-30'"),
-        (["strategies", "build", "call_calendar_spread", "--strikes", "100", "--expiries", "2024-07-19"],
-         "error: call_calendar_spread: takes 2 expiries (near_expiration, far_expiration), got 1"),
-        (["strategies", "build", "iron_condr", "--strikes", "1", "--expiries", "2024-07-19"],
-         "error: unknown strategy 'iron_condr'; close matches: iron_condor"),
-        (["strategies", "build", "bull_call_spread", "--expiries", "2024-07-19"],
-         "error: the following arguments are required: --strikes (see python -m hybrid strategies build --help)"),
+        (
+            ["strategies", "build", "bull_call_spread", "--strikes", "110,100", "--expiries", "2024-07-19"],
+            "error: bull_call_spread: leg1_strike (110) must be < leg2_strike (100)",
+        ),
+        (
+            ["strategies", "build", "bull_call_spread", "--strikes", "100", "--expiries", "2024-07-19"],
+            "error: bull_call_spread: takes 2 strikes (leg1_strike, leg2_strike), got 1",
+        ),
+        (
+            ["strategies", "build", "bull_call_spread", "--strikes", "100,x", "--expiries", "2024-07-19"],
+            "error: bull_call_spread: leg2_strike must be a positive number, got 'x'",
+        ),
+        (
+            ["strategies", "build", "bull_call_spread", "--strikes", "100,110", "--expiries", "2024-02-30"],
+            "error: bull_call_spread: expiration must be a real date YYYY-MM-DD, got '2024-02-30'",
+        ),
+        (
+            ["strategies", "build", "call_calendar_spread", "--strikes", "100", "--expiries", "2024-07-19"],
+            "error: call_calendar_spread: takes 2 expiries (near_expiration, far_expiration), got 1",
+        ),
+        (
+            ["strategies", "build", "iron_condr", "--strikes", "1", "--expiries", "2024-07-19"],
+            "error: unknown strategy 'iron_condr'; close matches: iron_condor",
+        ),
+        (
+            ["strategies", "build", "bull_call_spread", "--expiries", "2024-07-19"],
+            "error: the following arguments are required: --strikes (see python -m hybrid strategies build --help)",
+        ),
         ([*BCS, "--multiplier", "0"], "error: argument --multiplier: must be a positive integer, got '0'"),
         ([*BCS, "--underlying", "TOOLONGROOT"], "error: argument --underlying: must be an OCC root of 1-6"),
         (["strategies", "bild"], "error: argument COMMAND: invalid choice: 'bild'"),
         (["nonsense"], "error: argument GROUP: invalid choice: 'nonsense'"),
         ([], "error: the following arguments are required: GROUP"),
-        (["strategies", "list", "--json", "--markdown"],
-         "error: argument --markdown: not allowed with argument --json"),
+        (
+            ["strategies", "list", "--json", "--markdown"],
+            "error: argument --markdown: not allowed with argument --json",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line(capsys: pytest.CaptureFixture, argv: list[str], message: str) -> None:
@@ -136,35 +156,61 @@ def test_bad_input_exits_2_with_one_line(capsys: pytest.CaptureFixture, argv: li
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("{not json",
-         "error: --legs: not valid JSON (Expecting property name enclosed in double quotes at line 1 column 2)"),
+        (
+            "{not json",
+            "error: --legs: not valid JSON (Expecting property name enclosed in double quotes at line 1 column 2)",
+        ),
         ("[]", f"error: --legs: {NO_LEGS}"),
         ('{"strategy": "x"}', f"error: --legs: {NO_LEGS}"),
-        ('[3]', "error: legs[0]: expected an object with kind, strike, expiry, quantity, price, iv, got 3"),
-        ('[{"kind": "cal", "strike": 1, "expiry": "2024-07-19", "quantity": 1, "price": 1}]',
-         'error: legs[0].kind: must be one of call, put, underlying, got "cal"'),
-        ('[{"kind": "call", "strike": 1, "expiry": "2024-07-19", "quantity": 1}]',
-         'error: legs[0]: missing "price" (the premium per share, a number)'),
-        ('[{"kind": "call", "strike": 1, "expiry": "2024-07-19", "quantity": 1, "price": "1"}]',
-         'error: legs[0].price: must be a number >= 0 (premium per share), got "1"'),
-        ('[{"kind": "call", "strike": 1, "expiry": "2024-07-19", "quantity": 1, "price": -1}]',
-         "error: legs[0].price: must be a number >= 0 (premium per share), got -1"),
-        ('[{"kind": "call", "strike": 0, "expiry": "2024-07-19", "quantity": 1, "price": 1}]',
-         "error: legs[0].strike: must be a positive number, got 0"),
-        ('[{"kind": "put", "strike": 1, "expiry": "2024-13-01", "quantity": 1, "price": 1}]',
-         'error: legs[0].expiry: must be a real date YYYY-MM-DD, got "2024-13-01"'),
-        ('[{"kind": "put", "strike": 1, "expiry": "2024-07-19", "quantity": 1.5, "price": 1}]',
-         "error: legs[0].quantity: must be a non-zero integer, got 1.5"),
-        ('[{"kind": "put", "strike": 1, "expiry": "2024-07-19", "quantity": 0, "price": 1}]',
-         "error: legs[0].quantity: must be a non-zero integer, got 0"),
-        ('[{"kind": "put", "strike": 1, "expiry": "2024-07-19", "qty": 1, "price": 1}]',
-         "error: legs[0]: unknown field 'qty' (fields: kind, strike, expiry, quantity, price, iv)"),
-        ('[{"kind": "underlying", "strike": 100, "expiry": null, "quantity": 100, "price": 100}]',
-         "error: legs[0]: an underlying leg has no strike and no expiry (use null)"),
-        ('[{"kind": "put", "strike": 1, "expiry": "2024-07-19", "quantity": 1, "price": 1, "iv": 0}]',
-         "error: legs[0].iv: must be a positive volatility, got 0"),
-        ('[{"kind": "put", "strike": 1, "expiry": "2024-07-19", "quantity": 1, "price": NaN}]',
-         "error: legs[0].price: must be a number >= 0 (premium per share), got NaN"),
+        ("[3]", "error: legs[0]: expected an object with kind, strike, expiry, quantity, price, iv, got 3"),
+        (
+            '[{"kind": "cal", "strike": 1, "expiry": "2024-07-19", "quantity": 1, "price": 1}]',
+            'error: legs[0].kind: must be one of call, put, underlying, got "cal"',
+        ),
+        (
+            '[{"kind": "call", "strike": 1, "expiry": "2024-07-19", "quantity": 1}]',
+            'error: legs[0]: missing "price" (the premium per share, a number)',
+        ),
+        (
+            '[{"kind": "call", "strike": 1, "expiry": "2024-07-19", "quantity": 1, "price": "1"}]',
+            'error: legs[0].price: must be a number >= 0 (premium per share), got "1"',
+        ),
+        (
+            '[{"kind": "call", "strike": 1, "expiry": "2024-07-19", "quantity": 1, "price": -1}]',
+            "error: legs[0].price: must be a number >= 0 (premium per share), got -1",
+        ),
+        (
+            '[{"kind": "call", "strike": 0, "expiry": "2024-07-19", "quantity": 1, "price": 1}]',
+            "error: legs[0].strike: must be a positive number, got 0",
+        ),
+        (
+            '[{"kind": "put", "strike": 1, "expiry": "2024-13-01", "quantity": 1, "price": 1}]',
+            'error: legs[0].expiry: must be a real date YYYY-MM-DD, got "2024-13-01"',
+        ),
+        (
+            '[{"kind": "put", "strike": 1, "expiry": "2024-07-19", "quantity": 1.5, "price": 1}]',
+            "error: legs[0].quantity: must be a non-zero integer, got 1.5",
+        ),
+        (
+            '[{"kind": "put", "strike": 1, "expiry": "2024-07-19", "quantity": 0, "price": 1}]',
+            "error: legs[0].quantity: must be a non-zero integer, got 0",
+        ),
+        (
+            '[{"kind": "put", "strike": 1, "expiry": "2024-07-19", "qty": 1, "price": 1}]',
+            "error: legs[0]: unknown field 'qty' (fields: kind, strike, expiry, quantity, price, iv)",
+        ),
+        (
+            '[{"kind": "underlying", "strike": 100, "expiry": null, "quantity": 100, "price": 100}]',
+            "error: legs[0]: an underlying leg has no strike and no expiry (use null)",
+        ),
+        (
+            '[{"kind": "put", "strike": 1, "expiry": "2024-07-19", "quantity": 1, "price": 1, "iv": 0}]',
+            "error: legs[0].iv: must be a positive volatility, got 0",
+        ),
+        (
+            '[{"kind": "put", "strike": 1, "expiry": "2024-07-19", "quantity": 1, "price": NaN}]',
+            "error: legs[0].price: must be a number >= 0 (premium per share), got NaN",
+        ),
     ],
 )
 def test_bad_legs_file_exits_2_with_one_line(
@@ -222,11 +268,16 @@ def test_analyze_passes_legs_and_market_to_the_analytics(
     assert (code, json.loads(out)) == (0, {"net_premium": 1.0})
     legs, market = calls[0]
     assert [(leg.kind, leg.strike, leg.quantity, leg.price) for leg in legs] == [
-        ("call", 100.0, 1, 5.0), ("call", 110.0, -1, 2.0),
+        ("call", 100.0, 1, 5.0),
+        ("call", 110.0, -1, 2.0),
     ]
     assert market == {
-        "spot": 101.0, "vol": 0.25, "rate": 0.04, "dividend": 0.01,
-        "as_of": dt.date(2024, 6, 19), "multiplier": 10,
+        "spot": 101.0,
+        "vol": 0.25,
+        "rate": 0.04,
+        "dividend": 0.01,
+        "as_of": dt.date(2024, 6, 19),
+        "multiplier": 10,
     }
     code, _, err = run(capsys, *argv, "--spot", "13")
     assert (code, err) == (2, "error: spot 13 is unlucky\n")
@@ -249,13 +300,23 @@ def test_analyze_bull_call_spread(capsys: pytest.CaptureFixture, tmp_path: Path)
     assert "max profit" in out and "700.00" in out and "103.00" in out
 
 
-def test_analyze_reads_a_bare_list_from_stdin(
-    capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_analyze_reads_a_bare_list_from_stdin(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     naked = [{"kind": "call", "strike": 100, "expiry": "2024-07-19", "quantity": -1, "price": 3}]
     monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(naked)))
-    code, out, _ = run(capsys, "strategies", "analyze", "--legs", "-", "--spot", "100", "--vol", "0.2",
-                       "--as-of", "2024-06-19", "--json")
+    code, out, _ = run(
+        capsys,
+        "strategies",
+        "analyze",
+        "--legs",
+        "-",
+        "--spot",
+        "100",
+        "--vol",
+        "0.2",
+        "--as-of",
+        "2024-06-19",
+        "--json",
+    )
     assert code == 0
     result = json.loads(out)
     assert result["net_premium"] == pytest.approx(-300)  # a credit
@@ -270,16 +331,29 @@ def _python_m_hybrid(*argv: str, stdin: str | None = None) -> subprocess.Complet
 
 
 def test_end_to_end_build_then_analyze() -> None:
-    built = _python_m_hybrid("strategies", "build", "iron_condor", "--strikes", "90,95,105,110",
-                             "--expiries", "2024-07-19", "--json")
+    built = _python_m_hybrid(
+        "strategies", "build", "iron_condor", "--strikes", "90,95,105,110", "--expiries", "2024-07-19", "--json"
+    )
     assert (built.returncode, built.stderr) == (0, "")
     legs = json.loads(built.stdout)
     assert legs["strategy"] == "iron_condor"
     assert [leg["quantity"] for leg in legs["legs"]] == [1, -1, -1, 1]
     for leg, price in zip(legs["legs"], [0.5, 1.5, 1.5, 0.5]):
         leg["price"] = price
-    analysed = _python_m_hybrid("strategies", "analyze", "--legs", "-", "--spot", "100", "--vol", "0.2",
-                                "--as-of", "2024-06-19", "--json", stdin=json.dumps(legs))
+    analysed = _python_m_hybrid(
+        "strategies",
+        "analyze",
+        "--legs",
+        "-",
+        "--spot",
+        "100",
+        "--vol",
+        "0.2",
+        "--as-of",
+        "2024-06-19",
+        "--json",
+        stdin=json.dumps(legs),
+    )
     assert (analysed.returncode, analysed.stderr) == (0, "")
     result = json.loads(analysed.stdout)
     assert result["net_premium"] == pytest.approx(-200)

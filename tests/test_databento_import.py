@@ -41,8 +41,7 @@ HOUR_NS = 3600 * SECOND_NS
 
 def opra_definitions(path: Path, symbols: list[str]) -> Path:
     records = [
-        spread_definition(s, DB_IDS[s], "SPY") if s == SPREAD else option_definition(s, DB_IDS[s])
-        for s in symbols
+        spread_definition(s, DB_IDS[s], "SPY") if s == SPREAD else option_definition(s, DB_IDS[s]) for s in symbols
     ]
     return write_dbn(path, "OPRA.PILLAR", "definition", {s: DB_IDS[s] for s in symbols}, records)
 
@@ -88,14 +87,18 @@ def market(tmp_path: Path) -> dict:
 
 def run_import(market: dict, venue: str = "OPRA", underlying: str | None = "SPY") -> CatalogManifest:
     return import_databento(
-        market["definitions"], market["quotes"], market["underlying_quotes"], market["out"], venue, underlying,
+        market["definitions"],
+        market["quotes"],
+        market["underlying_quotes"],
+        market["out"],
+        venue,
+        underlying,
     )
 
 
 def as_numbers(quotes: list) -> list[tuple]:
     return [
-        (q.ts_init, q.bid_price.as_double(), q.ask_price.as_double(), int(q.bid_size), int(q.ask_size))
-        for q in quotes
+        (q.ts_init, q.bid_price.as_double(), q.ask_price.as_double(), int(q.bid_size), int(q.ask_size)) for q in quotes
     ]
 
 
@@ -176,8 +179,13 @@ def test_every_quote_schema_round_trips_and_keeps_no_trades(tmp_path: Path, sche
 
 
 def test_equity_definition_is_used_for_the_underlying(market: dict, tmp_path: Path) -> None:
-    nasdaq = write_dbn(tmp_path / "xnas.definition.dbn.zst", "XNAS.ITCH", "definition", {"SPY": 15144},
-                       [equity_definition("SPY", 15144, round_lot=100)])
+    nasdaq = write_dbn(
+        tmp_path / "xnas.definition.dbn.zst",
+        "XNAS.ITCH",
+        "definition",
+        {"SPY": 15144},
+        [equity_definition("SPY", 15144, round_lot=100)],
+    )
     market["definitions"].append(nasdaq)
     run_import(market)
 
@@ -195,7 +203,9 @@ def test_several_underlyings_need_a_choice(market: dict, tmp_path: Path) -> None
     with pytest.raises(DatabentoImportError, match="options on QQQ, SPY; choose one with --underlying"):
         run_import(market, underlying=None)
     assert not market["out"].exists()
-    market["quotes"] = [opra_quotes(tmp_path / "qqq.dbn.zst", "cbbo-1s", {QQQ_CALL: quote_series(SESSION_OPEN_NS, 2, 1.0)})]
+    market["quotes"] = [
+        opra_quotes(tmp_path / "qqq.dbn.zst", "cbbo-1s", {QQQ_CALL: quote_series(SESSION_OPEN_NS, 2, 1.0)})
+    ]
     market["underlying_quotes"] = []
     manifest = run_import(market, underlying="QQQ")
 
@@ -238,8 +248,14 @@ def bad_input_cases(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
     defs = opra_definitions(tmp_path / "defs.dbn.zst", [CALL])
     quotes = opra_quotes(tmp_path / "quotes.dbn.zst", "cbbo-1s", {CALL: quote_series(SESSION_OPEN_NS, 2, 1.0)})
     put_quotes = opra_quotes(tmp_path / "puts.dbn.zst", "cbbo-1s", {PUT: quote_series(SESSION_OPEN_NS, 2, 1.0)})
-    plain = write_dbn(tmp_path / "plain.dbn", "OPRA.PILLAR", "definition", {CALL: 1001},
-                      [option_definition(CALL, 1001)], compress=False)
+    plain = write_dbn(
+        tmp_path / "plain.dbn",
+        "OPRA.PILLAR",
+        "definition",
+        {CALL: 1001},
+        [option_definition(CALL, 1001)],
+        compress=False,
+    )
     trades = write_dbn(tmp_path / "trades.dbn.zst", "OPRA.PILLAR", "trades", {CALL: 1001}, [])
     no_records = write_dbn(tmp_path / "none.dbn.zst", "OPRA.PILLAR", "cbbo-1s", {CALL: 1001}, [])
     spy = spy_quotes(tmp_path / "spy.dbn.zst", quote_series(SESSION_OPEN_NS, 2, 530.0))
@@ -271,9 +287,20 @@ def bad_input_cases(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
 
 
 CASES = [
-    "missing file", "empty file", "not dbn", "uncompressed", "quotes as definitions", "trades as quotes",
-    "no definition", "no records", "equity as options", "options as underlying", "overlap",
-    "out not empty", "bad venue", "missing option",
+    "missing file",
+    "empty file",
+    "not dbn",
+    "uncompressed",
+    "quotes as definitions",
+    "trades as quotes",
+    "no definition",
+    "no records",
+    "equity as options",
+    "options as underlying",
+    "overlap",
+    "out not empty",
+    "bad venue",
+    "missing option",
 ]
 
 
@@ -300,7 +327,10 @@ def test_bad_input_gives_one_line_and_exit_code_2(tmp_path: Path, capsys, case: 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "data.databento_import", *args],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -326,10 +356,16 @@ def test_cli_refuses_quotes_without_definitions_without_traceback(tmp_path: Path
 
 def test_cli_imports_and_reports_progress(market: dict) -> None:
     result = run_cli(
-        "--definitions", *map(str, market["definitions"]),
-        "--quotes", *map(str, market["quotes"]),
-        "--underlying-quotes", *map(str, market["underlying_quotes"]),
-        "--underlying", "SPY", "--out", str(market["out"]),
+        "--definitions",
+        *map(str, market["definitions"]),
+        "--quotes",
+        *map(str, market["quotes"]),
+        "--underlying-quotes",
+        *map(str, market["underlying_quotes"]),
+        "--underlying",
+        "SPY",
+        "--out",
+        str(market["out"]),
     )
 
     assert result.returncode == 0, result.stderr

@@ -40,7 +40,11 @@ def debit_at(pct: float, units: int = 10, open_units: int | None = None) -> Grou
     """A call bought for 1.00 marked at ``pct`` percent P&L (a debit can gain more than 100%)."""
     mid = 1.0 + pct / 100
     return GroupSnapshot(
-        "g2", (Leg("call", 500.0, EXPIRY, 1),), (LegQuote(mid - 0.01, mid + 0.01),), 1.0, units,
+        "g2",
+        (Leg("call", 500.0, EXPIRY, 1),),
+        (LegQuote(mid - 0.01, mid + 0.01),),
+        1.0,
+        units,
         units if open_units is None else open_units,
     )
 
@@ -63,8 +67,12 @@ def test_pnl_pct_of_a_credit_and_of_a_debit_on_mid_marks():
     assert pnl_pct(debit) == pytest.approx(60.0)
     # a covered call: 100 shares are 1 share of underlying per share of the structure
     covered = GroupSnapshot(
-        "g3", (Leg("call", 500.0, EXPIRY, -1), Leg("underlying", None, None, 100)),
-        (LegQuote(1.99, 2.01), LegQuote(489.99, 490.01)), 487.0, 1, 1,
+        "g3",
+        (Leg("call", 500.0, EXPIRY, -1), Leg("underlying", None, None, 100)),
+        (LegQuote(1.99, 2.01), LegQuote(489.99, 490.01)),
+        487.0,
+        1,
+        1,
     )  # bought for 487.00 a share (stock less call); now 490 - 2 = 488
     assert pnl_pct(covered) == pytest.approx(100 * (488 - 487) / 487)
 
@@ -215,7 +223,10 @@ def test_naive_now_is_refused():
 
 def test_state_round_trips_through_json_with_custom_rules():
     state = ManagementState(
-        fired_levels=(1,), stop_count=1, paused=True, exit_requested="profit",
+        fired_levels=(1,),
+        stop_count=1,
+        paused=True,
+        exit_requested="profit",
         rules=ManagementRules(stop_loss_pct=-150.0, roll=RollRules(below_dte=5, recentre="same_deltas")),
     )
     assert ManagementState.from_json(state.to_json()) == state

@@ -47,8 +47,19 @@ def test_table_aggregates_attempts(tmp_path: Path) -> None:
     stats.record(attempt(4.0, part=2, step=1, leg="combo"))
     table = stats.table()
     assert list(table.columns) == [
-        "underlying", "mode", "part", "step", "leg", "attempts", "fills", "fill_rate",
-        "quantity", "filled", "filled_ratio", "avg_slippage", "avg_time_to_fill_s",
+        "underlying",
+        "mode",
+        "part",
+        "step",
+        "leg",
+        "attempts",
+        "fills",
+        "fill_rate",
+        "quantity",
+        "filled",
+        "filled_ratio",
+        "avg_slippage",
+        "avg_time_to_fill_s",
     ]
     first = table.iloc[0]
     assert (first["part"], first["step"], first["attempts"], first["fills"]) == (1, 0, 3, 2)

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.model.data import QuoteTick
@@ -47,7 +46,9 @@ STRATEGY_ID = "IVRankStrategy-000"
         (OrderSide.SELL, 0, True, 0.80),
     ],
 )
-def test_limit_price_moves_by_half_spread_fractions(side: OrderSide, attempts: int, cross: bool, expected: float) -> None:
+def test_limit_price_moves_by_half_spread_fractions(
+    side: OrderSide, attempts: int, cross: bool, expected: float
+) -> None:
     assert limit_price(side, 0.80, 1.20, 0.25, attempts, cross) == pytest.approx(expected)
 
 
@@ -70,7 +71,9 @@ def test_bad_execution_is_one_line_naming_the_field(fields: dict, message: str) 
 
 
 def test_algorithm_route_names_the_exec_algorithm() -> None:
-    config = check_execution(ExecutionConfig(mode="algorithm", exec_algorithm_id="TwoPart", exec_algorithm_params={"mode": "combo"}))
+    config = check_execution(
+        ExecutionConfig(mode="algorithm", exec_algorithm_id="TwoPart", exec_algorithm_params={"mode": "combo"})
+    )
     assert (config.exec_algorithm_id, config.exec_algorithm_params) == ("TwoPart", {"mode": "combo"})
 
 
@@ -163,7 +166,11 @@ class BusClient(Actor):
     def on_quote_tick(self, tick: QuoteTick) -> None:
         now = dt.datetime.fromtimestamp(tick.ts_event / 1e9, tz=NEW_YORK).replace(tzinfo=None)
         endpoint = command_endpoint(self.config.strategy_id)
-        if "open" not in self.sent and now >= dt.datetime.fromisoformat(self.config.open_at) and self.config.close_first:
+        if (
+            "open" not in self.sent
+            and now >= dt.datetime.fromisoformat(self.config.open_at)
+            and self.config.close_first
+        ):
             self.msgbus.send(endpoint, CloseGroup(self.config.close_first))
             self.sent.extend(["open", "close"])
         elif "open" not in self.sent and now >= dt.datetime.fromisoformat(self.config.open_at):
@@ -189,9 +196,12 @@ class BusClient(Actor):
 
 
 def test_an_actor_opens_and_closes_a_group_through_the_message_bus(
-    scenario_catalog: Callable[[str], Path], tmp_path: Path,
+    scenario_catalog: Callable[[str], Path],
+    tmp_path: Path,
 ) -> None:
-    client = ComponentSpec("actors", 0, "tests.test_group_trader:BusClient", "tests.test_group_trader:BusClientConfig", {})
+    client = ComponentSpec(
+        "actors", 0, "tests.test_group_trader:BusClient", "tests.test_group_trader:BusClientConfig", {}
+    )
     out = run_iv_rank(
         scenario_catalog("low_iv"),  # the strategy opens nothing of its own here
         tmp_path,
@@ -200,15 +210,24 @@ def test_an_actor_opens_and_closes_a_group_through_the_message_bus(
     bus = next(a for a in out.actors if isinstance(a, BusClient))
     assert [r.accepted for r in bus.results] == [True, True]
     (group,) = out.groups
-    assert (group["group_id"], group["source"], group["structure"]) == (bus.results[0].group_id, "recurring", "bull_call_spread")
+    assert (group["group_id"], group["source"], group["structure"]) == (
+        bus.results[0].group_id,
+        "recurring",
+        "bull_call_spread",
+    )
     assert group["status"] == "closed" and group["balanced"]
     tags = out.orders()["tags"]
     assert tags.str.contains("source=recurring").all()
 
 
-def test_unknown_group_close_is_refused_with_the_reason(scenario_catalog: Callable[[str], Path], tmp_path: Path) -> None:
+def test_unknown_group_close_is_refused_with_the_reason(
+    scenario_catalog: Callable[[str], Path], tmp_path: Path
+) -> None:
     client = ComponentSpec(
-        "actors", 0, "tests.test_group_trader:BusClient", "tests.test_group_trader:BusClientConfig",
+        "actors",
+        0,
+        "tests.test_group_trader:BusClient",
+        "tests.test_group_trader:BusClientConfig",
         {"close_first": "G-nope"},
     )
     out = run_iv_rank(scenario_catalog("low_iv"), tmp_path, actors=(client,))
@@ -219,10 +238,14 @@ def test_unknown_group_close_is_refused_with_the_reason(scenario_catalog: Callab
 
 
 def test_a_roll_closes_the_group_and_opens_its_child_with_the_lineage_tag(
-    scenario_catalog: Callable[[str], Path], tmp_path: Path,
+    scenario_catalog: Callable[[str], Path],
+    tmp_path: Path,
 ) -> None:
     client = ComponentSpec(
-        "actors", 0, "tests.test_group_trader:BusClient", "tests.test_group_trader:BusClientConfig",
+        "actors",
+        0,
+        "tests.test_group_trader:BusClient",
+        "tests.test_group_trader:BusClientConfig",
         {"roll": True, "dte": [20, 30]},
     )
     out = run_iv_rank(scenario_catalog("low_iv"), tmp_path, actors=(client,))

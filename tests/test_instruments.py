@@ -22,7 +22,9 @@ def test_occ_symbol_rejects_bad_input(bad):
 
 
 def test_expiry_at_the_close_including_half_days():
-    assert pd.Timestamp(expiry_close_ns(dt.date(2024, 6, 21))).tz_localize("UTC").tz_convert("America/New_York").hour == 16
+    assert (
+        pd.Timestamp(expiry_close_ns(dt.date(2024, 6, 21))).tz_localize("UTC").tz_convert("America/New_York").hour == 16
+    )
     half_day = pd.Timestamp(expiry_close_ns(dt.date(2024, 11, 29))).tz_localize("UTC").tz_convert("America/New_York")
     assert (half_day.hour, half_day.minute) == (13, 0)
 
@@ -32,4 +34,3 @@ def test_option_and_underlying_share_the_venue():
     assert option.id.value == "SPY   240621P00500000.OPRA"
     assert make_equity("SPY").id.venue == option.id.venue
     assert option.multiplier.as_double() == 100
-

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from nautilus_trader.model.enums import TradingState
 from nautilus_trader.model.identifiers import InstrumentId, is_generic_spread_id
 
 from data.synthetic import MarketConfig, generate
 from hybrid.backtest.settings import ComponentSpec
-from tests.conftest import SMALL_CATALOG_SEED
 from strategies.iv_rank import IVRankStrategy, IVRankStrategyConfig, RegimeConfig
+from tests.conftest import SMALL_CATALOG_SEED
 from tests.iv_rank_runs import Outcome, run_iv_rank
 
 Catalogs = Callable[[str], Path]
@@ -93,7 +92,9 @@ def test_options_margin_holds_each_condors_widest_wing(high: Outcome) -> None:
     assert high.locked == pytest.approx(sum(500 * g["units"] for g in held))
 
 
-def test_circuit_breaker_trips_on_the_daily_loss_and_no_entry_follows(scenario_catalog: Catalogs, tmp_path: Path) -> None:
+def test_circuit_breaker_trips_on_the_daily_loss_and_no_entry_follows(
+    scenario_catalog: Catalogs, tmp_path: Path
+) -> None:
     out = run_iv_rank(
         scenario_catalog("mid_iv"),
         tmp_path,
@@ -115,7 +116,9 @@ def test_circuit_breaker_trips_on_the_daily_loss_and_no_entry_follows(scenario_c
         ({"max_loss_per_group": 50.0}, "max_loss_per_group:"),
     ],
 )
-def test_risk_limits_refuse_entries_with_the_reason(scenario_catalog: Catalogs, tmp_path: Path, risk: dict, reason: str) -> None:
+def test_risk_limits_refuse_entries_with_the_reason(
+    scenario_catalog: Catalogs, tmp_path: Path, risk: dict, reason: str
+) -> None:
     out = run_iv_rank(scenario_catalog("high_iv"), tmp_path, {"risk": risk})
     refused = [d for d in out.decisions if d["action"] == "refused"]
     assert refused and all(reason in d["reason"] for d in refused)
@@ -124,7 +127,9 @@ def test_risk_limits_refuse_entries_with_the_reason(scenario_catalog: Catalogs, 
     assert_balanced(out)
 
 
-def test_orders_larger_than_the_displayed_size_are_repaired_to_balance(scenario_catalog: Catalogs, tmp_path: Path) -> None:
+def test_orders_larger_than_the_displayed_size_are_repaired_to_balance(
+    scenario_catalog: Catalogs, tmp_path: Path
+) -> None:
     out = run_iv_rank(
         scenario_catalog("high_iv"),
         tmp_path,
@@ -150,7 +155,9 @@ def test_orders_larger_than_the_displayed_size_are_repaired_to_balance(scenario_
     assert_balanced(out)
 
 
-def test_groups_close_the_session_before_expiry_and_nothing_stays_open(scenario_catalog: Catalogs, tmp_path: Path) -> None:
+def test_groups_close_the_session_before_expiry_and_nothing_stays_open(
+    scenario_catalog: Catalogs, tmp_path: Path
+) -> None:
     out = run_iv_rank(scenario_catalog("high_iv"), tmp_path, {"min_dte": 1, "max_dte": 4, "take_profit": None})
     assert out.groups and all(g["status"] in ("closed", "unfilled") for g in out.groups)
     assert any(g["status"] == "closed" for g in out.groups)
@@ -171,12 +178,20 @@ def test_a_group_held_to_expiry_is_settled_by_the_venue_and_closed_in_the_books(
 ) -> None:
     # six sessions, so that Friday's weekly expiry falls inside the data
     catalog = tmp_path_factory.mktemp("catalogs") / "high_iv_6"
-    generate(MarketConfig.profile("small", seed=SMALL_CATALOG_SEED, scenario="high_iv", days=6), catalog, progress=False)
+    generate(
+        MarketConfig.profile("small", seed=SMALL_CATALOG_SEED, scenario="high_iv", days=6), catalog, progress=False
+    )
     out = run_iv_rank(
         catalog,
         tmp_path_factory.mktemp("expiry"),
-        {"min_dte": 1, "max_dte": 3, "take_profit": None, "close_days_before_expiry": 0, "exit_time": "16:30",
-         "risk": {"max_open_groups": 1}},
+        {
+            "min_dte": 1,
+            "max_dte": 3,
+            "take_profit": None,
+            "close_days_before_expiry": 0,
+            "exit_time": "16:30",
+            "risk": {"max_open_groups": 1},
+        },
     )
     expired, *later = out.groups
     assert expired["status"] == "closed" and expired["units"] == 0 and expired["exit_premium"] is not None
@@ -207,7 +222,9 @@ def test_a_bad_regime_table_is_one_line_naming_the_row() -> None:
     one_rule = [{"by": "delta", "delta": 0.16}]
     with pytest.raises(ValueError, match=r"^regimes\[0\] \(iron_condor\): strikes: .*takes 4 strikes rules"):
         IVRankStrategy(
-            IVRankStrategyConfig(regimes=[RegimeConfig(min_rank=50, max_rank=100, strategy="iron_condor", strikes=one_rule)]),
+            IVRankStrategyConfig(
+                regimes=[RegimeConfig(min_rank=50, max_rank=100, strategy="iron_condor", strikes=one_rule)]
+            ),
         )
     with pytest.raises(ValueError, match=r"regimes\[0\]: need 0 <= min_rank < max_rank <= 100"):
         IVRankStrategy(IVRankStrategyConfig(regimes=[RegimeConfig(min_rank=60, max_rank=40)]))
@@ -215,7 +232,10 @@ def test_a_bad_regime_table_is_one_line_naming_the_row() -> None:
 
 def test_entries_can_be_routed_through_the_two_part_algorithm(scenario_catalog: Catalogs, tmp_path: Path) -> None:
     two_part = ComponentSpec(
-        "exec_algorithms", 0, "hybrid.execution.two_part:TwoPart", "hybrid.execution.two_part:TwoPartConfig",
+        "exec_algorithms",
+        0,
+        "hybrid.execution.two_part:TwoPart",
+        "hybrid.execution.two_part:TwoPartConfig",
         {"stats_db": str(tmp_path / "stats.sqlite"), "deadline_seconds": 1800.0, "child_timeout_seconds": 300.0},
     )
     execution = {"mode": "algorithm", "exec_algorithm_id": "TwoPart", "exec_algorithm_params": {"first_fraction": 0.4}}

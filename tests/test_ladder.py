@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from nautilus_trader.model.enums import OrderSide
 
 from hybrid.execution.ladder import (

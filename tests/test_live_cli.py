@@ -32,7 +32,11 @@ def refuse(args: list[str], tmp_path: Path, env: dict[str, str] | None = None) -
 def test_ib_mode_without_a_gateway_exits_with_one_clear_line(config: Path, tmp_path: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]  # free once closed: nothing listens there
-    code, lines = refuse(["--mode", "ib", "--config", str(config), "--port", "0"], tmp_path, {"IB_HOST": "127.0.0.1", "IB_PORT": str(port)})
+    code, lines = refuse(
+        ["--mode", "ib", "--config", str(config), "--port", "0"],
+        tmp_path,
+        {"IB_HOST": "127.0.0.1", "IB_PORT": str(port)},
+    )
     assert code == 3
     assert len(lines) == 1 and f"IB Gateway/TWS is not reachable at 127.0.0.1:{port}" in lines[0]
 

@@ -80,7 +80,11 @@ def test_kill_9_then_restart_keeps_queue_and_templates_and_executes_nothing_twic
             resting = trader.post("/orders", json=spread_intent(trader, RESTING, offset=-1)).json()["order_id"]
             eventually(lambda: order_status(trader, filled) == "filled", "the market order to fill")
             eventually(lambda: order_status(trader, resting) == "working", "the limit order to rest")
-            template = {"name": "daily spread", "order": spread_intent(trader, MARKET), "schedule": {"kind": "daily", "at": "10:00"}}
+            template = {
+                "name": "daily spread",
+                "order": spread_intent(trader, MARKET),
+                "schedule": {"kind": "daily", "at": "10:00"},
+            }
             template_id = admin.post("/templates", json=template).json()["template_id"]
             later = spread_intent(trader, MARKET)
         node.stop(signal.SIGKILL)

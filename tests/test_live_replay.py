@@ -9,10 +9,9 @@ import datetime as dt
 import time
 from pathlib import Path
 
+import nautilus_trader.common.component as component
 import pandas as pd
 import pytest
-
-import nautilus_trader.common.component as component
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.core.data import Data
 from nautilus_trader.model.data import DataType, QuoteTick
@@ -134,6 +133,8 @@ def test_replay_client_serves_history_spreads_and_live_stamped_quotes(probed) ->
     for received, expected in probe.spread_quotes:
         assert received.bid_price <= received.ask_price
         assert (received.bid_price, received.ask_price, received.bid_size) == (
-            expected.bid_price, expected.ask_price, expected.bid_size
+            expected.bid_price,
+            expected.ask_price,
+            expected.bid_size,
         )
     assert max(probe.quote_lag_ns) < 5 * 1_000_000_000  # stamped when published, not in 2024

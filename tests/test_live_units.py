@@ -9,7 +9,6 @@ import socket
 from pathlib import Path
 
 import pytest
-
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.model.data import QuoteTick, TradeTick
 from nautilus_trader.model.enums import AggressorSide
@@ -36,7 +35,15 @@ NOW = expiry_close_ns(dt.date(2024, 1, 2)) - 6 * 3_600 * 1_000_000_000  # 10:00 
 
 
 def quote(instrument, bid: str, ask: str, bid_size: int = 10, ask_size: int = 20, ts: int = NOW) -> QuoteTick:
-    return QuoteTick(instrument.id, Price.from_str(bid), Price.from_str(ask), Quantity.from_int(bid_size), Quantity.from_int(ask_size), ts, ts)
+    return QuoteTick(
+        instrument.id,
+        Price.from_str(bid),
+        Price.from_str(ask),
+        Quantity.from_int(bid_size),
+        Quantity.from_int(ask_size),
+        ts,
+        ts,
+    )
 
 
 # -- moving history to the present -----------------------------------------------------------------
@@ -80,10 +87,16 @@ def test_restamp_gives_replayed_data_the_listed_id_and_the_publication_time() ->
 def test_spread_quote_crosses_the_legs_and_takes_the_smallest_size() -> None:
     long_call, short_call = make_option("SPY", EXPIRY, "C", 450), make_option("SPY", EXPIRY, "C", 455)
     spread = make_option_spread([(long_call, 1), (short_call, -2)])
-    legs = {long_call.id: quote(long_call, "5.00", "5.20", 30, 40), short_call.id: quote(short_call, "2.00", "2.10", 8, 50)}
+    legs = {
+        long_call.id: quote(long_call, "5.00", "5.20", 30, 40),
+        short_call.id: quote(short_call, "2.00", "2.10", 8, 50),
+    }
     tick = spread_quote(spread, legs, NOW)
     assert (str(tick.bid_price), str(tick.ask_price)) == ("0.80", "1.20")  # 5.00 - 2 x 2.10, 5.20 - 2 x 2.00
-    assert (tick.bid_size, tick.ask_size) == (Quantity.from_int(25), Quantity.from_int(4))  # min(30, 50/2), min(40, 8/2)
+    assert (tick.bid_size, tick.ask_size) == (
+        Quantity.from_int(25),
+        Quantity.from_int(4),
+    )  # min(30, 50/2), min(40, 8/2)
     assert spread_quote(spread, {long_call.id: legs[long_call.id]}, NOW) is None
 
 
@@ -105,7 +118,9 @@ def test_quoter_quotes_a_subscribed_spread_at_once_then_per_leg_quote_within_its
 
 
 def test_ib_settings_come_from_the_environment_and_hide_the_account() -> None:
-    settings = IbSettings.from_env({"IB_HOST": "10.0.0.5", "IB_PORT": "7497", "IB_CLIENT_ID": "7", "IB_ACCOUNT_ID": "DU1234567"})
+    settings = IbSettings.from_env(
+        {"IB_HOST": "10.0.0.5", "IB_PORT": "7497", "IB_CLIENT_ID": "7", "IB_ACCOUNT_ID": "DU1234567"}
+    )
     assert (settings.host, settings.port, settings.client_id, settings.account_id) == ("10.0.0.5", 7497, 7, "DU1234567")
     assert "DU1234567" not in repr(settings)
     assert IbSettings.from_env({}) == IbSettings()
@@ -133,9 +148,12 @@ def test_broker_feed_quotes_the_strikes_nearest_the_money_inside_the_window() ->
     config = ChainQuotesConfig(min_dte=1, max_dte=30, strikes_around=2, max_instruments=6)
     picked = near_the_money(contracts, spot=451.0, today=today, config=config)
     assert [(contract_expiry(c), float(c.strike_price)) for c in picked] == [
-        (dt.date(2024, 1, 5), 450.0), (dt.date(2024, 1, 5), 455.0),
-        (dt.date(2024, 1, 5), 450.0), (dt.date(2024, 1, 5), 455.0),
-        (dt.date(2024, 1, 19), 450.0), (dt.date(2024, 1, 19), 455.0),
+        (dt.date(2024, 1, 5), 450.0),
+        (dt.date(2024, 1, 5), 455.0),
+        (dt.date(2024, 1, 5), 450.0),
+        (dt.date(2024, 1, 5), 455.0),
+        (dt.date(2024, 1, 19), 450.0),
+        (dt.date(2024, 1, 19), 455.0),
     ]
 
 
@@ -159,7 +177,10 @@ def test_paper_config_runs_the_backtest_components_with_the_nodes_database(
     settings = load_live_settings(ROOT / "configs" / "live_paper.toml", "paper", small_catalog, speed=10)
     config = node_config(settings)
     assert settings.has_drainer and settings.underlyings == ["SPY"] and settings.rate == pytest.approx(0.045)
-    assert [s.strategy_path for s in config.strategies] == ["strategies.order_desk:OrderDesk", "strategies.iv_rank:IVRankStrategy"]
+    assert [s.strategy_path for s in config.strategies] == [
+        "strategies.order_desk:OrderDesk",
+        "strategies.iv_rank:IVRankStrategy",
+    ]
     actors = {a.actor_path: a.config for a in config.actors}
     assert "hybrid.risk.margin:OptionsMarginInstaller" in actors
     assert actors["hybrid.management.bot_manager:BotManager"]["database"] == str(tmp_path / "state.sqlite")
@@ -167,7 +188,9 @@ def test_paper_config_runs_the_backtest_components_with_the_nodes_database(
     assert [a.exec_algorithm_path for a in config.exec_algorithms] == ["hybrid.execution.two_part:TwoPart"]
     assert config.data_engine.graceful_shutdown_on_exception and config.exec_engine.graceful_shutdown_on_exception
     assert config.risk_engine.graceful_shutdown_on_exception and config.catalogs == []
-    ib = node_config(load_live_settings(ROOT / "configs" / "live_paper.toml", "ib", small_catalog, env={"IB_PORT": "4002"}))
+    ib = node_config(
+        load_live_settings(ROOT / "configs" / "live_paper.toml", "ib", small_catalog, env={"IB_PORT": "4002"})
+    )
     assert set(ib.data_clients) == set(ib.exec_clients) == {"IB"}
     ib_actors = {a.actor_path: a.config for a in ib.actors}
     assert "hybrid.live.chain_quotes:ChainQuotes" in ib_actors
@@ -200,32 +223,70 @@ def queued(tmp_path: Path, intent: dict):
 def test_open_orders_become_commands_answerable_by_their_order_id(market: Cache, tmp_path: Path) -> None:
     builder = CommandBuilder(market, "OPRA", rate=0.045, dividend=0.013)
     structure = {"type": "catalogue", "strategy": "bull_call_spread", "strikes": [445, 455], "expiries": [str(EXPIRY)]}
-    order = queued(tmp_path, {"kind": "open", "underlying": "SPY", "structure": structure, "side": "sell", "units": 3,
-                              "execution": {"type": "two_part", "first_fraction": 0.5}})
+    order = queued(
+        tmp_path,
+        {
+            "kind": "open",
+            "underlying": "SPY",
+            "structure": structure,
+            "side": "sell",
+            "units": 3,
+            "execution": {"type": "two_part", "first_fraction": 0.5},
+        },
+    )
     command = builder.command(order, NOW)
     assert isinstance(command, OpenGroup)
     assert (command.command_id, command.group_id, command.units, command.structure) == (
-        order.order_id, group_id_for(order.order_id), 3, "bull_call_spread"
+        order.order_id,
+        group_id_for(order.order_id),
+        3,
+        "bull_call_spread",
     )
     assert [(leg.strike, leg.quantity) for leg in command.legs] == [(445, -1), (455, 1)]  # sold: negated
-    assert command.execution == ExecutionConfig(mode="algorithm", exec_algorithm_id="TwoPart", exec_algorithm_params={"first_fraction": 0.5})
-    rules = {"type": "rules", "strategy": "naked_call", "strikes": [{"by": "atm_offset", "steps": 1}], "expiries": [{"min_dte": 10, "max_dte": 20}]}
-    resolved = builder.command(queued(tmp_path, {"kind": "open", "underlying": "SPY", "structure": rules, "units": 1,
-                                                 "execution": {"type": "market"}}), NOW)
+    assert command.execution == ExecutionConfig(
+        mode="algorithm", exec_algorithm_id="TwoPart", exec_algorithm_params={"first_fraction": 0.5}
+    )
+    rules = {
+        "type": "rules",
+        "strategy": "naked_call",
+        "strikes": [{"by": "atm_offset", "steps": 1}],
+        "expiries": [{"min_dte": 10, "max_dte": 20}],
+    }
+    resolved = builder.command(
+        queued(
+            tmp_path,
+            {"kind": "open", "underlying": "SPY", "structure": rules, "units": 1, "execution": {"type": "market"}},
+        ),
+        NOW,
+    )
     assert [(leg.kind, leg.strike, leg.expiry) for leg in resolved.legs] == [("call", 455.0, EXPIRY)]
     assert resolved.execution.mode == "market"
 
 
 def test_close_and_roll_orders_name_their_group_and_refuse_what_cannot_be_done(market: Cache, tmp_path: Path) -> None:
     builder = CommandBuilder(market, "OPRA", rate=0.045, dividend=0.013)
-    close = queued(tmp_path, {"kind": "close", "group_id": "G-1", "units": 2, "execution": {"type": "limit", "price": 1.5}})
+    close = queued(
+        tmp_path, {"kind": "close", "group_id": "G-1", "units": 2, "execution": {"type": "limit", "price": 1.5}}
+    )
     command = builder.command(close, NOW)
     assert command == CloseGroup("G-1", 2, None, 1.5, f"order {close.order_id}", command_id=close.order_id)
-    roll = queued(tmp_path, {"kind": "roll", "group_id": "G-1", "expiries": ["2024-02-16"], "execution": {"type": "market"}})
+    roll = queued(
+        tmp_path, {"kind": "roll", "group_id": "G-1", "expiries": ["2024-02-16"], "execution": {"type": "market"}}
+    )
     with pytest.raises(CommandError, match="group G-1 is not open"):
         builder.command(roll, NOW)
     empty = CommandBuilder(Cache(), "OPRA", 0.045, 0.013)
-    rules = {"type": "rules", "strategy": "naked_call", "strikes": [{"by": "atm_offset", "steps": 0}], "expiries": [{"min_dte": 1, "max_dte": 9}]}
+    rules = {
+        "type": "rules",
+        "strategy": "naked_call",
+        "strikes": [{"by": "atm_offset", "steps": 0}],
+        "expiries": [{"min_dte": 1, "max_dte": 9}],
+    }
     with pytest.raises(CommandError, match="no quoted market for SPY.OPRA"):
-        empty.command(queued(tmp_path, {"kind": "open", "underlying": "SPY", "structure": rules, "units": 1,
-                                        "execution": {"type": "market"}}), NOW)
+        empty.command(
+            queued(
+                tmp_path,
+                {"kind": "open", "underlying": "SPY", "structure": rules, "units": 1, "execution": {"type": "market"}},
+            ),
+            NOW,
+        )

@@ -30,8 +30,12 @@ def credit_spread(value: float) -> GroupSnapshot:
     expiry = dt.date(2024, 8, 16)
     short = value + 0.5
     return GroupSnapshot(
-        "g1", (Leg("put", 450.0, expiry, -1), Leg("put", 445.0, expiry, 1)),
-        (LegQuote(short - 0.01, short + 0.01), LegQuote(0.49, 0.51)), -1.0, 4, 4,
+        "g1",
+        (Leg("put", 450.0, expiry, -1), Leg("put", 445.0, expiry, 1)),
+        (LegQuote(short - 0.01, short + 0.01), LegQuote(0.49, 0.51)),
+        -1.0,
+        4,
+        4,
     )
 
 

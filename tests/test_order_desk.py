@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.common.events import TimeEvent
@@ -55,7 +54,9 @@ class DeskClient(Actor):
 
     def _legs(self, dte: tuple[int, int]) -> tuple[Leg, ...]:
         market = snapshot(self.cache, SPY, self.clock.timestamp_ns(), 0.045, 0.013)
-        rules = RuleStructure(strategy="bull_call_spread", strikes=BULL_CALLS, expiries=[{"min_dte": dte[0], "max_dte": dte[1]}])
+        rules = RuleStructure(
+            strategy="bull_call_spread", strikes=BULL_CALLS, expiries=[{"min_dte": dte[0], "max_dte": dte[1]}]
+        )
         return tuple(resolve_rules(rules, market.chain, market.spot, market.as_of.date()))
 
     def open(self, event: TimeEvent) -> None:
@@ -70,7 +71,9 @@ class DeskClient(Actor):
 
 
 def test_the_desk_executes_commands_from_actors(small_catalog: Path, tmp_path: Path) -> None:
-    client = ComponentSpec("actors", 0, "tests.test_order_desk:DeskClient", "tests.test_order_desk:DeskClientConfig", {})
+    client = ComponentSpec(
+        "actors", 0, "tests.test_order_desk:DeskClient", "tests.test_order_desk:DeskClientConfig", {}
+    )
     outcome = run(small_catalog, tmp_path, without=("BotManager", "RecurringTemplates"), extra=(client,))
     results = outcome.actor("DeskClient").results
     opened, unknown, closed, rolled = results
@@ -78,7 +81,11 @@ def test_the_desk_executes_commands_from_actors(small_catalog: Path, tmp_path: P
     assert not unknown.accepted and unknown.reason == "unknown command str"
     parent, child = outcome.group(opened.group_id), outcome.group(rolled.group_id)
     assert (parent["source"], parent["structure"], parent["opened_units"], parent["status"]) == (
-        "manual", "bull_call_spread", 3, "closed")
+        "manual",
+        "bull_call_spread",
+        3,
+        "closed",
+    )
     assert child["opened_units"] == 1 and child["status"] == "open"  # what was left after the partial close
     assert {leg["instrument_id"][6:12] for leg in child["legs"]} == {"240216"}
     assert outcome.summary["all_groups_balanced"]
@@ -100,25 +107,37 @@ def market(small_catalog: Path) -> MarketSnapshot:
 
 
 def test_rule_intents_resolve_against_the_chain_with_the_side_applied(market: MarketSnapshot) -> None:
-    structure = {"type": "rules", "strategy": "bull_call_spread", "strikes": BULL_CALLS,
-                 "expiries": [{"min_dte": 30, "max_dte": 45}]}
-    intent = OpenIntent(underlying="SPY", structure=structure, side="sell", units=2, execution={"type": "market"},
-                        source="recurring")
+    structure = {
+        "type": "rules",
+        "strategy": "bull_call_spread",
+        "strikes": BULL_CALLS,
+        "expiries": [{"min_dte": 30, "max_dte": 45}],
+    }
+    intent = OpenIntent(
+        underlying="SPY", structure=structure, side="sell", units=2, execution={"type": "market"}, source="recurring"
+    )
     legs = intent_legs(intent, market, dt.date(2024, 1, 2))
     # sold: the long call at the money becomes short; 460 is the listed strike nearest 452 + 10 (5-point grid there)
     assert [(leg.kind, leg.strike, leg.quantity) for leg in legs] == [("call", 452.0, -1), ("call", 460.0, 1)]
     command = open_command(intent, legs, group_id="template-1-20240102T150000Z")
     assert (command.structure, command.units, command.source, command.group_id) == (
-        "bull_call_spread", 2, "recurring", "template-1-20240102T150000Z")
+        "bull_call_spread",
+        2,
+        "recurring",
+        "template-1-20240102T150000Z",
+    )
     assert command.legs == tuple(legs) and command.execution == ExecutionConfig(mode="market")
 
 
 def test_custom_legs_keep_their_legs_and_are_named_custom(market: MarketSnapshot) -> None:
     expiry = dt.date(2024, 2, 16)
-    legs = [{"kind": "put", "strike": 440, "expiry": expiry, "quantity": -1},
-            {"kind": "put", "strike": 430, "expiry": expiry, "quantity": 1}]
-    intent = OpenIntent(underlying="SPY", structure={"type": "legs", "legs": legs}, units=1,
-                        execution={"type": "limit", "price": -1.1})
+    legs = [
+        {"kind": "put", "strike": 440, "expiry": expiry, "quantity": -1},
+        {"kind": "put", "strike": 430, "expiry": expiry, "quantity": 1},
+    ]
+    intent = OpenIntent(
+        underlying="SPY", structure={"type": "legs", "legs": legs}, units=1, execution={"type": "limit", "price": -1.1}
+    )
     resolved = intent_legs(intent, market, dt.date(2024, 1, 2))
     assert resolved == [Leg("put", 440.0, expiry, -1), Leg("put", 430.0, expiry, 1)]
     command = open_command(intent, resolved)

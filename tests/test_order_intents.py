@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from hybrid.options.legs import Leg
-from hybrid.orders import intents
 from hybrid.options.catalogue import STRATEGIES, build
 from hybrid.options.chain import OptionChain
 from hybrid.options.instruments import make_option
+from hybrid.options.legs import Leg
+from hybrid.orders import intents
 from hybrid.orders.chain_check import chain_errors, chain_validator
 from hybrid.orders.intents import ORDER_INTENT, STORED_CONTEXT, CloseGroupIntent, OpenIntent, RollGroupIntent
 

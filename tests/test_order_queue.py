@@ -109,7 +109,13 @@ def test_the_engine_reports_progress_through_legal_transitions(queue):
     assert done.status == S.FILLED and done.engine_ref == "O-1" and done.reason == "3/3 units"
     history = queue.history(order_id)
     assert [h.status for h in history] == [
-        S.ACCEPTED, S.QUEUED, S.HANDED_TO_ENGINE, S.WORKING, S.PARTIALLY_FILLED, S.PARTIALLY_FILLED, S.FILLED,
+        S.ACCEPTED,
+        S.QUEUED,
+        S.HANDED_TO_ENGINE,
+        S.WORKING,
+        S.PARTIALLY_FILLED,
+        S.PARTIALLY_FILLED,
+        S.FILLED,
     ]
     assert [h.reason for h in history[-3:]] == ["1/3 units", "2/3 units", "3/3 units"]
     assert all(a.at < b.at for a, b in zip(history, history[1:]))
@@ -210,7 +216,10 @@ def test_listeners_see_every_change_once_in_order(queue):
     unsubscribe()
     queue.mark(order_id, S.FILLED)
     assert [(c.order_id, c.status) for c in seen] == [
-        (order_id, S.ACCEPTED), (order_id, S.QUEUED), (order_id, S.HANDED_TO_ENGINE), (order_id, S.WORKING),
+        (order_id, S.ACCEPTED),
+        (order_id, S.QUEUED),
+        (order_id, S.HANDED_TO_ENGINE),
+        (order_id, S.WORKING),
     ]
     assert seen == queue.history(order_id)[:4]
 

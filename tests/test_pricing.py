@@ -180,7 +180,7 @@ def test_day_count_is_new_york_close_over_365_days() -> None:
     assert years_to_expiry(friday, as_of_datetime(friday)) == 0.0
     morning = as_of_datetime(dt.datetime(2024, 6, 21, 9, 30))  # naive = New York time
     assert years_to_expiry(friday, morning) * 365 * 24 == pytest.approx(6.5)
-    utc = as_of_datetime(dt.datetime(2024, 6, 21, 13, 30, tzinfo=dt.timezone.utc))  # 09:30 New York
+    utc = as_of_datetime(dt.datetime(2024, 6, 21, 13, 30, tzinfo=dt.UTC))  # 09:30 New York
     assert utc.tzinfo is NEW_YORK and years_to_expiry(friday, utc) == years_to_expiry(friday, morning)
     # Across the November DST change the count stays in whole New York days.
     assert years_to_expiry(dt.date(2024, 11, 8), as_of_datetime(dt.date(2024, 11, 1))) == 7 / 365

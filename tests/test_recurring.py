@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from nautilus_trader.common.config import ActorFactory, ImportableActorConfig
 from nautilus_trader.model.identifiers import InstrumentId
 
@@ -41,16 +40,20 @@ PUT_FLY = [
 
 def _runs(outcome: Outcome, template_id: int, action: str) -> list[str]:
     """The scheduled times (ISO UTC, to the minute) of a template's runs logged as ``action``."""
-    return [a["details"]["scheduled_at"][:16] for a in outcome.actions
-            if a["template_id"] == template_id and a["action"] == action]
+    return [
+        a["details"]["scheduled_at"][:16]
+        for a in outcome.actions
+        if a["template_id"] == template_id and a["action"] == action
+    ]
 
 
 @pytest.fixture(scope="module")
 def holiday_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three sessions around a long weekend: Friday 2024-01-12, then (Martin Luther King Day) Tuesday 16, Wednesday 17."""
     out = tmp_path_factory.mktemp("catalogs") / "mlk"
-    generate(MarketConfig.profile("small", seed=SMALL_CATALOG_SEED, start=dt.date(2024, 1, 12), days=3), out,
-             progress=False)
+    generate(
+        MarketConfig.profile("small", seed=SMALL_CATALOG_SEED, start=dt.date(2024, 1, 12), days=3), out, progress=False
+    )
     return out
 
 
@@ -77,8 +80,12 @@ def test_runs_fall_on_sessions_only(holiday_catalog: Path, tmp_path: Path) -> No
     assert _runs(outcome, 6, "template_skipped") == ["2024-01-17T17:00"]
     every_two_hours = [f"2024-01-{d}T{h}:30" for d in ("16", "17") for h in ("14", "16", "18", "20")]
     # the 09:30 open of the first session is the instant the template was created: not a run
-    assert _runs(outcome, 7, "template_skipped") == ["2024-01-12T16:30", "2024-01-12T18:30", "2024-01-12T20:30",
-                                                      *every_two_hours]
+    assert _runs(outcome, 7, "template_skipped") == [
+        "2024-01-12T16:30",
+        "2024-01-12T18:30",
+        "2024-01-12T20:30",
+        *every_two_hours,
+    ]
     reasons = {a["reason"] for a in outcome.actions if a["action"] == "template_skipped"}
     assert all(re.fullmatch(r"underlying [\d.]+ not above 100000", r) for r in reasons)
     assert not outcome.groups
@@ -90,17 +97,37 @@ def conditions(scenario_catalog: Callable[[str], Path], tmp_path_factory: pytest
     templates = [
         template("condor_rich", "iron_condor", CONDOR, units=2, conditions={**ONE_GROUP, "iv_rank_min": 50}),
         template("condor_cheap", "iron_condor", CONDOR, units=2, conditions={"iv_rank_max": 30}),
-        template("calls", "bull_call_spread", WIDE_CALLS, units=6, conditions=ONE_GROUP,
-                 schedule={"kind": "daily", "at": "10:00"}),
-        template("fly_long_delta", "put_butterfly", PUT_FLY, units=1,
-                 conditions={**ONE_GROUP, "greeks": [{"greek": "delta", "op": ">", "value": 100}]},
-                 schedule={"kind": "daily", "at": "11:00"}),
-        template("fly_short_delta", "put_butterfly", PUT_FLY, units=1,
-                 conditions={"greeks": [{"greek": "delta", "op": "<", "value": -1000}]},
-                 schedule={"kind": "daily", "at": "11:00"}),
+        template(
+            "calls",
+            "bull_call_spread",
+            WIDE_CALLS,
+            units=6,
+            conditions=ONE_GROUP,
+            schedule={"kind": "daily", "at": "10:00"},
+        ),
+        template(
+            "fly_long_delta",
+            "put_butterfly",
+            PUT_FLY,
+            units=1,
+            conditions={**ONE_GROUP, "greeks": [{"greek": "delta", "op": ">", "value": 100}]},
+            schedule={"kind": "daily", "at": "11:00"},
+        ),
+        template(
+            "fly_short_delta",
+            "put_butterfly",
+            PUT_FLY,
+            units=1,
+            conditions={"greeks": [{"greek": "delta", "op": "<", "value": -1000}]},
+            schedule={"kind": "daily", "at": "11:00"},
+        ),
     ]
-    return run(scenario_catalog("high_iv"), tmp_path_factory.mktemp("conditions"), recurring={"templates": templates},
-               without=("BotManager",))
+    return run(
+        scenario_catalog("high_iv"),
+        tmp_path_factory.mktemp("conditions"),
+        recurring={"templates": templates},
+        without=("BotManager",),
+    )
 
 
 def test_iv_rank_conditions(conditions: Outcome) -> None:
@@ -117,7 +144,9 @@ def test_iv_rank_conditions(conditions: Outcome) -> None:
 
 
 def test_portfolio_delta_conditions_and_the_cap(conditions: Outcome) -> None:
-    fly = [a for a in conditions.actions if a["template_id"] == 4 and a["action"] in ("template_fired", "template_skipped")]
+    fly = [
+        a for a in conditions.actions if a["template_id"] == 4 and a["action"] in ("template_fired", "template_skipped")
+    ]
     assert fly[0]["action"] == "template_fired" and fly[0]["details"]["portfolio_greeks"]["delta"] > 100
     assert all(a["reason"].endswith("groups open, cap 1") for a in fly[1:])
     never = [a for a in conditions.actions if a["template_id"] == 5 and a["action"] == "template_skipped"]
@@ -137,21 +166,42 @@ def test_a_restart_loses_no_run_and_fires_none_twice(small_catalog: Path, tmp_pa
         {**template("ten", "bull_call_spread", BULL_CALLS), "grace_minutes": 90},
         template("nine_fifty_eight", "bull_call_spread", BULL_CALLS, schedule={"kind": "daily", "at": "09:58"}),
     ]
-    first = run(small_catalog, tmp_path / "a", recurring={"database": database, "templates": templates},
-                without=("BotManager",), end="2024-01-03T14:55:00Z")
+    first = run(
+        small_catalog,
+        tmp_path / "a",
+        recurring={"database": database, "templates": templates},
+        without=("BotManager",),
+        end="2024-01-03T14:55:00Z",
+    )
     # down from 09:55 to 10:40 New York: the 10:00 run is within its 90 minutes of grace, the 09:58 one is not
-    second = run(small_catalog, tmp_path / "b", recurring={"database": database, "templates": []},
-                 without=("BotManager",), start="2024-01-03T15:40:00Z")
-    assert [a["action"] for a in second.actions if a["action"].startswith("template_") and "created" in a["action"]] == []
+    second = run(
+        small_catalog,
+        tmp_path / "b",
+        recurring={"database": database, "templates": []},
+        without=("BotManager",),
+        start="2024-01-03T15:40:00Z",
+    )
+    assert [
+        a["action"] for a in second.actions if a["action"].startswith("template_") and "created" in a["action"]
+    ] == []
     store = _store(tmp_path / "management.sqlite")
     ten = [(r.scheduled_at.isoformat()[:16], r.status) for r in store.runs(1)]
-    assert ten == [("2024-01-02T15:00", "fired"), ("2024-01-03T15:00", "fired"), ("2024-01-04T15:00", "fired"),
-                   ("2024-01-05T15:00", "fired")]
+    assert ten == [
+        ("2024-01-02T15:00", "fired"),
+        ("2024-01-03T15:00", "fired"),
+        ("2024-01-04T15:00", "fired"),
+        ("2024-01-05T15:00", "fired"),
+    ]
     late = [(r.scheduled_at.isoformat()[:16], r.status) for r in store.runs(2)]
-    assert late == [("2024-01-02T14:58", "fired"), ("2024-01-03T14:58", "skipped"), ("2024-01-04T14:58", "fired"),
-                    ("2024-01-05T14:58", "fired")]
-    (caught_up,) = [a for a in second.actions if a["group_id"] == "template-1-20240103T150000Z"
-                    and a["action"] == "template_fired"]
+    assert late == [
+        ("2024-01-02T14:58", "fired"),
+        ("2024-01-03T14:58", "skipped"),
+        ("2024-01-04T14:58", "fired"),
+        ("2024-01-05T14:58", "fired"),
+    ]
+    (caught_up,) = [
+        a for a in second.actions if a["group_id"] == "template-1-20240103T150000Z" and a["action"] == "template_fired"
+    ]
     assert caught_up["at"].startswith("2024-01-03T16:00")  # at the first option quotes after the restart
     assert [r.reason for r in store.runs(2)][1].startswith("missed")
     opened = [g["group_id"] for outcome in (first, second) for g in outcome.groups]
@@ -164,8 +214,10 @@ def test_a_used_database_is_refused_for_an_earlier_clock(tmp_path: Path) -> None
     db, log = open_action_log(path, later)
     log.record(ActionRecord(later, "manage", "group taken under management", group_id="g"))
     db.close()
-    message = ("database: .* has actions up to 2024-01-05T15:00:00.000000\\+00:00, after the clock's start "
-               "2024-01-02T14:30:00.000000\\+00:00; give each backtest a fresh database")
+    message = (
+        "database: .* has actions up to 2024-01-05T15:00:00.000000\\+00:00, after the clock's start "
+        "2024-01-02T14:30:00.000000\\+00:00; give each backtest a fresh database"
+    )
     with pytest.raises(ValueError, match=message):
         open_action_log(path, dt.datetime(2024, 1, 2, 14, 30, tzinfo=dt.UTC))
     open_action_log(path, later)[0].close()  # the same or a later clock is a restart
@@ -174,8 +226,13 @@ def test_a_used_database_is_refused_for_an_earlier_clock(tmp_path: Path) -> None
 def test_two_actors_on_one_database_fire_each_run_once(small_catalog: Path, tmp_path: Path) -> None:
     database = str(tmp_path / "management.sqlite")
     config = {"database": database, "templates": [template("ten", "bull_call_spread", BULL_CALLS)]}
-    twin = ComponentSpec("actors", 2, "hybrid.management.recurring:RecurringTemplates",
-                         "hybrid.management.recurring:RecurringTemplatesConfig", {**config, "component_id": "Twin"})
+    twin = ComponentSpec(
+        "actors",
+        2,
+        "hybrid.management.recurring:RecurringTemplates",
+        "hybrid.management.recurring:RecurringTemplatesConfig",
+        {**config, "component_id": "Twin"},
+    )
     outcome = run(small_catalog, tmp_path, recurring=config, without=("BotManager",), extra=(twin,))
     fired = [a for a in outcome.actions if a["action"] == "template_fired"]
     assert sorted(a["group_id"] for a in fired) == [f"template-1-2024010{d}T150000Z" for d in (2, 3, 4, 5)]
@@ -197,20 +254,39 @@ class TemplateMaker(Elsewhere):
 def test_a_template_created_elsewhere_is_found_by_polling(small_catalog: Path, tmp_path: Path) -> None:
     database = str(tmp_path / "management.sqlite")
     noon = template("noon", "bull_call_spread", BULL_CALLS, schedule={"kind": "daily", "at": "12:00"})
-    maker = ComponentSpec("actors", 2, "tests.test_recurring:TemplateMaker", "tests.test_recurring:TemplateMakerConfig",
-                          {"database": database, "at": "2024-01-02T11:00", "template": noon})
-    outcome = run(small_catalog, tmp_path, recurring={"database": database, "poll_minutes": 15},
-                  without=("BotManager",), extra=(maker,), end="2024-01-03T21:00:00Z")
+    maker = ComponentSpec(
+        "actors",
+        2,
+        "tests.test_recurring:TemplateMaker",
+        "tests.test_recurring:TemplateMakerConfig",
+        {"database": database, "at": "2024-01-02T11:00", "template": noon},
+    )
+    outcome = run(
+        small_catalog,
+        tmp_path,
+        recurring={"database": database, "poll_minutes": 15},
+        without=("BotManager",),
+        extra=(maker,),
+        end="2024-01-03T21:00:00Z",
+    )
     fired = [(a["at"][:16], a["group_id"]) for a in outcome.actions if a["action"] == "template_fired"]
-    assert fired == [("2024-01-02T17:00", "template-1-20240102T170000Z"), ("2024-01-03T17:00", "template-1-20240103T170000Z")]
+    assert fired == [
+        ("2024-01-02T17:00", "template-1-20240102T170000Z"),
+        ("2024-01-03T17:00", "template-1-20240103T170000Z"),
+    ]
 
 
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"templates": [{"name": "x", "schedule": {"kind": "daily", "at": "18:00"}}]}, "templates[0].order: Field required"),
-        ({"templates": [{**template("a", "iron_condor", CONDOR), "schedule": {"kind": "daily", "at": "18:00"}}]},
-         "templates[0].schedule.daily.at: Value error, must be within the regular session"),
+        (
+            {"templates": [{"name": "x", "schedule": {"kind": "daily", "at": "18:00"}}]},
+            "templates[0].order: Field required",
+        ),
+        (
+            {"templates": [{**template("a", "iron_condor", CONDOR), "schedule": {"kind": "daily", "at": "18:00"}}]},
+            "templates[0].schedule.daily.at: Value error, must be within the regular session",
+        ),
         ({"templates": [template("a", "iron_condor", CONDOR)] * 2}, "templates: the name 'a' is used twice"),
         ({"iv_window": 1}, "iv_window must be >= 2 sessions, got 1"),
         ({"poll_minutes": 0}, "poll_minutes must be >= 1 or left out, got 0"),

@@ -5,11 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from nautilus_trader.model.identifiers import InstrumentId
 
 from hybrid.options import catalogue
-from hybrid.risk import BookState, EntryRisk, MarginRates, RiskLimitsConfig, check_entry, check_limits, entry_requirement
+from hybrid.risk import (
+    BookState,
+    EntryRisk,
+    MarginRates,
+    RiskLimitsConfig,
+    check_entry,
+    check_limits,
+    entry_requirement,
+)
 from hybrid.risk.margin import OptionPosition, allocate, book_requirement, intrinsic_floor, naked_requirement
 
 EXPIRY = dt.date(2024, 2, 16)
@@ -79,7 +86,12 @@ def test_naked_short_call_is_unbounded_and_margined_reg_t() -> None:
 
 
 def test_long_options_hold_nothing_beyond_their_premium() -> None:
-    assert book_requirement([OptionPosition(None, True, 450.0, 3.0), OptionPosition(None, False, 440.0, 1.0)], 450.0, RATES, 100) == 0.0
+    assert (
+        book_requirement(
+            [OptionPosition(None, True, 450.0, 3.0), OptionPosition(None, False, 440.0, 1.0)], 450.0, RATES, 100
+        )
+        == 0.0
+    )
 
 
 def test_allocation_sums_to_the_book_requirement_and_spares_long_legs() -> None:

@@ -14,15 +14,24 @@ from hybrid.options.legs import Leg
 
 TODAY = dt.date(2024, 7, 12)
 NEAR = dt.date(2024, 7, 19)  # 7 DTE
-LISTED = (NEAR, dt.date(2024, 7, 26), dt.date(2024, 8, 2), dt.date(2024, 8, 16), dt.date(2024, 8, 23),
-          dt.date(2024, 9, 20), dt.date(2024, 10, 18))
+LISTED = (
+    NEAR,
+    dt.date(2024, 7, 26),
+    dt.date(2024, 8, 2),
+    dt.date(2024, 8, 16),
+    dt.date(2024, 8, 23),
+    dt.date(2024, 9, 20),
+    dt.date(2024, 10, 18),
+)
 
 
 def chain(expiries=LISTED, missing=()) -> OptionChain:
     """Strikes 400..600 every 5 at every expiry, except the (right, strike, expiry) in ``missing``."""
     contracts = [
         make_option("SPY", e, right, k)
-        for e in expiries for right in ("call", "put") for k in range(400, 605, 5)
+        for e in expiries
+        for right in ("call", "put")
+        for k in range(400, 605, 5)
         if (right, float(k), e) not in missing
     ]
     return OptionChain.from_instruments(contracts, "SPY")
@@ -30,15 +39,21 @@ def chain(expiries=LISTED, missing=()) -> OptionChain:
 
 def delta_around(spot: float):
     """A stand-in model: call delta 0.5 at the spot, falling 0.01 per point; put delta = call - 1."""
+
     def delta(contract) -> float:
         call = min(1.0, max(0.0, 0.5 - (float(contract.strike_price) - spot) / 100))
         return call if contract.option_kind.name == "CALL" else call - 1.0
+
     return delta
 
 
 def condor(expiry=NEAR):
-    return (Leg("put", 470.0, expiry, 1), Leg("put", 480.0, expiry, -1),
-            Leg("call", 520.0, expiry, -1), Leg("call", 530.0, expiry, 1))
+    return (
+        Leg("put", 470.0, expiry, 1),
+        Leg("put", 480.0, expiry, -1),
+        Leg("call", 520.0, expiry, -1),
+        Leg("call", 530.0, expiry, 1),
+    )
 
 
 def test_the_new_expiry_is_the_first_listed_inside_the_dte_window():
@@ -49,8 +64,11 @@ def test_the_new_expiry_is_the_first_listed_inside_the_dte_window():
 
 def test_no_expiry_in_the_window_is_an_error_naming_the_nearest():
     sparse = chain(expiries=(NEAR, dt.date(2024, 7, 26), dt.date(2024, 10, 18)))
-    with pytest.raises(ChainError, match=r"no expiry 30-45 DTE from 2024-07-12; nearest listed: 2024-07-26 \(14 DTE\), "
-                                         r"2024-10-18 \(98 DTE\)"):
+    with pytest.raises(
+        ChainError,
+        match=r"no expiry 30-45 DTE from 2024-07-12; nearest listed: 2024-07-26 \(14 DTE\), "
+        r"2024-10-18 \(98 DTE\)",
+    ):
         roll_expiries(condor(), sparse, TODAY, RollRules())
 
 

@@ -78,11 +78,11 @@ def test_dates_outside_the_data_name_the_catalog_range(small_catalog: Path) -> N
             ["unknown actor path 'hybrid.nowhere:Watcher'", "no module named 'hybrid.nowhere'"],
         ),
         ('seed = 1\n[venue\nname = "OPRA"\n', ["TOML syntax error", "line 2"]),
-        ('[venue]\nfees = 1.0\n', ["unknown key 'venue.fees'", "starting_balance", "fee_per_contract"]),
+        ("[venue]\nfees = 1.0\n", ["unknown key 'venue.fees'", "starting_balance", "fee_per_contract"]),
         ('colour = "red"\n', ["unknown key 'colour'", "valid keys:"]),
         ('seed = "seven"\n', ["'seed' must be an integer", "str 'seven'"]),
         ('log_level = "LOUD"\n', ["'log_level' must be one of", "WARNING"]),
-        ('[fill_model]\nprob_fill_on_touch = 2\n', ["fill_model.prob_fill_on_touch", "[0, 1]"]),
+        ("[fill_model]\nprob_fill_on_touch = 2\n", ["fill_model.prob_fill_on_touch", "[0, 1]"]),
         ('start = "someday"\n', ["'start' must be a date"]),
         (
             DEMO + "[strategies.config]\nquantityy = 5\n",

@@ -37,11 +37,15 @@ def ny_clock(times) -> list[str]:
 def test_daily_skips_weekends_and_holidays():
     after = ny(2024, 7, 2, 12, 0)
     assert ny_days(next_fire_times(DailySchedule(at="09:45"), after, 4)) == [
-        "2024-07-03", "2024-07-05", "2024-07-08", "2024-07-09",  # 07-04 holiday, 07-06/07 weekend
+        "2024-07-03",
+        "2024-07-05",
+        "2024-07-08",
+        "2024-07-09",  # 07-04 holiday, 07-06/07 weekend
     ]
     assert "2024-03-29" not in ny_days(next_fire_times(DailySchedule(at="09:45"), ny(2024, 3, 27), 5))  # Good Friday
     assert ny_days(next_fire_times(DailySchedule(at="10:00"), ny(2024, 11, 27, 11, 0), 2)) == [
-        "2024-11-29", "2024-12-02",  # Thanksgiving 11-28
+        "2024-11-29",
+        "2024-12-02",  # Thanksgiving 11-28
     ]
 
 
@@ -114,8 +118,13 @@ def test_conditional_checks_every_interval_inside_each_session():
     every_90 = ConditionalSchedule(every_minutes=90)
     times = fire_times_between(every_90, ny(2024, 11, 28), ny(2024, 12, 3))
     assert ny_clock(times)[:7] == [
-        "2024-11-29 09:30", "2024-11-29 11:00", "2024-11-29 12:30",  # half day: last check before 13:00
-        "2024-12-02 09:30", "2024-12-02 11:00", "2024-12-02 12:30", "2024-12-02 14:00",
+        "2024-11-29 09:30",
+        "2024-11-29 11:00",
+        "2024-11-29 12:30",  # half day: last check before 13:00
+        "2024-12-02 09:30",
+        "2024-12-02 11:00",
+        "2024-12-02 12:30",
+        "2024-12-02 14:00",
     ]
     assert ny_clock(times)[7] == "2024-12-02 15:30"
 
@@ -144,11 +153,18 @@ schedules = st.one_of(
         at=st.times(dt.time(9, 30), dt.time(15, 59)),
     ),
     st.builds(ConditionalSchedule, every_minutes=st.integers(15, 390)),
-    st.builds(MonthlyDaySchedule, day=st.integers(1, 31), at=st.times(dt.time(9, 30), dt.time(15, 59)),
-              if_not_trading_day=st.sampled_from(["next_trading_day", "previous_trading_day", "skip"])),
-    st.builds(MonthlyWeekdaySchedule, nth=st.sampled_from([1, 2, 3, 4, 5, -1]),
-              weekday=st.sampled_from(["mon", "tue", "wed", "thu", "fri"]),
-              at=st.times(dt.time(9, 30), dt.time(15, 59))),
+    st.builds(
+        MonthlyDaySchedule,
+        day=st.integers(1, 31),
+        at=st.times(dt.time(9, 30), dt.time(15, 59)),
+        if_not_trading_day=st.sampled_from(["next_trading_day", "previous_trading_day", "skip"]),
+    ),
+    st.builds(
+        MonthlyWeekdaySchedule,
+        nth=st.sampled_from([1, 2, 3, 4, 5, -1]),
+        weekday=st.sampled_from(["mon", "tue", "wed", "thu", "fri"]),
+        at=st.times(dt.time(9, 30), dt.time(15, 59)),
+    ),
 )
 
 

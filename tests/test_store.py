@@ -31,10 +31,9 @@ def test_schema_version_mismatch_is_an_error(tmp_path):
 def test_transaction_rolls_back_on_error(tmp_path):
     db = Database(tmp_path / "s.sqlite")
     db.ensure_schema("items", 1, DDL)
-    with pytest.raises(sqlite3.IntegrityError):
-        with db.transaction() as conn:
-            conn.execute("INSERT INTO items (name) VALUES ('kept?')")
-            conn.execute("INSERT INTO items (name) VALUES (NULL)")
+    with pytest.raises(sqlite3.IntegrityError), db.transaction() as conn:
+        conn.execute("INSERT INTO items (name) VALUES ('kept?')")
+        conn.execute("INSERT INTO items (name) VALUES (NULL)")
     assert db.query("SELECT COUNT(*) AS n FROM items")[0]["n"] == 0
 
 

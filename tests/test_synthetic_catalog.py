@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from nautilus_trader.backtest.node import BacktestNode
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.config import (
@@ -56,8 +55,16 @@ def instruments(catalog):
 @pytest.fixture(scope="module")
 def quotes(catalog) -> pd.DataFrame:
     rows = [
-        (q.instrument_id.value, q.ts_event, q.ts_init, q.bid_price.as_double(), q.ask_price.as_double(),
-         q.bid_size.as_double(), q.ask_size.as_double(), q.bid_price.precision)
+        (
+            q.instrument_id.value,
+            q.ts_event,
+            q.ts_init,
+            q.bid_price.as_double(),
+            q.ask_price.as_double(),
+            q.bid_size.as_double(),
+            q.ask_size.as_double(),
+            q.bid_price.precision,
+        )
         for q in catalog.query(QuoteTick)
     ]
     return pd.DataFrame(rows, columns=["id", "ts", "ts_init", "bid", "ask", "bid_size", "ask_size", "precision"])
@@ -65,7 +72,11 @@ def quotes(catalog) -> pd.DataFrame:
 
 def test_manifest_describes_the_catalog(manifest, config, instruments, quotes):
     assert (manifest.source, manifest.profile, manifest.underlying, manifest.venue) == (
-        "synthetic", "small", "SPY.OPRA", "OPRA")
+        "synthetic",
+        "small",
+        "SPY.OPRA",
+        "OPRA",
+    )
     assert manifest.instruments == len(instruments)
     assert manifest.quotes == len(quotes)
     assert manifest.start == pd.Timestamp(quotes.ts.min(), tz="UTC").isoformat()
@@ -79,8 +90,10 @@ def test_instruments_are_an_equity_and_occ_options_on_one_venue(instruments, man
     options = [i for i in instruments.values() if isinstance(i, OptionContract)]
     assert [e.id.value for e in equities] == ["SPY.OPRA"]
     assert len(options) == len(instruments) - 1 >= 40
-    opens = {calendar.session_open_close(d)[0].value for d in calendar.trading_days(
-        pd.Timestamp(manifest.start).date(), pd.Timestamp(manifest.end).date())}
+    opens = {
+        calendar.session_open_close(d)[0].value
+        for d in calendar.trading_days(pd.Timestamp(manifest.start).date(), pd.Timestamp(manifest.end).date())
+    }
     first_quote = quotes.groupby("id").ts.min()
     for option in options:
         root, expiry, right, strike = parse_occ_symbol(option.id.symbol.value)
@@ -187,17 +200,25 @@ def test_backtest_node_streams_quotes_and_iv_history(small_catalog, manifest):
     path = str(small_catalog)
     run = BacktestRunConfig(
         engine=BacktestEngineConfig(
-            actors=[ImportableActorConfig(actor_path=f"{__name__}:IvRecorder",
-                                          config_path=f"{__name__}:IvRecorderConfig",
-                                          config={"client_id": "SYNTHETIC"})],
+            actors=[
+                ImportableActorConfig(
+                    actor_path=f"{__name__}:IvRecorder",
+                    config_path=f"{__name__}:IvRecorderConfig",
+                    config={"client_id": "SYNTHETIC"},
+                )
+            ],
             logging=LoggingConfig(log_level="ERROR"),
         ),
-        venues=[BacktestVenueConfig(name="OPRA", oms_type="NETTING", account_type="MARGIN",
-                                    starting_balances=["1000000 USD"])],
+        venues=[
+            BacktestVenueConfig(
+                name="OPRA", oms_type="NETTING", account_type="MARGIN", starting_balances=["1000000 USD"]
+            )
+        ],
         data=[
             BacktestDataConfig(catalog_path=path, data_cls=QuoteTick),
-            BacktestDataConfig(catalog_path=path, data_cls="hybrid.options.iv_data:AtmImpliedVol",
-                               client_id="SYNTHETIC"),
+            BacktestDataConfig(
+                catalog_path=path, data_cls="hybrid.options.iv_data:AtmImpliedVol", client_id="SYNTHETIC"
+            ),
         ],
         dispose_on_completion=False,
     )
@@ -240,8 +261,12 @@ def test_non_penny_class_ticks(tmp_path):
     generate(MarketConfig.profile("small", days=1, penny=False), out, progress=False)
     catalog = ParquetDataCatalog(str(out))
     ids = [i.id.value for i in catalog.instruments() if isinstance(i, OptionContract)]
-    cents = np.array([[round(q.bid_price.as_double() * 100), round(q.ask_price.as_double() * 100)]
-                      for q in catalog.query(QuoteTick, identifiers=ids)]).ravel()
+    cents = np.array(
+        [
+            [round(q.bid_price.as_double() * 100), round(q.ask_price.as_double() * 100)]
+            for q in catalog.query(QuoteTick, identifiers=ids)
+        ]
+    ).ravel()
     assert (cents[cents < 300] % 5 == 0).all() and (cents[cents >= 300] % 10 == 0).all()
     assert (cents >= 300).any() and ((cents > 0) & (cents < 300)).any()
 
@@ -278,7 +303,6 @@ def test_cli_refuses_a_non_empty_output(tmp_path, capsys):
     assert exit_status(["--profile", "small", "--out", str(tmp_path), "--quiet"]) == 2
     assert "out must be a new or empty directory" in capsys.readouterr().err
     assert _files(tmp_path) == ["keep.txt"]
-
 
 
 def test_underlying_prints_trades_and_a_closing_print_each_session(catalog, manifest, config):

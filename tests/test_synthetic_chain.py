@@ -61,9 +61,7 @@ def test_strikes_one_dollar_near_the_money_five_further_out(demo_chain):
         far = [k for k in strikes if abs(k - open_spot[0]) > 0.01 * open_spot[0] + 1]
         assert np.diff(near).max() == 1.0 and len(near) >= 8
         assert all(k % 5 == 0 for k in far) and len(far) >= 6
-        assert {(c.strike, c.right) for c in first_day if c.expiry == expiry} == {
-            (k, r) for k in strikes for r in "CP"
-        }
+        assert {(c.strike, c.right) for c in first_day if c.expiry == expiry} == {(k, r) for k in strikes for r in "CP"}
 
 
 def test_new_strikes_are_listed_as_spot_moves(demo_chain):

@@ -5,7 +5,6 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-
 from nautilus_trader.core import nautilus_pyo3
 
 from data.synthetic import MarketConfig

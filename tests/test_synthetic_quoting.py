@@ -38,15 +38,16 @@ def _quotes(strike: float, days: float, iv30: float, regime: int, n: int = 200):
     t = np.full(n, days / 365)
     smile = smile_vol(spot, strike, t, iv30, R - Q, VolatilityModel())
     value = bs_greeks(spot, strike, t, smile.iv, strike >= 450, R, Q)
-    quotes = option_quotes(value.price, value.vega, smile.moneyness, t, np.full(n, regime), True, QuoteModel(),
-                           np.random.default_rng(1))
+    quotes = option_quotes(
+        value.price, value.vega, smile.moneyness, t, np.full(n, regime), True, QuoteModel(), np.random.default_rng(1)
+    )
     return quotes, value.price
 
 
 def test_near_term_atm_is_a_few_cents_wide():
     quotes, price = _quotes(450, 5, 0.13, regime=0)
     width = quotes.ask - quotes.bid
-    assert 0.01 <= width.min() and width.max() <= 0.05
+    assert width.min() >= 0.01 and width.max() <= 0.05
     assert (quotes.bid <= price).all() and (price <= quotes.ask).all()
 
 
@@ -55,8 +56,10 @@ def test_wider_out_of_the_money_long_dated_and_stressed():
     otm, otm_price = _quotes(405, 30, 0.15, regime=0)
     far, _ = _quotes(450, 90, 0.15, regime=0)
     stressed, _ = _quotes(450, 30, 0.15, regime=1)
-    width = {k: float(np.median(q.ask - q.bid)) for k, q in
-             {"atm": atm, "otm": otm, "far": far, "stressed": stressed}.items()}
+    width = {
+        k: float(np.median(q.ask - q.bid))
+        for k, q in {"atm": atm, "otm": otm, "far": far, "stressed": stressed}.items()
+    }
     assert width["otm"] / otm_price[0] > width["atm"] / atm_price[0]  # relative to premium
     assert width["far"] > width["atm"]
     assert width["stressed"] > width["atm"]
@@ -66,7 +69,7 @@ def test_sizes_are_tens_to_hundreds():
     quotes, _ = _quotes(450, 30, 0.15, regime=0, n=2000)
     sizes = np.concatenate([quotes.bid_size, quotes.ask_size])
     assert (sizes == np.rint(sizes)).all()
-    assert 5 <= sizes.min() and sizes.max() <= 999
+    assert sizes.min() >= 5 and sizes.max() <= 999
     assert 30 <= np.median(sizes) <= 300
     stressed, _ = _quotes(450, 30, 0.15, regime=2, n=2000)
     assert np.median(stressed.bid_size) < np.median(quotes.bid_size)

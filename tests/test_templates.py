@@ -57,31 +57,50 @@ def test_a_valid_template_defaults_to_enabled_recurring_orders_and_round_trips_a
     [
         ({"schedule": {"kind": "daily", "at": "08:00"}}, ("schedule", "daily", "at"), "regular session"),
         ({"schedule": {"kind": "daily", "at": "16:00"}}, ("schedule", "daily", "at"), "regular session"),
-        ({"schedule": {"kind": "weekly", "weekdays": ["mon", "sat"], "at": "10:00"}},
-         ("schedule", "weekly", "weekdays", 1),
-         "'mon', 'tue', 'wed', 'thu' or 'fri'"),
-        ({"schedule": {"kind": "weekly", "weekdays": [], "at": "10:00"}}, ("schedule", "weekly", "weekdays"),
-         "at least 1"),
-        ({"schedule": {"kind": "weekly", "weekdays": ["mon", "mon"], "at": "10:00"}},
-         ("schedule", "weekly", "weekdays"),
-         "each weekday at most once"),
+        (
+            {"schedule": {"kind": "weekly", "weekdays": ["mon", "sat"], "at": "10:00"}},
+            ("schedule", "weekly", "weekdays", 1),
+            "'mon', 'tue', 'wed', 'thu' or 'fri'",
+        ),
+        (
+            {"schedule": {"kind": "weekly", "weekdays": [], "at": "10:00"}},
+            ("schedule", "weekly", "weekdays"),
+            "at least 1",
+        ),
+        (
+            {"schedule": {"kind": "weekly", "weekdays": ["mon", "mon"], "at": "10:00"}},
+            ("schedule", "weekly", "weekdays"),
+            "each weekday at most once",
+        ),
         ({"schedule": {"kind": "monthly_day", "day": 32, "at": "10:00"}}, ("schedule", "monthly_day", "day"), "31"),
-        ({"schedule": {"kind": "monthly_day", "day": 15, "at": "10:00", "if_not_trading_day": "later"}},
-         ("schedule", "monthly_day", "if_not_trading_day"), "'next_trading_day', 'previous_trading_day' or 'skip'"),
-        ({"schedule": {"kind": "monthly_weekday", "nth": 6, "weekday": "fri", "at": "10:00"}},
-         ("schedule", "monthly_weekday", "nth"), "-1"),
+        (
+            {"schedule": {"kind": "monthly_day", "day": 15, "at": "10:00", "if_not_trading_day": "later"}},
+            ("schedule", "monthly_day", "if_not_trading_day"),
+            "'next_trading_day', 'previous_trading_day' or 'skip'",
+        ),
+        (
+            {"schedule": {"kind": "monthly_weekday", "nth": 6, "weekday": "fri", "at": "10:00"}},
+            ("schedule", "monthly_weekday", "nth"),
+            "-1",
+        ),
         ({"schedule": {"kind": "conditional", "every_minutes": 0}}, ("schedule", "conditional", "every_minutes"), "1"),
         ({"schedule": {"kind": "hourly"}}, ("schedule",), "'daily', 'weekly', 'monthly_day'"),
         ({"conditions": {"iv_rank_min": 60, "iv_rank_max": 40}}, ("conditions",), "iv_rank_min (60) must be below"),
         ({"conditions": {"iv_rank_max": 120}}, ("conditions", "iv_rank_max"), "100"),
-        ({"conditions": {"greeks": [{"greek": "rho", "op": ">", "value": 1}]}}, ("conditions", "greeks", 0, "greek"),
-         "'delta'"),
+        (
+            {"conditions": {"greeks": [{"greek": "rho", "op": ">", "value": 1}]}},
+            ("conditions", "greeks", 0, "greek"),
+            "'delta'",
+        ),
         ({"conditions": {"max_open_groups": 0}}, ("conditions", "max_open_groups"), "greater than or equal to 1"),
         ({"order": iron_condor_order(units=0)}, ("order", "units"), "greater than or equal to 1"),
         ({"order": iron_condor_order(source="manual")}, ("order",), "source must be 'recurring'"),
         ({"order": iron_condor_order(idempotency_key="k1")}, ("order",), "idempotency_key must be left out"),
-        ({"order": iron_condor_order(client_metadata={"template_id": 3})}, ("order",),
-         "['template_id'] are set by each run"),
+        (
+            {"order": iron_condor_order(client_metadata={"template_id": 3})},
+            ("order",),
+            "['template_id'] are set by each run",
+        ),
         ({"order": iron_condor_order(client_metadata={f"k{i}": i for i in range(15)})}, ("order",), "at most 14 keys"),
         ({"name": ""}, ("name",), "at least 1 character"),
         ({"grace_minutes": -1}, ("grace_minutes",), "greater than or equal to 0"),
@@ -116,19 +135,22 @@ def test_entry_conditions_iv_rank_and_price_levels():
     assert conditions.blockers(EntryContext(iv_rank=55, underlying_price=500)) == []
     assert conditions.blockers(EntryContext(iv_rank=50, underlying_price=500)) == []  # range bounds included
     assert conditions.blockers(EntryContext(iv_rank=42.5, underlying_price=650)) == [
-        "IV rank 42.5 < 50", "underlying 650 not below 600",
+        "IV rank 42.5 < 50",
+        "underlying 650 not below 600",
     ]
     assert conditions.blockers(EntryContext()) == ["IV rank unknown", "underlying price unknown"]
 
 
 def test_entry_conditions_portfolio_greeks_and_the_open_group_cap():
-    conditions = EntryConditions.model_validate({
-        "greeks": [
-            {"greek": "delta", "op": ">", "value": 100},
-            {"greek": "vega", "op": "<", "value": 500, "absolute": True},
-        ],
-        "max_open_groups": 2,
-    })
+    conditions = EntryConditions.model_validate(
+        {
+            "greeks": [
+                {"greek": "delta", "op": ">", "value": 100},
+                {"greek": "vega", "op": "<", "value": 500, "absolute": True},
+            ],
+            "max_open_groups": 2,
+        }
+    )
     assert conditions.blockers(EntryContext(portfolio_greeks={"delta": 150, "vega": -300}, open_groups=1)) == []
     assert conditions.blockers(EntryContext(portfolio_greeks={"delta": 80, "vega": -600}, open_groups=2)) == [
         "portfolio delta > 100 is false (delta 80)",

@@ -170,7 +170,9 @@ def test_only_the_latest_conditional_check_catches_up_the_rest_are_superseded(pa
     [due] = store.due_runs(ny(2024, 7, 1, 9, 47))
     assert due.scheduled_at == ny(2024, 7, 1, 9, 45)
     assert [(r.scheduled_at.astimezone(NY).strftime("%H:%M"), r.reason[:10]) for r in store.runs(tid)] == [
-        ("09:30", "portfolio "), ("09:35", "superseded"), ("09:40", "superseded"),
+        ("09:30", "portfolio "),
+        ("09:35", "superseded"),
+        ("09:40", "superseded"),
     ]
 
 
@@ -191,7 +193,8 @@ def test_disabled_templates_do_not_run_and_are_not_caught_up_when_enabled(path):
 @given(
     steps=st.lists(
         st.tuples(st.integers(1, 900), st.booleans(), st.booleans()),  # minutes on, restart?, record outcome?
-        min_size=1, max_size=25,
+        min_size=1,
+        max_size=25,
     )
 )
 def test_no_run_is_lost_and_none_is_recorded_twice(steps):

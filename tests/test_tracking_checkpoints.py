@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import TestClock
 from nautilus_trader.common.factories import OrderFactory
@@ -89,8 +88,15 @@ class History:
     def cancel(self, order: Order, ts: int) -> None:
         order.apply(
             OrderCanceled(
-                TRADER, STRATEGY, order.instrument_id, order.client_order_id, order.venue_order_id, ACCOUNT,
-                UUID4(), ts, ts,
+                TRADER,
+                STRATEGY,
+                order.instrument_id,
+                order.client_order_id,
+                order.venue_order_id,
+                ACCOUNT,
+                UUID4(),
+                ts,
+                ts,
             ),
         )
         self.cache.update_order(order)

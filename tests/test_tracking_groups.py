@@ -6,7 +6,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
 from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.enums import OrderSide
 

@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.common.events import TimeEvent
@@ -16,7 +15,15 @@ from hybrid.backtest.settings import ComponentSpec
 from hybrid.options.instruments import NEW_YORK
 from hybrid.orders.structures import RuleStructure
 from hybrid.tracking.tags import leg_ratio_tag, parse_leg_ratios
-from hybrid.trading import CloseGroup, GroupCommandResult, OpenGroup, command_endpoint, resolve_rules, result_topic, snapshot
+from hybrid.trading import (
+    CloseGroup,
+    GroupCommandResult,
+    OpenGroup,
+    command_endpoint,
+    resolve_rules,
+    result_topic,
+    snapshot,
+)
 from tests.management_runs import run
 
 DESK = "OrderDesk-000"
@@ -56,8 +63,11 @@ class CoveredCallClient(Actor):
 
 def _covered_call(small_catalog: Path, tmp_path: Path, close: bool) -> tuple[dict, object]:
     client = ComponentSpec(
-        "actors", 0, "tests.test_tracking_underlying_leg:CoveredCallClient",
-        "tests.test_tracking_underlying_leg:CoveredCallClientConfig", {"close": close},
+        "actors",
+        0,
+        "tests.test_tracking_underlying_leg:CoveredCallClient",
+        "tests.test_tracking_underlying_leg:CoveredCallClientConfig",
+        {"close": close},
     )
     outcome = run(small_catalog, tmp_path, without=("BotManager", "RecurringTemplates"), extra=(client,))
     result = outcome.actor("CoveredCallClient").results[0]
@@ -76,7 +86,9 @@ def test_an_open_covered_call_holds_its_shares_as_a_balanced_leg(small_catalog: 
     assert group["balanced"] and group["pnl"] is not None
 
 
-def test_a_closed_covered_call_is_flat_balanced_and_its_pnl_counts_the_shares(small_catalog: Path, tmp_path: Path) -> None:
+def test_a_closed_covered_call_is_flat_balanced_and_its_pnl_counts_the_shares(
+    small_catalog: Path, tmp_path: Path
+) -> None:
     group, outcome = _covered_call(small_catalog, tmp_path, close=True)
     assert group["status"] == "closed" and group["balanced"] and group["units"] == 0
     stock = next(leg for leg in group["legs"] if leg["instrument_id"] == SPY.value)

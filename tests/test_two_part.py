@@ -11,7 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from nautilus_trader.model.enums import OrderStatus
 
 from hybrid.execution.fill_stats import Attempt, FillStats
@@ -108,7 +107,10 @@ def test_same_seed_same_orders_and_fills() -> None:
     runs = [work(quantity=12, market=THIN) for _ in range(2)]
     try:
         shapes = [
-            [(o.client_order_id.value, o.quantity.as_double(), o.price.as_double(), o.ts_init, o.status, fills_of(o)) for o in w.children]
+            [
+                (o.client_order_id.value, o.quantity.as_double(), o.price.as_double(), o.ts_init, o.status, fills_of(o))
+                for o in w.children
+            ]
             for w in runs
         ]
         assert shapes[0] == shapes[1]
@@ -120,7 +122,9 @@ def test_same_seed_same_orders_and_fills() -> None:
 @pytest.mark.parametrize("mode", ["combo", "legging"])
 def test_deadline_mid_way_cancels_the_rest_and_balances(mode: str) -> None:
     # thin displayed sizes: 20 units take longer than the 25 s deadline
-    worked = work(quantity=20, market=THIN, params={"mode": mode, "deadline_seconds": 25}, config={"wait_max_seconds": 6.0})
+    worked = work(
+        quantity=20, market=THIN, params={"mode": mode, "deadline_seconds": 25}, config={"wait_max_seconds": 6.0}
+    )
     try:
         assert worked.result["status"] == "deadline"
         assert 0 < worked.result["filled_units"] < 20
@@ -145,7 +149,9 @@ def test_on_deadline_complete_tries_the_remainder_at_the_bound() -> None:
         earlier = sum(o.filled_qty.as_double() for o in worked.ladder_children[:-1])
         assert last.quantity.as_double() == 10 - earlier
         worked.algorithm.stats.flush()
-        step = worked.algorithm.stats.db.query("SELECT step FROM fill_attempts ORDER BY ts_submit DESC LIMIT 1")[0]["step"]
+        step = worked.algorithm.stats.db.query("SELECT step FROM fill_attempts ORDER BY ts_submit DESC LIMIT 1")[0][
+            "step"
+        ]
         assert step == 20  # the bound: the natural price
         assert worked.result["status"] == "filled"
         assert_balanced(worked)
@@ -180,7 +186,9 @@ def test_single_contract_primary_on_penny_ticks() -> None:
         assert worked.result["mode"] == "combo"  # one leg: nothing to leg
         assert {o.instrument_id for o in worked.children} == {worked.market.options[0].id}
         assert worked.result["status"] == "filled"
-        held = sum(p.signed_decimal_qty() for p in worked.engine.cache.positions(instrument_id=worked.market.options[0].id))
+        held = sum(
+            p.signed_decimal_qty() for p in worked.engine.cache.positions(instrument_id=worked.market.options[0].id)
+        )
         assert held == Decimal(5)
     finally:
         worked.engine.dispose()
@@ -210,7 +218,9 @@ def test_bad_params_deny_the_primary_with_the_reason() -> None:
 def test_passive_fills_depend_on_the_touch_probability() -> None:
     rates = []
     for probability in (0.0, 1.0):
-        worked = work(quantity=20, config={"bound_fraction": 0.0}, params={"deadline_seconds": 60}, prob_fill_on_touch=probability)
+        worked = work(
+            quantity=20, config={"bound_fraction": 0.0}, params={"deadline_seconds": 60}, prob_fill_on_touch=probability
+        )
         table = worked.algorithm.fill_rate_table()
         rates.append(table["fills"].sum() / table["attempts"].sum())
         worked.engine.dispose()
@@ -227,8 +237,21 @@ def test_stats_persist_and_adaptation_moves_the_starting_rung(tmp_path: Path) ->
     first_steps = db.query("SELECT step FROM fill_attempts WHERE part = 1 ORDER BY ts_submit LIMIT 1")
     assert first_steps[0]["step"] == 0  # not enough samples yet: start at mid
     stats = FillStats(db)
-    history = dict(scope="backtest", run_id="history", ts_submit=0, underlying="SPY", mode="combo", part=1, ladder_steps=4,
-                   leg="combo", instrument_id="x", side="BUY", quantity=1.0, price=1.0, mid=1.0)
+    history = dict(
+        scope="backtest",
+        run_id="history",
+        ts_submit=0,
+        underlying="SPY",
+        mode="combo",
+        part=1,
+        ladder_steps=4,
+        leg="combo",
+        instrument_id="x",
+        side="BUY",
+        quantity=1.0,
+        price=1.0,
+        mid=1.0,
+    )
     for _ in range(30):
         stats.record(Attempt(step=0, filled=0.0, avg_px=None, slippage=None, time_to_fill_s=None, **history))
         stats.record(Attempt(step=2, filled=1.0, avg_px=1.0, slippage=0.0, time_to_fill_s=1.0, **history))

@@ -9,7 +9,6 @@ from itertools import groupby
 from pathlib import Path
 
 import pytest
-
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.model.identifiers import InstrumentId
@@ -68,7 +67,9 @@ def test_a_completed_legging_execution_is_a_balanced_group_at_its_units(complete
     assert_held_at(group, 6 * sign_of(completed))
     assert group.opened_units == 6 and group.status == "open" and group.working_orders == 0
     assert group.entry_premium == pytest.approx(vwap_premium(completed), abs=1e-6)
-    assert 0 < group.entry_premium < 6.00  # a spread price of the 100/105 vertical, bought or sold: below the 100 call (about 6.00)
+    assert (
+        0 < group.entry_premium < 6.00
+    )  # a spread price of the 100/105 vertical, bought or sold: below the 100 call (about 6.00)
 
 
 def test_the_units_are_counted_when_the_legs_are_even(completed: Worked) -> None:
@@ -145,7 +146,9 @@ def test_combo_groups_are_counted_from_their_spread_fills_only() -> None:
             if isinstance(e, OrderFilled)
         ]
         assert sum(q for _, q in spread_fills) == group.opened_units  # each spread unit once
-        assert group.entry_premium == pytest.approx(sum(p * q for p, q in spread_fills) / float(group.opened_units), abs=1e-6)
+        assert group.entry_premium == pytest.approx(
+            sum(p * q for p, q in spread_fills) / float(group.opened_units), abs=1e-6
+        )
     finally:
         worked.engine.dispose()
 
@@ -157,13 +160,18 @@ LEGGING_EXECUTION = {"mode": "algorithm", "exec_algorithm_id": "TwoPart", "exec_
 
 def two_part(tmp_path: Path) -> ComponentSpec:
     config = {"stats_db": str(tmp_path / "stats.sqlite"), "deadline_seconds": 1800.0, "child_timeout_seconds": 300.0}
-    return ComponentSpec("exec_algorithms", 0, "hybrid.execution.two_part:TwoPart", "hybrid.execution.two_part:TwoPartConfig", config)
+    return ComponentSpec(
+        "exec_algorithms", 0, "hybrid.execution.two_part:TwoPart", "hybrid.execution.two_part:TwoPartConfig", config
+    )
 
 
 def test_group_trader_legging_groups_stay_open_balanced_and_unflattened(
-    scenario_catalog: Callable[[str], Path], tmp_path: Path,
+    scenario_catalog: Callable[[str], Path],
+    tmp_path: Path,
 ) -> None:
-    out = run_iv_rank(scenario_catalog("high_iv"), tmp_path, {"execution": LEGGING_EXECUTION}, actors=(two_part(tmp_path),))
+    out = run_iv_rank(
+        scenario_catalog("high_iv"), tmp_path, {"execution": LEGGING_EXECUTION}, actors=(two_part(tmp_path),)
+    )
     assert out.groups and out.summary["all_groups_balanced"]
     for group in out.groups:
         assert group["status"] == "open" and group["units"] > 0 and group["entry_premium"] is not None
@@ -172,7 +180,9 @@ def test_group_trader_legging_groups_stay_open_balanced_and_unflattened(
     assert (out.orders()["exec_algorithm_id"] == "TwoPart").all()
 
 
-def test_group_trader_closes_legging_groups_before_expiry(scenario_catalog: Callable[[str], Path], tmp_path: Path) -> None:
+def test_group_trader_closes_legging_groups_before_expiry(
+    scenario_catalog: Callable[[str], Path], tmp_path: Path
+) -> None:
     strategy = {"execution": LEGGING_EXECUTION, "min_dte": 1, "max_dte": 4, "take_profit": None}
     out = run_iv_rank(scenario_catalog("high_iv"), tmp_path, strategy, actors=(two_part(tmp_path),))
     closed = [g for g in out.groups if g["status"] == "closed"]

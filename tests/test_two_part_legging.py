@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-
 from nautilus_trader.model.enums import OrderSide
 
 from tests.two_part_support import Worked, assert_balanced, work

@@ -27,8 +27,15 @@ def test_split_keeps_both_parts_non_empty() -> None:
 
 def test_params_override_the_defaults_and_accept_text() -> None:
     defaults = TwoPartConfig().defaults()
-    params = resolve_params(defaults, {"mode": "legging", "first_fraction": "0.5", "ladder_steps": "6", "on_deadline": "complete"})
-    assert (params.mode, params.first_fraction, params.ladder_steps, params.on_deadline) == ("legging", 0.5, 6, "complete")
+    params = resolve_params(
+        defaults, {"mode": "legging", "first_fraction": "0.5", "ladder_steps": "6", "on_deadline": "complete"}
+    )
+    assert (params.mode, params.first_fraction, params.ladder_steps, params.on_deadline) == (
+        "legging",
+        0.5,
+        6,
+        "complete",
+    )
     assert params.max_attempts == defaults.max_attempts
     assert resolve_params(defaults, None) == defaults
 
@@ -57,7 +64,9 @@ def test_bad_params_are_named(params: dict, message: str) -> None:
 
 
 def test_config_rejects_bad_values_in_one_line() -> None:
-    with pytest.raises(msgspec.ValidationError, match="TwoPartConfig.wait_min_seconds must be between 0 and wait_max_seconds"):
+    with pytest.raises(
+        msgspec.ValidationError, match="TwoPartConfig.wait_min_seconds must be between 0 and wait_max_seconds"
+    ):
         TwoPartConfig.parse(msgspec.json.encode({"wait_min_seconds": 20.0}))
     with pytest.raises(msgspec.ValidationError, match="tick rule must be one of"):
         TwoPartConfig.parse(msgspec.json.encode({"leg_tick_rule": "dime"}))

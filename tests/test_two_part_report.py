@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from nautilus_trader.model.enums import OptionKind
 from nautilus_trader.model.identifiers import new_generic_spread_id
 from nautilus_trader.model.instruments import OptionContract
@@ -51,7 +50,8 @@ deadline_seconds = 7200  # the catalog quotes options every 30 minutes: the spre
 def a_vertical(catalog: Path, start_ns: int) -> str:
     """Two adjacent calls of the first expiry listed at the start, near the middle of its strikes."""
     calls = [
-        i for i in ParquetDataCatalog(str(catalog)).instruments()
+        i
+        for i in ParquetDataCatalog(str(catalog)).instruments()
         if isinstance(i, OptionContract) and i.option_kind == OptionKind.CALL and i.activation_ns <= start_ns
     ]
     expiry = min(c.expiration_ns for c in calls if c.expiration_ns > start_ns + 3 * 86_400 * 10**9)
@@ -67,7 +67,9 @@ def report(small_catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     first_at_ns = start_ns + 3600 * 10**9
     config = tmp / "two_part.toml"
     config.write_text(
-        CONFIG.format(spread=a_vertical(small_catalog, start_ns), first_at_ns=first_at_ns, stats_db=tmp / "stats.sqlite"),
+        CONFIG.format(
+            spread=a_vertical(small_catalog, start_ns), first_at_ns=first_at_ns, stats_db=tmp / "stats.sqlite"
+        ),
     )
     return run_and_report(load_settings(config, catalog=small_catalog, out=tmp / "report", end=None))
 

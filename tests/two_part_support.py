@@ -11,7 +11,14 @@ from nautilus_trader.model.events import OrderCanceled, OrderFilled
 from nautilus_trader.model.instruments import OptionSpread
 from nautilus_trader.model.orders import Order
 
-from hybrid.execution.simulation import SECOND_NS, OrderScheduleConfig, SimMarket, SimMarketConfig, make_market, run_schedule
+from hybrid.execution.simulation import (
+    SECOND_NS,
+    OrderScheduleConfig,
+    SimMarket,
+    SimMarketConfig,
+    make_market,
+    run_schedule,
+)
 from hybrid.execution.two_part import REPAIR_TAG, TwoPart, TwoPartConfig, child_orders, result
 
 FIRST_AT_S = 5.0
@@ -60,7 +67,9 @@ def work(
     sim = make_market(SimMarketConfig(**(market or {})))
     spread = sim.vertical(0, 1)
     target = spread.id if instrument == "spread" else sim.options[0].id
-    algorithm = TwoPart(TwoPartConfig(**({"stats_db": ":memory:", "log_events": False, "log_commands": False} | (config or {}))))
+    algorithm = TwoPart(
+        TwoPartConfig(**({"stats_db": ":memory:", "log_events": False, "log_commands": False} | (config or {})))
+    )
     schedule = OrderScheduleConfig(
         instrument_ids=(target.value,),
         first_at_ns=sim.start_ns + int(FIRST_AT_S * SECOND_NS),
@@ -71,9 +80,19 @@ def work(
         cancel_after_seconds=cancel_after_seconds,
     )
     end_ns = None if until_s is None else sim.start_ns + int(until_s * SECOND_NS)
-    engine = run_schedule(sim, (spread,), schedule, algorithm, end_ns, prob_fill_on_touch=prob_fill_on_touch, log_level="ERROR")
+    engine = run_schedule(
+        sim, (spread,), schedule, algorithm, end_ns, prob_fill_on_touch=prob_fill_on_touch, log_level="ERROR"
+    )
     primary = engine.cache.order(engine.trader.strategies()[0].submitted[0])
-    return Worked(engine, sim, spread, algorithm, primary, child_orders(engine.cache, primary.client_order_id), result(engine.cache, primary.client_order_id))
+    return Worked(
+        engine,
+        sim,
+        spread,
+        algorithm,
+        primary,
+        child_orders(engine.cache, primary.client_order_id),
+        result(engine.cache, primary.client_order_id),
+    )
 
 
 def leg_positions(worked: Worked) -> dict[str, Decimal]:
@@ -100,4 +119,6 @@ def canceled_at(order: Order) -> int | None:
 
 
 def fills_of(order: Order) -> list[tuple[int, float, float]]:
-    return [(e.ts_event, e.last_qty.as_double(), e.last_px.as_double()) for e in order.events if isinstance(e, OrderFilled)]
+    return [
+        (e.ts_event, e.last_qty.as_double(), e.last_px.as_double()) for e in order.events if isinstance(e, OrderFilled)
+    ]

@@ -31,8 +31,12 @@ def _require(ok: bool, name: str, valid: str, value: object) -> None:
 def _require_per_regime(obj: object, *names: str) -> None:
     for name in names:
         values = getattr(obj, name)
-        _require(len(values) == len(REGIMES) and all(v > 0 for v in values), name,
-                 f"{len(REGIMES)} positive numbers (one per regime: {', '.join(REGIMES)})", values)
+        _require(
+            len(values) == len(REGIMES) and all(v > 0 for v in values),
+            name,
+            f"{len(REGIMES)} positive numbers (one per regime: {', '.join(REGIMES)})",
+            values,
+        )
 
 
 def _require_range(name: str, value: tuple[int, int]) -> None:
@@ -70,8 +74,12 @@ class VolatilityModel:
 
     def __post_init__(self) -> None:
         _require_per_regime(self, "regime_iv", "regime_vol_of_vol", "regime_mean_reversion")
-        _require(len(self.wing_saturation) == 2 and min(self.wing_saturation) > 0, "wing_saturation",
-                 "2 positive numbers", self.wing_saturation)
+        _require(
+            len(self.wing_saturation) == 2 and min(self.wing_saturation) > 0,
+            "wing_saturation",
+            "2 positive numbers",
+            self.wing_saturation,
+        )
         rows = self.transition
         _require(
             len(rows) == 3 and all(len(r) == 3 and min(r) >= 0 and abs(sum(r) - 1) < 1e-9 for r in rows),
@@ -80,8 +88,12 @@ class VolatilityModel:
             rows,
         )
         _require(-1 < self.spot_vol_corr < 1, "spot_vol_corr", "in (-1, 1)", self.spot_vol_corr)
-        _require(0 <= self.overnight_variance_share < 1, "overnight_variance_share", "in [0, 1)",
-                 self.overnight_variance_share)
+        _require(
+            0 <= self.overnight_variance_share < 1,
+            "overnight_variance_share",
+            "in [0, 1)",
+            self.overnight_variance_share,
+        )
         for name in ("upward_reversion_multiple", "realized_to_implied", "long_run_iv", "term_decay"):
             _require(getattr(self, name) > 0, name, "> 0", getattr(self, name))
 
@@ -180,8 +192,13 @@ def _number(value: object) -> bool:
 
 
 def _symbol(value: object) -> bool:
-    return (isinstance(value, str) and value.isascii() and value.replace(".", "").isalnum()
-            and 1 <= len(value) <= 6 and value == value.upper())
+    return (
+        isinstance(value, str)
+        and value.isascii()
+        and value.replace(".", "").isalnum()
+        and 1 <= len(value) <= 6
+        and value == value.upper()
+    )
 
 
 # (field, check, what would be valid): checked in order, so later checks may rely on earlier fields.
@@ -191,37 +208,75 @@ _MARKET_RULES = (
     ("symbol", lambda c: _symbol(c.symbol), "1-6 upper-case letters or digits (e.g. SPY)"),
     ("venue", lambda c: isinstance(c.venue, str) and c.venue.isalnum(), "alphanumeric (e.g. OPRA)"),
     ("spot", lambda c: _number(c.spot) and 1 <= c.spot <= 10_000, "between 1 and 10000"),
-    ("start", lambda c: isinstance(c.start, dt.date) and EARLIEST_START <= c.start <= LATEST_START,
-     f"a date between {EARLIEST_START} and {LATEST_START}"),
+    (
+        "start",
+        lambda c: isinstance(c.start, dt.date) and EARLIEST_START <= c.start <= LATEST_START,
+        f"a date between {EARLIEST_START} and {LATEST_START}",
+    ),
     ("days", lambda c: _int(c.days) and 1 <= c.days <= 260, "1 to 260"),
-    ("history_days", lambda c: _int(c.history_days) and MIN_HISTORY_DAYS <= c.history_days <= 750,
-     f"{MIN_HISTORY_DAYS} to 750"),
+    (
+        "history_days",
+        lambda c: _int(c.history_days) and MIN_HISTORY_DAYS <= c.history_days <= 750,
+        f"{MIN_HISTORY_DAYS} to 750",
+    ),
     ("scenario", lambda c: c.scenario is None or c.scenario in SCENARIOS, f"one of {', '.join(SCENARIOS)} or None"),
     ("rate", lambda c: _number(c.rate) and -0.05 <= c.rate <= 0.25, "between -0.05 and 0.25"),
     ("dividend_yield", lambda c: _number(c.dividend_yield) and 0 <= c.dividend_yield <= 0.2, "between 0 and 0.2"),
     ("penny", lambda c: isinstance(c.penny, bool), "True or False"),
-    ("underlying_interval_s", lambda c: _int(c.underlying_interval_s) and c.underlying_interval_s > 0
-     and 1800 % c.underlying_interval_s == 0, "a divisor of 1800 (seconds)"),
-    ("option_interval_s", lambda c: _int(c.option_interval_s) and c.option_interval_s > 0
-     and c.option_interval_s % c.underlying_interval_s == 0 and 1800 % c.option_interval_s == 0,
-     "a multiple of underlying_interval_s dividing 1800"),
-    ("heartbeat_s", lambda c: _int(c.heartbeat_s) and c.heartbeat_s > 0 and c.heartbeat_s % c.option_interval_s == 0,
-     "a positive multiple of option_interval_s"),
-    ("weekly_horizon_days", lambda c: _int(c.weekly_horizon_days) and 7 <= c.weekly_horizon_days <= 400,
-     "7 to 400"),
-    ("monthly_horizon_days", lambda c: _int(c.monthly_horizon_days)
-     and c.weekly_horizon_days <= c.monthly_horizon_days <= 400, "weekly_horizon_days to 400"),
-    ("fine_strike_step", lambda c: _number(c.fine_strike_step) and c.fine_strike_step > 0
-     and round(c.fine_strike_step * 100) == c.fine_strike_step * 100, "a positive whole number of cents"),
-    ("coarse_strike_step", lambda c: _number(c.coarse_strike_step) and c.coarse_strike_step > 0
-     and round(c.coarse_strike_step / c.fine_strike_step, 9).is_integer(), "a positive multiple of fine_strike_step"),
+    (
+        "underlying_interval_s",
+        lambda c: _int(c.underlying_interval_s) and c.underlying_interval_s > 0 and 1800 % c.underlying_interval_s == 0,
+        "a divisor of 1800 (seconds)",
+    ),
+    (
+        "option_interval_s",
+        lambda c: (
+            _int(c.option_interval_s)
+            and c.option_interval_s > 0
+            and c.option_interval_s % c.underlying_interval_s == 0
+            and 1800 % c.option_interval_s == 0
+        ),
+        "a multiple of underlying_interval_s dividing 1800",
+    ),
+    (
+        "heartbeat_s",
+        lambda c: _int(c.heartbeat_s) and c.heartbeat_s > 0 and c.heartbeat_s % c.option_interval_s == 0,
+        "a positive multiple of option_interval_s",
+    ),
+    ("weekly_horizon_days", lambda c: _int(c.weekly_horizon_days) and 7 <= c.weekly_horizon_days <= 400, "7 to 400"),
+    (
+        "monthly_horizon_days",
+        lambda c: _int(c.monthly_horizon_days) and c.weekly_horizon_days <= c.monthly_horizon_days <= 400,
+        "weekly_horizon_days to 400",
+    ),
+    (
+        "fine_strike_step",
+        lambda c: (
+            _number(c.fine_strike_step)
+            and c.fine_strike_step > 0
+            and round(c.fine_strike_step * 100) == c.fine_strike_step * 100
+        ),
+        "a positive whole number of cents",
+    ),
+    (
+        "coarse_strike_step",
+        lambda c: (
+            _number(c.coarse_strike_step)
+            and c.coarse_strike_step > 0
+            and round(c.coarse_strike_step / c.fine_strike_step, 9).is_integer()
+        ),
+        "a positive multiple of fine_strike_step",
+    ),
     ("fine_band", lambda c: _number(c.fine_band) and 0 <= c.fine_band < 0.5, "in [0, 0.5)"),
     ("listing_vol_floor", lambda c: _number(c.listing_vol_floor) and 0 < c.listing_vol_floor <= 3, "in (0, 3]"),
     ("put_wing_sd", lambda c: _number(c.put_wing_sd) and 0 < c.put_wing_sd <= 6, "in (0, 6]"),
     ("call_wing_sd", lambda c: _number(c.call_wing_sd) and 0 < c.call_wing_sd <= 6, "in (0, 6]"),
     ("min_listing_dte", lambda c: _int(c.min_listing_dte) and 0 <= c.min_listing_dte <= 60, "0 to 60"),
-    ("max_listing_dte", lambda c: _int(c.max_listing_dte) and c.min_listing_dte <= c.max_listing_dte <= 400,
-     "min_listing_dte to 400"),
+    (
+        "max_listing_dte",
+        lambda c: _int(c.max_listing_dte) and c.min_listing_dte <= c.max_listing_dte <= 400,
+        "min_listing_dte to 400",
+    ),
     ("vol", lambda c: isinstance(c.vol, VolatilityModel), "a VolatilityModel"),
     ("quotes", lambda c: isinstance(c.quotes, QuoteModel), "a QuoteModel"),
 )

@@ -21,7 +21,6 @@ from hybrid.catalog_manifest import CatalogManifest
 from hybrid.options.instruments import make_equity, make_option
 from hybrid.options.iv_data import AtmImpliedVol
 
-
 TRADE_PRINT_INTERVAL_S = 60  # the underlying prints a trade a minute, and a closing print each session
 
 
@@ -47,8 +46,12 @@ def generate(config: MarketConfig, out_dir: str | Path, progress: bool = True) -
         count = write_quotes(catalog, equity.id, quotes, path.ts_ns)
         window = slice(daily.window_start, None)
         trades = underlying_trades(
-            path.ts_ns, path.spot, daily.close_ns[window], daily.spot[window],
-            max(1, TRADE_PRINT_INTERVAL_S // config.underlying_interval_s), config.quotes,
+            path.ts_ns,
+            path.spot,
+            daily.close_ns[window],
+            daily.spot[window],
+            max(1, TRADE_PRINT_INTERVAL_S // config.underlying_interval_s),
+            config.quotes,
             stream(config.seed, UNDERLYING_TRADES),
         )
         trade_count = write_trades(catalog, equity.id, trades)
@@ -57,18 +60,21 @@ def generate(config: MarketConfig, out_dir: str | Path, progress: bool = True) -
         options = []
         for contract in tqdm(chain, desc="option quotes", unit="contract", file=sys.stderr, disable=not progress):
             activation = int(path.open_ns[contract.listed_day])
-            option = make_option(config.symbol, contract.expiry, contract.right, contract.strike, config.venue,
-                                 activation_ns=activation)
+            option = make_option(
+                config.symbol, contract.expiry, contract.right, contract.strike, config.venue, activation_ns=activation
+            )
             series_quotes, ts = grid.contract_quotes(contract, activation)
             count += write_quotes(catalog, option.id, series_quotes, ts)
             last_ns = max(last_ns, int(ts[-1]))
             options.append(option)
         catalog.write_data([equity, *options])
 
-        catalog.write_data([
-            AtmImpliedVol(ts_event=int(ns), ts_init=int(ns), instrument_id=equity.id, iv_30d=float(iv))
-            for ns, iv in zip(daily.close_ns, daily.iv30, strict=True)
-        ])
+        catalog.write_data(
+            [
+                AtmImpliedVol(ts_event=int(ns), ts_init=int(ns), instrument_id=equity.id, iv_30d=float(iv))
+                for ns, iv in zip(daily.close_ns, daily.iv30, strict=True)
+            ]
+        )
 
         manifest = CatalogManifest(
             source="synthetic",

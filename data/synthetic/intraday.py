@@ -62,8 +62,12 @@ def intraday_path(config: MarketConfig, daily: DailyPath) -> IntradayPath:
         scale = np.sqrt(dtau * day_var)
         sigma = vm.realized_to_implied * daily.iv30[d - 1]
         log_spot = _bridge(np.log(daily.spot[d - 1]), np.log(daily.spot[d]), np.cumsum(sigma * scale * z_spot), tau)
-        log_iv = _bridge(np.log(daily.iv30[d - 1]), np.log(daily.iv30[d]),
-                         np.cumsum(vol_of_vol[daily.regime[d]] * scale * z_vol), tau)
+        log_iv = _bridge(
+            np.log(daily.iv30[d - 1]),
+            np.log(daily.iv30[d]),
+            np.cumsum(vol_of_vol[daily.regime[d]] * scale * z_vol),
+            tau,
+        )
         step = np.arange(steps)
         parts["ts"].append(open_.value + step.astype(np.int64) * interval * 1_000_000_000)
         parts["spot"].append(np.exp(log_spot[:-1]))

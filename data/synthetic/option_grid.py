@@ -61,15 +61,17 @@ class OptionGrid:
         spot = self.spot[live]
         smile = smile_vol(spot, contract.strike, t, self.iv30[live], config.rate - config.dividend_yield, config.vol)
         value = bs_greeks(spot, contract.strike, t, smile.iv, contract.right == "C", config.rate, config.dividend_yield)
-        return ModelValues(ts, t, spot, smile.iv, smile.moneyness, value.price, value.vega, self.regime[live],
-                           self.step[live])
+        return ModelValues(
+            ts, t, spot, smile.iv, smile.moneyness, value.price, value.vega, self.regime[live], self.step[live]
+        )
 
     def contract_quotes(self, contract: ListedContract, activation_ns: int) -> tuple[Quotes, np.ndarray]:
         """Displayed quotes of ``contract`` and their times, thinned to changes and heartbeats."""
         config = self.config
         m = self.model_values(contract, activation_ns)
-        rng = stream(config.seed, OPTION_QUOTES, contract.expiry.toordinal(), contract.strike_cents,
-                     contract.right == "C")
+        rng = stream(
+            config.seed, OPTION_QUOTES, contract.expiry.toordinal(), contract.strike_cents, contract.right == "C"
+        )
         quotes = option_quotes(m.price, m.vega, m.moneyness, m.t, m.regime, config.penny, config.quotes, rng)
         keep = emission_mask(quotes.bid, quotes.ask, m.step, config.heartbeat_s // config.option_interval_s)
         return Quotes(*(a[keep] for a in quotes)), m.ts_ns[keep]

@@ -110,7 +110,9 @@ def underlying_trades(
     buyer = rng.integers(0, 2, size=len(bid)).astype(bool)
     intraday_price = np.where(buyer, bid + 0.01, bid)
     close_price = np.round(np.asarray(close_spot) * 100.0) / 100.0
-    ts = np.concatenate([np.asarray(ts_ns, dtype=np.uint64)[keep], np.asarray(close_ns, dtype=np.uint64) - 1_000_000_000])
+    ts = np.concatenate(
+        [np.asarray(ts_ns, dtype=np.uint64)[keep], np.asarray(close_ns, dtype=np.uint64) - 1_000_000_000]
+    )
     price = np.concatenate([intraday_price, close_price])
     low, high = model.underlying_lots
     size = 100.0 * rng.integers(low, high + 1, size=len(ts))

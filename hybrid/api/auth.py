@@ -240,7 +240,7 @@ def http_error(code: int, error: str, message: str, headers: dict[str, str] | No
 def check_role(principal: Principal, role: Role) -> None:
     """A 403 ``HTTPException`` unless ``principal`` has ``role`` (JSON-RPC uses :meth:`Principal.allows`)."""
     if not principal.allows(role):
-        wanted = " or ".join(ROLES[ROLES.index(role):])
+        wanted = " or ".join(ROLES[ROLES.index(role) :])
         message = f"token {principal.name!r} has role {principal.role}; this needs {wanted}"
         raise http_error(status.HTTP_403_FORBIDDEN, "forbidden", message)
 

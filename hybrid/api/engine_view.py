@@ -25,6 +25,15 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+from nautilus_trader.cache.base import CacheFacade
+from nautilus_trader.common.component import Clock
+from nautilus_trader.model.events import OrderFilled, PositionEvent
+from nautilus_trader.model.identifiers import InstrumentId, Symbol
+from nautilus_trader.model.instruments import Equity, Instrument, OptionContract
+from nautilus_trader.model.position import Position as NautilusPosition
+from nautilus_trader.portfolio.base import PortfolioFacade
+from nautilus_trader.risk.engine import RiskEngine
+from nautilus_trader.system.kernel import NautilusKernel
 
 from hybrid.api.schemas import (
     ZERO_GREEKS,
@@ -42,15 +51,6 @@ from hybrid.options.chain import OptionChain, Right, contract_expiry, contract_r
 from hybrid.options.legs import Leg
 from hybrid.options.pricing import IVStatus, as_of_datetime, chain_iv_greeks, years_to_expiry
 from hybrid.tracking import rebuild_groups
-from nautilus_trader.cache.base import CacheFacade
-from nautilus_trader.common.component import Clock
-from nautilus_trader.model.events import OrderFilled, PositionEvent
-from nautilus_trader.model.identifiers import InstrumentId, Symbol
-from nautilus_trader.model.instruments import Equity, Instrument, OptionContract
-from nautilus_trader.model.position import Position as NautilusPosition
-from nautilus_trader.portfolio.base import PortfolioFacade
-from nautilus_trader.risk.engine import RiskEngine
-from nautilus_trader.system.kernel import NautilusKernel
 
 
 class EngineView(Protocol):

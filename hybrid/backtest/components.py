@@ -11,7 +11,6 @@ import importlib
 import re
 
 import msgspec
-
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ImportableActorConfig, NautilusConfig
 from nautilus_trader.execution.algorithm import ExecAlgorithm

@@ -30,7 +30,7 @@ def write_png(samples: list[tuple[int, float]], path: Path, title: str) -> Path:
 def write_html(samples: list[tuple[int, float]], path: Path, title: str) -> Path:
     """One HTML file with the curve as an inline SVG polyline and its range labelled."""
     path.write_text(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
+        '<!doctype html>\n<html><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title>"
         "<style>body{font-family:sans-serif;margin:2em}svg{background:#fff;border:1px solid #ddd}"
         "text{font-size:12px;fill:#444}</style></head><body>"

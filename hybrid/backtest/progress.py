@@ -6,7 +6,6 @@ import sys
 from datetime import timedelta
 
 import pandas as pd
-
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.common.events import TimeEvent

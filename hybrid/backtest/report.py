@@ -19,7 +19,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
-
 from nautilus_trader.analysis import ReportProvider
 from nautilus_trader.model.currencies import USD
 from nautilus_trader.model.events import OrderFilled
@@ -72,7 +71,10 @@ def write_report(run: BacktestRun, out_dir: Path) -> Path:
     rates = fill_rates(trader.exec_algorithms())
     rates.to_csv(out_dir / "fill_rates.csv", index=False)
     actions_frame(cached_actions(cache)).to_csv(out_dir / "actions.csv", index=False)
-    _json(summary(run, len(leg_fills)) | {"fill_rates": json.loads(rates.to_json(orient="records"))}, out_dir / "summary.json")
+    _json(
+        summary(run, len(leg_fills)) | {"fill_rates": json.loads(rates.to_json(orient="records"))},
+        out_dir / "summary.json",
+    )
     return out_dir
 
 

@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
-
 from nautilus_trader.backtest.config import (
     BacktestDataConfig,
     BacktestEngineConfig,
@@ -49,7 +48,6 @@ from hybrid.backtest.components import importable
 from hybrid.backtest.settings import BacktestSettings, ConfigError
 from hybrid.options.iv_data import IV_DATA_CLIENT, AtmImpliedVol
 from hybrid.risk.trading_state import register_trading_state_endpoint
-
 
 
 @dataclass

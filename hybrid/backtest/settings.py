@@ -87,7 +87,7 @@ _TOP: dict[str, tuple[tuple[type, ...], str]] = {
     "venue": ((dict,), "a table"),
     "fill_model": ((dict,), "a table"),
     "report": ((dict,), "a table"),
-    **{table: ((list,), "an array of tables ([[...]])") for table in COMPONENT_TABLES},
+    **dict.fromkeys(COMPONENT_TABLES, ((list,), "an array of tables ([[...]])")),
 }
 _VENUE = {
     "name": ((str,), "a venue name like OPRA"),
@@ -125,7 +125,7 @@ def load_settings(
     report = _checked(top.get("report", {}), _REPORT, "report.", path)
     catalog = catalog if catalog is not None else top.get("catalog")
     if catalog is None:
-        raise ConfigError(f"{path}: no catalog: set catalog = \"DIR\" in the file or pass --catalog DIR")
+        raise ConfigError(f'{path}: no catalog: set catalog = "DIR" in the file or pass --catalog DIR')
     settings = BacktestSettings(
         name=top.get("name", path.stem),
         config_file=path,
@@ -187,7 +187,7 @@ def _checked(table: dict, schema: dict[str, tuple[tuple[type, ...], str]], prefi
         if key not in schema:
             raise ConfigError(f"{path}: unknown key '{prefix}{key}' (valid keys: {', '.join(schema)})")
         types, valid = schema[key]
-        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
             raise ConfigError(f"{path}: '{prefix}{key}' must be {valid}, got {type(value).__name__} {value!r}")
     return table
 

@@ -64,7 +64,7 @@ def _leg(where: str, item: object) -> Leg:
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity == 0:
         raise UsageError(f"{where}.quantity: must be a non-zero integer, got {json.dumps(quantity)}")
     if "price" not in item:
-        raise UsageError(f"{where}: missing \"price\" (the premium per share, a number)")
+        raise UsageError(f'{where}: missing "price" (the premium per share, a number)')
     price = _number(f"{where}.price", item["price"], "a number >= 0 (premium per share)", lambda v: v >= 0)
     iv = item.get("iv")
     if iv is not None:

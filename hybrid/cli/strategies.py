@@ -52,10 +52,20 @@ def register(groups: argparse._SubParsersAction) -> None:
 
     build = commands.add_parser("build", help="the legs of one unit of a strategy")
     build.add_argument("name", help="catalogue name, alias or LEAN name (see `strategies list`)")
-    build.add_argument("--strikes", required=True, type=comma_list, metavar="K1[,K2,...]",
-                       help="strikes in the strategy's parameter order")
-    build.add_argument("--expiries", required=True, type=comma_list, metavar="D1[,D2]",
-                       help="expiries YYYY-MM-DD in the strategy's parameter order")
+    build.add_argument(
+        "--strikes",
+        required=True,
+        type=comma_list,
+        metavar="K1[,K2,...]",
+        help="strikes in the strategy's parameter order",
+    )
+    build.add_argument(
+        "--expiries",
+        required=True,
+        type=comma_list,
+        metavar="D1[,D2]",
+        help="expiries YYYY-MM-DD in the strategy's parameter order",
+    )
     build.add_argument("--underlying", type=occ_root, metavar="SYM", help="show OCC symbols for this root")
     build.add_argument("--multiplier", type=positive_int, default=100, help="shares per contract (default 100)")
     build.add_argument("--json", action="store_true", help='print {"strategy": ..., "legs": [...]}')
@@ -67,8 +77,9 @@ def register(groups: argparse._SubParsersAction) -> None:
     analyze.add_argument("--vol", required=True, type=positive_float, help="volatility, e.g. 0.2 for 20%%")
     analyze.add_argument("--rate", type=finite_float, default=0.0, help="risk-free rate, continuous (default 0)")
     analyze.add_argument("--dividend", type=finite_float, default=0.0, help="dividend yield, continuous (default 0)")
-    analyze.add_argument("--as-of", type=iso_date, default=None, metavar="YYYY-MM-DD",
-                         help="valuation date (default today)")
+    analyze.add_argument(
+        "--as-of", type=iso_date, default=None, metavar="YYYY-MM-DD", help="valuation date (default today)"
+    )
     analyze.add_argument("--multiplier", type=positive_int, default=100, help="shares per contract (default 100)")
     analyze.add_argument("--json", action="store_true", help="print the analysis as JSON")
     analyze.set_defaults(run=run_analyze)
@@ -106,8 +117,10 @@ def run_build(args: argparse.Namespace) -> int:
         print(json.dumps({"strategy": strategy.name, "legs": [leg.to_dict() for leg in legs]}))
         return 0
     about = strategy.about
-    print(f"{strategy.name}: {about.display_name} ({about.category}, {about.net}, "
-          f"{about.direction}, {about.volatility} volatility), legs per unit:")
+    print(
+        f"{strategy.name}: {about.display_name} ({about.category}, {about.net}, "
+        f"{about.direction}, {about.volatility} volatility), legs per unit:"
+    )
     headers = ["#", "KIND", "STRIKE", "EXPIRY", "QUANTITY"] + (["SYMBOL"] if args.underlying else [])
     rows = [_leg_row(number, leg, args.underlying) for number, leg in enumerate(legs, 1)]
     print(format_table(headers, rows))

@@ -184,8 +184,10 @@ class LegBalancer:
         if attempt > self.max_attempts:
             if group_id not in self.gave_up:
                 self.gave_up.add(group_id)
-                log.error(f"group {group_id} still unbalanced after {self.max_attempts} repair rounds: "
-                          + "; ".join(r.describe() for r in repairs))
+                log.error(
+                    f"group {group_id} still unbalanced after {self.max_attempts} repair rounds: "
+                    + "; ".join(r.describe() for r in repairs)
+                )
             return []
         tags = GroupTags(group.group_id, group.source, group.structure)
         for repair in repairs:
@@ -205,7 +207,11 @@ class LegBalancer:
         quantity = instrument.make_qty(repair.quantity)
         if self.order_type == "market":
             return strategy.order_factory.market(
-                repair.instrument_id, repair.side, quantity, time_in_force=TimeInForce.IOC, tags=tags.to_tags(),
+                repair.instrument_id,
+                repair.side,
+                quantity,
+                time_in_force=TimeInForce.IOC,
+                tags=tags.to_tags(),
             )
         quote = strategy.cache.quote_tick(repair.instrument_id)
         if quote is None:
@@ -222,4 +228,3 @@ class LegBalancer:
             instrument.make_price(price),
             tags=tags.to_tags(),
         )
-

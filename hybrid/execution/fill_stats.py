@@ -57,7 +57,14 @@ CREATE INDEX fill_attempts_run ON fill_attempts (run_id)
 """
 TABLE_KEYS = ("underlying", "mode", "part", "step", "leg")
 TABLE_METRICS = (
-    "attempts", "fills", "fill_rate", "quantity", "filled", "filled_ratio", "avg_slippage", "avg_time_to_fill_s",
+    "attempts",
+    "fills",
+    "fill_rate",
+    "quantity",
+    "filled",
+    "filled_ratio",
+    "avg_slippage",
+    "avg_time_to_fill_s",
 )
 
 
@@ -132,7 +139,9 @@ class FillStats:
                 return step
         return 0
 
-    def table(self, run_id: str | None = None, scope: str | None = None, by: tuple[str, ...] = TABLE_KEYS) -> pd.DataFrame:
+    def table(
+        self, run_id: str | None = None, scope: str | None = None, by: tuple[str, ...] = TABLE_KEYS
+    ) -> pd.DataFrame:
         """The fill-rate table grouped by ``by`` (default: underlying, mode, part, step, leg).
 
         Columns: the keys, ``attempts``, ``fills`` (attempts with any fill), ``fill_rate``,
@@ -141,7 +150,9 @@ class FillStats:
         """
         unknown = [k for k in by if k not in Attempt.__slots__]
         if unknown or not by:
-            raise ValueError(f"fill-rate table keys must be columns of {', '.join(Attempt.__slots__)}, got {unknown or 'none'}")
+            raise ValueError(
+                f"fill-rate table keys must be columns of {', '.join(Attempt.__slots__)}, got {unknown or 'none'}"
+            )
         self.flush()
         where, params = _filters(run_id=run_id, scope=scope)
         keys = ", ".join(by)

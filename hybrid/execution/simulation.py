@@ -18,8 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.signal import lfilter
-
 from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
 from nautilus_trader.backtest.models import PerContractFeeModel
 from nautilus_trader.common.events import TimeEvent
@@ -32,6 +30,7 @@ from nautilus_trader.model.identifiers import ClientOrderId, ExecAlgorithmId, In
 from nautilus_trader.model.instruments import OptionContract, OptionSpread
 from nautilus_trader.model.objects import Money
 from nautilus_trader.trading.strategy import Strategy
+from scipy.signal import lfilter
 
 from hybrid.backtest.fill_model import TouchFillModel, TouchFillModelConfig
 from hybrid.options.chain import make_option_spread
@@ -94,7 +93,9 @@ def make_market(config: SimMarketConfig) -> SimMarket:
     rng = np.random.default_rng(config.seed)
     options = [make_option(config.underlying, config.expiry, "C", k, config.venue) for k in config.strikes]
     n = int(config.seconds * 1000 // config.interval_ms)
-    ts = (config.start.value + np.arange(n, dtype=np.uint64) * np.uint64(config.interval_ms * 1_000_000)).astype(np.uint64)
+    ts = (config.start.value + np.arange(n, dtype=np.uint64) * np.uint64(config.interval_ms * 1_000_000)).astype(
+        np.uint64
+    )
     quotes: list[QuoteTick] = []
     for option, mid0 in zip(options, config.start_mids, strict=True):
         # x[t] = (1 - reversion) x[t-1] + step[t]: mean-reverting, so a long market looks like a short one
@@ -179,7 +180,9 @@ class OrderSchedule(Strategy):
 
     def on_due(self, _event: TimeEvent) -> None:
         n = len(self.submitted)
-        instrument = self.cache.instrument(InstrumentId.from_str(self.config.instrument_ids[n % len(self.config.instrument_ids)]))
+        instrument = self.cache.instrument(
+            InstrumentId.from_str(self.config.instrument_ids[n % len(self.config.instrument_ids)])
+        )
         side = OrderSide[self.config.sides[n % len(self.config.sides)]]
         tags = GroupTags(f"{self.config.group_prefix}{n}", "manual", self.config.structure).to_tags()
         common = {
@@ -198,7 +201,9 @@ class OrderSchedule(Strategy):
         self.submit_order(order)
         if self.config.cancel_after_seconds is not None:
             due = self.clock.timestamp_ns() + int(self.config.cancel_after_seconds * SECOND_NS)
-            self.clock.set_time_alert_ns(f"cancel:{n}", due, lambda _e, o=order: None if o.is_closed else self.cancel_order(o))
+            self.clock.set_time_alert_ns(
+                f"cancel:{n}", due, lambda _e, o=order: None if o.is_closed else self.cancel_order(o)
+            )
         if len(self.submitted) < self.config.count:
             due = self.clock.timestamp_ns() + int(self.config.every_seconds * SECOND_NS)
             self.clock.set_time_alert_ns(f"schedule:{len(self.submitted)}", due, self.on_due)

@@ -54,7 +54,6 @@ from decimal import Decimal
 from enum import Enum
 
 import pandas as pd
-
 from nautilus_trader.cache.base import CacheFacade
 from nautilus_trader.common.component import TestClock
 from nautilus_trader.common.events import TimeEvent
@@ -148,7 +147,12 @@ class TwoPartConfig(ExecAlgorithmConfig, frozen=True):
         checks = (
             ("bound_fraction", self.bound_fraction >= 0, "a number >= 0", self.bound_fraction),
             ("child_timeout_seconds", self.child_timeout_seconds > 0, "> 0", self.child_timeout_seconds),
-            ("wait_min_seconds", 0 <= self.wait_min_seconds <= self.wait_max_seconds, "between 0 and wait_max_seconds", self.wait_min_seconds),
+            (
+                "wait_min_seconds",
+                0 <= self.wait_min_seconds <= self.wait_max_seconds,
+                "between 0 and wait_max_seconds",
+                self.wait_min_seconds,
+            ),
             ("repair_slippage_ticks", self.repair_slippage_ticks >= 0, "an integer >= 0", self.repair_slippage_ticks),
             ("max_repair_rounds", self.max_repair_rounds >= 1, "an integer >= 1", self.max_repair_rounds),
             ("stats_flush_rows", self.stats_flush_rows >= 1, "an integer >= 1", self.stats_flush_rows),
@@ -433,7 +437,9 @@ class TwoPart(ExecAlgorithm):
             if (net <= limit + 1e-9) if run.unit_sign > 0 else (net >= limit - 1e-9):
                 break
             if all(leg.rung == 0 for leg in run.legs):
-                self.log.warning(f"{run.primary.client_order_id}: legs at mid cost {net:.2f} per unit, beyond the limit {limit}")
+                self.log.warning(
+                    f"{run.primary.client_order_id}: legs at mid cost {net:.2f} per unit, beyond the limit {limit}"
+                )
                 return False
             for leg in run.legs:
                 leg.rung = max(leg.rung - 1, 0)
@@ -498,7 +504,9 @@ class TwoPart(ExecAlgorithm):
 
     # -- children -----------------------------------------------------------------------------
 
-    def _leg_order(self, run: _Run, leg: _Leg, side: OrderSide, quantity: Decimal, price: float, repair: bool = False) -> LimitOrder:
+    def _leg_order(
+        self, run: _Run, leg: _Leg, side: OrderSide, quantity: Decimal, price: float, repair: bool = False
+    ) -> LimitOrder:
         """An order on a leg of the primary's structure (see the module docstring for why it is not spawned)."""
         run.children += 1
         primary = run.primary
@@ -519,7 +527,9 @@ class TwoPart(ExecAlgorithm):
             tags=[*(primary.tags or ()), *((REPAIR_TAG,) if repair else ())] or None,
         )
 
-    def _submit(self, run: _Run, order: Order, leg: _Leg | None, role: str, step: int, mid: float, record: bool) -> None:
+    def _submit(
+        self, run: _Run, order: Order, leg: _Leg | None, role: str, step: int, mid: float, record: bool
+    ) -> None:
         child = _Child(run=run, order=order, leg=leg, role=role, step=step, mid=mid, record=record)
         self._children[order.client_order_id] = child
         run.working.add(order.client_order_id)
@@ -610,7 +620,9 @@ class TwoPart(ExecAlgorithm):
                 mid=child.mid,
                 avg_px=avg_px,
                 slippage=None if avg_px is None else round(sign * (avg_px - child.mid), 6),
-                time_to_fill_s=None if child.first_fill_ns is None else (child.first_fill_ns - order.ts_init) / SECOND_NS,
+                time_to_fill_s=None
+                if child.first_fill_ns is None
+                else (child.first_fill_ns - order.ts_init) / SECOND_NS,
             ),
         )
 
@@ -618,7 +630,9 @@ class TwoPart(ExecAlgorithm):
 
     def _schedule_settle(self, run: _Run) -> None:
         """Continue at the end of this instant, once every (synthetic leg) fill of it is in."""
-        self.clock.set_time_alert_ns(self._timer_name(run, "settle"), self.clock.timestamp_ns(), lambda _e: self._settle(run))
+        self.clock.set_time_alert_ns(
+            self._timer_name(run, "settle"), self.clock.timestamp_ns(), lambda _e: self._settle(run)
+        )
 
     def _settle(self, run: _Run) -> None:
         if run.phase == Phase.DONE or run.working:
@@ -701,7 +715,9 @@ class TwoPart(ExecAlgorithm):
         run.phase = Phase.WAIT
         run.wait_timer = self._timer_name(run, "wait")
         wait_ns = int(self._rng.uniform(self.config.wait_min_seconds, self.config.wait_max_seconds) * SECOND_NS)
-        self.clock.set_time_alert_ns(run.wait_timer, self.clock.timestamp_ns() + wait_ns, lambda _e: self._end_wait(run))
+        self.clock.set_time_alert_ns(
+            run.wait_timer, self.clock.timestamp_ns() + wait_ns, lambda _e: self._end_wait(run)
+        )
 
     def on_quote_tick(self, tick: QuoteTick) -> None:
         for run in self._awaiting.pop(tick.instrument_id, ()):
@@ -774,15 +790,27 @@ class TwoPart(ExecAlgorithm):
         """The primary never reached the venue: close it locally so the strategy sees the algorithm end."""
         now = self.clock.timestamp_ns()
         event = OrderCanceled(
-            primary.trader_id, primary.strategy_id, primary.instrument_id, primary.client_order_id,
-            primary.venue_order_id, primary.account_id, UUID4(), now, now,
+            primary.trader_id,
+            primary.strategy_id,
+            primary.instrument_id,
+            primary.client_order_id,
+            primary.venue_order_id,
+            primary.account_id,
+            UUID4(),
+            now,
+            now,
         )
         self._apply_to_primary(primary, event)
 
     def _deny(self, primary: Order, reason: str) -> None:
         event = OrderDenied(
-            primary.trader_id, primary.strategy_id, primary.instrument_id, primary.client_order_id,
-            reason, UUID4(), self.clock.timestamp_ns(),
+            primary.trader_id,
+            primary.strategy_id,
+            primary.instrument_id,
+            primary.client_order_id,
+            reason,
+            UUID4(),
+            self.clock.timestamp_ns(),
         )
         self._apply_to_primary(primary, event)
 
@@ -843,7 +871,10 @@ def child_orders(cache: CacheFacade, primary_id: ClientOrderId, algorithm_id: st
     """The orders the algorithm submitted for a primary (spread children and leg orders), oldest first."""
     prefix = f"{primary_id.value}-"
     orders = cache.orders_for_exec_algorithm(ExecAlgorithmId(algorithm_id))
-    return sorted((o for o in orders if o.client_order_id.value.startswith(prefix)), key=lambda o: (o.ts_init, o.client_order_id.value))
+    return sorted(
+        (o for o in orders if o.client_order_id.value.startswith(prefix)),
+        key=lambda o: (o.ts_init, o.client_order_id.value),
+    )
 
 
 def result(cache: CacheFacade, primary_id: ClientOrderId) -> dict | None:
@@ -858,7 +889,9 @@ def _make_leg(instrument: Instrument, ratio: int, unit_sign: int) -> _Leg:
         kind = "call" if instrument.option_kind == OptionKind.CALL else "put"
     else:
         kind = "underlying"
-    return _Leg(instrument=instrument, ratio=ratio, direction=direction, role=f"{'buy' if direction > 0 else 'sell'}_{kind}")
+    return _Leg(
+        instrument=instrument, ratio=ratio, direction=direction, role=f"{'buy' if direction > 0 else 'sell'}_{kind}"
+    )
 
 
 def _side(direction: int) -> OrderSide:

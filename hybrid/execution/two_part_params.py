@@ -17,7 +17,15 @@ from typing import Any
 
 MODES = ("combo", "legging")
 ON_DEADLINE = ("cancel", "complete")
-PARAM_NAMES = ("mode", "first_fraction", "limit_price", "ladder_steps", "max_attempts", "deadline_seconds", "on_deadline")
+PARAM_NAMES = (
+    "mode",
+    "first_fraction",
+    "limit_price",
+    "ladder_steps",
+    "max_attempts",
+    "deadline_seconds",
+    "on_deadline",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +42,9 @@ class TwoPartParams:
 
     def __post_init__(self) -> None:
         _check("mode", self.mode in MODES, f"one of {', '.join(MODES)}", self.mode)
-        _check("first_fraction", 0 < self.first_fraction < 1, "a number between 0 and 1 (exclusive)", self.first_fraction)
+        _check(
+            "first_fraction", 0 < self.first_fraction < 1, "a number between 0 and 1 (exclusive)", self.first_fraction
+        )
         finite = self.limit_price is None or math.isfinite(self.limit_price)
         _check("limit_price", finite, "a finite net premium per share", self.limit_price)
         _check("ladder_steps", 1 <= self.ladder_steps <= 20, "an integer from 1 to 20", self.ladder_steps)
@@ -65,7 +75,9 @@ def resolve_params(defaults: TwoPartParams, params: Mapping[str, Any] | None) ->
         try:
             values[name] = casts[name](raw)
         except (TypeError, ValueError):
-            raise ValueError(f"exec_algorithm_params {name!r} must be {casts[name].__name__.strip('_')}-like, got {raw!r}") from None
+            raise ValueError(
+                f"exec_algorithm_params {name!r} must be {casts[name].__name__.strip('_')}-like, got {raw!r}"
+            ) from None
     return TwoPartParams(**values)
 
 

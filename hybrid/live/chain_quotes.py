@@ -67,7 +67,8 @@ class ChainQuotes(Actor):
         spot = (tick.bid_price.as_double() + tick.ask_price.as_double()) / 2
         today = dt.datetime.fromtimestamp(tick.ts_event / 1e9, tz=NEW_YORK).date()
         options = [
-            i for i in self.cache.instruments(venue=self.underlying_id.venue)
+            i
+            for i in self.cache.instruments(venue=self.underlying_id.venue)
             if isinstance(i, OptionContract) and i.underlying == self.config.underlying
         ]
         for contract in near_the_money(options, spot, today, self.config):

@@ -24,13 +24,21 @@ DEFAULT_CONFIG = "configs/live_paper.toml"
 
 def parser() -> OneLineParser:
     p = OneLineParser(prog=PROG, description="Live node (paper replay or Interactive Brokers) with the control API.")
-    p.add_argument("--mode", choices=MODES, default="paper", help="paper: replay + simulated venue (default); ib: IB Gateway/TWS")
+    p.add_argument(
+        "--mode", choices=MODES, default="paper", help="paper: replay + simulated venue (default); ib: IB Gateway/TWS"
+    )
     p.add_argument("--host", default="127.0.0.1", help="API address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="API port (default 8000; 0 picks a free one)")
-    p.add_argument("--speed", type=positive_float, default=1.0, help="paper: catalog seconds replayed per second (default 1)")
-    p.add_argument("--config", default=DEFAULT_CONFIG, help=f"run config, the backtest's schema (default {DEFAULT_CONFIG})")
+    p.add_argument(
+        "--speed", type=positive_float, default=1.0, help="paper: catalog seconds replayed per second (default 1)"
+    )
+    p.add_argument(
+        "--config", default=DEFAULT_CONFIG, help=f"run config, the backtest's schema (default {DEFAULT_CONFIG})"
+    )
     p.add_argument("--catalog", help="catalog directory (overrides the file's catalog)")
-    p.add_argument("--insecure-local", action="store_true", help="no API tokens: every request on a loopback host is admin")
+    p.add_argument(
+        "--insecure-local", action="store_true", help="no API tokens: every request on a loopback host is admin"
+    )
     return p
 
 
@@ -50,7 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 3
     if not settings.has_drainer:
-        print(f"{PROG}: warning: {args.config} has no [[actors]] {DRAINER_PATH}: API orders will stay queued", file=sys.stderr)
+        print(
+            f"{PROG}: warning: {args.config} has no [[actors]] {DRAINER_PATH}: API orders will stay queued",
+            file=sys.stderr,
+        )
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     node = build_node(settings, loop)
@@ -59,7 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app = api_app(context, args.host, args.insecure_local)
         host, port = sock.getsockname()[:2]
-        print(f"{PROG}: {settings.mode} node {settings.run.name!r}, API at http://{host}:{port}", file=sys.stderr, flush=True)
+        print(
+            f"{PROG}: {settings.mode} node {settings.run.name!r}, API at http://{host}:{port}",
+            file=sys.stderr,
+            flush=True,
+        )
         failure = loop.run_until_complete(run(node, api_server(app, args.host, port), sock))
     finally:
         node.dispose()

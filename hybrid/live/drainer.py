@@ -148,7 +148,9 @@ class QueueDrainer(Actor):
                 queue.mark(order.order_id, OrderStatus.FAILED, RESTARTED)
             elif order.engine_ref:  # followed again from now on; fills before the restart are not counted
                 opening = isinstance(order.intent, OpenIntent)
-                tracked = _Tracked(order.order_id, order.engine_ref, opening, self.clock.timestamp_ns(), status=order.status)
+                tracked = _Tracked(
+                    order.order_id, order.engine_ref, opening, self.clock.timestamp_ns(), status=order.status
+                )
                 self._tracked[order.order_id] = tracked
 
     # -- draining --------------------------------------------------------------------------------
@@ -192,7 +194,11 @@ class QueueDrainer(Actor):
         if self._waiting_since_ns is None:
             return True
         venue = Venue(self.config.venue)
-        quoted = any(self.cache.quote_tick(i.id) is not None for i in self.cache.instruments(venue=venue) if isinstance(i, Equity))
+        quoted = any(
+            self.cache.quote_tick(i.id) is not None
+            for i in self.cache.instruments(venue=venue)
+            if isinstance(i, Equity)
+        )
         waited = self.clock.timestamp_ns() - self._waiting_since_ns >= self.config.market_wait_seconds * 1e9
         if quoted or waited:
             self._waiting_since_ns = None
@@ -233,7 +239,9 @@ class QueueDrainer(Actor):
                 continue
             if not tracked.opening:
                 tracked.status = OrderStatus.WORKING
-                self.queue.mark(order.order_id, OrderStatus.WORKING, "a close or roll handed to the engine cannot be cancelled")
+                self.queue.mark(
+                    order.order_id, OrderStatus.WORKING, "a close or roll handed to the engine cannot be cancelled"
+                )
                 continue
             tracked.status = OrderStatus.CANCEL_REQUESTED
             self.msgbus.send(self._endpoint, CloseGroup(tracked.group_id, reason=f"cancel of order {order.order_id}"))
@@ -254,7 +262,11 @@ class QueueDrainer(Actor):
         if primary.ts_init < tracked.since_ns:
             return  # an order of an earlier command on the same group
         if tracked.target is None:  # the command's first order: what it trades, which way, how much
-            tracked.instrument_id, tracked.side, tracked.target = primary.instrument_id, primary.side, primary.quantity.as_decimal()
+            tracked.instrument_id, tracked.side, tracked.target = (
+                primary.instrument_id,
+                primary.side,
+                primary.quantity.as_decimal(),
+            )
         if order.instrument_id != tracked.instrument_id or order.side != tracked.side:
             return  # a leg repair, or the closing half of a roll
         if isinstance(event, OrderFilled):
@@ -266,7 +278,9 @@ class QueueDrainer(Actor):
         elif isinstance(event, OrderDenied):
             self._finish(tracked, OrderStatus.FAILED, f"denied: {event.reason}")
         elif isinstance(event, OrderCanceled) and tracked.status is OrderStatus.CANCEL_REQUESTED:
-            self._finish(tracked, OrderStatus.CANCELLED, f"cancelled with {tracked.filled:f} of {tracked.target:f} filled")
+            self._finish(
+                tracked, OrderStatus.CANCELLED, f"cancelled with {tracked.filled:f} of {tracked.target:f} filled"
+            )
 
     def _mark(self, tracked: _Tracked, status: OrderStatus, reason: str) -> None:
         if tracked.status is OrderStatus.CANCEL_REQUESTED and status is OrderStatus.PARTIALLY_FILLED:

@@ -113,7 +113,7 @@ def ib_clients(
             )
             for symbol in underlyings
         ),
-        symbol_to_mic_venue={symbol: venue for symbol in underlyings},
+        symbol_to_mic_venue=dict.fromkeys(underlyings, venue),
     )
     connection = {"ibg_host": settings.host, "ibg_port": settings.port, "ibg_client_id": settings.client_id}
     data = InteractiveBrokersDataClientConfig(

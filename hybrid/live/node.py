@@ -79,7 +79,9 @@ class LiveSettings:
     @property
     def underlyings(self) -> list[str]:
         """The underlyings the components trade (their ``underlying`` config keys), sorted; SPY when none says."""
-        names = {spec.config["underlying"] for spec in self.run.components if isinstance(spec.config.get("underlying"), str)}
+        names = {
+            spec.config["underlying"] for spec in self.run.components if isinstance(spec.config.get("underlying"), str)
+        }
         return sorted(names) or ["SPY"]
 
     @property
@@ -88,7 +90,11 @@ class LiveSettings:
 
 
 def load_live_settings(
-    config_file: str | Path, mode: str, catalog: str | Path | None = None, speed: float = 1.0, env: Mapping[str, str] | None = None
+    config_file: str | Path,
+    mode: str,
+    catalog: str | Path | None = None,
+    speed: float = 1.0,
+    env: Mapping[str, str] | None = None,
 ) -> LiveSettings:
     """Read the config file and check the mode's inputs; bad input is a one-line :class:`ConfigError`."""
     if mode not in MODES:
@@ -146,7 +152,11 @@ def _paper(settings: LiveSettings) -> ModeParts:
         oms_type="NETTING",
         account_type="MARGIN",
     )
-    margin = [_actor("hybrid.risk.margin:OptionsMarginInstaller", {"venue": settings.venue})] if run.venue.margin == "options" else []
+    margin = (
+        [_actor("hybrid.risk.margin:OptionsMarginInstaller", {"venue": settings.venue})]
+        if run.venue.margin == "options"
+        else []
+    )
     return data_clients, {settings.venue: venue}, [], margin
 
 

@@ -95,12 +95,16 @@ class CommandBuilder:
             raise CommandError(f"group {group.group_id} has {len(current)} expiries; the roll gives {len(targets)}")
         try:
             new = {
-                old: target if isinstance(target, dt.date) else market.chain.expiry_by_dte(today, target.min_dte, target.max_dte)
+                old: target
+                if isinstance(target, dt.date)
+                else market.chain.expiry_by_dte(today, target.min_dte, target.max_dte)
                 for old, target in zip(current, targets)
             }
             if intent.recentre == "same_strikes":
                 return tuple(Leg(leg.kind, leg.strike, new[leg.expiry], leg.quantity) for leg in legs)
-            return tuple(self._same_delta(leg, contract, new[leg.expiry], market) for leg, (contract, _) in zip(legs, contracts))
+            return tuple(
+                self._same_delta(leg, contract, new[leg.expiry], market) for leg, (contract, _) in zip(legs, contracts)
+            )
         except ChainError as exc:
             raise CommandError(str(exc)) from None
 

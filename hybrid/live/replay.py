@@ -244,4 +244,3 @@ class CatalogReplayClientFactory(LiveDataClientFactory):
         clock: LiveClock,
     ) -> CatalogReplayDataClient:
         return CatalogReplayDataClient(loop, ClientId(name), msgbus, cache, clock, config)
-

@@ -14,7 +14,6 @@ import heapq
 from pathlib import Path
 
 import pandas as pd
-
 from nautilus_trader.core.data import Data
 from nautilus_trader.model.data import CustomData, QuoteTick, TradeTick
 from nautilus_trader.model.identifiers import InstrumentId

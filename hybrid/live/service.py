@@ -23,7 +23,6 @@ from collections.abc import Iterator
 
 import uvicorn
 from fastapi import FastAPI
-
 from nautilus_trader.common.component import MessageBus
 from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.events import OrderFilled, PositionEvent

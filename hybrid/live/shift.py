@@ -82,7 +82,9 @@ def restamp(item: Data, instrument_id: InstrumentId, ts_ns: int) -> Data:
     if isinstance(item, TradeTick):
         return TradeTick(instrument_id, item.price, item.size, item.aggressor_side, item.trade_id, ts_ns, ts_ns)
     if isinstance(item, AtmImpliedVol):
-        return as_custom_data(AtmImpliedVol(instrument_id=instrument_id, iv_30d=item.iv_30d, ts_event=ts_ns, ts_init=ts_ns))
+        return as_custom_data(
+            AtmImpliedVol(instrument_id=instrument_id, iv_30d=item.iv_30d, ts_event=ts_ns, ts_init=ts_ns)
+        )
     raise TypeError(f"cannot replay {type(item).__name__}: only QuoteTick, TradeTick and AtmImpliedVol")
 
 

@@ -21,7 +21,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 import pandas as pd
-
 from nautilus_trader.cache.base import CacheFacade
 from nautilus_trader.common.component import MessageBus
 

@@ -82,8 +82,14 @@ class ActionLog:
             raise ValueError("action must be a non-empty name")
         row_id = conn.execute(
             "INSERT INTO bot_actions (at, group_id, template_id, action, reason, details) VALUES (?, ?, ?, ?, ?, ?)",
-            (utc_text(entry.at), entry.group_id, entry.template_id, entry.action, entry.reason,
-             json.dumps(entry.details, sort_keys=True)),
+            (
+                utc_text(entry.at),
+                entry.group_id,
+                entry.template_id,
+                entry.action,
+                entry.reason,
+                json.dumps(entry.details, sort_keys=True),
+            ),
         ).lastrowid
         return replace(entry, id=row_id)
 

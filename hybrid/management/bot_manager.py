@@ -37,11 +37,10 @@ import datetime as dt
 import fnmatch
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict
-
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.common.events import TimeEvent
+from pydantic import BaseModel, ConfigDict
 
 from data import calendar
 from hybrid.management.action_feed import ActionFeed, open_action_log
@@ -257,19 +256,31 @@ class BotManager(Actor):
             legs = self._rolled_legs(view, state, now)
         except (RollError, ChainError) as e:
             self.action_log.record(ActionRecord(now, "roll_failed", f"{decision.reason}: {e}", group_id=group.group_id))
-            close_all = Decision("close_all", f"closing instead of rolling: {e}", decision.state,
-                                 units=decision.units, pnl_pct=decision.pnl_pct)
+            close_all = Decision(
+                "close_all",
+                f"closing instead of rolling: {e}",
+                decision.state,
+                units=decision.units,
+                pnl_pct=decision.pnl_pct,
+            )
             self.store.record_decision(group.group_id, close_all, now)
-            self._send(group, CloseGroup(group.group_id, execution=self.execution, reason=close_all.reason),
-                       close_all, state)
+            self._send(
+                group, CloseGroup(group.group_id, execution=self.execution, reason=close_all.reason), close_all, state
+            )
             return
         self.store.record_decision(group.group_id, decision, now)
         self._send(group, RollGroup(group.group_id, legs, execution=self.execution), decision, state)
 
     def _rolled_legs(self, view: GroupView, state: ManagementState, now: dt.datetime) -> tuple[Leg, ...]:
         rules = state.rules_or(self.rules).roll
-        market = snapshot(self.cache, view.underlying_id, self.clock.timestamp_ns(), self.config.rate,
-                          self.config.dividend, None if rules.recentre == "same_deltas" else ())
+        market = snapshot(
+            self.cache,
+            view.underlying_id,
+            self.clock.timestamp_ns(),
+            self.config.rate,
+            self.config.dividend,
+            None if rules.recentre == "same_deltas" else (),
+        )
         if market is None:
             raise RollError(f"no quoted market for {view.underlying_id}")
         entry = dict(enumerate(state.entry_deltas)) if state.entry_deltas is not None else None
@@ -277,8 +288,9 @@ class BotManager(Actor):
 
     # -- commands and replies ----------------------------------------------------------------
 
-    def _send(self, group: PositionGroup, command: CloseGroup | RollGroup, decision: Decision,
-              before: ManagementState) -> None:
+    def _send(
+        self, group: PositionGroup, command: CloseGroup | RollGroup, decision: Decision, before: ManagementState
+    ) -> None:
         owner = group.strategy_id
         if owner not in self._listening:
             self.msgbus.subscribe(result_topic(owner), self.on_result)
@@ -339,8 +351,14 @@ class BotManager(Actor):
 
     def _leg_deltas(self, view: GroupView) -> tuple[float, ...] | None:
         """Each leg's delta now (shares: 1), None when one is unknown."""
-        market = snapshot(self.cache, view.underlying_id, self.clock.timestamp_ns(), self.config.rate,
-                          self.config.dividend, view.expiries)
+        market = snapshot(
+            self.cache,
+            view.underlying_id,
+            self.clock.timestamp_ns(),
+            self.config.rate,
+            self.config.dividend,
+            view.expiries,
+        )
         if market is None:
             return None
         deltas = []

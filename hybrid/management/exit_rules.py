@@ -27,8 +27,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from hybrid.management.marks import GroupSnapshot, marks_untrusted, pnl_pct
 from hybrid.management.exchange_time import new_york_date
+from hybrid.management.marks import GroupSnapshot, marks_untrusted, pnl_pct
 from hybrid.management.rolls import days_to_expiry
 from hybrid.management.rules import ManagementRules, ProfitTranche
 from hybrid.management.state import ManagementState
@@ -62,9 +62,7 @@ class Decision:
         return {"units": self.units, "levels": list(self.levels), "pnl_pct": self.pnl_pct}
 
 
-def tranche_units(
-    tranches: tuple[ProfitTranche, ...], through_level: int, entry_units: int, open_units: int
-) -> int:
+def tranche_units(tranches: tuple[ProfitTranche, ...], through_level: int, entry_units: int, open_units: int) -> int:
     """Units to close when the levels up to ``through_level`` (1-based) have been reached.
 
     See the module policy: floor of the cumulative target, at least 1 while units remain, the last level
@@ -80,9 +78,7 @@ def tranche_units(
     return min(open_units, max(1, target_closed - already_closed))
 
 
-def evaluate(
-    snapshot: GroupSnapshot, state: ManagementState, rules: ManagementRules, now: dt.datetime
-) -> Decision:
+def evaluate(snapshot: GroupSnapshot, state: ManagementState, rules: ManagementRules, now: dt.datetime) -> Decision:
     """Apply the group's rules (``state.rules`` when set, else ``rules``) to one snapshot at ``now``."""
     rules = state.rules_or(rules)
     if state.paused:
@@ -108,8 +104,7 @@ def evaluate(
     if beyond_stop and state.stop_count >= rules.stop_confirmations:
         return Decision(
             "close_all",
-            f"stop loss: P&L {pct:+.1f}% <= {rules.stop_loss_pct:+.0f}% on "
-            f"{state.stop_count} consecutive checks",
+            f"stop loss: P&L {pct:+.1f}% <= {rules.stop_loss_pct:+.0f}% on {state.stop_count} consecutive checks",
             state.model_copy(update={"exit_requested": "stop_loss"}),
             units=snapshot.open_units,
             pnl_pct=pct,

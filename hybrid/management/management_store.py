@@ -142,9 +142,7 @@ class ManagementStore:
     def lineage(self, group_id: str) -> list[LineageMember]:
         """Every generation of the lineage ``group_id`` belongs to, root first."""
         root_id = self._row(group_id)["root_id"]
-        rows = self._db.query(
-            "SELECT * FROM managed_groups WHERE root_id = ? ORDER BY generation", (root_id,)
-        )
+        rows = self._db.query("SELECT * FROM managed_groups WHERE root_id = ? ORDER BY generation", (root_id,))
         return [LineageMember(_lineage(row), row["realised_pnl"]) for row in rows]
 
     def lineage_pnl(self, group_id: str, open_unrealised: float = 0.0) -> float:
@@ -175,8 +173,7 @@ def _insert(conn: sqlite3.Connection, lineage: Lineage, state: ManagementState, 
     conn.execute(
         "INSERT INTO managed_groups (group_id, root_id, parent_id, generation, state, opened_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
-        (lineage.group_id, lineage.root_id, lineage.parent_id, lineage.generation, state.to_json(),
-         utc_text(now)),
+        (lineage.group_id, lineage.root_id, lineage.parent_id, lineage.generation, state.to_json(), utc_text(now)),
     )
 
 

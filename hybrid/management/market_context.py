@@ -51,7 +51,7 @@ class DailyIVHistory:
         history = [iv for day, iv in sorted(self._by_day.items()) if day < today]
         if live_iv is None or len(history) < self.window - 1:
             return None
-        return iv_rank([*history[-(self.window - 1):], live_iv], self.window).rank
+        return iv_rank([*history[-(self.window - 1) :], live_iv], self.window).rank
 
 
 def portfolio_greeks(

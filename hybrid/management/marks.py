@@ -52,9 +52,7 @@ class GroupSnapshot:
         if self.entry_units < 1:
             raise ValueError(f"entry_units must be >= 1, got {self.entry_units}")
         if not 0 <= self.open_units <= self.entry_units:
-            raise ValueError(
-                f"open_units must be within 0..entry_units ({self.entry_units}), got {self.open_units}"
-            )
+            raise ValueError(f"open_units must be within 0..entry_units ({self.entry_units}), got {self.open_units}")
         if self.multiplier < 1:
             raise ValueError(f"multiplier must be >= 1, got {self.multiplier}")
 

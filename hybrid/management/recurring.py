@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pandas as pd
-
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.common.events import TimeEvent

@@ -63,9 +63,7 @@ class ManagementRules(_Frozen):
 
     profit_tranches: tuple[ProfitTranche, ...] = DEFAULT_TRANCHES
     stop_loss_pct: float | None = Field(-200.0, lt=0, description="None disables the stop")
-    stop_confirmations: int = Field(
-        2, ge=1, description="consecutive trusted checks beyond the stop needed to close"
-    )
+    stop_confirmations: int = Field(2, ge=1, description="consecutive trusted checks beyond the stop needed to close")
     max_spread_ratio: float = Field(
         0.5, gt=0, description="a leg is too wide when ask-bid > this x mid and > max_spread_abs"
     )
@@ -79,7 +77,5 @@ class ManagementRules(_Frozen):
             raise ValueError(f"profit_tranches: at_pct must be strictly ascending, got {levels}")
         total = sum(t.fraction for t in self.profit_tranches)
         if self.profit_tranches and not math.isclose(total, 1.0, abs_tol=1e-9):
-            raise ValueError(
-                f"profit_tranches: fractions must add up to 1 (all the units), got {total:g}"
-            )
+            raise ValueError(f"profit_tranches: fractions must add up to 1 (all the units), got {total:g}")
         return self

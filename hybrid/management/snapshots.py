@@ -67,8 +67,12 @@ def group_view(cache: CacheFacade, group: PositionGroup) -> GroupView | str:
     for state in group.legs:
         instrument = cache.instrument(state.instrument_id)
         if isinstance(instrument, OptionContract) and state.ratio != 0:
-            leg = Leg(contract_right(instrument), float(instrument.strike_price), contract_expiry(instrument),
-                      side * state.ratio)
+            leg = Leg(
+                contract_right(instrument),
+                float(instrument.strike_price),
+                contract_expiry(instrument),
+                side * state.ratio,
+            )
             underlying_id = InstrumentId(Symbol(instrument.underlying), instrument.id.venue)
             multiplier = int(instrument.multiplier)
             pairs.append((leg, state.instrument_id))

@@ -167,13 +167,16 @@ class TemplateStore:
             changed = conn.execute(
                 "UPDATE template_runs SET status = ?, reason = ?, finished_at = ? "
                 "WHERE template_id = ? AND scheduled_at = ? AND status = 'claimed'",
-                ("fired" if fired else "skipped", reason, utc_text(now, "now"), template_id,
-                 utc_text(scheduled_at, "scheduled_at")),
+                (
+                    "fired" if fired else "skipped",
+                    reason,
+                    utc_text(now, "now"),
+                    template_id,
+                    utc_text(scheduled_at, "scheduled_at"),
+                ),
             ).rowcount
             if changed != 1:
-                raise ValueError(
-                    f"run {run_key(template_id, scheduled_at)} is not claimed or already has an outcome"
-                )
+                raise ValueError(f"run {run_key(template_id, scheduled_at)} is not claimed or already has an outcome")
             details = {"scheduled_at": utc_text(scheduled_at), **(details or {})}
             action = "template_fired" if fired else "template_skipped"
             entry = ActionRecord(now, action, reason, group_id=group_id, template_id=template_id, details=details)
@@ -195,9 +198,7 @@ class TemplateStore:
 
     def runs(self, template_id: int) -> list[RunRecord]:
         """Every recorded run of a template, oldest first."""
-        rows = self._db.query(
-            "SELECT * FROM template_runs WHERE template_id = ? ORDER BY scheduled_at", (template_id,)
-        )
+        rows = self._db.query("SELECT * FROM template_runs WHERE template_id = ? ORDER BY scheduled_at", (template_id,))
         return [_run(row) for row in rows]
 
     def unfinished_runs(self) -> list[RunRecord]:
@@ -231,8 +232,7 @@ class TemplateStore:
             )
         }
         pending = [
-            t for t in fire_times_between(template.schedule, since, now, self._calendar)
-            if utc_text(t) not in recorded
+            t for t in fire_times_between(template.schedule, since, now, self._calendar) if utc_text(t) not in recorded
         ]
         live = [t for t in pending if self._in_grace(t, now, template.grace_minutes)]
         latest = live[-1] if live else None
@@ -242,7 +242,8 @@ class TemplateStore:
                 if t == latest:
                     continue
                 reason = (
-                    f"superseded by the run at {utc_text(latest)}" if t in live
+                    f"superseded by the run at {utc_text(latest)}"
+                    if t in live
                     else f"missed: found at {utc_text(now)}, past the {template.grace_minutes}-minute grace "
                     "or the session's close"
                 )

@@ -143,9 +143,7 @@ class OptionChain:
     def mark(self, instrument_id: InstrumentId) -> Mark | None:
         return self._marks.get(instrument_id)
 
-    def expiry_by_dte(
-        self, as_of: dt.date, min_dte: int, max_dte: int, target_dte: float | None = None
-    ) -> dt.date:
+    def expiry_by_dte(self, as_of: dt.date, min_dte: int, max_dte: int, target_dte: float | None = None) -> dt.date:
         """The listed expiry ``min_dte..max_dte`` days after ``as_of`` nearest ``target_dte`` (default: mid-window)."""
         if not 0 <= min_dte <= max_dte:
             raise ChainError(f"DTE window must satisfy 0 <= min_dte <= max_dte, got {min_dte}-{max_dte}")
@@ -187,9 +185,7 @@ class OptionChain:
         target = from_strike + width
         return min(side, key=lambda k: (abs(k - target), abs(k - from_strike)))
 
-    def strike_by_delta(
-        self, expiry: dt.date, right: Right, target: float, delta: DeltaOf | None = None
-    ) -> float:
+    def strike_by_delta(self, expiry: dt.date, right: Right, target: float, delta: DeltaOf | None = None) -> float:
         """The strike whose |delta| is nearest |target| (0.25 and -0.25 both mean the 25-delta).
 
         ``delta`` gives a contract's delta (e.g. from the analytics or the Greeks calculator); by

@@ -12,14 +12,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-
-from data import calendar
-
 from nautilus_trader.model.currencies import USD
 from nautilus_trader.model.enums import AssetClass, OptionKind
 from nautilus_trader.model.identifiers import InstrumentId, Symbol, Venue
 from nautilus_trader.model.instruments import Equity, OptionContract
 from nautilus_trader.model.objects import Price, Quantity
+
+from data import calendar
 
 NEW_YORK = ZoneInfo("America/New_York")
 DEFAULT_VENUE = "OPRA"

@@ -12,7 +12,6 @@ custom data) and, in the actor, ``subscribe_data(DataType(AtmImpliedVol), client
 from pathlib import Path
 
 import pandas as pd
-
 from nautilus_trader.core.data import Data
 from nautilus_trader.model.custom import customdataclass
 from nautilus_trader.model.identifiers import InstrumentId

@@ -280,7 +280,9 @@ class OrderQueue:
         if rows:
             log.info(
                 "order queue recovery: %d re-queued, %d working, %d cancelled",
-                len(report.requeued), len(report.working), len(report.cancelled),
+                len(report.requeued),
+                len(report.working),
+                len(report.cancelled),
             )
         return report
 
@@ -354,8 +356,13 @@ class OrderQueue:
             (order_id, previous, status, reason, engine_ref, ts_ns),
         )
         return StatusChange(
-            event_id=cursor.lastrowid, order_id=order_id, previous=previous, status=status,
-            reason=reason, engine_ref=engine_ref, at=_utc(ts_ns),
+            event_id=cursor.lastrowid,
+            order_id=order_id,
+            previous=previous,
+            status=status,
+            reason=reason,
+            engine_ref=engine_ref,
+            at=_utc(ts_ns),
         )
 
     def _notify(self, changes: list[StatusChange]) -> None:

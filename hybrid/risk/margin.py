@@ -107,7 +107,9 @@ def book_requirement(options: Sequence[OptionPosition], spot: float, rates: Marg
     return naked if floor is None else min(max(-floor, 0.0), naked)
 
 
-def allocate(positions: Sequence[OptionPosition], spot: float, rates: MarginRates, multiplier: float) -> dict[InstrumentId, float]:
+def allocate(
+    positions: Sequence[OptionPosition], spot: float, rates: MarginRates, multiplier: float
+) -> dict[InstrumentId, float]:
     """The book requirement shared among its short legs in proportion to their naked requirements."""
     total = book_requirement(positions, spot, rates, multiplier)
     weights = {p.instrument_id: naked_requirement(p, spot, rates, multiplier) for p in positions}
@@ -117,14 +119,24 @@ def allocate(positions: Sequence[OptionPosition], spot: float, rates: MarginRate
     return {instrument_id: total * w / weight_sum for instrument_id, w in weights.items()}
 
 
-def entry_requirement(legs: Sequence[Leg], units: int, spot: float, net_premium: float, rates: MarginRates, multiplier: float) -> float:
+def entry_requirement(
+    legs: Sequence[Leg], units: int, spot: float, net_premium: float, rates: MarginRates, multiplier: float
+) -> float:
     """Buying power a new group uses, in dollars: its requirement plus the debit it pays (less the credit it gets).
 
     ``legs`` per unit (an underlying leg in shares), ``net_premium`` in dollars per unit (> 0 debit).
     """
-    options = [OptionPosition(None, leg.kind == "call", leg.strike, leg.quantity * units, leg.price or 0.0) for leg in legs if leg.is_option]
+    options = [
+        OptionPosition(None, leg.kind == "call", leg.strike, leg.quantity * units, leg.price or 0.0)
+        for leg in legs
+        if leg.is_option
+    ]
     shares = sum(leg.quantity for leg in legs if not leg.is_option) * units
-    return book_requirement(options, spot, rates, multiplier) + rates.equity_rate * abs(shares) * spot + net_premium * units
+    return (
+        book_requirement(options, spot, rates, multiplier)
+        + rates.equity_rate * abs(shares) * spot
+        + net_premium * units
+    )
 
 
 def _option_position(instrument_id: InstrumentId, quantity: float, premium: float = 0.0) -> OptionPosition:
@@ -177,7 +189,10 @@ class OptionsMarginModel(MarginModel):
         """An open position: its share of its underlying's book requirement; the other legs are refreshed."""
         if not isinstance(instrument, OptionContract):
             px = price.as_double()
-            return Money(self.rates.equity_rate * px * quantity.as_double() * instrument.multiplier.as_double(), instrument.quote_currency)
+            return Money(
+                self.rates.equity_rate * px * quantity.as_double() * instrument.multiplier.as_double(),
+                instrument.quote_currency,
+            )
         venue = instrument.id.venue
         book = self._book(instrument.underlying, venue)
         signed = quantity.as_double() * (1 if side == PositionSide.LONG else -1)
@@ -189,7 +204,9 @@ class OptionsMarginModel(MarginModel):
         if account is not None:
             for position in book:
                 if position.instrument_id != instrument.id:
-                    account.update_margin_maint(position.instrument_id, Money(shares[position.instrument_id], instrument.quote_currency))
+                    account.update_margin_maint(
+                        position.instrument_id, Money(shares[position.instrument_id], instrument.quote_currency)
+                    )
             self._clear_filled_spread_orders(account)
         return Money(shares[instrument.id], instrument.quote_currency)
 
@@ -207,7 +224,9 @@ class OptionsMarginModel(MarginModel):
             instrument = self.cache.instrument(position.instrument_id)
             if isinstance(instrument, OptionContract) and instrument.underlying == underlying:
                 net[position.instrument_id] = net.get(position.instrument_id, 0.0) + position.signed_qty
-        return [_option_position(i, q, self._mid(i) or 0.0) for i, q in sorted(net.items(), key=lambda kv: kv[0].value) if q]
+        return [
+            _option_position(i, q, self._mid(i) or 0.0) for i, q in sorted(net.items(), key=lambda kv: kv[0].value) if q
+        ]
 
     def _spot(self, underlying: str, venue: Venue) -> float:
         return self._mid(InstrumentId.from_str(f"{underlying}.{venue}")) or 0.0
@@ -246,4 +265,3 @@ class OptionsMarginInstaller(Actor):
 
     def on_stop(self) -> None:
         """Nothing to release: the model stays on the account for the report."""
-

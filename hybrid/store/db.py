@@ -43,9 +43,7 @@ class Database:
     def ensure_schema(self, component: str, version: int, ddl: str) -> None:
         """Create a component's tables once; a different stored version is an error, not a silent reuse."""
         with self.transaction() as conn:
-            row = conn.execute(
-                "SELECT version FROM schema_versions WHERE component = ?", (component,)
-            ).fetchone()
+            row = conn.execute("SELECT version FROM schema_versions WHERE component = ?", (component,)).fetchone()
             if row is not None:
                 if row["version"] != version:
                     raise RuntimeError(
@@ -55,9 +53,7 @@ class Database:
                 return
             for statement in filter(str.strip, ddl.split(";")):
                 conn.execute(statement)
-            conn.execute(
-                "INSERT INTO schema_versions (component, version) VALUES (?, ?)", (component, version)
-            )
+            conn.execute("INSERT INTO schema_versions (component, version) VALUES (?, ?)", (component, version))
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

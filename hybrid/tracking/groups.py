@@ -254,21 +254,32 @@ def _settled(
                 held = _held(fills + out, fill.instrument_id, instant)
                 if held == 0:
                     continue
-                out.append(_Fill(instant, fill.instrument_id, -held, fill.last_px.as_double(), 0.0, structure_level=False))
+                out.append(
+                    _Fill(instant, fill.instrument_id, -held, fill.last_px.as_double(), 0.0, structure_level=False)
+                )
                 settled_prices[fill.instrument_id] = fill.last_px.as_double()
                 shares_part[base] = abs(held) / fill.last_qty.as_decimal()
             elif leg == "OPEN" and base in shares_part:
                 signed = fill.last_qty.as_decimal() * (1 if fill.order_side == OrderSide.BUY else -1)
-                out.append(_Fill(instant, fill.instrument_id, signed * shares_part[base], fill.last_px.as_double(), 0.0, False))
+                out.append(
+                    _Fill(instant, fill.instrument_id, signed * shares_part[base], fill.last_px.as_double(), 0.0, False)
+                )
         units = sum((f.signed_qty for f in fills if f.structure_level and f.ts <= instant), _ZERO)
-        if units != 0 and settled_prices and all(_held(fills + out, leg.instrument_id, instant) == 0 for leg in options):
+        if (
+            units != 0
+            and settled_prices
+            and all(_held(fills + out, leg.instrument_id, instant) == 0 for leg in options)
+        ):
             price = sum(leg.ratio * settled_prices.get(leg.instrument_id, 0.0) for leg in options)
             out.append(_Fill(instant, structure_id, -units, price, 0.0, structure_level=True))
     return out
 
 
 def _held(fills: list[_Fill], instrument_id: InstrumentId, ts: int) -> Decimal:
-    return sum((f.signed_qty for f in fills if not f.structure_level and f.instrument_id == instrument_id and f.ts <= ts), _ZERO)
+    return sum(
+        (f.signed_qty for f in fills if not f.structure_level and f.instrument_id == instrument_id and f.ts <= ts),
+        _ZERO,
+    )
 
 
 def _legs_of(instrument_id: InstrumentId) -> list[tuple[InstrumentId, int]]:
@@ -294,7 +305,9 @@ def _group_fills(
         legged = legged_units(cache, order.client_order_id) if order.instrument_id == structure_id else None
         if legged is not None and legged.units:  # worked leg by leg: its legs' fills come from its leg orders
             sign = 1 if order.side == OrderSide.BUY else -1
-            yield _Fill(legged.ts_ns, structure_id, Decimal(sign * legged.units), legged.premium, 0.0, structure_level=True)
+            yield _Fill(
+                legged.ts_ns, structure_id, Decimal(sign * legged.units), legged.premium, 0.0, structure_level=True
+            )
         if spread_order:
             for fill in leg_fills.get(order.client_order_id.value, ()):
                 yield _as_fill(fill, structure_level=False)

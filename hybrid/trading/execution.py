@@ -50,7 +50,9 @@ def check_execution(config: ExecutionConfig) -> ExecutionConfig:
     if config.mode == "algorithm" and not config.exec_algorithm_id:
         raise ValueError("execution.exec_algorithm_id is required when execution.mode is 'algorithm' (e.g. 'TwoPart')")
     if not 0 <= config.concession <= 1:
-        raise ValueError(f"execution.concession must be a fraction of the half-spread in [0, 1], got {config.concession}")
+        raise ValueError(
+            f"execution.concession must be a fraction of the half-spread in [0, 1], got {config.concession}"
+        )
     if config.reprice_after_seconds <= 0 or config.max_reprices < 0:
         raise ValueError(
             "execution.reprice_after_seconds must be > 0 and execution.max_reprices >= 0, "
@@ -67,7 +69,9 @@ def check_execution(config: ExecutionConfig) -> ExecutionConfig:
     return config
 
 
-def limit_price(side: OrderSide, bid: float, ask: float, concession: float, attempts: int, cross: bool = False) -> float:
+def limit_price(
+    side: OrderSide, bid: float, ask: float, concession: float, attempts: int, cross: bool = False
+) -> float:
     """Mid moved ``concession x (1 + attempts)`` half-spreads toward the far touch, capped at it; the far touch when ``cross``."""
     far = ask if side == OrderSide.BUY else bid
     if cross:

@@ -45,11 +45,17 @@ from decimal import Decimal
 from typing import Literal
 
 import msgspec
-
 from nautilus_trader.common.messages import TradingStateChanged
 from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.enums import OrderSide, TradingState, trading_state_to_str
-from nautilus_trader.model.events import OrderCanceled, OrderDenied, OrderEvent, OrderExpired, OrderFilled, OrderRejected
+from nautilus_trader.model.events import (
+    OrderCanceled,
+    OrderDenied,
+    OrderEvent,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+)
 from nautilus_trader.model.identifiers import (
     ClientOrderId,
     ExecAlgorithmId,
@@ -265,7 +271,9 @@ class GroupTrader:
         elif isinstance(command, RollGroup):
             result = self.roll_group(command)
         else:
-            result = GroupCommandResult(getattr(command, "command_id", "?"), False, None, f"unknown command {type(command).__name__}")
+            result = GroupCommandResult(
+                getattr(command, "command_id", "?"), False, None, f"unknown command {type(command).__name__}"
+            )
         self.strategy.msgbus.publish(result_topic(self.strategy.id), result)
 
     def open_group(self, command: OpenGroup) -> GroupCommandResult:
@@ -290,7 +298,9 @@ class GroupTrader:
                 return refuse("a group needs at least one option leg")
             tags = GroupTags(command.group_id or self._new_group_id(), command.source, command.structure)
             priced = tuple(b.leg for b in bound.legs)
-            analysis = analyze(priced, market.spot, market.atm_iv() or _FALLBACK_VOL, self.rate, self.dividend, market.as_of)
+            analysis = analyze(
+                priced, market.spot, market.atm_iv() or _FALLBACK_VOL, self.rate, self.dividend, market.as_of
+            )
             state = self._new_state(tags, bound, underlying_id, priced, now, command.parent_group_id)
         except (ChainError, ValueError) as e:
             return refuse(str(e))
@@ -336,7 +346,9 @@ class GroupTrader:
         side = OrderSide.SELL if state.held > 0 else OrderSide.BUY
         state.closing_reason = command.reason
         state.trade = _Trade(side, quantity, "close", execution, command.limit_price, command.reason)
-        self.strategy.log.info(f"close group {command.group_id}: {quantity} of {state.instrument_id} ({command.reason})")
+        self.strategy.log.info(
+            f"close group {command.group_id}: {quantity} of {state.instrument_id} ({command.reason})"
+        )
         self._work(state)
         return GroupCommandResult(command.command_id, True, command.group_id)
 
@@ -534,7 +546,9 @@ class GroupTrader:
         self._unwatch(state)
         if group.fills == 0:
             return  # never filled: nothing to report
-        self.strategy.log.info(f"group {group_id} closed ({state.closing_reason or 'unfilled remainder'}), P&L {group.pnl}")
+        self.strategy.log.info(
+            f"group {group_id} closed ({state.closing_reason or 'unfilled remainder'}), P&L {group.pnl}"
+        )
         if self.on_closed is not None:
             self.on_closed(group)
 
@@ -597,7 +611,9 @@ class GroupTrader:
             if is_generic_spread_id(instrument_id):
                 if self.strategy.cache.instrument(instrument_id) is None:
                     self.strategy.request_instrument(instrument_id)
-                self.strategy.subscribe_quote_ticks(instrument_id, aggregate_spread_quotes=True, params=self._spread_params())
+                self.strategy.subscribe_quote_ticks(
+                    instrument_id, aggregate_spread_quotes=True, params=self._spread_params()
+                )
             else:
                 self.strategy.subscribe_quote_ticks(instrument_id)
         watchers.add(state.tags.group_id)
@@ -610,7 +626,9 @@ class GroupTrader:
             return
         self._watchers.pop(instrument_id, None)
         if is_generic_spread_id(instrument_id):
-            self.strategy.unsubscribe_quote_ticks(instrument_id, aggregate_spread_quotes=True, params=self._spread_params())
+            self.strategy.unsubscribe_quote_ticks(
+                instrument_id, aggregate_spread_quotes=True, params=self._spread_params()
+            )
         else:
             self.strategy.unsubscribe_quote_ticks(instrument_id)
 

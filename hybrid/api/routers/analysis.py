@@ -147,8 +147,14 @@ def analyse_legs(
     market = net_premium(legs, [LegMarket(q.bid, q.ask) for q in quotes], multiplier)
     try:
         result = analyze(
-            priced, spot=spot, vol=vol, rate=view.rate, dividend=view.dividend, as_of=view.now(),
-            multiplier=multiplier, points=points,
+            priced,
+            spot=spot,
+            vol=vol,
+            rate=view.rate,
+            dividend=view.dividend,
+            as_of=view.now(),
+            multiplier=multiplier,
+            points=points,
         )
     except ValueError as exc:
         raise FieldErrors.one(("structure",), str(exc), None, "not_analysable") from None

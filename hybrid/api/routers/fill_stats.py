@@ -19,7 +19,14 @@ router = APIRouter(prefix="/fill-stats", tags=["fill_stats"])
 # what a table can be grouped by: the attempt's descriptive columns, not its measurements
 Key = Literal["scope", "run_id", "underlying", "mode", "part", "ladder_steps", "step", "leg", "instrument_id", "side"]
 _METRICS = (
-    "attempts", "fills", "fill_rate", "quantity", "filled", "filled_ratio", "avg_slippage", "avg_time_to_fill_s"
+    "attempts",
+    "fills",
+    "fill_rate",
+    "quantity",
+    "filled",
+    "filled_ratio",
+    "avg_slippage",
+    "avg_time_to_fill_s",
 )
 
 

@@ -37,9 +37,7 @@ NOT_TRADEABLE = {**UNKNOWN_GROUP, 409: {"description": "the group is not open"}}
 def _body_of(intent: type[BaseModel]) -> type[BaseModel]:
     """The REST body of a group intent: its fields but ``kind`` and ``group_id`` (the path names the group)."""
     fields = {
-        name: (info.annotation, info)
-        for name, info in intent.model_fields.items()
-        if name not in ("kind", "group_id")
+        name: (info.annotation, info) for name, info in intent.model_fields.items() if name not in ("kind", "group_id")
     }
     return create_model(f"{intent.__name__}Body", __base__=Params, __doc__=intent.__doc__, **fields)
 

@@ -173,4 +173,3 @@ async def post_cancel(
     who: Principal = Depends(cancel.guard),
 ) -> QueuedOrder:
     return await call(cancel, request, who, CancelParams(order_id=order_id, reason=body.reason))
-

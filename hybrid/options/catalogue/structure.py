@@ -326,9 +326,7 @@ class StrategyDef:
             raise StrategyError(f"{self.name}: {nouns[1]} must be a list, got {given!r}")
         if len(values) != len(names):
             noun = nouns[0] if len(names) == 1 else nouns[1]
-            raise StrategyError(
-                f"{self.name}: takes {len(names)} {noun} ({', '.join(names)}), got {len(values)}"
-            )
+            raise StrategyError(f"{self.name}: takes {len(names)} {noun} ({', '.join(names)}), got {len(values)}")
         return {name: convert(name, value) for name, value in zip(names, values)}
 
     def _strike(self, name: str, value: StrikeInput) -> Decimal:
