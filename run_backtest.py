@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hybrid.backtest import ConfigError, load_settings, run_and_report
+from hybrid.backtest import run_and_report
+from hybrid.runconfig import ConfigError, load_settings
 
 
 class _OneLineParser(argparse.ArgumentParser):

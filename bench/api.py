@@ -64,7 +64,7 @@ def _engine_view(catalog: Path) -> object:
     from nautilus_trader.portfolio.portfolio import Portfolio
 
     from hybrid.api.engine_view import CacheEngineView
-    from hybrid.catalog_manifest import CatalogManifest
+    from hybrid.runconfig.manifest import CatalogManifest
 
     data = ParquetDataCatalog(str(catalog))
     cache, clock = Cache(), TestClock()
@@ -108,7 +108,7 @@ class _Drainer:
 
 def _listed_spread(view: object) -> dict:
     """A bull call spread the chain lists: about 30 DTE, one strike either side of the money."""
-    from hybrid.management.exchange_time import new_york_date
+    from hybrid.calendar.exchange_time import new_york_date
 
     chain, spot = view.chain("SPY"), view.underlying_quote("SPY").mid
     expiry = chain.expiry_by_dte(new_york_date(view.now()), 20, 40)

@@ -33,9 +33,10 @@ from pathlib import Path
 from nautilus_trader.trading.strategy import Strategy
 
 from data.synthetic import MarketConfig, generate
-from hybrid.backtest import load_settings, run_backtest, write_report
-from hybrid.backtest.settings import ComponentSpec
-from hybrid.catalog_manifest import MANIFEST_NAME
+from hybrid.backtest import run_backtest, write_report
+from hybrid.runconfig.manifest import MANIFEST_NAME
+from hybrid.runconfig import load_settings
+from hybrid.runconfig.settings import ComponentSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CATALOG = ROOT / "catalogs" / "demo"

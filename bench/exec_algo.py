@@ -1,7 +1,7 @@
 """Benchmark: the two-part execution algorithm working many multi-leg orders in one backtest.
 
 ``run(quick=False)`` runs two backtests over a synthetic sub-second option market
-(:mod:`hybrid.execution.simulation`: 8 calls quoted every 250 ms), each working vertical-spread
+(:mod:`bench.exec_simulation`: 8 calls quoted every 250 ms), each working vertical-spread
 orders (2 legs, 4 units, so a 1 + 3 unit split) in combo mode through ``TwoPart``: one order every
 half second, cycling through 4 verticals that share no leg, all bought. The
 small run has 1,000 orders, the large one 10,000 (``quick``: 100 and 1,000); the market lasts as
@@ -41,7 +41,7 @@ from pathlib import Path
 from nautilus_trader.model.events import OrderFilled
 
 from hybrid.backtest.progress import Progress, ProgressConfig
-from hybrid.execution.simulation import (
+from bench.exec_simulation import (
     SECOND_NS,
     OrderSchedule,
     OrderScheduleConfig,

@@ -67,7 +67,7 @@ from nautilus_trader.model.instruments import Equity, Instrument, OptionContract
 from nautilus_trader.persistence.catalog import ParquetDataCatalog  # noqa: E402
 
 from data.synthetic.catalog_writer import check_target, staged_catalog  # noqa: E402
-from hybrid.catalog_manifest import CatalogManifest  # noqa: E402
+from hybrid.runconfig.manifest import CatalogManifest  # noqa: E402
 from hybrid.options.instruments import DEFAULT_VENUE, make_equity  # noqa: E402
 
 OPTIONS_DATASET = "OPRA.PILLAR"

@@ -44,10 +44,11 @@ from nautilus_trader.trading.strategy import Strategy
 from pydantic import ValidationError
 
 from hybrid.backtest.equity import marked_equity
+from hybrid.calendar.exchange_time import ns_new_york, ns_new_york_date
 from hybrid.options.analytics import analyze
 from hybrid.options.catalogue import get_strategy
 from hybrid.options.chain import ChainError
-from hybrid.options.instruments import NEW_YORK, OPTION_MULTIPLIER
+from hybrid.options.instruments import OPTION_MULTIPLIER
 from hybrid.options.iv_data import IV_DATA_CLIENT, IV_HISTORY_CLIENT, AtmImpliedVol
 from hybrid.options.ivrank import TRADING_DAYS, iv_rank
 from hybrid.options.legs import Leg
@@ -245,7 +246,7 @@ class IVRankStrategy(Strategy):
 
     def on_data(self, data: Data) -> None:
         if isinstance(data, AtmImpliedVol) and data.instrument_id == self.underlying_id:
-            self.iv_history[_ny_date(data.ts_event)] = data.iv_30d
+            self.iv_history[ns_new_york_date(data.ts_event)] = data.iv_30d
 
     def on_quote_tick(self, tick: QuoteTick) -> None:
         self.trader.on_quote_tick(tick)
@@ -262,7 +263,7 @@ class IVRankStrategy(Strategy):
 
     def maybe_enter(self, ts_ns: int) -> None:
         """At the first underlying quote inside the entry window of a day due for an entry, decide once."""
-        now = dt.datetime.fromtimestamp(ts_ns / 1e9, tz=NEW_YORK)
+        now = ns_new_york(ts_ns)
         today = now.date()
         if today == self.last_decision_day or not self.entry_start <= now.time() <= self.entry_end:
             return
@@ -409,7 +410,3 @@ class IVRankStrategy(Strategy):
     def request_state(self, state: TradingState, reason: str) -> None:
         if not request_trading_state(self.msgbus, SetTradingState(state, reason, str(self.id))):
             self.log.warning("no trading-state endpoint registered: new entries are stopped by this strategy only")
-
-
-def _ny_date(ts_ns: int) -> dt.date:
-    return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=NEW_YORK).date()

@@ -10,9 +10,10 @@ import pandas as pd
 from nautilus_trader.model.currencies import USD
 from nautilus_trader.model.enums import TradingState
 
-from hybrid.backtest import load_settings, write_report
+from hybrid.backtest import write_report
 from hybrid.backtest.runner import run_backtest
-from hybrid.backtest.settings import ComponentSpec
+from hybrid.runconfig import load_settings
+from hybrid.runconfig.settings import ComponentSpec
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "iv_rank_small.toml"
 

@@ -12,11 +12,12 @@ from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.common.events import TimeEvent
 
-from hybrid.backtest import load_settings, write_report
+from hybrid.backtest import write_report
 from hybrid.backtest.runner import run_backtest
-from hybrid.backtest.settings import ComponentSpec
+from hybrid.calendar.exchange_time import NEW_YORK
 from hybrid.management.action_feed import cached_actions
-from hybrid.options.instruments import NEW_YORK
+from hybrid.runconfig import load_settings
+from hybrid.runconfig.settings import ComponentSpec
 from hybrid.store.db import Database
 from tests.iv_rank_runs import merged
 

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from nautilus_trader.model.identifiers import InstrumentId, generic_spread_id_to_list
 
-from hybrid.backtest import load_settings, run_and_report
+from hybrid.backtest import run_and_report
+from hybrid.runconfig import load_settings
 
 CONFIG = Path(__file__).with_name("backtest_small.toml")
 NONDETERMINISTIC = ["event_id"]  # a fresh UUID4 per event

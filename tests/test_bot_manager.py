@@ -14,12 +14,12 @@ import pytest
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 
-from hybrid.backtest.components import importable
-from hybrid.backtest.settings import ComponentSpec, ConfigError
 from hybrid.management.action_feed import ACTIONS_TOPIC
 from hybrid.management.action_log import ActionLog, ActionRecord
 from hybrid.management.bot_manager import BotManagerConfig
 from hybrid.management.management_store import ManagementStore
+from hybrid.runconfig.components import importable
+from hybrid.runconfig.settings import ComponentSpec, ConfigError
 from hybrid.store.db import Database
 from tests.management_runs import (
     BEAR_PUTS,

@@ -3,7 +3,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from data import calendar
+from hybrid.calendar import nyse as calendar
 
 D = dt.date
 

@@ -14,7 +14,7 @@ from nautilus_trader.model.instruments import Equity, OptionContract
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
 from data.databento_import import QUOTE_SCHEMAS, DatabentoImportError, import_databento, main
-from hybrid.catalog_manifest import CatalogManifest
+from hybrid.runconfig.manifest import CatalogManifest
 from hybrid.options.instruments import expiry_close_ns, parse_occ_symbol
 from tests.dbn_fixtures import (
     OPRA,

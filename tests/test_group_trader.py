@@ -14,10 +14,10 @@ from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
-from hybrid.backtest.settings import ComponentSpec
+from hybrid.calendar.exchange_time import NEW_YORK
 from hybrid.options.chain import ChainError, Mark, OptionChain
-from hybrid.options.instruments import NEW_YORK
 from hybrid.orders.structures import RuleStructure
+from hybrid.runconfig.settings import ComponentSpec
 from hybrid.trading import (
     CloseGroup,
     ExecutionConfig,

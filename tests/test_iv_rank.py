@@ -11,7 +11,7 @@ from nautilus_trader.model.enums import TradingState
 from nautilus_trader.model.identifiers import InstrumentId, is_generic_spread_id
 
 from data.synthetic import MarketConfig, generate
-from hybrid.backtest.settings import ComponentSpec
+from hybrid.runconfig.settings import ComponentSpec
 from strategies.iv_rank import IVRankStrategy, IVRankStrategyConfig, RegimeConfig
 from tests.conftest import SMALL_CATALOG_SEED
 from tests.iv_rank_runs import Outcome, run_iv_rank

@@ -15,7 +15,6 @@ from nautilus_trader.model.enums import AggressorSide
 from nautilus_trader.model.identifiers import InstrumentId, TradeId
 from nautilus_trader.model.objects import Price, Quantity
 
-from hybrid.backtest.settings import ConfigError
 from hybrid.live.chain_quotes import ChainQuotesConfig, near_the_money
 from hybrid.live.ib import GatewayUnreachable, IbSettings, check_reachable
 from hybrid.live.node import load_live_settings, node_config
@@ -26,6 +25,7 @@ from hybrid.options.chain import contract_expiry, make_option_spread
 from hybrid.options.instruments import expiry_close_ns, make_equity, make_option
 from hybrid.options.iv_data import AtmImpliedVol
 from hybrid.orders import ORDER_INTENT, OrderQueue
+from hybrid.runconfig.settings import ConfigError
 from hybrid.store.db import Database
 from hybrid.trading import CloseGroup, ExecutionConfig, OpenGroup
 

@@ -12,13 +12,13 @@ from nautilus_trader.common.events import TimeEvent
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
-from hybrid.backtest.settings import ComponentSpec
+from hybrid.calendar.exchange_time import NEW_YORK
 from hybrid.management.intent_commands import execution_for, intent_legs, open_command
 from hybrid.options.chain import OptionChain
-from hybrid.options.instruments import NEW_YORK
 from hybrid.options.legs import Leg
 from hybrid.orders.intents import LimitExecution, MarketExecution, OpenIntent, TwoPartExecution
 from hybrid.orders.structures import RuleStructure
+from hybrid.runconfig.settings import ComponentSpec
 from hybrid.trading import (
     CloseGroup,
     ExecutionConfig,

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nautilus_trader.core import nautilus_pyo3
 
-from hybrid.options.instruments import NEW_YORK
+from hybrid.calendar.exchange_time import NEW_YORK
 from hybrid.options.pricing import (
     IVStatus,
     as_of_datetime,

@@ -13,17 +13,17 @@ from nautilus_trader.common.config import ActorFactory, ImportableActorConfig
 from nautilus_trader.model.identifiers import InstrumentId
 
 from data.synthetic import MarketConfig, generate
-from hybrid.backtest import load_settings
-from hybrid.backtest.components import importable
-from hybrid.backtest.settings import ComponentSpec
+from hybrid.calendar.exchange_time import NEW_YORK
 from hybrid.management.action_feed import open_action_log
 from hybrid.management.action_log import ActionLog, ActionRecord
 from hybrid.management.market_context import DailyIVHistory
 from hybrid.management.recurring import RecurringTemplates, RecurringTemplatesConfig
 from hybrid.management.template_store import TemplateStore
-from hybrid.options.instruments import NEW_YORK
 from hybrid.options.iv_data import AtmImpliedVol
 from hybrid.options.ivrank import iv_rank
+from hybrid.runconfig import load_settings
+from hybrid.runconfig.components import importable
+from hybrid.runconfig.settings import ComponentSpec
 from hybrid.store.db import Database
 from tests.conftest import SMALL_CATALOG_SEED
 from tests.management_runs import BULL_CALLS, CONDOR, Elsewhere, ElsewhereConfig, Outcome, run, template

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from data import calendar as nyse
+from hybrid.calendar import nyse
 from hybrid.management.schedules import fire_times_between, next_fire_times
 from hybrid.management.templates import (
     ConditionalSchedule,

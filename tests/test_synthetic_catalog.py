@@ -23,12 +23,13 @@ from nautilus_trader.model.identifiers import ClientId
 from nautilus_trader.model.instruments import Equity, OptionContract
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
-from data import calendar
 from data.generate import main
 from data.synthetic import MarketConfig, generate
 from data.synthetic.regime_path import daily_path
-from hybrid.catalog_manifest import CatalogManifest
-from hybrid.options.instruments import NEW_YORK, parse_occ_symbol
+from hybrid.calendar import nyse as calendar
+from hybrid.calendar.exchange_time import NEW_YORK
+from hybrid.runconfig.manifest import CatalogManifest
+from hybrid.options.instruments import parse_occ_symbol
 from hybrid.options.iv_data import AtmImpliedVol, load_atm_iv_history
 
 

@@ -5,12 +5,12 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from data import calendar
 from data.synthetic import MarketConfig
 from data.synthetic.chain import list_chain, listed_expiries, strikes_for
 from data.synthetic.intraday import intraday_path
 from data.synthetic.regime_path import daily_path
 from data.synthetic.surface import smile_vol
+from hybrid.calendar import nyse as calendar
 from hybrid.options.pricing import bs_greeks
 
 

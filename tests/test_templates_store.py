@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from hybrid.calendar.exchange_time import utc_text
 from hybrid.management.action_log import ActionLog
-from hybrid.management.exchange_time import utc_text
 from hybrid.management.schedules import fire_times_between
 from hybrid.management.template_store import TemplateNotFound, TemplateStore
 from hybrid.store.db import Database

@@ -9,7 +9,8 @@ import pytest
 from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.enums import OrderSide
 
-from hybrid.backtest import load_settings, run_backtest
+from hybrid.backtest import run_backtest
+from hybrid.runconfig import load_settings
 from hybrid.tracking import GroupTags, rebuild_groups
 from strategies.spread_demo import SpreadDemo
 

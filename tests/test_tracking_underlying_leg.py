@@ -11,9 +11,9 @@ from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.common.events import TimeEvent
 from nautilus_trader.model.identifiers import InstrumentId
 
-from hybrid.backtest.settings import ComponentSpec
-from hybrid.options.instruments import NEW_YORK
+from hybrid.calendar.exchange_time import NEW_YORK
 from hybrid.orders.structures import RuleStructure
+from hybrid.runconfig.settings import ComponentSpec
 from hybrid.tracking.tags import leg_ratio_tag, parse_leg_ratios
 from hybrid.trading import (
     CloseGroup,

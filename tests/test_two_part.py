@@ -1,6 +1,6 @@
 """The two-part algorithm in real backtests (combo mode and what is common to both modes).
 
-A small sub-second market (hybrid.execution.simulation) behind a simulated venue with the touch fill
+A small sub-second market (bench.exec_simulation) behind a simulated venue with the touch fill
 model; one primary order on a call vertical routed with exec_algorithm_id=TwoPart.
 """
 

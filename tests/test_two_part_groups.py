@@ -14,7 +14,7 @@ from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import OptionSpread
 
-from hybrid.backtest.settings import ComponentSpec
+from hybrid.runconfig.settings import ComponentSpec
 from hybrid.tracking import PositionGroup, legged_units, rebuild_groups
 from tests.iv_rank_runs import run_iv_rank
 from tests.two_part_support import Worked, work

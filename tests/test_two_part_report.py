@@ -12,9 +12,10 @@ from nautilus_trader.model.identifiers import new_generic_spread_id
 from nautilus_trader.model.instruments import OptionContract
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
-from hybrid.backtest import load_settings, run_and_report
-from hybrid.catalog_manifest import CatalogManifest
+from hybrid.backtest import run_and_report
+from hybrid.runconfig.manifest import CatalogManifest
 from hybrid.execution.fill_stats import TABLE_KEYS, TABLE_METRICS
+from hybrid.runconfig import load_settings
 
 CONFIG = """
 name = "two_part"
@@ -26,8 +27,8 @@ progress = false
 prob_fill_on_touch = 0.3
 
 [[strategies]]
-path = "hybrid.execution.simulation:OrderSchedule"
-config_path = "hybrid.execution.simulation:OrderScheduleConfig"
+path = "bench.exec_simulation:OrderSchedule"
+config_path = "bench.exec_simulation:OrderScheduleConfig"
 
 [strategies.config]
 instrument_ids = ["{spread}"]

@@ -11,7 +11,7 @@ from nautilus_trader.model.events import OrderCanceled, OrderFilled
 from nautilus_trader.model.instruments import OptionSpread
 from nautilus_trader.model.orders import Order
 
-from hybrid.execution.simulation import (
+from bench.exec_simulation import (
     SECOND_NS,
     OrderScheduleConfig,
     SimMarket,

@@ -13,8 +13,8 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from data import calendar
 from data.synthetic.config import MarketConfig
+from hybrid.calendar import nyse as calendar
 
 
 @dataclass(frozen=True, order=True)

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from data import calendar
 from data.synthetic.config import MarketConfig
 from data.synthetic.random_streams import INTRADAY, stream
 from data.synthetic.regime_path import DailyPath
+from hybrid.calendar import nyse as calendar
 from hybrid.options.ivrank import TRADING_DAYS
 
 FULL_SESSION_S = 6.5 * 3600

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from data import calendar
 from data.synthetic.config import MarketConfig
 from data.synthetic.random_streams import DAILY, stream
+from hybrid.calendar import nyse as calendar
 from hybrid.options.ivrank import TRADING_DAYS  # one trading year: the time step and the IV-rank window
 
 # IV-rank bands (fractions of the trailing min-max range) a scenario keeps every window day inside.

@@ -17,7 +17,7 @@ import datetime as dt
 from hybrid.api.context import ApiContext
 from hybrid.api.errors import FieldErrors
 from hybrid.api.schemas import Group
-from hybrid.management.exchange_time import new_york_date
+from hybrid.calendar.exchange_time import new_york_date
 from hybrid.options import catalogue
 from hybrid.options.chain import ChainError, OptionChain, Right
 from hybrid.orders.chain_check import chain_errors, chain_validator

@@ -26,15 +26,15 @@ from nautilus_trader.model.events import OrderFilled
 from hybrid.backtest.equity import EQUITY_CACHE_KEY, open_value_at_mid
 from hybrid.backtest.equity_chart import write_html, write_png
 from hybrid.backtest.runner import BacktestRun, run_backtest
-from hybrid.backtest.settings import BacktestSettings
 from hybrid.execution.two_part import fill_rates
 from hybrid.management.action_feed import actions_frame, actions_summary, cached_actions
+from hybrid.runconfig.settings import RunSettings
 from hybrid.tracking import rebuild_groups, synthetic_leg_fills
 
 SUMMARY_SCHEMA_VERSION = 1
 
 
-def run_and_report(settings: BacktestSettings) -> Path:
+def run_and_report(settings: RunSettings) -> Path:
     """Run the backtest and write its report to ``settings.out`` or a new timestamped folder."""
     with run_backtest(settings) as run:
         return write_report(run, settings.out or default_report_dir(settings.name, settings.reports_dir))

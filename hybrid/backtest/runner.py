@@ -43,18 +43,18 @@ from nautilus_trader.persistence.config import DataCatalogConfig
 from nautilus_trader.persistence.funcs import class_to_filename
 from nautilus_trader.trading.config import ImportableStrategyConfig
 
-from hybrid.backtest.catalog import effective_range, read_manifest
-from hybrid.backtest.components import importable
-from hybrid.backtest.settings import BacktestSettings, ConfigError
 from hybrid.options.iv_data import IV_DATA_CLIENT, AtmImpliedVol
 from hybrid.risk.trading_state import register_trading_state_endpoint
+from hybrid.runconfig.catalog import effective_range, read_manifest
+from hybrid.runconfig.components import importable
+from hybrid.runconfig.settings import ConfigError, RunSettings
 
 
 @dataclass
 class BacktestRun:
     """A finished run whose engine is still alive: what the report reads."""
 
-    settings: BacktestSettings
+    settings: RunSettings
     venue: Venue
     start: pd.Timestamp
     end: pd.Timestamp
@@ -63,7 +63,7 @@ class BacktestRun:
 
 
 def build_run_config(
-    settings: BacktestSettings,
+    settings: RunSettings,
     venue: str,
     start: pd.Timestamp,
     end: pd.Timestamp,
@@ -97,7 +97,7 @@ def build_run_config(
 
 
 @contextmanager
-def run_backtest(settings: BacktestSettings, instrumented: bool = True) -> Iterator[BacktestRun]:
+def run_backtest(settings: RunSettings, instrumented: bool = True) -> Iterator[BacktestRun]:
     """Check the inputs, run the backtest and yield the finished run; the engine is disposed on exit."""
     manifest = read_manifest(settings.catalog)
     start, end = effective_range(manifest, settings.catalog, settings.start, settings.end)
@@ -126,7 +126,7 @@ def run_backtest(settings: BacktestSettings, instrumented: bool = True) -> Itera
         node.dispose()
 
 
-def _data_configs(settings: BacktestSettings) -> list[BacktestDataConfig]:
+def _data_configs(settings: RunSettings) -> list[BacktestDataConfig]:
     """Quotes of every instrument in the catalog (which also loads all its instruments), the
     underlying's trade prints and the daily ATM implied vol when the catalog has them (custom data
     needs a client id: CATALOG).
@@ -147,7 +147,7 @@ def _data_configs(settings: BacktestSettings) -> list[BacktestDataConfig]:
     return configs
 
 
-def _venue_config(settings: BacktestSettings, venue: str) -> BacktestVenueConfig:
+def _venue_config(settings: RunSettings, venue: str) -> BacktestVenueConfig:
     # NETTING: HEDGING would open new opposite leg positions when a spread is closed.
     # liquidity_consumption: passive fills are capped at the displayed size, and the touch fill
     # model's "no fill this time" is handled quietly (see hybrid.backtest.fill_model).
@@ -174,7 +174,7 @@ def _venue_config(settings: BacktestSettings, venue: str) -> BacktestVenueConfig
     )
 
 
-def _margin_actors(settings: BacktestSettings, venue: str) -> list[ImportableActorConfig]:
+def _margin_actors(settings: RunSettings, venue: str) -> list[ImportableActorConfig]:
     """``[venue] margin = "options"``: the structure-aware margin model, set on the account by an actor
     (NautilusTrader's margin model factory cannot hand a model the cache it needs; see hybrid.risk.margin)."""
     if settings.venue.margin != "options":
@@ -189,7 +189,7 @@ def _margin_actors(settings: BacktestSettings, venue: str) -> list[ImportableAct
 
 
 def _own_actors(
-    settings: BacktestSettings,
+    settings: RunSettings,
     venue: str,
     start: pd.Timestamp,
     end: pd.Timestamp,
@@ -212,7 +212,7 @@ def _own_actors(
     return actors
 
 
-def _check_unique_strategies(settings: BacktestSettings) -> None:
+def _check_unique_strategies(settings: RunSettings) -> None:
     """Two strategies of one class need distinct ``order_id_tag``s, or NautilusTrader refuses the second."""
     seen: dict[tuple[str, str | None], str] = {}
     for spec in settings.components:

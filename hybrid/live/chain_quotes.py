@@ -19,8 +19,8 @@ from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.identifiers import InstrumentId, Symbol, Venue
 from nautilus_trader.model.instruments import OptionContract
 
+from hybrid.calendar.exchange_time import ns_new_york_date
 from hybrid.options.chain import contract_expiry, contract_right
-from hybrid.options.instruments import NEW_YORK
 
 
 class ChainQuotesConfig(ActorConfig, frozen=True):
@@ -65,7 +65,7 @@ class ChainQuotes(Actor):
         if self.subscribed or tick.instrument_id != self.underlying_id:
             return
         spot = (tick.bid_price.as_double() + tick.ask_price.as_double()) / 2
-        today = dt.datetime.fromtimestamp(tick.ts_event / 1e9, tz=NEW_YORK).date()
+        today = ns_new_york_date(tick.ts_event)
         options = [
             i
             for i in self.cache.instruments(venue=self.underlying_id.venue)

@@ -33,7 +33,7 @@ from nautilus_trader.adapters.interactive_brokers.factories import (
 )
 from nautilus_trader.config import RoutingConfig
 
-from hybrid.backtest.settings import ConfigError
+from hybrid.runconfig.settings import ConfigError
 
 IB_CLIENT = "IB"
 MAX_ATTEMPTS_ENV = "IB_MAX_CONNECTION_ATTEMPTS"

@@ -46,14 +46,14 @@ from nautilus_trader.live.node import TradingNode
 from nautilus_trader.persistence.config import DataCatalogConfig
 from nautilus_trader.trading.config import ImportableStrategyConfig
 
-from hybrid.backtest.catalog import read_manifest
-from hybrid.backtest.components import importable
-from hybrid.backtest.settings import BacktestSettings, ComponentSpec, ConfigError, load_settings
 from hybrid.live.engine_fixes import accept_historical_flag, timers_on_loop
 from hybrid.live.ib import FACTORIES, IB_CLIENT, IbSettings, ib_clients
 from hybrid.live.paper import PaperExecutionClient, SandboxLiveExecClientFactory
 from hybrid.live.replay import CatalogReplayClientFactory, CatalogReplayConfig, check_speed
 from hybrid.risk.trading_state import register_trading_state_endpoint
+from hybrid.runconfig.catalog import read_manifest
+from hybrid.runconfig.components import importable
+from hybrid.runconfig.settings import ComponentSpec, ConfigError, RunSettings, load_settings
 from hybrid.store.db import default_db_path
 
 MODES = ("paper", "ib")
@@ -69,7 +69,7 @@ class LiveSettings:
     """The run config file plus what the command line and the environment add."""
 
     mode: str
-    run: BacktestSettings
+    run: RunSettings
     venue: str
     speed: float
     rate: float

@@ -21,9 +21,9 @@ from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 from nautilus_trader.persistence.funcs import class_to_filename
 
-from hybrid.backtest.catalog import read_manifest
 from hybrid.live.shift import TimeShift, as_custom_data
 from hybrid.options.iv_data import AtmImpliedVol
+from hybrid.runconfig.catalog import read_manifest
 
 ONE_NS = pd.Timedelta(1, "ns")
 

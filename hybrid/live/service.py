@@ -34,10 +34,10 @@ from hybrid.api.engine_view import CacheEngineView, fill_event, position_event
 from hybrid.api.ratelimit import RateLimiter
 from hybrid.api.server import make_server
 from hybrid.api.ws import Hub
-from hybrid.backtest.settings import ConfigError
 from hybrid.live.node import LiveSettings
 from hybrid.live.stores import share_queue
 from hybrid.management.action_feed import ACTIONS_TOPIC
+from hybrid.runconfig.settings import ConfigError
 from hybrid.store.db import Database
 
 SHUTDOWN_TOPIC = "commands.system.shutdown"

@@ -24,8 +24,8 @@ import pandas as pd
 from nautilus_trader.cache.base import CacheFacade
 from nautilus_trader.common.component import MessageBus
 
+from hybrid.calendar.exchange_time import utc_text
 from hybrid.management.action_log import ActionLog, ActionRecord
-from hybrid.management.exchange_time import utc_text
 from hybrid.store.db import Database
 from hybrid.tracking import GroupBook
 

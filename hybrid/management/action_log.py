@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from hybrid.management.exchange_time import utc_text
+from hybrid.calendar.exchange_time import utc_text
 from hybrid.store.db import Database
 
 log = logging.getLogger(__name__)

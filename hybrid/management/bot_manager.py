@@ -42,11 +42,11 @@ from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.common.events import TimeEvent
 from pydantic import BaseModel, ConfigDict
 
-from data import calendar
+from hybrid.calendar import nyse as calendar
+from hybrid.calendar.exchange_time import new_york_date, new_york_instant
 from hybrid.management.action_feed import ActionFeed, open_action_log
 from hybrid.management.action_log import ActionLog, ActionRecord
 from hybrid.management.config_models import parse_model
-from hybrid.management.exchange_time import new_york_date, new_york_instant
 from hybrid.management.exit_rules import Decision, evaluate
 from hybrid.management.management_store import ManagementStore
 from hybrid.management.rolls import RollError, roll_legs

@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from hybrid.management.exchange_time import new_york_date
+from hybrid.calendar.exchange_time import new_york_date
 from hybrid.management.marks import GroupSnapshot, marks_untrusted, pnl_pct
 from hybrid.management.rolls import days_to_expiry
 from hybrid.management.rules import ManagementRules, ProfitTranche

@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
+from hybrid.calendar.exchange_time import utc_text
 from hybrid.management.action_log import ActionLog, ActionRecord
-from hybrid.management.exchange_time import utc_text
 from hybrid.management.exit_rules import Decision
 from hybrid.management.rolls import Lineage, LineageMember, lineage_pnl
 from hybrid.management.rules import ManagementRules

@@ -23,7 +23,7 @@ from nautilus_trader.model.instruments import Equity, OptionContract
 from nautilus_trader.portfolio.base import PortfolioFacade
 
 from hybrid.api.engine_view import CacheEngineView
-from hybrid.options.instruments import NEW_YORK
+from hybrid.calendar.exchange_time import ns_new_york_date
 from hybrid.options.iv_data import AtmImpliedVol
 from hybrid.options.ivrank import iv_rank
 
@@ -43,7 +43,7 @@ class DailyIVHistory:
     def add(self, data: AtmImpliedVol) -> None:
         """Keep one record (others' underlyings are ignored)."""
         if data.instrument_id == self.instrument_id:
-            day = dt.datetime.fromtimestamp(data.ts_event / 1e9, tz=NEW_YORK).date()
+            day = ns_new_york_date(data.ts_event)
             self._by_day[day] = data.iv_30d
 
     def rank(self, live_iv: float | None, today: dt.date) -> float | None:

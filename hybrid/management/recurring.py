@@ -42,11 +42,11 @@ from nautilus_trader.core.data import Data
 from nautilus_trader.model.data import DataType
 from nautilus_trader.model.identifiers import ClientId, InstrumentId, Symbol, Venue
 
+from hybrid.calendar.exchange_time import new_york_date
 from hybrid.management.action_feed import ACTIONS_TOPIC, ActionFeed, open_action_log
 from hybrid.management.action_log import ActionRecord
 from hybrid.management.config_models import parse_model
 from hybrid.management.entry_conditions import EntryContext
-from hybrid.management.exchange_time import new_york_date
 from hybrid.management.intent_commands import intent_legs, open_command
 from hybrid.management.market_context import DailyIVHistory, portfolio_greeks
 from hybrid.management.schedules import next_fire_times

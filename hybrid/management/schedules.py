@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
-from data import calendar as nyse
-from hybrid.management.exchange_time import new_york_date, new_york_instant, require_aware
+from hybrid.calendar import nyse
+from hybrid.calendar.exchange_time import new_york_date, new_york_instant, require_aware
 from hybrid.management.templates import (
     WEEKDAYS,
     ConditionalSchedule,

@@ -27,9 +27,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from data import calendar as nyse
+from hybrid.calendar import nyse
+from hybrid.calendar.exchange_time import new_york_date, utc_text
 from hybrid.management.action_log import ActionLog, ActionRecord
-from hybrid.management.exchange_time import new_york_date, utc_text
 from hybrid.management.schedules import TradingCalendar, fire_times_between
 from hybrid.management.templates import RecurringTemplate, run_key
 from hybrid.orders.intents import STORED_CONTEXT, OpenIntent

@@ -27,8 +27,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hybrid.calendar.exchange_time import require_aware, utc_text
 from hybrid.management.entry_conditions import EntryConditions
-from hybrid.management.exchange_time import require_aware, utc_text
 from hybrid.orders.intents import OpenIntent
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri"]

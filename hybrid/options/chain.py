@@ -39,8 +39,8 @@ from nautilus_trader.model.enums import OptionKind
 from nautilus_trader.model.identifiers import InstrumentId, Symbol, new_generic_spread_id
 from nautilus_trader.model.instruments import Equity, Instrument, OptionContract, OptionSpread
 
+from hybrid.calendar.exchange_time import ns_new_york_date
 from hybrid.options.catalogue.structure import format_number
-from hybrid.options.instruments import NEW_YORK
 from hybrid.options.legs import Leg
 
 Right = Literal["call", "put"]
@@ -62,7 +62,7 @@ class Mark:
 
 def contract_expiry(contract: OptionContract) -> dt.date:
     """The expiry date of a contract: its expiration instant as a New York calendar date."""
-    return dt.datetime.fromtimestamp(contract.expiration_ns / 1e9, tz=NEW_YORK).date()
+    return ns_new_york_date(contract.expiration_ns)
 
 
 def contract_right(contract: OptionContract) -> Right:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from nautilus_trader.model.currencies import USD
@@ -18,9 +17,9 @@ from nautilus_trader.model.identifiers import InstrumentId, Symbol, Venue
 from nautilus_trader.model.instruments import Equity, OptionContract
 from nautilus_trader.model.objects import Price, Quantity
 
-from data import calendar
+from hybrid.calendar import nyse as calendar
+from hybrid.calendar.exchange_time import NEW_YORK
 
-NEW_YORK = ZoneInfo("America/New_York")
 DEFAULT_VENUE = "OPRA"
 OPTION_MULTIPLIER = 100
 _OCC = re.compile(r"^(?P<root>[A-Z0-9.]{1,6}) *(?P<date>\d{6})(?P<right>[CP])(?P<strike>\d{8})$")

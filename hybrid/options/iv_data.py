@@ -17,7 +17,7 @@ from nautilus_trader.model.custom import customdataclass
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
-from hybrid.options.instruments import NEW_YORK
+from hybrid.calendar.exchange_time import NEW_YORK
 
 # Where components find this data in a backtest: the runner streams the catalog's records under
 # IV_DATA_CLIENT (custom data needs a client id); history requests go to IV_HISTORY_CLIENT, which no

@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr, ndtri
 
-from hybrid.options.instruments import NEW_YORK
+from hybrid.calendar.exchange_time import NEW_YORK
 
 THETA_PER_DAY = 1.0 / 365.25
 VEGA_PER_POINT = 0.01

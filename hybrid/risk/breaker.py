@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from nautilus_trader.common.config import NautilusConfig
 from nautilus_trader.model.enums import TradingState, trading_state_from_str
 
-from hybrid.options.instruments import NEW_YORK
+from hybrid.calendar.exchange_time import ns_new_york_date
 
 RESETS = ("next_day", "operator")
 STATES = ("REDUCING", "HALTED")
@@ -156,7 +156,7 @@ class CircuitBreaker:
         self.request_state(TradingState.ACTIVE, f"circuit breaker reset by {by}")
 
     def _roll_day(self, ts_ns: int) -> None:
-        day = dt.datetime.fromtimestamp(ts_ns / 1e9, tz=NEW_YORK).date()
+        day = ns_new_york_date(ts_ns)
         if day == self.day:
             return
         self.day = day

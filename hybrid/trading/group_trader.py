@@ -68,11 +68,11 @@ from nautilus_trader.model.orders import Order
 from nautilus_trader.trading.config import StrategyConfig
 from nautilus_trader.trading.strategy import Strategy
 
-from data import calendar
+from hybrid.calendar import nyse as calendar
+from hybrid.calendar.exchange_time import NEW_YORK, ns_new_york_date
 from hybrid.execution.balancing import LegBalancer, Repair
 from hybrid.options.analytics import AnalysisResult, analyze
 from hybrid.options.chain import BoundStrategy, ChainError, bind
-from hybrid.options.instruments import NEW_YORK
 from hybrid.options.legs import Leg
 from hybrid.tracking import GroupTags, PositionGroup, legged_units
 from hybrid.tracking.groups import LEG_FILL_MARKER, SETTLEMENT_TAG
@@ -581,7 +581,7 @@ class GroupTrader:
                     f"{bound.option_quantity} option units",
                 )
             shares_ratio = bound.underlying_quantity // bound.option_quantity
-        expiry = dt.datetime.fromtimestamp(instrument.expiration_ns / 1e9, tz=NEW_YORK).date()
+        expiry = ns_new_york_date(instrument.expiration_ns)
         return GroupState(
             tags=tags,
             instrument_id=instrument.id,

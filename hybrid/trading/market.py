@@ -19,8 +19,8 @@ from nautilus_trader.model.enums import OptionKind
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import OptionContract
 
+from hybrid.calendar.exchange_time import ns_new_york
 from hybrid.options.chain import Mark, OptionChain, contract_expiry
-from hybrid.options.instruments import NEW_YORK
 from hybrid.options.ivrank import constant_maturity_atm_iv
 from hybrid.options.pricing import chain_iv_greeks, years_to_expiry
 
@@ -95,7 +95,7 @@ def snapshot(
     if spot is None or not contracts:
         return None
     chain = OptionChain(underlying_id.symbol.value, contracts, cache.instrument(underlying_id))
-    as_of = dt.datetime.fromtimestamp(now_ns / 1e9, tz=NEW_YORK)
+    as_of = ns_new_york(now_ns)
     wanted = set(chain.expiries if expiries is None else expiries)
     marked = [c for c in contracts if contract_expiry(c) in wanted]
     if marked:

@@ -15,7 +15,7 @@ from hybrid.api.fields import UNDERLYING_PATTERN, Underlying
 from hybrid.api.operations import NoParams, Params, call, operation
 from hybrid.api.schemas import ExpiryInfo, OptionQuote, Quote
 from hybrid.api.validation import listing_error
-from hybrid.management.exchange_time import new_york_date
+from hybrid.calendar.exchange_time import new_york_date
 from hybrid.options.chain import ChainError, OptionChain, Right
 
 router = APIRouter(prefix="/chain", tags=["chain"])

@@ -7,8 +7,9 @@ so a naive datetime (ambiguous across DST) is refused instead of silently misrea
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
-from hybrid.options.instruments import NEW_YORK
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 def require_aware(at: dt.datetime, name: str = "now") -> dt.datetime:
@@ -21,6 +22,16 @@ def require_aware(at: dt.datetime, name: str = "now") -> dt.datetime:
 def new_york_date(now: dt.datetime) -> dt.date:
     """The exchange's calendar date at ``now``."""
     return require_aware(now).astimezone(NEW_YORK).date()
+
+
+def ns_new_york(ns: int) -> dt.datetime:
+    """New York wall time (timezone-aware) at a UNIX-nanosecond engine timestamp."""
+    return dt.datetime.fromtimestamp(ns / 1e9, tz=NEW_YORK)
+
+
+def ns_new_york_date(ns: int) -> dt.date:
+    """The exchange's calendar date at a UNIX-nanosecond engine timestamp."""
+    return ns_new_york(ns).date()
 
 
 def new_york_instant(day: dt.date, at: dt.time) -> dt.datetime:

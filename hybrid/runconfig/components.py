@@ -18,7 +18,7 @@ from nautilus_trader.execution.config import ImportableExecAlgorithmConfig
 from nautilus_trader.trading.config import ImportableStrategyConfig
 from nautilus_trader.trading.strategy import Strategy
 
-from hybrid.backtest.settings import ComponentSpec, ConfigError
+from hybrid.runconfig.settings import ComponentSpec, ConfigError
 
 Importable = ImportableStrategyConfig | ImportableActorConfig | ImportableExecAlgorithmConfig
 

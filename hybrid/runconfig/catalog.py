@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from hybrid.backtest.settings import ConfigError
-from hybrid.catalog_manifest import MANIFEST_NAME, CatalogManifest
+from hybrid.runconfig.manifest import MANIFEST_NAME, CatalogManifest
+from hybrid.runconfig.settings import ConfigError
 
 
 def read_manifest(catalog: Path) -> CatalogManifest:

@@ -55,7 +55,7 @@ class FillSettings:
 
 
 @dataclass(frozen=True)
-class BacktestSettings:
+class RunSettings:
     """Everything one run needs, after command-line overrides."""
 
     name: str
@@ -115,7 +115,7 @@ def load_settings(
     end: str | None = None,
     out: str | Path | None = None,
     seed: int | None = None,
-) -> BacktestSettings:
+) -> RunSettings:
     """Read and validate the TOML file; command-line values override the file's."""
     path = Path(config_file)
     raw = _read_toml(path)
@@ -126,7 +126,7 @@ def load_settings(
     catalog = catalog if catalog is not None else top.get("catalog")
     if catalog is None:
         raise ConfigError(f'{path}: no catalog: set catalog = "DIR" in the file or pass --catalog DIR')
-    settings = BacktestSettings(
+    settings = RunSettings(
         name=top.get("name", path.stem),
         config_file=path,
         catalog=Path(catalog),

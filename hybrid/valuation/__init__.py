@@ -1,0 +1,1 @@
+"""Portfolio valuation: one rule for a mark, Greeks and P&L of legs and groups, used by every layer above."""
