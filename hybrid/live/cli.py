@@ -11,10 +11,11 @@ import asyncio
 import sys
 
 from hybrid.cli.parser import OneLineParser, UsageError, positive_float
-from hybrid.live.ib import GatewayUnreachable, check_reachable, limit_connection_attempts
+from hybrid.live.ib import GatewayUnreachable, check_reachable
 from hybrid.live.node import DRAINER_PATH, MODES, build_node, load_live_settings
 from hybrid.live.service import api_app, api_context, api_server, check_api_settings, listen, run
 from hybrid.live.stores import close_shared
+from hybrid.nautilus_compat.interactive_brokers import limit_connection_attempts
 from hybrid.runconfig.settings import ConfigError
 from hybrid.store.db import Database, default_db_path
 

@@ -44,6 +44,7 @@ from nautilus_trader.model.orders import Order
 
 from hybrid.live.queue_commands import CommandBuilder, CommandError
 from hybrid.live.stores import shared_queue
+from hybrid.nautilus_compat.topics import ALL_ORDER_EVENTS
 from hybrid.options.catalogue import StrategyError
 from hybrid.orders.intents import OpenIntent
 from hybrid.orders.queue import OrderQueue, QueuedOrder, StatusChange
@@ -52,7 +53,6 @@ from hybrid.tracking import GroupTags
 from hybrid.trading import CloseGroup, GroupCommandResult, command_endpoint, result_topic
 
 DRAIN_TIMER = "queue-drain"
-ORDER_EVENTS = "events.order.*"
 ENGINE_HELD = (OrderStatus.WORKING, OrderStatus.PARTIALLY_FILLED, OrderStatus.CANCEL_REQUESTED)
 RESTARTED = "the paper venue restarted empty: this order's engine orders and positions from the previous run are gone"
 
@@ -116,7 +116,7 @@ class QueueDrainer(Actor):
         self.queue = shared_queue(config.database)
         self._builder = CommandBuilder(self.cache, config.venue, config.rate, config.dividend)
         self.msgbus.subscribe(result_topic(config.owner), self._on_result)
-        self.msgbus.subscribe(ORDER_EVENTS, self._on_order_event)
+        self.msgbus.subscribe(ALL_ORDER_EVENTS, self._on_order_event)
         self._recover()
         try:
             self._loop = asyncio.get_running_loop()
@@ -133,7 +133,7 @@ class QueueDrainer(Actor):
         if DRAIN_TIMER in self.clock.timer_names:
             self.clock.cancel_timer(DRAIN_TIMER)
         self.msgbus.unsubscribe(result_topic(self.config.owner), self._on_result)
-        self.msgbus.unsubscribe(ORDER_EVENTS, self._on_order_event)
+        self.msgbus.unsubscribe(ALL_ORDER_EVENTS, self._on_order_event)
 
     # -- recovery --------------------------------------------------------------------------------
 
@@ -156,7 +156,7 @@ class QueueDrainer(Actor):
     # -- draining --------------------------------------------------------------------------------
 
     def _on_timer(self, event: TimeEvent) -> None:
-        self.drain()  # on the loop thread in a node built by hybrid.live.node (see hybrid.live.engine_fixes)
+        self.drain()  # on the loop thread in a node built by hybrid.live.node (see hybrid.nautilus_compat.live_engine)
 
     def _on_queue_change(self, change: StatusChange) -> None:
         """Called in the thread that changed the queue: wake the drainer on the loop for new orders and cancels."""

@@ -7,8 +7,8 @@ Environment (read once at start; the account id is never printed or logged by th
   required when the login has several accounts).
 
 :func:`check_reachable` opens a TCP connection to the gateway with a short timeout before anything is
-built: NautilusTrader's IB client otherwise retries forever, and is also limited here to one attempt
-(``IB_MAX_CONNECTION_ATTEMPTS=1`` unless set). :func:`ib_clients` gives the data and execution client
+built: NautilusTrader's IB client otherwise retries forever, and is also limited to one attempt
+(:func:`hybrid.nautilus_compat.interactive_brokers.limit_connection_attempts`). :func:`ib_clients` gives the data and execution client
 configs: the instrument provider loads each underlying and its option chain (expiries ``min_dte`` to
 ``max_dte`` days out), and ``symbol_to_mic_venue`` lists the stock and its options on one venue (``OPRA``
 by default), as the Greeks and the chain code expect.
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from nautilus_trader.adapters.interactive_brokers.common import IBContract
@@ -36,7 +36,6 @@ from nautilus_trader.config import RoutingConfig
 from hybrid.runconfig.settings import ConfigError
 
 IB_CLIENT = "IB"
-MAX_ATTEMPTS_ENV = "IB_MAX_CONNECTION_ATTEMPTS"
 DEFAULT_PORT = 4002
 CONNECT_TIMEOUT = 3.0  # seconds
 FACTORIES = {"data": InteractiveBrokersLiveDataClientFactory, "exec": InteractiveBrokersLiveExecClientFactory}
@@ -89,11 +88,6 @@ def check_reachable(settings: IbSettings, timeout: float = CONNECT_TIMEOUT) -> N
         f"IB Gateway/TWS is not reachable at {address} ({reason}): start it with the API enabled, "
         "or set IB_HOST and IB_PORT"
     )
-
-
-def limit_connection_attempts(env: MutableMapping[str, str] = os.environ) -> None:
-    """One connection attempt (the adapter retries forever by default), unless the environment says otherwise."""
-    env.setdefault(MAX_ATTEMPTS_ENV, "1")
 
 
 def ib_clients(

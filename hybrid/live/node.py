@@ -19,8 +19,8 @@ report) are accepted and ignored. What differs by mode:
 
 Every live engine has ``graceful_shutdown_on_exception=True`` (NautilusTrader's default ends the process
 with ``os._exit(1)`` and the log is lost), and the 1.231 fixes are applied as the node is built: timer
-callbacks on the loop (:func:`~hybrid.live.engine_fixes.timers_on_loop`), the live data engine taking the
-aggregator's flag (:func:`~hybrid.live.engine_fixes.accept_historical_flag`) and the paper venue's engine
+callbacks on the loop (:func:`~hybrid.nautilus_compat.live_engine.timers_on_loop`), the live data engine taking the
+aggregator's flag (:func:`~hybrid.nautilus_compat.live_engine.accept_historical_flag`) and the paper venue's engine
 binding (:mod:`hybrid.live.paper`).
 """
 
@@ -46,10 +46,12 @@ from nautilus_trader.live.node import TradingNode
 from nautilus_trader.persistence.config import DataCatalogConfig
 from nautilus_trader.trading.config import ImportableStrategyConfig
 
-from hybrid.live.engine_fixes import accept_historical_flag, timers_on_loop
 from hybrid.live.ib import FACTORIES, IB_CLIENT, IbSettings, ib_clients
 from hybrid.live.paper import PaperExecutionClient, SandboxLiveExecClientFactory
 from hybrid.live.replay import CatalogReplayClientFactory, CatalogReplayConfig, check_speed
+from hybrid.nautilus_compat.exec_engine import exec_clients
+from hybrid.nautilus_compat.live_engine import accept_historical_flag, timers_on_loop
+from hybrid.nautilus_compat.spreads import SPREAD_ACCOUNT_TYPE, SPREAD_OMS_TYPE
 from hybrid.risk.trading_state import register_trading_state_endpoint
 from hybrid.runconfig.catalog import read_manifest
 from hybrid.runconfig.components import importable
@@ -149,8 +151,8 @@ def _paper(settings: LiveSettings) -> ModeParts:
     venue = SandboxExecutionClientConfig(
         venue=settings.venue,
         starting_balances=[f"{run.venue.starting_balance:.2f} USD"],
-        oms_type="NETTING",
-        account_type="MARGIN",
+        oms_type=SPREAD_OMS_TYPE,
+        account_type=SPREAD_ACCOUNT_TYPE,
     )
     margin = (
         [_actor("hybrid.risk.margin:OptionsMarginInstaller", {"venue": settings.venue})]
@@ -215,7 +217,7 @@ def build_node(settings: LiveSettings, loop: asyncio.AbstractEventLoop) -> Tradi
     node.build()
     kernel = node.kernel
     accept_historical_flag(kernel.data_engine)
-    for client in kernel.exec_engine._clients.values():  # readonly attribute: the registered clients
+    for client in exec_clients(kernel.exec_engine):
         if isinstance(client, PaperExecutionClient):
             client.bind_engine(kernel.exec_engine)
     register_trading_state_endpoint(kernel.msgbus, kernel.risk_engine)

@@ -1,7 +1,8 @@
 """Paper execution: NautilusTrader's sandbox venue, with its events of a submission applied at once.
 
 The sandbox (``SandboxExecutionClient``) runs a ``SimulatedExchange`` behind a live node, one client per
-venue, with the account and fee settings of the run config. One bug of 1.231 is worked around here:
+venue, with the account and fee settings of the run config. One bug of 1.231 is worked around here
+(the engine-facing part, and its upstream reference, in :mod:`hybrid.nautilus_compat.exec_engine`):
 
 A spread order that is marketable on arrival fails in the venue's ``_generate_spread_leg_fills`` with
 ``'NoneType' object has no attribute 'value'``: the venue accepts and fills the order in one call, and
@@ -27,14 +28,12 @@ from nautilus_trader.adapters.sandbox.config import SandboxExecutionClientConfig
 from nautilus_trader.adapters.sandbox.execution import SandboxExecutionClient
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
-from nautilus_trader.execution.engine import ExecutionEngine
 from nautilus_trader.execution.messages import SubmitOrder, SubmitOrderList
 from nautilus_trader.live.execution_engine import LiveExecutionEngine
 from nautilus_trader.live.factories import LiveExecClientFactory
-from nautilus_trader.model.events import OrderEvent
 from nautilus_trader.portfolio.base import PortfolioFacade
 
-EXEC_ENDPOINT = "ExecEngine.process"  # where a venue sends its order events
+from hybrid.nautilus_compat.exec_engine import events_applied_at_once
 
 
 class PaperExecutionClient(SandboxExecutionClient):
@@ -58,22 +57,10 @@ class PaperExecutionClient(SandboxExecutionClient):
 
     @contextmanager
     def _events_applied_at_once(self) -> Iterator[None]:
-        engine = self._engine
-        if engine is None:
+        if self._engine is None:
             raise RuntimeError("PaperExecutionClient.bind_engine(node.kernel.exec_engine) was not called")
-        queued = engine.process
-
-        def apply(event: OrderEvent) -> None:
-            engine._record_local_activity(event)  # what the queued path records for reconciliation
-            ExecutionEngine.process(engine, event)  # the engine's own, unqueued handling
-
-        self._msgbus.deregister(EXEC_ENDPOINT, queued)
-        self._msgbus.register(EXEC_ENDPOINT, apply)
-        try:
+        with events_applied_at_once(self._msgbus, self._engine):
             yield
-        finally:
-            self._msgbus.deregister(EXEC_ENDPOINT, apply)
-            self._msgbus.register(EXEC_ENDPOINT, queued)
 
 
 class SandboxLiveExecClientFactory(LiveExecClientFactory):

@@ -37,10 +37,10 @@ from hybrid.api.ws import Hub
 from hybrid.live.node import LiveSettings
 from hybrid.live.stores import share_queue
 from hybrid.management.action_feed import ACTIONS_TOPIC
+from hybrid.nautilus_compat.topics import ALL_ORDER_EVENTS, ALL_POSITION_EVENTS, SYSTEM_SHUTDOWN
 from hybrid.runconfig.settings import ConfigError
 from hybrid.store.db import Database
 
-SHUTDOWN_TOPIC = "commands.system.shutdown"
 STOP_TIMEOUT = 30.0  # seconds for the API and the node to finish stopping
 
 
@@ -72,8 +72,8 @@ def engine_events_to_hub(msgbus: MessageBus, hub: Hub) -> None:
         if isinstance(event, PositionEvent):
             hub.publish(position_event(event))
 
-    msgbus.subscribe("events.order.*", on_order_event)
-    msgbus.subscribe("events.position.*", on_position_event)
+    msgbus.subscribe(ALL_ORDER_EVENTS, on_order_event)
+    msgbus.subscribe(ALL_POSITION_EVENTS, on_position_event)
     msgbus.subscribe(ACTIONS_TOPIC, lambda record: hub.publish(action_event(record)))
 
 
@@ -115,7 +115,7 @@ async def run(node: TradingNode, server: uvicorn.Server, sock: socket.socket) ->
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, signalled.set)  # replaces the kernel's own handlers
     reasons: list[str] = []
-    node.kernel.msgbus.subscribe(SHUTDOWN_TOPIC, lambda command: reasons.append(str(command.reason)))
+    node.kernel.msgbus.subscribe(SYSTEM_SHUTDOWN, lambda command: reasons.append(str(command.reason)))
     engine = asyncio.ensure_future(node.run_async())
     api = asyncio.ensure_future(server.serve(sockets=[sock]))
     waiter = asyncio.ensure_future(signalled.wait())

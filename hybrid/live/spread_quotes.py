@@ -2,7 +2,7 @@
 
 NautilusTrader 1.231's own spread quote aggregator (``subscribe_quote_ticks(spread_id,
 aggregate_spread_quotes=True)``) cannot run in a live node as it comes (its quotes go to
-``LiveDataEngine.process`` with an extra argument, see :mod:`hybrid.live.engine_fixes`), and a live
+``LiveDataEngine.process`` with an extra argument, see :mod:`hybrid.nautilus_compat.live_engine`), and a live
 subscription to a spread whose ``OptionSpread`` is not yet in the cache reaches the data client as a plain
 subscription. So the replay client quotes subscribed spreads itself, priced the way the aggregator prices
 them with ``disable_vega_pricing=True`` (what :class:`hybrid.trading.GroupTrader` asks for):

@@ -1,8 +1,9 @@
 """Changing the RiskEngine's trading state from a component, through a message-bus endpoint.
 
 In NautilusTrader 1.231 only the ``RiskEngine`` itself can change the trading state
-(``RiskEngine.set_trading_state``; it then publishes ``TradingStateChanged`` on ``events.risk``);
-there is no command for it on the bus and strategies hold no reference to the engine. The runner
+(``RiskEngine.set_trading_state``; it then publishes ``TradingStateChanged`` on
+:data:`hybrid.nautilus_compat.topics.RISK_EVENTS`); there is no command for it on the bus and
+strategies hold no reference to the engine. The runner
 that owns the kernel therefore registers :data:`TRADING_STATE_ENDPOINT` once
 (:func:`register_trading_state_endpoint`), and a component asks for a state with::
 
@@ -11,7 +12,7 @@ that owns the kernel therefore registers :data:`TRADING_STATE_ENDPOINT` once
 The engine then denies orders that would increase exposure (REDUCING) or all orders (HALTED).
 REDUCING is judged per instrument, so a spread order (its instrument holds no position; the legs
 do) still passes: strategies that open groups must also refuse new entries themselves while the
-state is not ACTIVE (:class:`hybrid.trading.GroupTrader` follows ``events.risk`` and does).
+state is not ACTIVE (:class:`hybrid.trading.GroupTrader` follows that topic and does).
 """
 
 from __future__ import annotations

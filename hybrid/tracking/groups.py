@@ -49,10 +49,10 @@ from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.model.identifiers import InstrumentId, generic_spread_id_to_list, is_generic_spread_id
 from nautilus_trader.model.orders import Order
 
+from hybrid.nautilus_compat.spreads import LEG_FILL_MARKER
 from hybrid.tracking.legged import legged_units
 from hybrid.tracking.tags import GroupTags, parse_leg_ratios
 
-LEG_FILL_MARKER = "-LEG-"
 SETTLEMENT_TAG = "EXPIRATION_"
 _ZERO = Decimal(0)
 

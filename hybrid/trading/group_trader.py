@@ -71,11 +71,13 @@ from nautilus_trader.trading.strategy import Strategy
 from hybrid.calendar import nyse as calendar
 from hybrid.calendar.exchange_time import NEW_YORK, ns_new_york_date
 from hybrid.execution.balancing import LegBalancer, Repair
+from hybrid.nautilus_compat.spreads import LEG_FILL_MARKER
+from hybrid.nautilus_compat.topics import RISK_EVENTS
 from hybrid.options.analytics import AnalysisResult, analyze
 from hybrid.options.chain import BoundStrategy, ChainError, bind
 from hybrid.options.legs import Leg
 from hybrid.tracking import GroupTags, PositionGroup, legged_units
-from hybrid.tracking.groups import LEG_FILL_MARKER, SETTLEMENT_TAG
+from hybrid.tracking.groups import SETTLEMENT_TAG
 from hybrid.tracking.tags import leg_ratio_tag
 from hybrid.trading.commands import (
     CloseGroup,
@@ -90,7 +92,6 @@ from hybrid.trading.execution import ExecutionConfig, check_execution, limit_pri
 from hybrid.trading.market import MarketSnapshot, snapshot
 
 Purpose = Literal["open", "close"]
-RISK_EVENTS_TOPIC = "events.risk"
 PARENT_TAG = "parent"  # a rolled group's orders name the group it was rolled from
 _FALLBACK_VOL = 0.2
 _ENDED = (OrderCanceled, OrderExpired, OrderRejected, OrderDenied)
@@ -238,12 +239,12 @@ class GroupTrader:
     def start(self) -> None:
         """Register the command endpoint and follow the risk engine's trading state."""
         self.strategy.msgbus.register(command_endpoint(self.strategy.id), self.handle_command)
-        self.strategy.msgbus.subscribe(RISK_EVENTS_TOPIC, self._on_risk_event)
+        self.strategy.msgbus.subscribe(RISK_EVENTS, self._on_risk_event)
 
     def stop(self) -> None:
         """Deregister; working orders are cancelled, held groups stay open (the report shows them)."""
         self.strategy.msgbus.deregister(command_endpoint(self.strategy.id), self.handle_command)
-        self.strategy.msgbus.unsubscribe(RISK_EVENTS_TOPIC, self._on_risk_event)
+        self.strategy.msgbus.unsubscribe(RISK_EVENTS, self._on_risk_event)
         for state in self.groups.values():
             if state.trade is not None and state.trade.working is not None:
                 order = self.strategy.cache.order(state.trade.working)

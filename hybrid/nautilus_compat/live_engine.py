@@ -1,5 +1,13 @@
 """Two fixes for NautilusTrader 1.231 in a live node, applied by :func:`hybrid.live.node.build_node`.
 
+Upstream: no issue found as of 1.231.0 for either. The timers' thread is the Rust runtime's
+``LiveClock`` (``nautilus_trader/common/component.pyx``: ``LiveClock.register_default_handler`` /
+``set_timer_ns`` pass callbacks through ``create_pyo3_conversion_wrapper``); the clock design in upstream
+issue #1924 ("Clocks and Timers v2") and #743 ("LiveClock in live trading get thread timer", closed for
+1.151) intends one thread. The one-argument override is ``LiveDataEngine.process`` in
+``nautilus_trader/live/data_engine.py`` against ``DataEngine.process(data, historical)`` in
+``nautilus_trader/data/engine.pyx``. ``tests/nautilus_compat/test_live_engine.py`` fails once either is fixed.
+
 Timers off the event loop. A live clock's timer and time-alert callbacks run on the Rust runtime's
 thread, not on the node's asyncio loop (measured: ``threading.get_ident()`` differs), so a strategy's or
 actor's timer handler interleaves with the loop's event handling wherever the GIL switches: e.g. a leg

@@ -1,0 +1,32 @@
+"""How NautilusTrader 1.231 fills, books and stores option spreads, and the bugs the project works around.
+
+Leg fills. The simulated venue fills a spread order as one spread-level ``OrderFilled`` plus one
+synthetic fill per leg whose client order id is ``<spread order id>`` + :data:`LEG_FILL_MARKER` +
+``<leg symbol>`` (``OrderMatchingEngine._generate_spread_leg_fills`` in
+``nautilus_trader/backtest/engine.pyx``). BUG: it builds the leg fills from ``fills[0]`` only, the first
+fill of a match, so an order larger than the displayed size fills completely at the spread level but
+only partly in its legs. Positions exist per leg only: the group view (:mod:`hybrid.tracking.groups`)
+reads legs from the leg fills, and leg balancing (:mod:`hybrid.execution.balancing`) repairs legs to
+ratio x filled units after every spread fill; that project logic stays once upstream is fixed, only its
+cause goes. Upstream: no issue found as of 1.231.0.
+
+Venue settings (:data:`SPREAD_OMS_TYPE`, :data:`SPREAD_ACCOUNT_TYPE`). ``HEDGING`` opens new
+opposite leg positions when a spread is closed; a ``CASH`` account crashes the run on a credit
+(negative-price) spread order (``locked was negative``, ``CashAccount`` in
+``nautilus_trader/accounting/accounts/cash.pyx``). Upstream: the negative-price lock is addressed for
+the Rust engine by pull request #4725 ("Reserve nothing for a buy at a negative price"), after 1.231.0.
+
+Catalog. Writing quotes of a spread instrument id to a ``ParquetDataCatalog`` succeeds, but every later
+query of that catalog fails (``SQL error: ParserError``: the id is not a safe SQL identifier); spread
+markets are therefore aggregated from leg quotes and never stored (``data/databento_import.py`` drops
+spreads). Upstream: pull request #4025 ("Fix SQL ParserError for symbols containing ampersand") makes
+identifiers SQL-safe, after 1.231.0.
+
+``tests/nautilus_compat/test_spreads.py`` reproduces the leg-fill bug and fails once it is fixed.
+"""
+
+from __future__ import annotations
+
+LEG_FILL_MARKER = "-LEG-"
+SPREAD_OMS_TYPE = "NETTING"
+SPREAD_ACCOUNT_TYPE = "MARGIN"
