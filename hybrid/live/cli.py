@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         failure = loop.run_until_complete(run(node, api_server(app, args.host, port), sock))
     finally:
         node.dispose()
-        context.fill_stats.flush()
+        if context.fill_stats is not None:
+            context.fill_stats.flush()
         db.close()
         close_shared()
     if failure is not None:

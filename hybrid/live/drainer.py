@@ -28,6 +28,7 @@ again by ``engine_ref``. Orders still ``queued`` are drained as usual, exactly o
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -103,7 +104,7 @@ class QueueDrainer(Actor):
         self._endpoint = command_endpoint(config.owner)
         self._awaiting: dict[str, tuple[QueuedOrder, int]] = {}  # by order id: the order, when it was sent
         self._tracked: dict[str, _Tracked] = {}  # by queue order id
-        self._unsubscribe = None
+        self._unsubscribe: Callable[[], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake_pending = False
         self._owner_missing_logged = False
@@ -123,7 +124,7 @@ class QueueDrainer(Actor):
         except RuntimeError:
             self._loop = None  # no running loop (a backtest): the timer alone drains
         self._waiting_since_ns = self.clock.timestamp_ns()
-        self._unsubscribe = self.queue.subscribe(self._on_queue_change)
+        self._unsubscribe = self._queue.subscribe(self._on_queue_change)
         self.clock.set_timer(DRAIN_TIMER, timedelta(milliseconds=config.poll_ms), callback=self._on_timer)
 
     def on_stop(self) -> None:
@@ -135,10 +136,17 @@ class QueueDrainer(Actor):
         self.msgbus.unsubscribe(result_topic(self.config.owner), self._on_result)
         self.msgbus.unsubscribe(ALL_ORDER_EVENTS, self._on_order_event)
 
+    @property
+    def _queue(self) -> OrderQueue:
+        """The queue, opened by ``on_start``."""
+        if self.queue is None:
+            raise RuntimeError("the queue drainer has not started")
+        return self.queue
+
     # -- recovery --------------------------------------------------------------------------------
 
     def _recover(self) -> None:
-        queue = self.queue
+        queue = self._queue
         report = queue.recover(lambda order_id: True)  # handed over = may have reached the engine
         if report.working:
             self.log.warning(f"recovered {len(report.working)} order(s) handed to the engine before a restart")
@@ -184,7 +192,7 @@ class QueueDrainer(Actor):
         if not self._market_ready():
             return
         for _ in range(self.config.batch):
-            order = self.queue.claim_next()
+            order = self._queue.claim_next()
             if order is None:
                 return
             self._hand_over(order)
@@ -206,9 +214,10 @@ class QueueDrainer(Actor):
 
     def _hand_over(self, order: QueuedOrder) -> None:
         try:
+            assert self._builder is not None  # set by on_start
             command = self._builder.command(order, self.clock.timestamp_ns())
         except (CommandError, StrategyError, ValueError) as exc:
-            self.queue.mark(order.order_id, OrderStatus.REJECTED, str(exc))
+            self._queue.mark(order.order_id, OrderStatus.REJECTED, str(exc))
             return
         self._awaiting[order.order_id] = (order, self.clock.timestamp_ns())
         try:
@@ -216,7 +225,7 @@ class QueueDrainer(Actor):
         except Exception as exc:  # the owner raised: the order must not stay handed over silently
             self.log.exception(f"owner failed on order {order.order_id}", exc)
         if self._awaiting.pop(order.order_id, None) is not None:  # no answer came back
-            self.queue.mark(order.order_id, OrderStatus.FAILED, f"{self.config.owner} did not answer the command")
+            self._queue.mark(order.order_id, OrderStatus.FAILED, f"{self.config.owner} did not answer the command")
 
     def _on_result(self, result: GroupCommandResult) -> None:
         awaited = self._awaiting.pop(result.command_id, None)
@@ -224,22 +233,23 @@ class QueueDrainer(Actor):
             return  # another component's command
         order, sent_ns = awaited
         if not result.accepted:
-            self.queue.mark(order.order_id, OrderStatus.REJECTED, result.reason or "refused by the owner")
+            self._queue.mark(order.order_id, OrderStatus.REJECTED, result.reason or "refused by the owner")
             return
-        self.queue.mark(order.order_id, OrderStatus.WORKING, engine_ref=result.group_id)
+        assert result.group_id is not None  # an accepted command names its group
+        self._queue.mark(order.order_id, OrderStatus.WORKING, engine_ref=result.group_id)
         opening = isinstance(order.intent, OpenIntent)
         self._tracked[order.order_id] = _Tracked(order.order_id, result.group_id, opening, sent_ns)
 
     # -- cancels ---------------------------------------------------------------------------------
 
     def _pass_cancels(self) -> None:
-        for order in self.queue.list(OrderStatus.CANCEL_REQUESTED, limit=1000):
+        for order in self._queue.list(OrderStatus.CANCEL_REQUESTED, limit=1000):
             tracked = self._tracked.get(order.order_id)
             if tracked is None or tracked.status is OrderStatus.CANCEL_REQUESTED:
                 continue
             if not tracked.opening:
                 tracked.status = OrderStatus.WORKING
-                self.queue.mark(
+                self._queue.mark(
                     order.order_id, OrderStatus.WORKING, "a close or roll handed to the engine cannot be cancelled"
                 )
                 continue
@@ -286,12 +296,12 @@ class QueueDrainer(Actor):
         if tracked.status is OrderStatus.CANCEL_REQUESTED and status is OrderStatus.PARTIALLY_FILLED:
             return  # keep the cancel visible; the fill shows in the reason of the final status
         tracked.status = status
-        self.queue.mark(tracked.order_id, status, reason)
+        self._queue.mark(tracked.order_id, status, reason)
 
     def _finish(self, tracked: _Tracked, status: OrderStatus, reason: str) -> None:
         self._tracked.pop(tracked.order_id, None)
-        if self.queue.get(tracked.order_id).status not in FINAL:
-            self.queue.mark(tracked.order_id, status, reason)
+        if self._queue.get(tracked.order_id).status not in FINAL:
+            self._queue.mark(tracked.order_id, status, reason)
 
 
 def _primary(cache: CacheFacade, order: Order) -> Order:

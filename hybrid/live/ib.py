@@ -20,6 +20,7 @@ import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from nautilus_trader.adapters.interactive_brokers.common import IBContract
 from nautilus_trader.adapters.interactive_brokers.config import (
@@ -38,7 +39,14 @@ from hybrid.runconfig.settings import ConfigError
 IB_CLIENT = "IB"
 DEFAULT_PORT = 4002
 CONNECT_TIMEOUT = 3.0  # seconds
-FACTORIES = {"data": InteractiveBrokersLiveDataClientFactory, "exec": InteractiveBrokersLiveExecClientFactory}
+DATA_FACTORY = InteractiveBrokersLiveDataClientFactory
+EXEC_FACTORY = InteractiveBrokersLiveExecClientFactory
+
+
+class _Connection(TypedDict):
+    ibg_host: str
+    ibg_port: int
+    ibg_client_id: int
 
 
 class GatewayUnreachable(ConnectionError):
@@ -93,7 +101,8 @@ def check_reachable(settings: IbSettings, timeout: float = CONNECT_TIMEOUT) -> N
 def ib_clients(
     settings: IbSettings, underlyings: list[str], venue: str, min_dte: int, max_dte: int
 ) -> tuple[dict, dict]:
-    """``(data_clients, exec_clients)`` for a ``TradingNodeConfig``; register :data:`FACTORIES` under :data:`IB_CLIENT`."""
+    """``(data_clients, exec_clients)`` for a ``TradingNodeConfig``; register :data:`DATA_FACTORY` and
+    :data:`EXEC_FACTORY` under :data:`IB_CLIENT`."""
     provider = InteractiveBrokersInstrumentProviderConfig(
         load_contracts=frozenset(
             IBContract(
@@ -109,7 +118,7 @@ def ib_clients(
         ),
         symbol_to_mic_venue=dict.fromkeys(underlyings, venue),
     )
-    connection = {"ibg_host": settings.host, "ibg_port": settings.port, "ibg_client_id": settings.client_id}
+    connection = _Connection(ibg_host=settings.host, ibg_port=settings.port, ibg_client_id=settings.client_id)
     data = InteractiveBrokersDataClientConfig(
         instrument_provider=provider, routing=RoutingConfig(default=True), **connection
     )

@@ -46,7 +46,7 @@ from nautilus_trader.live.node import TradingNode
 from nautilus_trader.persistence.config import DataCatalogConfig
 from nautilus_trader.trading.config import ImportableStrategyConfig
 
-from hybrid.live.ib import FACTORIES, IB_CLIENT, IbSettings, ib_clients
+from hybrid.live.ib import DATA_FACTORY, EXEC_FACTORY, IB_CLIENT, IbSettings, ib_clients
 from hybrid.live.paper import PaperExecutionClient, SandboxLiveExecClientFactory
 from hybrid.live.replay import CatalogReplayClientFactory, CatalogReplayConfig, check_speed
 from hybrid.nautilus_compat.exec_engine import exec_clients
@@ -164,6 +164,7 @@ def _paper(settings: LiveSettings) -> ModeParts:
 
 def _ib(settings: LiveSettings) -> ModeParts:
     """The IB clients, the catalog for the IV history, and one chain-quotes actor per underlying."""
+    assert settings.ib is not None  # load_live_settings reads it for the ib mode
     data_clients, exec_clients = ib_clients(settings.ib, settings.underlyings, settings.venue, *IB_CHAIN_DTE)
     min_dte, max_dte = IB_CHAIN_DTE
     quotes = [
@@ -212,8 +213,8 @@ def build_node(settings: LiveSettings, loop: asyncio.AbstractEventLoop) -> Tradi
         node.add_data_client_factory(REPLAY_CLIENT, CatalogReplayClientFactory)
         node.add_exec_client_factory(settings.venue, SandboxLiveExecClientFactory)
     else:
-        node.add_data_client_factory(IB_CLIENT, FACTORIES["data"])
-        node.add_exec_client_factory(IB_CLIENT, FACTORIES["exec"])
+        node.add_data_client_factory(IB_CLIENT, DATA_FACTORY)
+        node.add_exec_client_factory(IB_CLIENT, EXEC_FACTORY)
     node.build()
     kernel = node.kernel
     accept_historical_flag(kernel.data_engine)

@@ -39,9 +39,7 @@ from hybrid.nautilus_compat.exec_engine import events_applied_at_once
 class PaperExecutionClient(SandboxExecutionClient):
     """The sandbox venue whose submission events are applied at once (see the module docstring)."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self._engine: LiveExecutionEngine | None = None
+    _engine: LiveExecutionEngine | None = None  # until bind_engine
 
     def bind_engine(self, engine: LiveExecutionEngine) -> None:
         """The node's execution engine, whose queued ``process`` is bypassed during a submission."""

@@ -74,4 +74,5 @@ def accept_historical_flag(engine: LiveDataEngine) -> None:
         else:
             queued(data)
 
-    engine.process = process  # an instance attribute: Cython's cpdef dispatch looks it up first
+    # An instance attribute: Cython's cpdef dispatch looks it up first (mypy: assigning to a method).
+    engine.process = process  # type: ignore[method-assign]

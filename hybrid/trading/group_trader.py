@@ -42,7 +42,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, cast
 
 import msgspec
 from nautilus_trader.common.messages import TradingStateChanged
@@ -70,7 +70,7 @@ from nautilus_trader.trading.strategy import Strategy
 
 from hybrid.calendar import nyse as calendar
 from hybrid.calendar.exchange_time import NEW_YORK, ns_new_york_date
-from hybrid.execution.balancing import LegBalancer, Repair
+from hybrid.execution.balancing import LegBalancer, Repair, RepairOrderType
 from hybrid.nautilus_compat.spreads import LEG_FILL_MARKER
 from hybrid.nautilus_compat.topics import RISK_EVENTS
 from hybrid.options.analytics import AnalysisResult, analyze
@@ -226,7 +226,7 @@ class GroupTrader:
         self.on_rejected = on_rejected
         self.balancer = LegBalancer(
             strategy,
-            order_type=execution.repair_order_type,
+            order_type=cast(RepairOrderType, execution.repair_order_type),  # checked by check_execution
             slippage_ticks=execution.repair_slippage_ticks,
             on_checked=self._on_checked,
         )
@@ -289,7 +289,7 @@ class GroupTrader:
             return refuse(execution)
         now = self.strategy.clock.timestamp_ns()
         underlying_id = InstrumentId(Symbol(command.underlying), self.venue)
-        expiries = {leg.expiry for leg in command.legs if leg.is_option}
+        expiries = {leg.expiry for leg in command.legs if leg.expiry is not None}  # the option legs
         market = snapshot(self.strategy.cache, underlying_id, now, self.rate, self.dividend, expiries)
         if market is None:
             return refuse(f"no quoted market for {underlying_id} and its options")
@@ -574,6 +574,7 @@ class GroupTrader:
         parent: str | None,
     ) -> GroupState:
         instrument = bound.option_instrument
+        assert instrument is not None  # open() refuses a group without an option leg
         shares_ratio = 0
         if bound.underlying_quantity:
             if bound.underlying_quantity % bound.option_quantity:
