@@ -13,6 +13,7 @@ to the intent, under ``prefix``: ``("open",)`` for the tagged union a client sub
 from __future__ import annotations
 
 import datetime as dt
+from typing import assert_never
 
 from hybrid.api.context import ApiContext
 from hybrid.api.errors import FieldErrors
@@ -119,10 +120,14 @@ def _roll_target_error(
 
 
 def check_intent(context: ApiContext, intent: OrderIntent) -> None:
-    """Every engine-side check of a submitted intent (tagged union: locs start with its kind)."""
-    if isinstance(intent, OpenIntent):
-        check_open(context, intent)
-    elif isinstance(intent, CloseGroupIntent):
-        check_close(context, intent)
-    else:
-        check_roll(context, intent)
+    """Every engine-side check of a submitted intent (tagged union: locs start with its kind); one case per
+    kind, so a new intent kind is a type error here until it has its checks."""
+    match intent:
+        case OpenIntent():
+            check_open(context, intent)
+        case CloseGroupIntent():
+            check_close(context, intent)
+        case RollGroupIntent():
+            check_roll(context, intent)
+        case _:
+            assert_never(intent)

@@ -30,6 +30,7 @@ from typing import Annotated, Literal
 from pydantic import Field, TypeAdapter, ValidationInfo, field_validator, model_validator
 
 from hybrid.options.legs import Leg
+from hybrid.orders.execution_mode import ExecutionMode
 from hybrid.orders.structures import DteWindow, RuleStructure, StrictModel, Structure, field_error
 from hybrid.tracking.tags import SOURCES
 
@@ -62,13 +63,13 @@ def default_max_units() -> int:
 class MarketExecution(StrictModel):
     """Cross the spread now: fills fast, pays the width of every leg's market."""
 
-    type: Literal["market"] = "market"
+    type: Literal[ExecutionMode.MARKET] = ExecutionMode.MARKET
 
 
 class LimitExecution(StrictModel):
     """One limit order at ``price``: net premium per share of one unit, positive = debit paid."""
 
-    type: Literal["limit"] = "limit"
+    type: Literal[ExecutionMode.LIMIT] = ExecutionMode.LIMIT
     price: NetPremium = Field(examples=[1.25, -0.85])
 
 
@@ -78,7 +79,7 @@ class TwoPartExecution(StrictModel):
     ``limit_price`` bounds the ladder (worst net premium per share of one unit, positive = debit).
     """
 
-    type: Literal["two_part"] = "two_part"
+    type: Literal[ExecutionMode.TWO_PART] = ExecutionMode.TWO_PART
     mode: Literal["combo", "legging"] | None = None
     first_fraction: float | None = Field(default=None, gt=0, lt=1)
     limit_price: NetPremium | None = None

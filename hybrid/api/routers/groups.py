@@ -21,7 +21,7 @@ from hybrid.api.operations import NoParams, Params, call, operation
 from hybrid.api.routers.orders import queue_intent
 from hybrid.api.schemas import Group, Lineage, Management, Portfolio, Position
 from hybrid.api.validation import check_close, check_roll, find_group
-from hybrid.management.rules import ManagementRules
+from hybrid.management.management_rules import ManagementRules
 from hybrid.orders.intents import CloseGroupIntent, Execution, GroupId, RollGroupIntent, Source
 from hybrid.orders.queue import QueuedOrder
 from hybrid.tracking import SOURCES
