@@ -149,7 +149,7 @@ class SpreadDemo(Strategy):
 
         Callers cap ``quantity`` at the displayed size.
         """
-        if quantity <= 0:
+        if quantity <= 0 or self.group is None:  # a spread quote comes only while a group is open
             return
         spread = self.cache.instrument(self.spread_id)
         bid, ask = tick.bid_price.as_double(), tick.ask_price.as_double()

@@ -83,7 +83,7 @@ def check_roll(context: ApiContext, intent: RollGroupIntent, prefix: Loc = ("rol
     if chain is None:
         message = f"group {group.group_id!r} has no option chain loaded to roll into"
         raise FieldErrors.one((*prefix, "group_id"), message, group.group_id, "not_listed")
-    targets = intent.expiries if intent.expiries is not None else intent.dte
+    targets = intent.targets
     field = "expiries" if intent.expiries is not None else "dte"
     try:
         wanted = catalogue.get_strategy(group.structure).n_expiries
@@ -95,9 +95,9 @@ def check_roll(context: ApiContext, intent: RollGroupIntent, prefix: Loc = ("rol
     current = min((leg.expiry for leg in group.legs if leg.expiry is not None), default=None)
     today = new_york_date(context.view.now())
     errors = [
-        {"type": "not_listed", "loc": (*prefix, field, index), "msg": message, "input": str(target)}
+        {"type": "not_listed", "loc": (*prefix, field, index), "msg": problem, "input": str(target)}
         for index, target in enumerate(targets)
-        if (message := _roll_target_error(chain, target, current, today)) is not None
+        if (problem := _roll_target_error(chain, target, current, today)) is not None
     ]
     if errors:
         raise FieldErrors(errors)

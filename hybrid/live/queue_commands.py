@@ -99,8 +99,8 @@ class CommandBuilder:
         legs = [self._leg(contract, ratio, group) for contract, ratio in contracts]
         market = self._market(contracts[0][0].underlying, now_ns)
         today = market.as_of.date()
-        current = sorted({leg.expiry for leg in legs})
-        targets = intent.expiries if intent.expiries is not None else intent.dte
+        current = sorted({contract_expiry(contract) for contract, _ in contracts})
+        targets = intent.targets
         if len(targets) != len(current):
             raise CommandError(f"group {group.group_id} has {len(current)} expiries; the roll gives {len(targets)}")
         try:
@@ -110,11 +110,10 @@ class CommandBuilder:
                 else market.chain.expiry_by_dte(today, target.min_dte, target.max_dte)
                 for old, target in zip(current, targets)
             }
+            moved = [(leg, contract, new[contract_expiry(contract)]) for leg, (contract, _) in zip(legs, contracts)]
             if intent.recentre == "same_strikes":
-                return tuple(Leg(leg.kind, leg.strike, new[leg.expiry], leg.quantity) for leg in legs)
-            return tuple(
-                self._same_delta(leg, contract, new[leg.expiry], market) for leg, (contract, _) in zip(legs, contracts)
-            )
+                return tuple(Leg(leg.kind, leg.strike, expiry, leg.quantity) for leg, _, expiry in moved)
+            return tuple(self._same_delta(leg, contract, expiry, market) for leg, contract, expiry in moved)
         except ChainError as exc:
             raise CommandError(str(exc)) from None
 
@@ -137,5 +136,5 @@ class CommandBuilder:
         mark = market.chain.mark(contract.id)
         if mark is None or mark.delta is None:
             raise CommandError(f"no delta for {contract.id} now: roll with same_strikes")
-        strike = market.chain.strike_by_delta(expiry, leg.kind, mark.delta)
+        strike = market.chain.strike_by_delta(expiry, contract_right(contract), mark.delta)
         return Leg(leg.kind, strike, expiry, leg.quantity)

@@ -89,13 +89,13 @@ def evaluate(group: MarkedGroup, state: ManagementState, rules: ManagementRules,
         return Decision("none", f"{state.exit_requested} close already requested", state)
 
     dte = days_to_expiry(group.legs, new_york_date(now))
-    rolling = rules.roll is not None and dte is not None and dte < rules.roll.below_dte
+    roll_due = dte if rules.roll is not None and dte is not None and dte < rules.roll.below_dte else None
     untrusted = marks_untrusted(group, rules.max_spread_ratio, rules.max_spread_abs)
     if untrusted is None and group.entry_net_premium == 0:
         untrusted = "entry net premium is 0, so a P&L % is undefined"
     if untrusted is not None:
-        if rolling:
-            return _roll(state, group, dte, None)
+        if roll_due is not None:
+            return _roll(state, group, roll_due, None)
         return Decision("skip", f"marks not trusted: {untrusted}", state)
 
     pct = pnl_pct(group)
@@ -130,8 +130,8 @@ def evaluate(group: MarkedGroup, state: ManagementState, rules: ManagementRules,
             levels=tuple(reached),
             pnl_pct=pct,
         )
-    if rolling:
-        return _roll(state, group, dte, pct)
+    if roll_due is not None:
+        return _roll(state, group, roll_due, pct)
     if beyond_stop:
         reason = f"P&L {pct:+.1f}% beyond the stop: check {state.stop_count} of {rules.stop_confirmations}"
         return Decision("none", reason, state, pnl_pct=pct)

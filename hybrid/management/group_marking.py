@@ -100,6 +100,8 @@ def leg_quote(cache: CacheFacade, instrument_id: InstrumentId) -> LegQuote:
 def entry_net_premium(cache: CacheFacade, view: GroupView) -> float:
     """Net premium per share of one unit at entry, positive for a debit (module docstring)."""
     group = view.group
+    if group.entry_premium is None:
+        raise ValueError(f"group {group.group_id} has no entry premium: it holds no structure units")  # see group_view
     side = 1 if group.units > 0 else -1
     premium = side * group.entry_premium
     for leg, instrument_id in zip(view.legs, view.instrument_ids):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter, ValidationInfo, field_validator, model_validator
@@ -32,7 +33,7 @@ from pydantic import Field, TypeAdapter, ValidationInfo, field_validator, model_
 from hybrid.options.legs import Leg
 from hybrid.orders.execution_mode import ExecutionMode
 from hybrid.orders.structures import DteWindow, RuleStructure, StrictModel, Structure, field_error
-from hybrid.tracking.tags import SOURCES
+from hybrid.tracking.tags import Source
 
 MAX_UNITS_ENV = "HYBRID_MAX_UNITS"
 DEFAULT_MAX_UNITS = 100
@@ -42,7 +43,6 @@ MAX_METADATA_TEXT = 256
 STORED_CONTEXT = {"max_units": None}
 _ID = r"^[A-Za-z0-9._:\-]+$"  # also safe inside the group tags of hybrid.tracking.tags
 
-Source = Literal[SOURCES]  # the group tag convention's sources
 Side = Literal["buy", "sell"]
 IdempotencyKey = Annotated[str, Field(min_length=1, max_length=128, pattern=_ID)]
 GroupId = Annotated[str, Field(min_length=1, max_length=64, pattern=_ID)]
@@ -164,6 +164,15 @@ class RollGroupIntent(_Intent):
     expiries: list[dt.date] | None = Field(default=None, min_length=1, max_length=4)
     dte: list[DteWindow] | None = Field(default=None, min_length=1, max_length=4)
     recentre: Literal["same_strikes", "same_deltas"] = "same_strikes"
+
+    @property
+    def targets(self) -> Sequence[dt.date | DteWindow]:
+        """The new expiries or DTE windows, whichever was given (exactly one is)."""
+        if self.expiries is not None:
+            return self.expiries
+        if self.dte is None:
+            raise ValueError("a roll needs expiries or dte")  # refused by the model's own check
+        return self.dte
 
     @model_validator(mode="after")
     def _one_target(self) -> RollGroupIntent:
