@@ -24,8 +24,10 @@ Orders, balancing, expiry and risk go through the shared machinery: :class:`hybr
 ``source=autonomous``; leg repairs; groups closed ``close_days_before_expiry`` sessions before expiry),
 its gate :func:`hybrid.risk.check_entry` (open groups, portfolio |delta| and |vega|, loss per group,
 buying power) and :class:`hybrid.risk.CircuitBreaker` (daily loss, losing streak, rejections ->
-trading state REDUCING/HALTED). Exits beyond expiry are minimal (take profit / stop as fractions of
-the group's maximum profit / loss) until the bot manager owns them.
+trading state REDUCING/HALTED). Exits beyond expiry are minimal until the bot manager owns them: take
+profit at ``take_profit_pct`` percent of the entry premium (the unit of the bot's
+:class:`~hybrid.management.management_rules.ProfitTranche` ``at_pct``; one tranche of the whole group),
+stop at ``stop_loss`` as a fraction of the group's maximum loss.
 """
 
 from __future__ import annotations
@@ -75,9 +77,9 @@ from hybrid.trading import (
     GroupTradingConfig,
     MarketSnapshot,
     OpenGroup,
+    market_snapshot,
     parse_time,
     resolve_rules,
-    snapshot,
 )
 
 SOURCE = "autonomous"
@@ -114,7 +116,7 @@ class IVRankStrategyConfig(GroupTradingConfig, frozen=True):
     butterfly_wing_width: float = 5.0
     risk_per_position: float = 0.02
     max_units: int = 10
-    take_profit: float | None = 0.5
+    take_profit_pct: float | None = 50.0  # P&L in percent of |entry premium|, as ProfitTranche.at_pct
     stop_loss: float | None = None
     check_interval_minutes: int = 15
     risk: RiskLimitsConfig = RiskLimitsConfig()
@@ -130,6 +132,13 @@ class IVRankStrategyConfig(GroupTradingConfig, frozen=True):
         parse_time(self.entry_start, "entry_start")
         parse_time(self.entry_end, "entry_end")
         regimes(self)  # each row checked, errors name it
+
+
+def entry_premium_dollars(group: PositionGroup) -> float | None:
+    """|Entry net premium| of every unit the group opened, in dollars: what ``take_profit_pct`` is a percent of."""
+    if group.entry_premium is None:
+        return None
+    return abs(group.entry_premium) * float(group.opened_units) * OPTION_MULTIPLIER
 
 
 def default_regimes(config: IVRankStrategyConfig) -> list[RegimeConfig]:
@@ -204,7 +213,7 @@ class IVRankStrategy(Strategy):
         self.iv_history: dict[dt.date, float] = {}
         self.last_decision_day: dt.date | None = None
         self.last_entry_day: dt.date | None = None
-        self.plans: dict[str, tuple[float | None, float | None]] = {}  # group -> (max profit, max loss), all units
+        self.plans: dict[str, float | None] = {}  # group -> max loss, all units
         self.decisions: list[dict] = []
         self.trader = GroupTrader.from_config(
             self,
@@ -278,7 +287,7 @@ class IVRankStrategy(Strategy):
 
     def decide(self, ts_ns: int, today: dt.date) -> dict | None:
         """Rank today's IV, pick the regime, build and size the structure, ask the trader to open it."""
-        market = snapshot(self.cache, self.underlying_id, ts_ns, self.config.rate, self.config.dividend)
+        market = market_snapshot(self.cache, self.underlying_id, ts_ns, self.config.rate, self.config.dividend)
         if market is None:
             return None
         live_iv = market.atm_iv()
@@ -351,8 +360,7 @@ class IVRankStrategy(Strategy):
         )
         reason = check_entry(self.limits, self.book_state(), entry)
         if reason is None:
-            max_profit = None if analysis.max_profit is None else analysis.max_profit * units
-            self.plans[proposal.tags.group_id] = (max_profit, max_loss)
+            self.plans[proposal.tags.group_id] = max_loss
         return reason
 
     def book_state(self) -> BookState:
@@ -382,17 +390,19 @@ class IVRankStrategy(Strategy):
         self.check_exits()
 
     def check_exits(self) -> None:
-        """Close a group at ``take_profit`` of its maximum profit or ``stop_loss`` of its maximum loss."""
+        """Close a group at ``take_profit_pct`` percent of its entry premium or ``stop_loss`` of its maximum loss."""
         held = [s for s in self.trader.open_groups() if s.trade is None and s.held != 0 and s.closing_reason is None]
-        if not held or (self.config.take_profit is None and self.config.stop_loss is None):
+        if not held or (self.config.take_profit_pct is None and self.config.stop_loss is None):
             return
         book = rebuild_groups(self.cache)
+        take_profit = None if self.config.take_profit_pct is None else self.config.take_profit_pct / 100
         for state in held:
             group = book.get(state.tags.group_id)
-            max_profit, max_loss = self.plans.get(state.tags.group_id, (None, None))
+            max_loss = self.plans.get(state.tags.group_id)
             if group is None or group.pnl is None:
                 continue
-            if self.config.take_profit is not None and max_profit and group.pnl >= self.config.take_profit * max_profit:
+            premium = entry_premium_dollars(group)
+            if take_profit is not None and premium and group.pnl >= take_profit * premium:
                 self.trader.close_group(CloseGroup(state.tags.group_id, reason=f"take profit at {group.pnl:.2f}"))
             elif self.config.stop_loss is not None and max_loss and group.pnl <= -self.config.stop_loss * max_loss:
                 self.trader.close_group(CloseGroup(state.tags.group_id, reason=f"stop loss at {group.pnl:.2f}"))

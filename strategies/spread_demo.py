@@ -2,8 +2,8 @@
 
 catalog -> option contracts in the cache -> a vertical near the money at about ``target_dte`` ->
 the ``OptionSpread`` built by ``request_instrument`` -> spread quotes aggregated from the legs ->
-a limit order at mid plus a small concession (one more concession per unfilled reprice, up to the
-far touch), tagged with its group -> closed ``hold_days`` later or the day before expiry -> again
+a limit order at mid plus ``concession_dollars`` (one more per unfilled reprice, up to the far
+touch; a fixed amount per share, unlike the group trader's ``concession_half_spreads``), tagged with its group -> closed ``hold_days`` later or the day before expiry -> again
 every ``entry_every_days``.
 
 The contract selection is deliberately small; the catalogue's chain binding replaces it later.
@@ -35,7 +35,7 @@ class SpreadDemoConfig(StrategyConfig, frozen=True):
     target_dte: int = 30
     width_steps: int = 1
     quantity: int = 1
-    concession: float = 0.02
+    concession_dollars: float = 0.02  # per share of one spread, added per attempt
     hold_days: int = 5
     entry_every_days: int = 7
     reprice_after_minutes: int = 15
@@ -145,15 +145,15 @@ class SpreadDemo(Strategy):
         return [(chain[atm].id, 1), (chain[atm + self.config.width_steps].id, -1)]
 
     def submit(self, side: OrderSide, tick: QuoteTick, quantity: int) -> None:
-        """A limit at mid plus the concession(s), at most the far touch.
+        """A limit at mid plus ``concession_dollars`` per attempt, at most the far touch.
 
         Callers cap ``quantity`` at the displayed size.
         """
-        if quantity <= 0:
+        if quantity <= 0 or self.group is None:  # a spread quote comes only while a group is open
             return
         spread = self.cache.instrument(self.spread_id)
         bid, ask = tick.bid_price.as_double(), tick.ask_price.as_double()
-        step = self.config.concession * (1 + self.attempts)
+        step = self.config.concession_dollars * (1 + self.attempts)
         price = min((bid + ask) / 2 + step, ask) if side == OrderSide.BUY else max((bid + ask) / 2 - step, bid)
         order = self.order_factory.limit(
             instrument_id=self.spread_id,

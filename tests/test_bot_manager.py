@@ -298,7 +298,7 @@ def test_groups_of_every_source_are_managed_through_their_owner(
             1,
             "strategies.iv_rank:IVRankStrategy",
             "strategies.iv_rank:IVRankStrategyConfig",
-            {**iv_rank, "take_profit": None},
+            {**iv_rank, "take_profit_pct": None},
         ),
         ComponentSpec(
             "strategies",

@@ -12,9 +12,9 @@ from hybrid.management.action_feed import lineages, record_row
 from hybrid.management.action_log import ActionLog, ActionRecord
 from hybrid.management.bot_manager import BotManager, BotManagerConfig
 from hybrid.management.exit_rules import evaluate
+from hybrid.management.management_rules import ManagementRules
 from hybrid.management.management_store import ManagementStore
-from hybrid.management.marks import GroupSnapshot, LegQuote
-from hybrid.management.rules import ManagementRules
+from hybrid.management.marks import LegQuote, MarkedGroup
 from hybrid.management.state import ManagementState
 from hybrid.options.legs import Leg
 from hybrid.store.db import Database
@@ -23,11 +23,11 @@ T0 = dt.datetime(2024, 3, 1, 15, 0, tzinfo=dt.UTC)
 EXPIRY = dt.date(2024, 4, 19)
 
 
-def credit_spread(cost_to_close: float) -> GroupSnapshot:
+def credit_spread(cost_to_close: float) -> MarkedGroup:
     """A put spread sold for 1.00 that now costs ``cost_to_close`` (P&L % = (1 - cost) x 100), 4 units."""
     short = cost_to_close + 0.5
     legs = (Leg("put", 450.0, EXPIRY, -1), Leg("put", 445.0, EXPIRY, 1))
-    return GroupSnapshot("g1", legs, (LegQuote(short - 0.01, short + 0.01), LegQuote(0.49, 0.51)), -1.0, 4, 4)
+    return MarkedGroup("g1", legs, (LegQuote(short - 0.01, short + 0.01), LegQuote(0.49, 0.51)), -1.0, 4, 4)
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from hybrid.management.exit_rules import evaluate, tranche_units
-from hybrid.management.marks import GroupSnapshot, LegQuote, pnl_pct, untrusted_reason
-from hybrid.management.rules import DEFAULT_TRANCHES, ManagementRules, ProfitTranche, RollRules
+from hybrid.management.management_rules import DEFAULT_TRANCHES, ManagementRules, ProfitTranche, RollRules
+from hybrid.management.marks import LegQuote, MarkedGroup, pnl_pct, untrusted_reason
 from hybrid.management.state import ManagementState
 from hybrid.options.legs import Leg
 
@@ -22,24 +22,24 @@ RULES = ManagementRules()
 CREDIT_LEGS = (Leg("put", 450.0, EXPIRY, -1), Leg("put", 445.0, EXPIRY, 1))
 
 
-def credit_spread(value: float, units: int = 10, open_units: int | None = None, **kw) -> GroupSnapshot:
+def credit_spread(value: float, units: int = 10, open_units: int | None = None, **kw) -> MarkedGroup:
     """The credit spread when buying it back costs ``value`` per share (short leg value+0.50, long 0.50)."""
     short, long = value + 0.50, 0.50
     quotes = (LegQuote(short - 0.01, short + 0.01), LegQuote(long - 0.01, long + 0.01))
-    return GroupSnapshot(
+    return MarkedGroup(
         "g1", CREDIT_LEGS, kw.pop("quotes", quotes), -1.0, units, units if open_units is None else open_units, **kw
     )
 
 
-def credit_at(pct: float, **kw) -> GroupSnapshot:
+def credit_at(pct: float, **kw) -> MarkedGroup:
     """The credit spread marked at ``pct`` percent P&L (a credit can lose more than 100%)."""
     return credit_spread(1.0 - pct / 100, **kw)
 
 
-def debit_at(pct: float, units: int = 10, open_units: int | None = None) -> GroupSnapshot:
+def debit_at(pct: float, units: int = 10, open_units: int | None = None) -> MarkedGroup:
     """A call bought for 1.00 marked at ``pct`` percent P&L (a debit can gain more than 100%)."""
     mid = 1.0 + pct / 100
-    return GroupSnapshot(
+    return MarkedGroup(
         "g2",
         (Leg("call", 500.0, EXPIRY, 1),),
         (LegQuote(mid - 0.01, mid + 0.01),),
@@ -63,10 +63,10 @@ def test_pnl_pct_of_a_credit_and_of_a_debit_on_mid_marks():
     assert pnl_pct(credit_spread(0.50)) == pytest.approx(50.0)  # bought back at half the credit
     assert pnl_pct(credit_spread(3.00)) == pytest.approx(-200.0)
     call = (Leg("call", 500.0, EXPIRY, 1),)
-    debit = GroupSnapshot("g2", call, (LegQuote(3.90, 4.10),), 2.50, 1, 1)  # paid 2.50, now 4.00 mid
+    debit = MarkedGroup("g2", call, (LegQuote(3.90, 4.10),), 2.50, 1, 1)  # paid 2.50, now 4.00 mid
     assert pnl_pct(debit) == pytest.approx(60.0)
     # a covered call: 100 shares are 1 share of underlying per share of the structure
-    covered = GroupSnapshot(
+    covered = MarkedGroup(
         "g3",
         (Leg("call", 500.0, EXPIRY, -1), Leg("underlying", None, None, 100)),
         (LegQuote(1.99, 2.01), LegQuote(489.99, 490.01)),

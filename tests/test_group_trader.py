@@ -27,9 +27,9 @@ from hybrid.trading import (
     check_execution,
     command_endpoint,
     limit_price,
+    market_snapshot,
     resolve_rules,
     result_topic,
-    snapshot,
 )
 from tests.iv_rank_runs import run_iv_rank
 
@@ -59,9 +59,9 @@ def test_credit_spread_prices_stay_on_the_negative_side() -> None:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"mode": "twap"}, "execution.mode must be one of limit, market, algorithm"),
-        ({"mode": "algorithm"}, "execution.exec_algorithm_id is required"),
-        ({"concession": 2.0}, "execution.concession must be a fraction"),
+        ({"mode": "twap"}, "execution.mode must be one of limit, market, two_part"),
+        ({"mode": "two_part"}, "execution.exec_algorithm_id is required"),
+        ({"concession_half_spreads": 2.0}, "execution.concession_half_spreads must be a fraction"),
         ({"repair_order_type": "stop"}, "execution.repair_order_type must be"),
     ],
 )
@@ -70,9 +70,9 @@ def test_bad_execution_is_one_line_naming_the_field(fields: dict, message: str) 
         ExecutionConfig(**fields)
 
 
-def test_algorithm_route_names_the_exec_algorithm() -> None:
+def test_two_part_route_names_the_exec_algorithm() -> None:
     config = check_execution(
-        ExecutionConfig(mode="algorithm", exec_algorithm_id="TwoPart", exec_algorithm_params={"mode": "combo"})
+        ExecutionConfig(mode="two_part", exec_algorithm_id="TwoPart", exec_algorithm_params={"mode": "combo"})
     )
     assert (config.exec_algorithm_id, config.exec_algorithm_params) == ("TwoPart", {"mode": "combo"})
 
@@ -186,7 +186,7 @@ class BusClient(Actor):
             self.sent.append("close")
 
     def vertical(self, ts_ns: int, today: dt.date, min_dte: int, max_dte: int) -> tuple:
-        market = snapshot(self.cache, self.spy, ts_ns, 0.045, 0.013)
+        market = market_snapshot(self.cache, self.spy, ts_ns, 0.045, 0.013)
         rules = RuleStructure(
             strategy="bull_call_spread",
             strikes=[{"by": "atm_offset", "steps": 0}, {"by": "atm_offset", "steps": 2}],

@@ -158,7 +158,7 @@ def test_orders_larger_than_the_displayed_size_are_repaired_to_balance(
 def test_groups_close_the_session_before_expiry_and_nothing_stays_open(
     scenario_catalog: Catalogs, tmp_path: Path
 ) -> None:
-    out = run_iv_rank(scenario_catalog("high_iv"), tmp_path, {"min_dte": 1, "max_dte": 4, "take_profit": None})
+    out = run_iv_rank(scenario_catalog("high_iv"), tmp_path, {"min_dte": 1, "max_dte": 4, "take_profit_pct": None})
     assert out.groups and all(g["status"] in ("closed", "unfilled") for g in out.groups)
     assert any(g["status"] == "closed" for g in out.groups)
     assert out.open_positions == 0
@@ -187,7 +187,7 @@ def test_a_group_held_to_expiry_is_settled_by_the_venue_and_closed_in_the_books(
         {
             "min_dte": 1,
             "max_dte": 3,
-            "take_profit": None,
+            "take_profit_pct": None,
             "close_days_before_expiry": 0,
             "exit_time": "16:30",
             "risk": {"max_open_groups": 1},
@@ -238,7 +238,7 @@ def test_entries_can_be_routed_through_the_two_part_algorithm(scenario_catalog: 
         "hybrid.execution.two_part:TwoPartConfig",
         {"stats_db": str(tmp_path / "stats.sqlite"), "deadline_seconds": 1800.0, "child_timeout_seconds": 300.0},
     )
-    execution = {"mode": "algorithm", "exec_algorithm_id": "TwoPart", "exec_algorithm_params": {"first_fraction": 0.4}}
+    execution = {"mode": "two_part", "exec_algorithm_id": "TwoPart", "exec_algorithm_params": {"first_fraction": 0.4}}
     out = run_iv_rank(scenario_catalog("high_iv"), tmp_path, {"execution": execution}, actors=(two_part,))
     orders = out.orders()
     assert (orders["exec_algorithm_id"] == "TwoPart").all()

@@ -244,7 +244,7 @@ def test_open_orders_become_commands_answerable_by_their_order_id(market: Cache,
     )
     assert [(leg.strike, leg.quantity) for leg in command.legs] == [(445, -1), (455, 1)]  # sold: negated
     assert command.execution == ExecutionConfig(
-        mode="algorithm", exec_algorithm_id="TwoPart", exec_algorithm_params={"first_fraction": 0.5}
+        mode="two_part", exec_algorithm_id="TwoPart", exec_algorithm_params={"first_fraction": 0.5}
     )
     rules = {
         "type": "rules",

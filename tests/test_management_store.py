@@ -8,10 +8,10 @@ import pytest
 
 from hybrid.management.action_log import ActionLog
 from hybrid.management.exit_rules import evaluate
+from hybrid.management.management_rules import ManagementRules
 from hybrid.management.management_store import ManagementStore
-from hybrid.management.marks import GroupSnapshot, LegQuote
+from hybrid.management.marks import LegQuote, MarkedGroup
 from hybrid.management.rolls import Lineage
-from hybrid.management.rules import ManagementRules
 from hybrid.options.legs import Leg
 from hybrid.store.db import Database
 
@@ -25,11 +25,11 @@ def open_store(path) -> tuple[ManagementStore, ActionLog]:
     return ManagementStore(db, log), log
 
 
-def credit_spread(value: float) -> GroupSnapshot:
+def credit_spread(value: float) -> MarkedGroup:
     """A 1.00-credit put spread that costs ``value`` to buy back (P&L % = (1 - value) x 100)."""
     expiry = dt.date(2024, 8, 16)
     short = value + 0.5
-    return GroupSnapshot(
+    return MarkedGroup(
         "g1",
         (Leg("put", 450.0, expiry, -1), Leg("put", 445.0, expiry, 1)),
         (LegQuote(short - 0.01, short + 0.01), LegQuote(0.49, 0.51)),

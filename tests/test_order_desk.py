@@ -27,9 +27,9 @@ from hybrid.trading import (
     OpenGroup,
     RollGroup,
     command_endpoint,
+    market_snapshot,
     resolve_rules,
     result_topic,
-    snapshot,
 )
 from tests.management_runs import BULL_CALLS, run
 
@@ -53,7 +53,7 @@ class DeskClient(Actor):
             self.clock.set_time_alert(step.__name__, at, callback=step)
 
     def _legs(self, dte: tuple[int, int]) -> tuple[Leg, ...]:
-        market = snapshot(self.cache, SPY, self.clock.timestamp_ns(), 0.045, 0.013)
+        market = market_snapshot(self.cache, SPY, self.clock.timestamp_ns(), 0.045, 0.013)
         rules = RuleStructure(
             strategy="bull_call_spread", strikes=BULL_CALLS, expiries=[{"min_dte": dte[0], "max_dte": dte[1]}]
         )
@@ -95,7 +95,7 @@ def test_intent_executions_become_execution_configs() -> None:
     assert execution_for(MarketExecution()) == (ExecutionConfig(mode="market"), None)
     assert execution_for(LimitExecution(price=-1.25)) == (None, -1.25)  # the owner's limit working, fixed price
     config, limit = execution_for(TwoPartExecution(first_fraction=0.5, on_deadline="complete"))
-    assert (config.mode, config.exec_algorithm_id, limit) == ("algorithm", "TwoPart", None)
+    assert (config.mode, config.exec_algorithm_id, limit) == ("two_part", "TwoPart", None)
     assert config.exec_algorithm_params == {"first_fraction": 0.5, "on_deadline": "complete"}
     assert execution_for(TwoPartExecution())[0].exec_algorithm_params is None
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from hybrid.management.management_rules import RollRules
 from hybrid.management.rolls import Lineage, LineageMember, RollError, lineage_pnl, roll_expiries, roll_legs
-from hybrid.management.rules import RollRules
 from hybrid.options.chain import ChainError, OptionChain
 from hybrid.options.instruments import make_option
 from hybrid.options.legs import Leg

@@ -20,9 +20,9 @@ from hybrid.trading import (
     GroupCommandResult,
     OpenGroup,
     command_endpoint,
+    market_snapshot,
     resolve_rules,
     result_topic,
-    snapshot,
 )
 from tests.management_runs import run
 
@@ -48,7 +48,7 @@ class CoveredCallClient(Actor):
             self.clock.set_time_alert(step.__name__, dt.datetime(2024, 1, day, 11, 0, tzinfo=NEW_YORK), callback=step)
 
     def open(self, event: TimeEvent) -> None:
-        market = snapshot(self.cache, SPY, self.clock.timestamp_ns(), 0.045, 0.013)
+        market = market_snapshot(self.cache, SPY, self.clock.timestamp_ns(), 0.045, 0.013)
         rules = RuleStructure(
             strategy="covered_call",
             strikes=[{"by": "atm_offset", "steps": 2}],

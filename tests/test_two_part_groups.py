@@ -155,7 +155,7 @@ def test_combo_groups_are_counted_from_their_spread_fills_only() -> None:
 
 # -- a GroupTrader strategy (the autonomous IV-rank strategy) routing its groups through TwoPart legging --
 
-LEGGING_EXECUTION = {"mode": "algorithm", "exec_algorithm_id": "TwoPart", "exec_algorithm_params": {"mode": "legging"}}
+LEGGING_EXECUTION = {"mode": "two_part", "exec_algorithm_id": "TwoPart", "exec_algorithm_params": {"mode": "legging"}}
 
 
 def two_part(tmp_path: Path) -> ComponentSpec:
@@ -183,7 +183,7 @@ def test_group_trader_legging_groups_stay_open_balanced_and_unflattened(
 def test_group_trader_closes_legging_groups_before_expiry(
     scenario_catalog: Callable[[str], Path], tmp_path: Path
 ) -> None:
-    strategy = {"execution": LEGGING_EXECUTION, "min_dte": 1, "max_dte": 4, "take_profit": None}
+    strategy = {"execution": LEGGING_EXECUTION, "min_dte": 1, "max_dte": 4, "take_profit_pct": None}
     out = run_iv_rank(scenario_catalog("high_iv"), tmp_path, strategy, actors=(two_part(tmp_path),))
     closed = [g for g in out.groups if g["status"] == "closed"]
     assert closed and out.summary["all_groups_balanced"]

@@ -13,6 +13,7 @@ to the intent, under ``prefix``: ``("open",)`` for the tagged union a client sub
 from __future__ import annotations
 
 import datetime as dt
+from typing import assert_never
 
 from hybrid.api.context import ApiContext
 from hybrid.api.errors import FieldErrors
@@ -82,7 +83,7 @@ def check_roll(context: ApiContext, intent: RollGroupIntent, prefix: Loc = ("rol
     if chain is None:
         message = f"group {group.group_id!r} has no option chain loaded to roll into"
         raise FieldErrors.one((*prefix, "group_id"), message, group.group_id, "not_listed")
-    targets = intent.expiries if intent.expiries is not None else intent.dte
+    targets = intent.targets
     field = "expiries" if intent.expiries is not None else "dte"
     try:
         wanted = catalogue.get_strategy(group.structure).n_expiries
@@ -94,9 +95,9 @@ def check_roll(context: ApiContext, intent: RollGroupIntent, prefix: Loc = ("rol
     current = min((leg.expiry for leg in group.legs if leg.expiry is not None), default=None)
     today = new_york_date(context.view.now())
     errors = [
-        {"type": "not_listed", "loc": (*prefix, field, index), "msg": message, "input": str(target)}
+        {"type": "not_listed", "loc": (*prefix, field, index), "msg": problem, "input": str(target)}
         for index, target in enumerate(targets)
-        if (message := _roll_target_error(chain, target, current, today)) is not None
+        if (problem := _roll_target_error(chain, target, current, today)) is not None
     ]
     if errors:
         raise FieldErrors(errors)
@@ -119,10 +120,14 @@ def _roll_target_error(
 
 
 def check_intent(context: ApiContext, intent: OrderIntent) -> None:
-    """Every engine-side check of a submitted intent (tagged union: locs start with its kind)."""
-    if isinstance(intent, OpenIntent):
-        check_open(context, intent)
-    elif isinstance(intent, CloseGroupIntent):
-        check_close(context, intent)
-    else:
-        check_roll(context, intent)
+    """Every engine-side check of a submitted intent (tagged union: locs start with its kind); one case per
+    kind, so a new intent kind is a type error here until it has its checks."""
+    match intent:
+        case OpenIntent():
+            check_open(context, intent)
+        case CloseGroupIntent():
+            check_close(context, intent)
+        case RollGroupIntent():
+            check_roll(context, intent)
+        case _:
+            assert_never(intent)

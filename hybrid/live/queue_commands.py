@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from typing import assert_never
 
 from nautilus_trader.cache.base import CacheFacade
 from nautilus_trader.model.identifiers import InstrumentId, Symbol, Venue
@@ -31,7 +32,7 @@ from hybrid.orders.intents import CloseGroupIntent, OpenIntent, RollGroupIntent
 from hybrid.orders.queue import QueuedOrder
 from hybrid.orders.structures import RuleStructure
 from hybrid.tracking import PositionGroup, rebuild_groups
-from hybrid.trading import CloseGroup, GroupCommand, MarketSnapshot, OpenGroup, RollGroup, snapshot
+from hybrid.trading import CloseGroup, GroupCommand, MarketSnapshot, OpenGroup, RollGroup, market_snapshot
 
 GROUP_PREFIX = "Q-"
 
@@ -55,17 +56,26 @@ class CommandBuilder:
         self.dividend = dividend
 
     def command(self, order: QueuedOrder, now_ns: int) -> GroupCommand:
+        """One case per intent kind: a new kind is a type error here until it has its command."""
         intent = order.intent
-        if isinstance(intent, OpenIntent):
-            return self._open(order, intent, now_ns)
-        execution, limit = execution_for(intent.execution)
-        if isinstance(intent, CloseGroupIntent):
-            reason = f"order {order.order_id}"
-            return CloseGroup(intent.group_id, intent.units, execution, limit, reason, command_id=order.order_id)
-        return RollGroup(intent.group_id, self._rolled_legs(intent, now_ns), execution, command_id=order.order_id)
+        match intent:
+            case OpenIntent():
+                return self._open(order, intent, now_ns)
+            case CloseGroupIntent():
+                execution, limit = execution_for(intent.execution)
+                reason = f"order {order.order_id}"
+                return CloseGroup(intent.group_id, intent.units, execution, limit, reason, command_id=order.order_id)
+            case RollGroupIntent():
+                execution, _ = execution_for(intent.execution)
+                legs = self._rolled_legs(intent, now_ns)
+                return RollGroup(intent.group_id, legs, execution, command_id=order.order_id)
+            case _:
+                assert_never(intent)
 
     def _market(self, underlying: str, now_ns: int) -> MarketSnapshot:
-        market = snapshot(self.cache, InstrumentId(Symbol(underlying), self.venue), now_ns, self.rate, self.dividend)
+        market = market_snapshot(
+            self.cache, InstrumentId(Symbol(underlying), self.venue), now_ns, self.rate, self.dividend
+        )
         if market is None:
             raise CommandError(f"no quoted market for {underlying}.{self.venue} and its options yet")
         return market
@@ -89,8 +99,8 @@ class CommandBuilder:
         legs = [self._leg(contract, ratio, group) for contract, ratio in contracts]
         market = self._market(contracts[0][0].underlying, now_ns)
         today = market.as_of.date()
-        current = sorted({leg.expiry for leg in legs})
-        targets = intent.expiries if intent.expiries is not None else intent.dte
+        current = sorted({contract_expiry(contract) for contract, _ in contracts})
+        targets = intent.targets
         if len(targets) != len(current):
             raise CommandError(f"group {group.group_id} has {len(current)} expiries; the roll gives {len(targets)}")
         try:
@@ -100,11 +110,10 @@ class CommandBuilder:
                 else market.chain.expiry_by_dte(today, target.min_dte, target.max_dte)
                 for old, target in zip(current, targets)
             }
+            moved = [(leg, contract, new[contract_expiry(contract)]) for leg, (contract, _) in zip(legs, contracts)]
             if intent.recentre == "same_strikes":
-                return tuple(Leg(leg.kind, leg.strike, new[leg.expiry], leg.quantity) for leg in legs)
-            return tuple(
-                self._same_delta(leg, contract, new[leg.expiry], market) for leg, (contract, _) in zip(legs, contracts)
-            )
+                return tuple(Leg(leg.kind, leg.strike, expiry, leg.quantity) for leg, _, expiry in moved)
+            return tuple(self._same_delta(leg, contract, expiry, market) for leg, contract, expiry in moved)
         except ChainError as exc:
             raise CommandError(str(exc)) from None
 
@@ -127,5 +136,5 @@ class CommandBuilder:
         mark = market.chain.mark(contract.id)
         if mark is None or mark.delta is None:
             raise CommandError(f"no delta for {contract.id} now: roll with same_strikes")
-        strike = market.chain.strike_by_delta(expiry, leg.kind, mark.delta)
+        strike = market.chain.strike_by_delta(expiry, contract_right(contract), mark.delta)
         return Leg(leg.kind, strike, expiry, leg.quantity)

@@ -3,7 +3,7 @@
 Every ``check_interval_minutes`` of the engine clock, inside ``active_from``-``active_until`` New York time
 on NYSE sessions, it rebuilds the group view from the cache (:func:`hybrid.tracking.rebuild_groups`) and,
 for each open group of a managed ``source`` whose orders are not working, marks it to the legs' mids
-(:mod:`.snapshots`, with the wide-market guard of :mod:`.marks`) and applies the rules
+(:mod:`.group_marking`, with the wide-market guard of :mod:`.marks`) and applies the rules
 (:func:`.exit_rules.evaluate`): graduated profit taking, a debounced stop loss, a roll below
 ``roll.below_dte`` days to expiry. A group's rules are its own (a manual override) or ``rules``.
 
@@ -48,10 +48,10 @@ from hybrid.management.action_feed import ActionFeed, open_action_log
 from hybrid.management.action_log import ActionLog, ActionRecord
 from hybrid.management.config_models import parse_model
 from hybrid.management.exit_rules import Decision, evaluate
+from hybrid.management.group_marking import GroupView, group_view, marked_group
+from hybrid.management.management_rules import ManagementRules
 from hybrid.management.management_store import ManagementStore
 from hybrid.management.rolls import RollError, roll_legs
-from hybrid.management.rules import ManagementRules
-from hybrid.management.snapshots import GroupView, group_snapshot, group_view
 from hybrid.management.state import ManagementState
 from hybrid.options.chain import ChainError
 from hybrid.options.legs import Leg
@@ -63,8 +63,8 @@ from hybrid.trading import (
     RollGroup,
     check_execution,
     command_endpoint,
+    market_snapshot,
     result_topic,
-    snapshot,
 )
 
 CHECK_TIMER = "bot-manager-check"
@@ -91,7 +91,7 @@ class GroupOverride(BaseModel):
 class BotManagerConfig(ActorConfig, frozen=True):
     """The bot manager (module docstring); times New York, rates continuous.
 
-    ``rules`` and each of ``overrides`` are tables of :class:`~hybrid.management.rules.ManagementRules` and
+    ``rules`` and each of ``overrides`` are tables of :class:`~hybrid.management.management_rules.ManagementRules` and
     :class:`GroupOverride`; ``execution`` works the closes and rolls (None: the owning strategy's own).
     """
 
@@ -239,7 +239,7 @@ class BotManager(Actor):
             self.log.debug(f"group {group_id} not marked: {view}")
             return
         state = self._state(view, now)
-        decision = evaluate(group_snapshot(self.cache, view), state, self.rules, now)
+        decision = evaluate(marked_group(self.cache, view), state, self.rules, now)
         if decision.kind == "roll":
             self.roll(view, state, decision, now)
             return
@@ -273,7 +273,7 @@ class BotManager(Actor):
 
     def _rolled_legs(self, view: GroupView, state: ManagementState, now: dt.datetime) -> tuple[Leg, ...]:
         rules = state.rules_or(self.rules).roll
-        market = snapshot(
+        market = market_snapshot(
             self.cache,
             view.underlying_id,
             self.clock.timestamp_ns(),
@@ -351,7 +351,7 @@ class BotManager(Actor):
 
     def _leg_deltas(self, view: GroupView) -> tuple[float, ...] | None:
         """Each leg's delta now (shares: 1), None when one is unknown."""
-        market = snapshot(
+        market = market_snapshot(
             self.cache,
             view.underlying_id,
             self.clock.timestamp_ns(),

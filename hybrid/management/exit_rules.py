@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from hybrid.calendar.exchange_time import new_york_date
-from hybrid.management.marks import GroupSnapshot, marks_untrusted, pnl_pct
+from hybrid.management.management_rules import ManagementRules, ProfitTranche
+from hybrid.management.marks import MarkedGroup, marks_untrusted, pnl_pct
 from hybrid.management.rolls import days_to_expiry
-from hybrid.management.rules import ManagementRules, ProfitTranche
 from hybrid.management.state import ManagementState
 
 DecisionKind = Literal["none", "skip", "close_units", "close_all", "roll"]
@@ -78,27 +78,27 @@ def tranche_units(tranches: tuple[ProfitTranche, ...], through_level: int, entry
     return min(open_units, max(1, target_closed - already_closed))
 
 
-def evaluate(snapshot: GroupSnapshot, state: ManagementState, rules: ManagementRules, now: dt.datetime) -> Decision:
-    """Apply the group's rules (``state.rules`` when set, else ``rules``) to one snapshot at ``now``."""
+def evaluate(group: MarkedGroup, state: ManagementState, rules: ManagementRules, now: dt.datetime) -> Decision:
+    """Apply the group's rules (``state.rules`` when set, else ``rules``) to one group at ``now``."""
     rules = state.rules_or(rules)
     if state.paused:
         return Decision("none", "management paused by a manual override", state)
-    if snapshot.open_units == 0:
+    if group.open_units == 0:
         return Decision("none", "no open units", state)
     if state.exit_requested is not None:
         return Decision("none", f"{state.exit_requested} close already requested", state)
 
-    dte = days_to_expiry(snapshot.legs, new_york_date(now))
-    rolling = rules.roll is not None and dte is not None and dte < rules.roll.below_dte
-    untrusted = marks_untrusted(snapshot, rules.max_spread_ratio, rules.max_spread_abs)
-    if untrusted is None and snapshot.entry_net_premium == 0:
+    dte = days_to_expiry(group.legs, new_york_date(now))
+    roll_due = dte if rules.roll is not None and dte is not None and dte < rules.roll.below_dte else None
+    untrusted = marks_untrusted(group, rules.max_spread_ratio, rules.max_spread_abs)
+    if untrusted is None and group.entry_net_premium == 0:
         untrusted = "entry net premium is 0, so a P&L % is undefined"
     if untrusted is not None:
-        if rolling:
-            return _roll(state, snapshot, dte, None)
+        if roll_due is not None:
+            return _roll(state, group, roll_due, None)
         return Decision("skip", f"marks not trusted: {untrusted}", state)
 
-    pct = pnl_pct(snapshot)
+    pct = pnl_pct(group)
     beyond_stop = rules.stop_loss_pct is not None and pct <= rules.stop_loss_pct
     state = state.model_copy(update={"stop_count": state.stop_count + 1 if beyond_stop else 0})
     if beyond_stop and state.stop_count >= rules.stop_confirmations:
@@ -106,7 +106,7 @@ def evaluate(snapshot: GroupSnapshot, state: ManagementState, rules: ManagementR
             "close_all",
             f"stop loss: P&L {pct:+.1f}% <= {rules.stop_loss_pct:+.0f}% on {state.stop_count} consecutive checks",
             state.model_copy(update={"exit_requested": "stop_loss"}),
-            units=snapshot.open_units,
+            units=group.open_units,
             pnl_pct=pct,
         )
 
@@ -116,10 +116,10 @@ def evaluate(snapshot: GroupSnapshot, state: ManagementState, rules: ManagementR
         if pct >= tranche.at_pct and level not in state.fired_levels
     ]
     if reached:
-        units = tranche_units(rules.profit_tranches, reached[-1], snapshot.entry_units, snapshot.open_units)
+        units = tranche_units(rules.profit_tranches, reached[-1], group.entry_units, group.open_units)
         top = rules.profit_tranches[reached[-1] - 1]
         update: dict = {"fired_levels": tuple(sorted({*state.fired_levels, *reached}))}
-        if units == snapshot.open_units:
+        if units == group.open_units:
             update["exit_requested"] = "profit"
         return Decision(
             "close_units",
@@ -130,19 +130,19 @@ def evaluate(snapshot: GroupSnapshot, state: ManagementState, rules: ManagementR
             levels=tuple(reached),
             pnl_pct=pct,
         )
-    if rolling:
-        return _roll(state, snapshot, dte, pct)
+    if roll_due is not None:
+        return _roll(state, group, roll_due, pct)
     if beyond_stop:
         reason = f"P&L {pct:+.1f}% beyond the stop: check {state.stop_count} of {rules.stop_confirmations}"
         return Decision("none", reason, state, pnl_pct=pct)
     return Decision("none", f"P&L {pct:+.1f}%: no rule triggered", state, pnl_pct=pct)
 
 
-def _roll(state: ManagementState, snapshot: GroupSnapshot, dte: int, pct: float | None) -> Decision:
+def _roll(state: ManagementState, group: MarkedGroup, dte: int, pct: float | None) -> Decision:
     return Decision(
         "roll",
         f"roll: {dte} days to the nearest expiry",
         state.model_copy(update={"exit_requested": "roll"}),
-        units=snapshot.open_units,
+        units=group.open_units,
         pnl_pct=pct,
     )

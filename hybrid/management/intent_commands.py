@@ -14,10 +14,12 @@ custom legs), a side, units and an execution; :func:`open_command` turns it into
 from __future__ import annotations
 
 import datetime as dt
+from typing import assert_never
 
 from hybrid.execution.two_part import ALGORITHM_ID
 from hybrid.options.legs import Leg
-from hybrid.orders.intents import Execution, LimitExecution, MarketExecution, OpenIntent
+from hybrid.orders.execution_mode import ExecutionMode
+from hybrid.orders.intents import Execution, LimitExecution, MarketExecution, OpenIntent, TwoPartExecution
 from hybrid.orders.structures import CustomLegs, RuleStructure
 from hybrid.trading import ExecutionConfig, MarketSnapshot, OpenGroup, resolve_rules
 
@@ -26,12 +28,19 @@ CUSTOM_STRUCTURE = "custom"
 
 def execution_for(execution: Execution) -> tuple[ExecutionConfig | None, float | None]:
     """The command's execution config (None: the owner's own) and fixed limit price for an intent's execution."""
-    if isinstance(execution, MarketExecution):
-        return ExecutionConfig(mode="market"), None
-    if isinstance(execution, LimitExecution):
-        return None, execution.price
-    params = execution.model_dump(exclude={"type"}, exclude_none=True)
-    return ExecutionConfig(mode="algorithm", exec_algorithm_id=ALGORITHM_ID, exec_algorithm_params=params or None), None
+    match execution:
+        case MarketExecution():
+            return ExecutionConfig(mode=ExecutionMode.MARKET), None
+        case LimitExecution():
+            return None, execution.price
+        case TwoPartExecution():
+            params = execution.model_dump(exclude={"type"}, exclude_none=True)
+            config = ExecutionConfig(
+                mode=ExecutionMode.TWO_PART, exec_algorithm_id=ALGORITHM_ID, exec_algorithm_params=params or None
+            )
+            return config, None
+        case _:
+            assert_never(execution)
 
 
 def intent_legs(intent: OpenIntent, market: MarketSnapshot, today: dt.date) -> list[Leg]:

@@ -12,8 +12,8 @@ import sqlite3
 from hybrid.calendar.exchange_time import utc_text
 from hybrid.management.action_log import ActionLog, ActionRecord
 from hybrid.management.exit_rules import Decision
+from hybrid.management.management_rules import ManagementRules
 from hybrid.management.rolls import Lineage, LineageMember, lineage_pnl
-from hybrid.management.rules import ManagementRules
 from hybrid.management.state import ManagementState
 from hybrid.store.db import Database
 

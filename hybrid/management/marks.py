@@ -27,7 +27,7 @@ class LegQuote:
 
 
 @dataclass(frozen=True, slots=True)
-class GroupSnapshot:
+class MarkedGroup:
     """What the bot sees of one open group at one instant.
 
     ``legs`` are per unit (signed quantities, as :class:`Leg`), ``quotes`` the legs' markets in the same
@@ -76,7 +76,7 @@ def untrusted_reason(quote: LegQuote, max_spread_ratio: float, max_spread_abs: f
     return None
 
 
-def marks_untrusted(snapshot: GroupSnapshot, max_spread_ratio: float, max_spread_abs: float) -> str | None:
+def marks_untrusted(snapshot: MarkedGroup, max_spread_ratio: float, max_spread_abs: float) -> str | None:
     """The first leg whose market cannot be trusted, as a reason naming the leg, or None."""
     for leg, quote in zip(snapshot.legs, snapshot.quotes):
         reason = untrusted_reason(quote, max_spread_ratio, max_spread_abs)
@@ -86,7 +86,7 @@ def marks_untrusted(snapshot: GroupSnapshot, max_spread_ratio: float, max_spread
     return None
 
 
-def unit_value(snapshot: GroupSnapshot) -> float:
+def unit_value(snapshot: MarkedGroup) -> float:
     """One unit's net premium per share at mid (what it would cost to buy; negative for a credit)."""
     return sum(
         leg.quantity * quote.mid / (1 if leg.is_option else snapshot.multiplier)
@@ -94,7 +94,7 @@ def unit_value(snapshot: GroupSnapshot) -> float:
     )
 
 
-def pnl_pct(snapshot: GroupSnapshot) -> float:
+def pnl_pct(snapshot: MarkedGroup) -> float:
     """Unrealised P&L as a percent of |entry net premium| (same for one unit or the whole group)."""
     if snapshot.entry_net_premium == 0:
         raise ValueError("entry_net_premium is 0: a P&L % is undefined for this group")

@@ -57,7 +57,7 @@ from hybrid.options.chain import ChainError
 from hybrid.options.iv_data import IV_DATA_CLIENT, IV_HISTORY_CLIENT, AtmImpliedVol
 from hybrid.options.ivrank import TRADING_DAYS
 from hybrid.tracking import rebuild_groups
-from hybrid.trading import GroupCommandResult, MarketSnapshot, command_endpoint, result_topic, snapshot
+from hybrid.trading import GroupCommandResult, MarketSnapshot, command_endpoint, market_snapshot, result_topic
 
 NEXT_RUN_ALERT = "recurring-next-run"
 MARKET_RETRY = timedelta(minutes=1)
@@ -209,7 +209,7 @@ class RecurringTemplates(Actor):
         for run in self.store.due_runs(now):
             underlying_id = InstrumentId(Symbol(run.template.order.underlying), self.venue)
             now_ns = self.clock.timestamp_ns()
-            market = snapshot(self.cache, underlying_id, now_ns, self.config.rate, self.config.dividend)
+            market = market_snapshot(self.cache, underlying_id, now_ns, self.config.rate, self.config.dividend)
             if market is None:
                 upcoming.append(now + MARKET_RETRY)
             elif self.store.claim_run(run.template_id, run.scheduled_at):

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from hybrid.management.rules import RollRules
+from hybrid.management.management_rules import RollRules
 from hybrid.options.chain import DeltaOf, Right
 from hybrid.options.legs import Leg
 

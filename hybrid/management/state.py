@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hybrid.management.rules import ManagementRules
+from hybrid.management.management_rules import ManagementRules
 
 ExitKind = Literal["profit", "stop_loss", "roll"]
 
@@ -22,7 +22,7 @@ class ManagementState(BaseModel):
     checks beyond the stop; ``paused`` a person's override (the bot leaves the group alone);
     ``rules`` the group's own rules (None: the defaults); ``exit_requested`` the full close already
     asked for, so it is not asked again while its orders work; ``entry_deltas`` each leg's delta when
-    the lineage was first opened (legs in :func:`~hybrid.management.snapshots.canonical_legs` order),
+    the lineage was first opened (legs in :func:`~hybrid.management.group_marking.canonical_legs` order),
     the targets of a ``same_deltas`` roll.
     """
 

@@ -25,13 +25,15 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter, ValidationInfo, field_validator, model_validator
 
 from hybrid.options.legs import Leg
+from hybrid.orders.execution_mode import ExecutionMode
 from hybrid.orders.structures import DteWindow, RuleStructure, StrictModel, Structure, field_error
-from hybrid.tracking.tags import SOURCES
+from hybrid.tracking.tags import Source
 
 MAX_UNITS_ENV = "HYBRID_MAX_UNITS"
 DEFAULT_MAX_UNITS = 100
@@ -41,7 +43,6 @@ MAX_METADATA_TEXT = 256
 STORED_CONTEXT = {"max_units": None}
 _ID = r"^[A-Za-z0-9._:\-]+$"  # also safe inside the group tags of hybrid.tracking.tags
 
-Source = Literal[SOURCES]  # the group tag convention's sources
 Side = Literal["buy", "sell"]
 IdempotencyKey = Annotated[str, Field(min_length=1, max_length=128, pattern=_ID)]
 GroupId = Annotated[str, Field(min_length=1, max_length=64, pattern=_ID)]
@@ -62,13 +63,13 @@ def default_max_units() -> int:
 class MarketExecution(StrictModel):
     """Cross the spread now: fills fast, pays the width of every leg's market."""
 
-    type: Literal["market"] = "market"
+    type: Literal[ExecutionMode.MARKET] = ExecutionMode.MARKET
 
 
 class LimitExecution(StrictModel):
     """One limit order at ``price``: net premium per share of one unit, positive = debit paid."""
 
-    type: Literal["limit"] = "limit"
+    type: Literal[ExecutionMode.LIMIT] = ExecutionMode.LIMIT
     price: NetPremium = Field(examples=[1.25, -0.85])
 
 
@@ -78,7 +79,7 @@ class TwoPartExecution(StrictModel):
     ``limit_price`` bounds the ladder (worst net premium per share of one unit, positive = debit).
     """
 
-    type: Literal["two_part"] = "two_part"
+    type: Literal[ExecutionMode.TWO_PART] = ExecutionMode.TWO_PART
     mode: Literal["combo", "legging"] | None = None
     first_fraction: float | None = Field(default=None, gt=0, lt=1)
     limit_price: NetPremium | None = None
@@ -163,6 +164,15 @@ class RollGroupIntent(_Intent):
     expiries: list[dt.date] | None = Field(default=None, min_length=1, max_length=4)
     dte: list[DteWindow] | None = Field(default=None, min_length=1, max_length=4)
     recentre: Literal["same_strikes", "same_deltas"] = "same_strikes"
+
+    @property
+    def targets(self) -> Sequence[dt.date | DteWindow]:
+        """The new expiries or DTE windows, whichever was given (exactly one is)."""
+        if self.expiries is not None:
+            return self.expiries
+        if self.dte is None:
+            raise ValueError("a roll needs expiries or dte")  # refused by the model's own check
+        return self.dte
 
     @model_validator(mode="after")
     def _one_target(self) -> RollGroupIntent:

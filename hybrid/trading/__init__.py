@@ -9,7 +9,6 @@ from hybrid.trading.commands import (
     command_endpoint,
     result_topic,
 )
-from hybrid.trading.execution import ExecutionConfig, check_execution, limit_price
 from hybrid.trading.group_trader import (
     EntryGate,
     EntryProposal,
@@ -18,8 +17,9 @@ from hybrid.trading.group_trader import (
     GroupTradingConfig,
     parse_time,
 )
-from hybrid.trading.market import MarketSnapshot, snapshot
-from hybrid.trading.rules import resolve_rules
+from hybrid.trading.market import MarketSnapshot, market_snapshot
+from hybrid.trading.order_working import ExecutionConfig, check_execution, limit_price
+from hybrid.trading.strike_rules import resolve_rules
 
 __all__ = [
     "CloseGroup",
@@ -37,8 +37,8 @@ __all__ = [
     "check_execution",
     "command_endpoint",
     "limit_price",
+    "market_snapshot",
     "parse_time",
     "resolve_rules",
     "result_topic",
-    "snapshot",
 ]

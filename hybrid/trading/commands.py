@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from nautilus_trader.model.identifiers import StrategyId
 
 from hybrid.options.legs import Leg
-from hybrid.trading.execution import ExecutionConfig
+from hybrid.trading.order_working import ExecutionConfig
 
 
 def command_endpoint(strategy_id: StrategyId | str) -> str:

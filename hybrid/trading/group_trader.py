@@ -23,7 +23,7 @@ What it does:
   is logged with its reason and returned.
 - spread quotes: ``subscribe_quote_ticks(spread_id, aggregate_spread_quotes=True, ...)`` after the
   ``OptionSpread`` is built by ``request_instrument`` (spread quotes are aggregated from the legs,
-  never stored); prices come from the structure's quote (see :mod:`hybrid.trading.execution`).
+  never stored); prices come from the structure's quote (see :mod:`hybrid.trading.order_working`).
 - close: an order in the opposite direction for all or some units; a working opening order is
   cancelled first. Groups are closed ``close_days_before_expiry`` sessions before their first expiry
   at ``exit_time`` New York time, so nothing reaches expiry; a group that does (0 days, or a close
@@ -42,7 +42,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal, cast
+from typing import Literal, assert_never, cast
 
 import msgspec
 from nautilus_trader.common.messages import TradingStateChanged
@@ -76,6 +76,7 @@ from hybrid.nautilus_compat.topics import RISK_EVENTS
 from hybrid.options.analytics import AnalysisResult, analyze
 from hybrid.options.chain import BoundStrategy, ChainError, bind
 from hybrid.options.legs import Leg
+from hybrid.orders.execution_mode import ExecutionMode
 from hybrid.tracking import GroupTags, PositionGroup, legged_units
 from hybrid.tracking.groups import SETTLEMENT_TAG
 from hybrid.tracking.tags import leg_ratio_tag
@@ -88,8 +89,8 @@ from hybrid.trading.commands import (
     command_endpoint,
     result_topic,
 )
-from hybrid.trading.execution import ExecutionConfig, check_execution, limit_price
-from hybrid.trading.market import MarketSnapshot, snapshot
+from hybrid.trading.market import MarketSnapshot, market_snapshot
+from hybrid.trading.order_working import ExecutionConfig, check_execution, limit_price
 
 Purpose = Literal["open", "close"]
 PARENT_TAG = "parent"  # a rolled group's orders name the group it was rolled from
@@ -263,19 +264,27 @@ class GroupTrader:
 
     # -- commands ----------------------------------------------------------------------------
 
-    def handle_command(self, command: GroupCommand) -> None:
-        """The message-bus endpoint: run the command and publish its result."""
-        if isinstance(command, OpenGroup):
-            result = self.open_group(command)
-        elif isinstance(command, CloseGroup):
-            result = self.close_group(command)
-        elif isinstance(command, RollGroup):
-            result = self.roll_group(command)
+    def handle_command(self, command: object) -> None:
+        """The message-bus endpoint (anything may be sent to it): run the command and publish its result."""
+        if isinstance(command, GroupCommand):
+            result = self.run_command(command)
         else:
             result = GroupCommandResult(
                 getattr(command, "command_id", "?"), False, None, f"unknown command {type(command).__name__}"
             )
         self.strategy.msgbus.publish(result_topic(self.strategy.id), result)
+
+    def run_command(self, command: GroupCommand) -> GroupCommandResult:
+        """One case per command type: a new type of :data:`GroupCommand` is a type error here until handled."""
+        match command:
+            case OpenGroup():
+                return self.open_group(command)
+            case CloseGroup():
+                return self.close_group(command)
+            case RollGroup():
+                return self.roll_group(command)
+            case _:
+                assert_never(command)
 
     def open_group(self, command: OpenGroup) -> GroupCommandResult:
         """Check the entry, then start its orders; refused with a logged reason when it may not be opened."""
@@ -290,7 +299,7 @@ class GroupTrader:
         now = self.strategy.clock.timestamp_ns()
         underlying_id = InstrumentId(Symbol(command.underlying), self.venue)
         expiries = {leg.expiry for leg in command.legs if leg.expiry is not None}  # the option legs
-        market = snapshot(self.strategy.cache, underlying_id, now, self.rate, self.dividend, expiries)
+        market = market_snapshot(self.strategy.cache, underlying_id, now, self.rate, self.dividend, expiries)
         if market is None:
             return refuse(f"no quoted market for {underlying_id} and its options")
         try:
@@ -387,7 +396,7 @@ class GroupTrader:
             if trade.working is None:
                 self._work(state)
             elif (
-                trade.execution.mode == "limit"
+                trade.execution.mode == ExecutionMode.LIMIT
                 and not trade.canceling
                 and tick.ts_event - trade.since_ns >= trade.execution.reprice_after_seconds * 1_000_000_000
             ):
@@ -464,9 +473,9 @@ class GroupTrader:
         if trade.quantity == 0:
             state.trade = None
             return
-        if trade.execution.mode == "algorithm":  # the algorithm worked it to its end: no second run
+        if trade.execution.mode == ExecutionMode.TWO_PART:  # the algorithm worked it to its end: no second run
             if trade.purpose == "close":  # what it left must still go: cross directly
-                trade.execution = msgspec.structs.replace(trade.execution, mode="limit")
+                trade.execution = msgspec.structs.replace(trade.execution, mode=ExecutionMode.LIMIT)
                 trade.cross = True
             else:
                 state.trade = None
@@ -497,7 +506,7 @@ class GroupTrader:
         tags = state.tags.to_tags() + ([f"{PARENT_TAG}={state.parent_group_id}"] if state.parent_group_id else [])
         if state.shares_ratio:  # the group view and leg balancing then know the underlying leg
             tags.append(leg_ratio_tag(state.underlying_id, state.shares_ratio))
-        if trade.execution.mode == "market" and trade.limit is None:
+        if trade.execution.mode == ExecutionMode.MARKET and trade.limit is None:
             order = strategy.order_factory.market(state.instrument_id, trade.side, quantity, tags=tags)
         else:
             if trade.limit is not None:  # net premium per structure unit, debit positive
@@ -507,11 +516,11 @@ class GroupTrader:
                     trade.side,
                     quote.bid_price.as_double(),
                     quote.ask_price.as_double(),
-                    trade.execution.concession,
+                    trade.execution.concession_half_spreads,
                     trade.attempts,
-                    cross=trade.cross or trade.execution.mode == "algorithm",
+                    cross=trade.cross or trade.execution.mode == ExecutionMode.TWO_PART,
                 )
-            algorithm = trade.execution.mode == "algorithm"
+            algorithm = trade.execution.mode == ExecutionMode.TWO_PART
             order = strategy.order_factory.limit(
                 state.instrument_id,
                 trade.side,

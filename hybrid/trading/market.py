@@ -81,7 +81,7 @@ def live_contracts(cache: CacheFacade, underlying: str, now_ns: int) -> list[Opt
     ]
 
 
-def snapshot(
+def market_snapshot(
     cache: CacheFacade,
     underlying_id: InstrumentId,
     now_ns: int,

@@ -21,10 +21,10 @@ from hybrid.api.operations import NoParams, Params, call, operation
 from hybrid.api.routers.orders import queue_intent
 from hybrid.api.schemas import Group, Lineage, Management, Portfolio, Position
 from hybrid.api.validation import check_close, check_roll, find_group
-from hybrid.management.rules import ManagementRules
-from hybrid.orders.intents import CloseGroupIntent, Execution, GroupId, RollGroupIntent, Source
+from hybrid.management.management_rules import ManagementRules
+from hybrid.orders.intents import CloseGroupIntent, Execution, GroupId, RollGroupIntent
 from hybrid.orders.queue import QueuedOrder
-from hybrid.tracking import SOURCES
+from hybrid.tracking.tags import Source
 
 router = APIRouter(tags=["groups"])
 
@@ -48,7 +48,7 @@ RollRequest = _body_of(RollGroupIntent)
 
 class GroupQuery(Params):
     status: Literal["open", "closed", "unfilled"] | None = None
-    source: Literal[SOURCES] | None = None
+    source: Source | None = None
 
 
 class GroupRef(Params):

@@ -7,6 +7,7 @@ and a config can travel as JSON (API, per-group custom rules).
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Literal
 
@@ -39,9 +40,9 @@ class RollRules(_Frozen):
     The new expiry is the first listed one whose DTE is within ``[target_dte_min, target_dte_max]``.
     """
 
-    below_dte: int = Field(7, ge=1, description="roll when DTE < this many calendar days")
-    target_dte_min: int = Field(30, ge=1)
-    target_dte_max: int = Field(45, ge=1)
+    below_dte: int = Field(default=7, ge=1, description="roll when DTE < this many calendar days")
+    target_dte_min: int = Field(default=30, ge=1)
+    target_dte_max: int = Field(default=45, ge=1)
     recentre: Recentre = "same_strikes"
 
     @model_validator(mode="after")
@@ -73,7 +74,7 @@ class ManagementRules(_Frozen):
     @model_validator(mode="after")
     def _tranches(self) -> ManagementRules:
         levels = [t.at_pct for t in self.profit_tranches]
-        if any(b <= a for a, b in zip(levels, levels[1:])):
+        if any(b <= a for a, b in itertools.pairwise(levels)):
             raise ValueError(f"profit_tranches: at_pct must be strictly ascending, got {levels}")
         total = sum(t.fraction for t in self.profit_tranches)
         if self.profit_tranches and not math.isclose(total, 1.0, abs_tol=1e-9):

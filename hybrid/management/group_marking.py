@@ -1,7 +1,7 @@
 """A position group as the bot manager sees it: per-unit legs, their quotes and the entry premium.
 
 The group view (:func:`hybrid.tracking.rebuild_groups`) knows a group's structure instrument, its legs'
-ratios and the units filled; this turns one open group into the :class:`GroupSnapshot` the exit rules
+ratios and the units filled; this turns one open group into the :class:`MarkedGroup` the exit rules
 take. Conventions:
 
 - a unit is one unit of the structure instrument (the spread, or the single contract). Catalogue
@@ -24,7 +24,7 @@ from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId, Symbol
 from nautilus_trader.model.instruments import Equity, OptionContract
 
-from hybrid.management.marks import GroupSnapshot, LegQuote
+from hybrid.management.marks import LegQuote, MarkedGroup
 from hybrid.options.chain import contract_expiry, contract_right
 from hybrid.options.legs import Leg
 from hybrid.tracking import PositionGroup
@@ -100,6 +100,8 @@ def leg_quote(cache: CacheFacade, instrument_id: InstrumentId) -> LegQuote:
 def entry_net_premium(cache: CacheFacade, view: GroupView) -> float:
     """Net premium per share of one unit at entry, positive for a debit (module docstring)."""
     group = view.group
+    if group.entry_premium is None:
+        raise ValueError(f"group {group.group_id} has no entry premium: it holds no structure units")  # see group_view
     side = 1 if group.units > 0 else -1
     premium = side * group.entry_premium
     for leg, instrument_id in zip(view.legs, view.instrument_ids):
@@ -123,11 +125,11 @@ def _opening_price(cache: CacheFacade, group: PositionGroup, instrument_id: Inst
     return notional / quantity if quantity else 0.0
 
 
-def group_snapshot(cache: CacheFacade, view: GroupView) -> GroupSnapshot:
+def marked_group(cache: CacheFacade, view: GroupView) -> MarkedGroup:
     """What :func:`hybrid.management.exit_rules.evaluate` takes, with the legs' current markets."""
     group = view.group
     open_units = abs(int(group.units))
-    return GroupSnapshot(
+    return MarkedGroup(
         group_id=group.group_id,
         legs=view.legs,
         quotes=tuple(leg_quote(cache, instrument_id) for instrument_id in view.instrument_ids),

@@ -69,5 +69,6 @@ def _strike_places(strategy: catalogue.StrategyDef, expiries: dict[str, dt.date]
     for name in strategy.strikes:
         legs = [leg for leg in strategy.legs if leg.strike == name]
         right: Right = "put" if all(leg.kind == "put" for leg in legs) else "call"
-        places[name] = (expiries[legs[0].expiry], right)
+        first_expiry = next(leg.expiry for leg in legs if leg.expiry is not None)  # legs at a strike are options
+        places[name] = (expiries[first_expiry], right)
     return places

@@ -1,16 +1,18 @@
-"""How a group's structure order is worked: limit at mid with a concession, market, or an ExecAlgorithm.
+"""How a group's structure order is worked: limit at mid with a concession, market, or the two-part ExecAlgorithm.
 
 Prices are net premiums per share of one structure unit in the order's direction of the instrument
-(a credit structure bought as a spread has a negative price). ``mode``:
+(a credit structure bought as a spread has a negative price). ``mode`` (an
+:class:`~hybrid.orders.execution_mode.ExecutionMode`, the order intents' ``execution.type`` names):
 
-- ``limit``: one limit order at mid moved toward the far touch by ``concession`` (a fraction of the
-  half-spread: multi-leg structures quote wide, so a fixed cent amount either gives everything away
-  or never fills); when it has not filled after ``reprice_after_seconds`` it is cancelled and re-sent
-  one more concession away (never past the far touch), up to ``max_reprices`` times. An opening order then gives up (what filled stays); a closing
-  order keeps crossing at the far touch until it is done: nothing may be left open past expiry.
+- ``limit``: one limit order at mid moved toward the far touch by ``concession_half_spreads`` (a
+  fraction of the half-spread: multi-leg structures quote wide, so a fixed cent amount either gives
+  everything away or never fills); when it has not filled after ``reprice_after_seconds`` it is
+  cancelled and re-sent one more concession away (never past the far touch), up to ``max_reprices``
+  times. An opening order then gives up (what filled stays); a closing order keeps crossing at the far
+  touch until it is done: nothing may be left open past expiry.
 - ``market``: one market order.
-- ``algorithm``: a limit at the far touch (the worst price accepted, the bound of the algorithm's own
-  ladder from mid) handed to the ExecAlgorithm ``exec_algorithm_id`` (e.g. ``TwoPart``) with
+- ``two_part``: a limit at the far touch (the worst price accepted, the bound of the algorithm's own
+  ladder from mid) handed to the ExecAlgorithm ``exec_algorithm_id`` (``TwoPart``) with
   ``exec_algorithm_params``; the algorithm works it to its end, the group does not reprice: what it
   leaves of an opening is given up, of a closing is crossed directly.
 
@@ -23,14 +25,14 @@ from __future__ import annotations
 from nautilus_trader.common.config import NautilusConfig
 from nautilus_trader.model.enums import OrderSide
 
-MODES = ("limit", "market", "algorithm")
+from hybrid.orders.execution_mode import ExecutionMode
 
 
 class ExecutionConfig(NautilusConfig, frozen=True):
     """Execution of group orders (see the module docstring); checked by :func:`check_execution`."""
 
-    mode: str = "limit"
-    concession: float = 0.25
+    mode: ExecutionMode = ExecutionMode.LIMIT
+    concession_half_spreads: float = 0.25
     reprice_after_seconds: int = 900
     max_reprices: int = 4
     exec_algorithm_id: str | None = None
@@ -45,13 +47,15 @@ class ExecutionConfig(NautilusConfig, frozen=True):
 
 def check_execution(config: ExecutionConfig) -> ExecutionConfig:
     """``config`` itself, or a one-line ValueError naming the field and what is valid."""
-    if config.mode not in MODES:
-        raise ValueError(f"execution.mode must be one of {', '.join(MODES)}, got {config.mode!r}")
-    if config.mode == "algorithm" and not config.exec_algorithm_id:
-        raise ValueError("execution.exec_algorithm_id is required when execution.mode is 'algorithm' (e.g. 'TwoPart')")
-    if not 0 <= config.concession <= 1:
+    if config.mode not in ExecutionMode:
+        modes = ", ".join(ExecutionMode)
+        raise ValueError(f"execution.mode must be one of {modes}, got {str(config.mode)!r}")
+    if config.mode == ExecutionMode.TWO_PART and not config.exec_algorithm_id:
+        raise ValueError("execution.exec_algorithm_id is required when execution.mode is 'two_part' (e.g. 'TwoPart')")
+    if not 0 <= config.concession_half_spreads <= 1:
         raise ValueError(
-            f"execution.concession must be a fraction of the half-spread in [0, 1], got {config.concession}"
+            "execution.concession_half_spreads must be a fraction of the half-spread in [0, 1], "
+            f"got {config.concession_half_spreads}"
         )
     if config.reprice_after_seconds <= 0 or config.max_reprices < 0:
         raise ValueError(
@@ -70,12 +74,13 @@ def check_execution(config: ExecutionConfig) -> ExecutionConfig:
 
 
 def limit_price(
-    side: OrderSide, bid: float, ask: float, concession: float, attempts: int, cross: bool = False
+    side: OrderSide, bid: float, ask: float, concession_half_spreads: float, attempts: int, cross: bool = False
 ) -> float:
-    """Mid moved ``concession x (1 + attempts)`` half-spreads toward the far touch, capped at it; the far touch when ``cross``."""
+    """Mid moved ``concession_half_spreads x (1 + attempts)`` half-spreads toward the far touch, capped at it;
+    the far touch when ``cross``."""
     far = ask if side == OrderSide.BUY else bid
     if cross:
         return far
     mid = (bid + ask) / 2
-    step = concession * (1 + attempts) * (ask - bid) / 2
+    step = concession_half_spreads * (1 + attempts) * (ask - bid) / 2
     return min(mid + step, far) if side == OrderSide.BUY else max(mid - step, far)
