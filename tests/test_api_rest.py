@@ -198,11 +198,11 @@ def test_analysis_prices_legs_from_the_chain(api: Api, viewer: httpx.Client) -> 
 
 
 def test_preview_validates_like_a_submission_and_queues_nothing(api: Api, viewer: httpx.Client) -> None:
-    before = len(api.context.queue.list(limit=1000))
+    before = len(api.context.queue.orders(limit=1000))
     preview = viewer.post("/analysis/preview", json=api.open_intent(units=3)).json()
     assert preview["market_total"]["mid"] == pytest.approx(3 * preview["market_per_unit"]["mid"])
     assert preview["limit_vs_mid"] == pytest.approx(2.5 - preview["market_per_unit"]["mid"] / 100)
-    assert len(api.context.queue.list(limit=1000)) == before
+    assert len(api.context.queue.orders(limit=1000)) == before
     day, nearest = api.facts.unlisted_expiry(api.facts.expiry)
     intent = api.open_intent(structure={**api.facts.spread, "expiries": [str(day)]})
     unlisted = viewer.post("/analysis/preview", json=intent)

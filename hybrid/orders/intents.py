@@ -31,7 +31,7 @@ from pydantic import Field, TypeAdapter, ValidationInfo, field_validator, model_
 
 from hybrid.options.legs import Leg
 from hybrid.orders.structures import DteWindow, RuleStructure, StrictModel, Structure, field_error
-from hybrid.tracking.tags import SOURCES
+from hybrid.tracking.tags import Source
 
 MAX_UNITS_ENV = "HYBRID_MAX_UNITS"
 DEFAULT_MAX_UNITS = 100
@@ -41,7 +41,6 @@ MAX_METADATA_TEXT = 256
 STORED_CONTEXT = {"max_units": None}
 _ID = r"^[A-Za-z0-9._:\-]+$"  # also safe inside the group tags of hybrid.tracking.tags
 
-Source = Literal[SOURCES]  # the group tag convention's sources
 Side = Literal["buy", "sell"]
 IdempotencyKey = Annotated[str, Field(min_length=1, max_length=128, pattern=_ID)]
 GroupId = Annotated[str, Field(min_length=1, max_length=64, pattern=_ID)]

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from nautilus_trader.model.identifiers import InstrumentId
 
-SOURCES = ("autonomous", "manual", "recurring")
+Source = Literal["autonomous", "manual", "recurring"]
+SOURCES: tuple[Source, ...] = get_args(Source)
 GROUP_KEY = "group"
 SOURCE_KEY = "source"
 STRUCTURE_KEY = "structure"
