@@ -111,10 +111,12 @@ def test_the_app_refuses_to_start_without_tokens(api: Api) -> None:
 
 def test_rate_limit_answers_429_with_retry_after(api: Api) -> None:
     tight = {role: RateLimit(rate=0.1, burst=2) for role in ("viewer", "trader", "admin")}
-    with serve(second(api.context), tight) as url:
-        with httpx.Client(base_url=f"{url}/api/v1", headers=auth(VIEWER), trust_env=False) as client:
-            codes = [client.get("/strategies").status_code for _ in range(3)]
-            limited = client.get("/health")
+    with (
+        serve(second(api.context), tight) as url,
+        httpx.Client(base_url=f"{url}/api/v1", headers=auth(VIEWER), trust_env=False) as client,
+    ):
+        codes = [client.get("/strategies").status_code for _ in range(3)]
+        limited = client.get("/health")
     assert codes == [200, 200, 429]
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
 

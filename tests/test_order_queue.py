@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
@@ -118,8 +119,8 @@ def test_the_engine_reports_progress_through_legal_transitions(queue):
         S.FILLED,
     ]
     assert [h.reason for h in history[-3:]] == ["1/3 units", "2/3 units", "3/3 units"]
-    assert all(a.at < b.at for a, b in zip(history, history[1:]))
-    assert all(h.previous == p.status for p, h in zip(history, history[1:]))
+    assert all(a.at < b.at for a, b in itertools.pairwise(history))
+    assert all(h.previous == p.status for p, h in itertools.pairwise(history))
 
 
 @pytest.mark.parametrize(
@@ -231,7 +232,7 @@ def test_listing_filters_by_status_and_pages_newest_first(queue):
     assert [o.order_id for o in queue.orders(status=S.HANDED_TO_ENGINE)] == [ids[4]]
     assert [o.order_id for o in queue.orders(status="queued", limit=2, offset=1)] == [ids[2], ids[1]]
     for bad in ({"limit": 0}, {"limit": 1001}, {"offset": -1}):
-        with pytest.raises(ValueError, match="limit|offset"):
+        with pytest.raises(ValueError, match=r"limit|offset"):
             queue.orders(**bad)
 
 

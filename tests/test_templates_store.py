@@ -159,7 +159,7 @@ def test_a_claimed_run_without_outcome_is_reported_and_never_due_again(path):
 
 
 def test_only_the_latest_conditional_check_catches_up_the_rest_are_superseded(path):
-    store, log = open_store(path)
+    store, _ = open_store(path)
     every_5 = template(schedule={"kind": "conditional", "every_minutes": 5}, conditions={})
     tid = store.create(every_5, CREATED).template_id
     [first] = store.due_runs(ny(2024, 7, 1, 9, 30))

@@ -37,6 +37,7 @@ import datetime as dt
 import fnmatch
 from dataclasses import dataclass
 
+import msgspec
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.common.events import TimeEvent
@@ -102,7 +103,7 @@ class BotManagerConfig(ActorConfig, frozen=True):
     active_until: str = "15:55"
     sources: tuple[str, ...] = SOURCES
     rules: dict | None = None
-    overrides: list[dict] = []
+    overrides: list[dict] = msgspec.field(default_factory=list)
     execution: ExecutionConfig | None = None
     rate: float = 0.045
     dividend: float = 0.013

@@ -34,6 +34,7 @@ import datetime as dt
 from dataclasses import dataclass
 from datetime import timedelta
 
+import msgspec
 import pandas as pd
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
@@ -76,7 +77,7 @@ class RecurringTemplatesConfig(ActorConfig, frozen=True):
     owner: str = "OrderDesk-000"
     venue: str = "OPRA"
     database: str | None = None
-    templates: list[dict] = []
+    templates: list[dict] = msgspec.field(default_factory=list)
     iv_window: int = TRADING_DAYS
     rate: float = 0.045
     dividend: float = 0.013

@@ -189,7 +189,7 @@ class CustomLegs(StrictModel):
                 message = "the same contract appears twice: merge the two legs into one quantity"
                 raise field_error(("legs", index), message, leg.to_dict(), "duplicate_leg")
             seen.add(key)
-            if leg.is_option and not leg.strike <= MAX_STRIKE:
+            if leg.strike is not None and not leg.strike <= MAX_STRIKE:
                 message = f"strike must be a finite number up to {MAX_STRIKE}"
                 raise field_error(("legs", index, "strike"), message, leg.strike, "leg_strike")
             bound = MAX_OPTION_RATIO if leg.is_option else MAX_UNDERLYING_SHARES
