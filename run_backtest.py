@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 from hybrid.backtest import run_and_report
 from hybrid.runconfig import ConfigError, load_settings
 
 
 class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 

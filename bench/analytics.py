@@ -36,13 +36,18 @@ from optionlab import run_strategy
 from optionlab.models import Inputs
 
 from hybrid.options.analytics import DEFAULT_POINTS, analyze
-from hybrid.options.legs import Leg
+from hybrid.options.legs import Leg, LegKind
 from hybrid.options.payoff import Structure, price_grid
 from hybrid.options.pricing import bs_price, chain_iv_greeks
 
 SPOT, VOL, RATE, DIVIDEND, DAYS = 100.0, 0.20, 0.03, 0.01, 30
 AS_OF = dt.date(2024, 6, 3)
-CONDOR = (("put", 90.0, 1, 0.60), ("put", 95.0, -1, 1.40), ("call", 105.0, -1, 1.20), ("call", 110.0, 1, 0.40))
+CONDOR: tuple[tuple[LegKind, float, int, float], ...] = (
+    ("put", 90.0, 1, 0.60),
+    ("put", 95.0, -1, 1.40),
+    ("call", 105.0, -1, 1.20),
+    ("call", 110.0, 1, 0.40),
+)
 
 
 def _median_ms(rounds: list[float], number: int) -> float:

@@ -41,8 +41,14 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from websockets.sync.client import connect
+
+if TYPE_CHECKING:  # the server process imports these itself, after the bench has forked it
+    from hybrid.api.engine_view import CacheEngineView, EngineView
+    from hybrid.api.ws import Hub
+    from hybrid.orders.queue import OrderQueue
 
 DEADLINE_S = 300.0  # every phase together must finish within this, or the run fails
 CLIENTS = 4
@@ -55,7 +61,7 @@ SIZES = {  # quick: (latency submits, reads, submits, fills)
 READ_PATHS = ("/strategies/iron_condor", "/chain/SPY/expiries")
 
 
-def _engine_view(catalog: Path) -> object:
+def _engine_view(catalog: Path) -> CacheEngineView:
     """A view of a cache holding the catalog's instruments and each one's last quote."""
     from nautilus_trader.cache.cache import Cache
     from nautilus_trader.common.component import MessageBus, TestClock
@@ -82,7 +88,7 @@ def _engine_view(catalog: Path) -> object:
 class _Drainer:
     """The engine side's stand-in: claims every queued order at once and notes when (monotonic ns)."""
 
-    def __init__(self, queue: object) -> None:
+    def __init__(self, queue: OrderQueue) -> None:
         self.queue = queue
         self.handed: dict[str, tuple[int, int, int]] = {}  # order id -> (n, sent_ns, handed_ns)
         self._wake = threading.Event()
@@ -97,8 +103,9 @@ class _Drainer:
             self._wake.clear()
             while (order := self.queue.claim_next()) is not None:
                 metadata = order.intent.client_metadata
-                if isinstance(metadata.get("sent_ns"), int):
-                    self.handed[order.order_id] = (metadata["n"], metadata["sent_ns"], time.monotonic_ns())
+                n, sent_ns = metadata.get("n"), metadata.get("sent_ns")
+                if isinstance(sent_ns, int) and isinstance(n, int):
+                    self.handed[order.order_id] = (n, sent_ns, time.monotonic_ns())
 
     def stop(self) -> None:
         self._stop = True
@@ -106,17 +113,20 @@ class _Drainer:
         self._thread.join(timeout=5)
 
 
-def _listed_spread(view: object) -> dict:
+def _listed_spread(view: EngineView) -> dict:
     """A bull call spread the chain lists: about 30 DTE, one strike either side of the money."""
     from hybrid.calendar.exchange_time import new_york_date
 
-    chain, spot = view.chain("SPY"), view.underlying_quote("SPY").mid
+    chain, quote = view.chain("SPY"), view.underlying_quote("SPY")
+    if chain is None or quote is None or quote.mid is None:
+        raise RuntimeError("the bench catalog has no SPY chain with a two-sided underlying quote")
+    spot = quote.mid
     expiry = chain.expiry_by_dte(new_york_date(view.now()), 20, 40)
     strikes = [chain.strike_by_atm_offset(expiry, "call", spot, offset) for offset in (-1, 1)]
     return {"type": "catalogue", "strategy": "bull_call_spread", "strikes": strikes, "expiries": [str(expiry)]}
 
 
-def _publish_fills(hub: object, count: int, spacing_s: float) -> None:
+def _publish_fills(hub: Hub, count: int, spacing_s: float) -> None:
     from hybrid.api.ws import HubEvent
 
     for number in range(count):

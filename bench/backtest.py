@@ -34,8 +34,8 @@ from nautilus_trader.trading.strategy import Strategy
 
 from data.synthetic import MarketConfig, generate
 from hybrid.backtest import run_backtest, write_report
-from hybrid.runconfig.manifest import MANIFEST_NAME
 from hybrid.runconfig import load_settings
+from hybrid.runconfig.manifest import MANIFEST_NAME
 from hybrid.runconfig.settings import ComponentSpec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,12 +63,15 @@ def run(quick: bool = False) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-backtest-") as tmp:
         catalog, label = _catalog(quick, Path(tmp))
         settings = load_settings(ROOT / "configs" / "demo.toml", catalog=catalog, out=Path(tmp) / "report")
+        out = settings.out
+        if out is None:
+            raise RuntimeError("the demo settings name no report directory")
         wall, cpu = time.perf_counter(), time.process_time()
         with run_backtest(settings) as demo:
             demo_seconds, demo_cpu = time.perf_counter() - wall, time.process_time() - cpu
             quotes = demo.result.iterations
             t1 = time.perf_counter()
-            write_report(demo, settings.out)
+            write_report(demo, out)
             report_seconds = time.perf_counter() - t1
         wall, cpu = time.perf_counter(), time.process_time()
         with run_backtest(replace(settings, components=(NO_OP_STRATEGY,)), instrumented=False):

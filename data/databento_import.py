@@ -50,6 +50,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NoReturn
 
 import databento
 import databento_dbn
@@ -67,8 +68,8 @@ from nautilus_trader.model.instruments import Equity, Instrument, OptionContract
 from nautilus_trader.persistence.catalog import ParquetDataCatalog  # noqa: E402
 
 from data.synthetic.catalog_writer import check_target, staged_catalog  # noqa: E402
-from hybrid.runconfig.manifest import CatalogManifest  # noqa: E402
 from hybrid.options.instruments import DEFAULT_VENUE, make_equity  # noqa: E402
+from hybrid.runconfig.manifest import CatalogManifest  # noqa: E402
 
 OPTIONS_DATASET = "OPRA.PILLAR"
 DEFINITION_SCHEMA = "definition"
@@ -369,7 +370,7 @@ def _one_line(exc: BaseException) -> str:
 class _OneLineParser(argparse.ArgumentParser):
     """Usage mistakes, like bad files, end with one line and exit code 2."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
@@ -379,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m data.databento_import",
         description="Import Databento OPRA definitions and quotes into a NautilusTrader catalog.",
     )
-    files = {"nargs": "+", "action": "extend", "metavar": "FILE"}
+    files: dict[str, Any] = {"nargs": "+", "action": "extend", "metavar": "FILE"}
     parser.add_argument("--definitions", required=True, help="definition .dbn.zst files", **files)
     parser.add_argument("--quotes", required=True, help="OPRA quote .dbn.zst files", **files)
     parser.add_argument("--underlying-quotes", default=[], help="equity quote .dbn.zst files", **files)

@@ -26,9 +26,9 @@ from hybrid.api.server import ServerThread
 from hybrid.api.ws import Hub
 from hybrid.backtest import run_backtest
 from hybrid.calendar.exchange_time import new_york_date
-from hybrid.runconfig.manifest import CatalogManifest
 from hybrid.options.catalogue.structure import format_number
 from hybrid.runconfig import load_settings
+from hybrid.runconfig.manifest import CatalogManifest
 from hybrid.store.db import Database
 
 CONFIG = Path(__file__).with_name("api_backtest.toml")

@@ -111,10 +111,12 @@ def test_the_app_refuses_to_start_without_tokens(api: Api) -> None:
 
 def test_rate_limit_answers_429_with_retry_after(api: Api) -> None:
     tight = {role: RateLimit(rate=0.1, burst=2) for role in ("viewer", "trader", "admin")}
-    with serve(second(api.context), tight) as url:
-        with httpx.Client(base_url=f"{url}/api/v1", headers=auth(VIEWER), trust_env=False) as client:
-            codes = [client.get("/strategies").status_code for _ in range(3)]
-            limited = client.get("/health")
+    with (
+        serve(second(api.context), tight) as url,
+        httpx.Client(base_url=f"{url}/api/v1", headers=auth(VIEWER), trust_env=False) as client,
+    ):
+        codes = [client.get("/strategies").status_code for _ in range(3)]
+        limited = client.get("/health")
     assert codes == [200, 200, 429]
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
 
@@ -198,11 +200,11 @@ def test_analysis_prices_legs_from_the_chain(api: Api, viewer: httpx.Client) -> 
 
 
 def test_preview_validates_like_a_submission_and_queues_nothing(api: Api, viewer: httpx.Client) -> None:
-    before = len(api.context.queue.list(limit=1000))
+    before = len(api.context.queue.orders(limit=1000))
     preview = viewer.post("/analysis/preview", json=api.open_intent(units=3)).json()
     assert preview["market_total"]["mid"] == pytest.approx(3 * preview["market_per_unit"]["mid"])
     assert preview["limit_vs_mid"] == pytest.approx(2.5 - preview["market_per_unit"]["mid"] / 100)
-    assert len(api.context.queue.list(limit=1000)) == before
+    assert len(api.context.queue.orders(limit=1000)) == before
     day, nearest = api.facts.unlisted_expiry(api.facts.expiry)
     intent = api.open_intent(structure={**api.facts.spread, "expiries": [str(day)]})
     unlisted = viewer.post("/analysis/preview", json=intent)

@@ -35,23 +35,26 @@ def test_no_generated_request_gets_a_server_error(api_app: FastAPI) -> None:
     failures: list[str] = []
     for operation in operations:
         for mode in schemathesis.GenerationMode:
-
-            @given(case=operation.as_strategy(mode))
-            @settings(
-                max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=CHECKS
-            )
-            def check(case: schemathesis.Case) -> None:
-                response = case.call(headers=auth(ADMIN))
-                try:
-                    case.validate_response(response, checks=[not_a_server_error])
-                except AssertionError as exc:
-                    failures.append(f"{operation.label} ({mode}): {str(exc).splitlines()[0]}\n{case.as_curl_command()}")
-                    raise
-
-            try:
-                check()
-            except AssertionError:
-                pass  # recorded above, with the smallest example hypothesis found
-            except Unsatisfiable:
-                assert mode is schemathesis.GenerationMode.NEGATIVE, operation.label  # no parameter to get wrong
+            _check(operation, mode, failures)
     assert not failures, "\n\n".join(failures)
+
+
+def _check(operation: schemathesis.APIOperation, mode: schemathesis.GenerationMode, failures: list[str]) -> None:
+    """Run the generated cases of one operation in one mode; a failure is recorded in ``failures``."""
+
+    @given(case=operation.as_strategy(mode))
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=CHECKS)
+    def check(case: schemathesis.Case) -> None:
+        response = case.call(headers=auth(ADMIN))
+        try:
+            case.validate_response(response, checks=[not_a_server_error])
+        except AssertionError as exc:
+            failures.append(f"{operation.label} ({mode}): {str(exc).splitlines()[0]}\n{case.as_curl_command()}")
+            raise
+
+    try:
+        check()
+    except AssertionError:
+        pass  # recorded above, with the smallest example hypothesis found
+    except Unsatisfiable:
+        assert mode is schemathesis.GenerationMode.NEGATIVE, operation.label  # no parameter to get wrong

@@ -136,9 +136,9 @@ class _StuckSocket:
     """A client that stopped reading: its first send never completes."""
 
     client = None
-    scope: dict = {"subprotocols": []}
 
     def __init__(self) -> None:
+        self.scope: dict = {"subprotocols": []}
         self.application_state = WebSocketState.CONNECTED
         self.sent: list[str] = []
         self.closed_with: int | None = None

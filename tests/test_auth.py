@@ -134,7 +134,7 @@ def test_bad_token_files_are_clear_errors(tmp_path, name, text, words):
 
 
 def test_a_missing_file_is_a_clear_error(tmp_path):
-    with pytest.raises(AuthConfigError, match="cannot read .*nope.toml"):
+    with pytest.raises(AuthConfigError, match=r"cannot read .*nope\.toml"):
         load_tokens_file(tmp_path / "nope.toml")
 
 

@@ -427,7 +427,7 @@ def test_input_errors_name_the_parameter(strikes: list, expiries: list, message:
 def test_expiries_as_iso_strings_and_datetimes() -> None:
     assert build("naked_put", ["100"], ["2024-06-21"]) == [P(100, -1)]
     assert build("naked_put", 100, E1) == [P(100, -1)]  # a lone value for a one-parameter list
-    with pytest.raises(StrategyError, match="^naked_put: expiries must be a list, got None$"):
+    with pytest.raises(StrategyError, match=r"^naked_put: expiries must be a list, got None$"):
         build("naked_put", [100], None)
     with pytest.raises(StrategyError, match="expiration must be a date, not a datetime"):
         build("naked_put", [100], [dt.datetime(2024, 6, 21, 16)])

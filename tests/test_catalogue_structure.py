@@ -40,7 +40,7 @@ def test_rule_is_normalised_and_renamed() -> None:
 
 def test_rule_reports_the_first_broken_link_of_a_chain() -> None:
     rule = Rule("a < b <= c < d")
-    values = {k: Decimal(v) for k, v in dict(a=1, b=3, c=2, d=4).items()}
+    values = {k: Decimal(v) for k, v in {"a": 1, "b": 3, "c": 2, "d": 4}.items()}
     assert rule.broken(values) == "b (3) must be <= c (2)"
     assert rule.broken({**values, "c": Decimal(3)}) is None
     assert Rule("x != y").broken({"x": dt.date(2024, 1, 2), "y": dt.date(2024, 1, 2)}) == (

@@ -14,8 +14,8 @@ from nautilus_trader.model.instruments import Equity, OptionContract
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
 from data.databento_import import QUOTE_SCHEMAS, DatabentoImportError, import_databento, main
-from hybrid.runconfig.manifest import CatalogManifest
 from hybrid.options.instruments import expiry_close_ns, parse_occ_symbol
+from hybrid.runconfig.manifest import CatalogManifest
 from tests.dbn_fixtures import (
     OPRA,
     SECOND_NS,
@@ -280,7 +280,7 @@ def bad_input_cases(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
         "equity as options": (args(q=spy), "dataset is XNAS.ITCH, option quotes come from OPRA.PILLAR"),
         "options as underlying": (args(defs, quotes, "--underlying-quotes", str(quotes)), "OPRA.PILLAR holds options"),
         "overlap": (args(defs, quotes, "--quotes", str(quotes)), "overlap those from quotes.dbn.zst"),
-        "out not empty": (args()[:-2] + ["--out", str(full)], "--out: out must be a new or empty directory"),
+        "out not empty": ([*args()[:-2], "--out", str(full)], "--out: out must be a new or empty directory"),
         "bad venue": (args(defs, quotes, "--venue", "SMART"), "--venue 'SMART': not a venue code Databento knows"),
         "missing option": (["--quotes", str(quotes), "--out", str(tmp_path / "out")], "--definitions"),
     }

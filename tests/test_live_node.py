@@ -92,7 +92,7 @@ def test_kill_9_then_restart_keeps_queue_and_templates_and_executes_nothing_twic
     store = Database(db)
     queue = OrderQueue(store)
     assert (queue.get(filled).status, queue.get(resting).status) == ("filled", "working")
-    assert [t.template_id for t in TemplateStore(store, ActionLog(store)).list()] == [template_id]
+    assert [t.template_id for t in TemplateStore(store, ActionLog(store)).templates()] == [template_id]
     filled_history = queue.history(filled)
     queued = queue.submit(ORDER_INTENT.validate_python(later), "tom").order_id  # accepted just before the crash
     urgent = ORDER_INTENT.validate_python({**later, "priority": 0})

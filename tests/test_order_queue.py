@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
@@ -76,7 +77,7 @@ def test_claims_follow_priority_then_acceptance_order(queue):
     claimed = [ids[queue.claim_next().order_id] for _ in range(5)]
     assert claimed == ["d", "b", "e", "a", "c"]
     assert queue.claim_next() is None
-    assert {o.status for o in queue.list()} == {S.HANDED_TO_ENGINE}
+    assert {o.status for o in queue.orders()} == {S.HANDED_TO_ENGINE}
 
 
 def test_same_key_and_payload_returns_the_same_order_and_a_different_payload_conflicts(queue):
@@ -89,14 +90,14 @@ def test_same_key_and_payload_returns_the_same_order_and_a_different_payload_con
     assert caught.value.order_id == first.order_id
     other_client = queue.submit(intent(key="abc"), submitted_by="bob")
     assert other_client.order_id != first.order_id
-    assert len(queue.list()) == 2
+    assert len(queue.orders()) == 2
 
 
 def test_an_idempotent_resubmit_returns_the_order_as_it_is_now(queue):
     first = queue.submit(intent(key="k"))
     queue.claim_next()
     assert queue.submit(intent(key="k")).status == S.HANDED_TO_ENGINE
-    assert len(queue.list()) == 1 and first.status == S.QUEUED
+    assert len(queue.orders()) == 1 and first.status == S.QUEUED
 
 
 def test_the_engine_reports_progress_through_legal_transitions(queue):
@@ -118,8 +119,8 @@ def test_the_engine_reports_progress_through_legal_transitions(queue):
         S.FILLED,
     ]
     assert [h.reason for h in history[-3:]] == ["1/3 units", "2/3 units", "3/3 units"]
-    assert all(a.at < b.at for a, b in zip(history, history[1:]))
-    assert all(h.previous == p.status for p, h in zip(history, history[1:]))
+    assert all(a.at < b.at for a, b in itertools.pairwise(history))
+    assert all(h.previous == p.status for p, h in itertools.pairwise(history))
 
 
 @pytest.mark.parametrize(
@@ -161,7 +162,7 @@ def test_unknown_orders_and_statuses_are_clear_errors(queue):
     with pytest.raises(ValueError, match="unknown order status 'done'; one of: accepted, queued, handed_to_engine"):
         queue.mark(order_id, "done")
     with pytest.raises(ValueError, match="unknown order status 'open'"):
-        queue.list(status="open")
+        queue.orders(status="open")
 
 
 def test_cancel_is_immediate_in_the_queue_and_a_request_once_the_engine_holds_it(queue):
@@ -227,12 +228,12 @@ def test_listeners_see_every_change_once_in_order(queue):
 def test_listing_filters_by_status_and_pages_newest_first(queue):
     ids = [queue.submit(intent(priority=9 - i)).order_id for i in range(5)]
     queue.claim_next()
-    assert [o.order_id for o in queue.list()] == ids[::-1]
-    assert [o.order_id for o in queue.list(status=S.HANDED_TO_ENGINE)] == [ids[4]]
-    assert [o.order_id for o in queue.list(status="queued", limit=2, offset=1)] == [ids[2], ids[1]]
+    assert [o.order_id for o in queue.orders()] == ids[::-1]
+    assert [o.order_id for o in queue.orders(status=S.HANDED_TO_ENGINE)] == [ids[4]]
+    assert [o.order_id for o in queue.orders(status="queued", limit=2, offset=1)] == [ids[2], ids[1]]
     for bad in ({"limit": 0}, {"limit": 1001}, {"offset": -1}):
-        with pytest.raises(ValueError, match="limit|offset"):
-            queue.list(**bad)
+        with pytest.raises(ValueError, match=r"limit|offset"):
+            queue.orders(**bad)
 
 
 def test_two_drainers_never_claim_the_same_order(tmp_path):

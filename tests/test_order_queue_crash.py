@@ -91,7 +91,7 @@ def test_every_order_a_killed_submitter_accepted_is_on_disk_exactly_once(tmp_pat
     kill(child)
 
     queue = OrderQueue(Database(db_path))
-    on_disk = queue.list(limit=1000)
+    on_disk = queue.orders(limit=1000)
     assert len({o.order_id for o in on_disk}) == len(on_disk)
     by_id = {o.order_id: o for o in on_disk}
     assert set(printed) <= set(by_id)
@@ -105,7 +105,7 @@ def test_every_order_a_killed_submitter_accepted_is_on_disk_exactly_once(tmp_pat
     # The client did not hear back about the rest and retries all of them with the same keys.
     retried = [queue.submit(intent(priority=i % 4, key=f"k{i}", strike=400 + i)).order_id for i in range(SUBMITS)]
     assert retried[: len(printed)] == printed
-    assert len(queue.list(limit=1000)) == SUBMITS == len(set(retried))
+    assert len(queue.orders(limit=1000)) == SUBMITS == len(set(retried))
 
 
 @pytest.mark.parametrize("kill_points", [("claimed", "sent", "acked")])
@@ -138,7 +138,7 @@ def test_a_drainer_killed_between_claim_and_ack_never_sends_an_order_twice(tmp_p
         queue.mark(order.order_id, S.WORKING)
 
     assert Counter(engine_log(engine_path)) == Counter(submitted)
-    assert {o.status for o in queue.list()} == {S.WORKING}
+    assert {o.status for o in queue.orders()} == {S.WORKING}
     for order_id in submitted:
         assert [h.status for h in queue.history(order_id)].count(S.WORKING) == 1
 

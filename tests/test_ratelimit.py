@@ -154,6 +154,8 @@ def test_an_app_without_a_limiter_says_how_to_install_one():
     async def read(who: Principal = Depends(rate_limited("viewer"))) -> dict:
         return {"name": who.name}
 
-    with TestClient(app, raise_server_exceptions=True) as client:
-        with pytest.raises(RuntimeError, match="install_rate_limiter"):
-            client.get("/read", headers={"Authorization": f"Bearer {VIEWER}"})
+    with (
+        TestClient(app, raise_server_exceptions=True) as client,
+        pytest.raises(RuntimeError, match="install_rate_limiter"),
+    ):
+        client.get("/read", headers={"Authorization": f"Bearer {VIEWER}"})

@@ -237,7 +237,7 @@ def test_two_actors_on_one_database_fire_each_run_once(small_catalog: Path, tmp_
     fired = [a for a in outcome.actions if a["action"] == "template_fired"]
     assert sorted(a["group_id"] for a in fired) == [f"template-1-2024010{d}T150000Z" for d in (2, 3, 4, 5)]
     assert len(outcome.groups) == 4
-    assert [s.template.name for s in _store(tmp_path / "management.sqlite").list()] == ["ten"]  # one definition
+    assert [s.template.name for s in _store(tmp_path / "management.sqlite").templates()] == ["ten"]  # one definition
 
 
 class TemplateMakerConfig(ElsewhereConfig, frozen=True):

@@ -28,9 +28,9 @@ from data.synthetic import MarketConfig, generate
 from data.synthetic.regime_path import daily_path
 from hybrid.calendar import nyse as calendar
 from hybrid.calendar.exchange_time import NEW_YORK
-from hybrid.runconfig.manifest import CatalogManifest
 from hybrid.options.instruments import parse_occ_symbol
 from hybrid.options.iv_data import AtmImpliedVol, load_atm_iv_history
+from hybrid.runconfig.manifest import CatalogManifest
 
 
 @pytest.fixture(scope="module")

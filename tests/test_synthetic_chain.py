@@ -52,8 +52,7 @@ def test_expiries_weekly_fridays_monthlies_further_out(demo_chain):
 
 
 def test_strikes_one_dollar_near_the_money_five_further_out(demo_chain):
-    days, chain, open_spot = demo_chain
-    config = MarketConfig.profile("demo")
+    _, chain, open_spot = demo_chain
     first_day = [c for c in chain if c.listed_day == 0]
     for expiry in {c.expiry for c in first_day}:
         strikes = sorted({c.strike for c in first_day if c.expiry == expiry})

@@ -51,7 +51,7 @@ def test_templates_survive_a_restart_and_support_crud(path):
 
     store, log = open_store(path)
     assert store.get(first.template_id).template == first.template
-    assert [s.template.name for s in store.list()] == ["monday condor", "daily fly"]
+    assert [s.template.name for s in store.templates()] == ["monday condor", "daily fly"]
     later = CREATED + dt.timedelta(hours=1)
     updated = store.update(second.template_id, daily("10:30", name="daily fly"), later)
     assert store.get(second.template_id).template.schedule.at == dt.time(10, 30)
@@ -69,7 +69,7 @@ def test_invalid_templates_are_refused_naming_the_field_and_nothing_changes(path
     with pytest.raises(ValidationError) as caught:
         store.create(daily("17:00"), CREATED)
     assert caught.value.errors()[0]["loc"] == ("schedule", "daily", "at")
-    assert store.list() == []
+    assert store.templates() == []
     kept = store.create(daily(), CREATED)
     with pytest.raises(ValidationError):
         store.update(kept.template_id, daily(grace_minutes=-5), CREATED)
@@ -159,7 +159,7 @@ def test_a_claimed_run_without_outcome_is_reported_and_never_due_again(path):
 
 
 def test_only_the_latest_conditional_check_catches_up_the_rest_are_superseded(path):
-    store, log = open_store(path)
+    store, _ = open_store(path)
     every_5 = template(schedule={"kind": "conditional", "every_minutes": 5}, conditions={})
     tid = store.create(every_5, CREATED).template_id
     [first] = store.due_runs(ny(2024, 7, 1, 9, 30))
@@ -181,7 +181,7 @@ def test_disabled_templates_do_not_run_and_are_not_caught_up_when_enabled(path):
     tid = store.create(daily(), CREATED).template_id
     store.set_enabled(tid, False, ny(2024, 7, 1, 9, 10))
     assert store.due_runs(ny(2024, 7, 3, 9, 50)) == []
-    assert store.list(enabled=False)[0].template_id == tid and store.list(enabled=True) == []
+    assert store.templates(enabled=False)[0].template_id == tid and store.templates(enabled=True) == []
     store.set_enabled(tid, True, ny(2024, 7, 3, 9, 50))
     assert store.due_runs(ny(2024, 7, 3, 9, 55)) == [] and store.runs(tid) == []
     assert [r.scheduled_at for r in store.due_runs(ny(2024, 7, 5, 9, 45))] == [ny(2024, 7, 5, 9, 45)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 REGIMES = ("calm", "stressed", "spike")
 SCENARIOS = ("high_iv", "mid_iv", "low_iv")
@@ -172,7 +173,7 @@ class MarketConfig:
             _require(ok(self), name, valid, getattr(self, name))
 
     @classmethod
-    def profile(cls, name: str, **overrides: object) -> MarketConfig:
+    def profile(cls, name: str, **overrides: Any) -> MarketConfig:
         """The named profile (``demo``: 3 months, ``small``: 4 days for tests) with ``overrides``."""
         if name not in _PROFILES:
             raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {name!r}")

@@ -17,9 +17,9 @@ from data.synthetic.option_grid import OptionGrid
 from data.synthetic.quoting import underlying_quotes, underlying_trades
 from data.synthetic.random_streams import UNDERLYING_QUOTES, UNDERLYING_TRADES, stream
 from data.synthetic.regime_path import daily_path
-from hybrid.runconfig.manifest import CatalogManifest
 from hybrid.options.instruments import make_equity, make_option
 from hybrid.options.iv_data import AtmImpliedVol
+from hybrid.runconfig.manifest import CatalogManifest
 
 TRADE_PRINT_INTERVAL_S = 60  # the underlying prints a trade a minute, and a closing print each session
 

@@ -87,19 +87,19 @@ def daily_path(config: MarketConfig) -> DailyPath:
     for d in range(1, n):
         reg = int(np.searchsorted(cumulative[regime[d - 1]], uniform[d]))
         prev = log_iv[d - 1]
-        forced = band is not None and d >= first_forced
-        if forced:
+        forced = band if d >= first_forced else None
+        if forced is not None:
             trailing = np.exp(log_iv[d - TRADING_DAYS + 1 : d])
             low, high = float(trailing.min()), float(trailing.max())
-            target = np.log(low + (band[0] + band[1]) / 2 * (high - low))
+            target = np.log(low + (forced[0] + forced[1]) / 2 * (high - low))
         else:
             target = log_targets[reg]
         speed = kappa[reg] * (vm.upward_reversion_multiple if target > prev else 1.0)
         drift = (target - prev) * -np.expm1(-speed * step)  # exact OU mean step, never overshoots
         shock = vol_of_vol[reg] * root_step * z_vol[d]
         log_iv[d] = prev + drift + shock
-        if forced:
-            log_iv[d] = np.log(_steer_into_band(float(np.exp(log_iv[d])), low, high, band))
+        if forced is not None:
+            log_iv[d] = np.log(_steer_into_band(float(np.exp(log_iv[d])), low, high, forced))
             reg = _nearest_regime(log_iv[d], log_targets)
             shock = log_iv[d] - prev - drift
         regime[d] = reg

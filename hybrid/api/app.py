@@ -51,7 +51,7 @@ _ACTION = TypeAdapter(ActionRecord)
 
 def snapshot(context: ApiContext) -> dict[str, Any]:
     """The WebSocket ``snapshot``: groups, positions, portfolio Greeks and P&L, and the latest orders."""
-    orders = [order.model_dump(mode="json") for order in context.queue.list(limit=SNAPSHOT_ORDERS)]
+    orders = [order.model_dump(mode="json") for order in context.queue.orders(limit=SNAPSHOT_ORDERS)]
     return {
         "groups": [group.model_dump(mode="json") for group in managed_groups(context)],
         "positions": [position.model_dump(mode="json") for position in context.view.positions()],

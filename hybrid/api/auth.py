@@ -112,7 +112,7 @@ def parse_tokens_env(value: str) -> list[ApiToken]:
             raise AuthConfigError(f"{TOKENS_ENV} entry {index} must be name:role:token")
         name, role, token = fields
         try:
-            tokens.append(ApiToken(name=name, role=role, token=token))
+            tokens.append(ApiToken.model_validate({"name": name, "role": role, "token": token}))
         except ValidationError as exc:
             raise AuthConfigError(_describe(exc, f"{TOKENS_ENV} entry {index}")) from None
     return tokens

@@ -29,6 +29,8 @@ NOT_FOUND = -32004
 CONFLICT = -32009
 RATE_LIMITED = -32029
 
+Responses = dict[int | str, dict[str, Any]]  # an endpoint's documented error statuses (FastAPI ``responses=``)
+
 
 class ApiError(Exception):
     """An expected failure of an operation; ``message`` is one line naming what to change."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -21,9 +22,11 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
 
-def make_server(app: FastAPI, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, **options: object) -> uvicorn.Server:
-    """A uvicorn server for ``app``; ``options`` are uvicorn ``Config`` options (log_level, loop, ...)."""
-    config = uvicorn.Config(app, host=host, port=port, log_level=options.pop("log_level", "warning"), **options)
+def make_server(
+    app: FastAPI, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, log_level: str = "warning", **options: Any
+) -> uvicorn.Server:
+    """A uvicorn server for ``app``; ``options`` are further uvicorn ``Config`` options (loop, ...)."""
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, **options)
     return uvicorn.Server(config)
 
 

@@ -98,7 +98,7 @@ class Hub:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._dirty = asyncio.Event()
-        self._ticker = asyncio.create_task(self._tick(), name="ws-snapshots")
+        self._ticker = asyncio.create_task(self._tick(self._dirty), name="ws-snapshots")
 
     async def stop(self) -> None:
         """Stop the snapshots and disconnect every client."""
@@ -145,12 +145,12 @@ class Hub:
             log.exception("building the WebSocket snapshot failed")
             return None
 
-    async def _tick(self) -> None:
+    async def _tick(self, dirty: asyncio.Event) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._dirty.wait(), timeout=self.interval)
+                await asyncio.wait_for(dirty.wait(), timeout=self.interval)
                 await asyncio.sleep(SNAPSHOT_COALESCE)
-            self._dirty.clear()
+            dirty.clear()
             if self._clients:
                 data = self._snapshot_data()
                 if data is not None:

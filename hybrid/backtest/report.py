@@ -81,13 +81,12 @@ def write_report(run: BacktestRun, out_dir: Path) -> Path:
 def statistics(run: BacktestRun) -> dict:
     """The portfolio analyzer's statistics (NaN as null)."""
     analyzer = run.engine.portfolio.analyzer
-    return _finite(
-        {
-            "pnls": analyzer.get_performance_stats_pnls(USD),
-            "returns": analyzer.get_performance_stats_returns(),
-            "general": analyzer.get_performance_stats_general(),
-        },
-    )
+    sections = {
+        "pnls": analyzer.get_performance_stats_pnls(USD),
+        "returns": analyzer.get_performance_stats_returns(),
+        "general": analyzer.get_performance_stats_general(),
+    }
+    return {name: _finite(stats) for name, stats in sections.items()}
 
 
 def equity_curve(run: BacktestRun) -> list[tuple[int, float]]:

@@ -111,7 +111,10 @@ def run_backtest(settings: RunSettings, instrumented: bool = True) -> Iterator[B
     node = BacktestNode(configs=[run_config])
     try:
         node.build()
-        kernel = node.get_engine(run_config.id).kernel
+        engine = node.get_engine(run_config.id)
+        if engine is None:
+            raise RuntimeError(f"the backtest node built no engine for run {run_config.id}")
+        kernel = engine.kernel
         register_trading_state_endpoint(kernel.msgbus, kernel.risk_engine)
         results = node.run()
         yield BacktestRun(

@@ -137,10 +137,11 @@ def _leg_row(number: int, leg: Leg, underlying: str | None) -> list[object]:
     ]
     if underlying:
         # The OCC builder lives beside NautilusTrader's instrument types: import it only when asked.
+        from hybrid.options.chain import option_terms
         from hybrid.options.instruments import occ_symbol
 
         try:
-            row.append(underlying if not leg.is_option else occ_symbol(underlying, leg.expiry, leg.kind, leg.strike))
+            row.append(underlying if not leg.is_option else occ_symbol(underlying, *option_terms(leg)))
         except ValueError as exc:
             raise UsageError(f"--underlying: {exc}") from None
     return row

@@ -150,7 +150,7 @@ class QueueDrainer(Actor):
         report = queue.recover(lambda order_id: True)  # handed over = may have reached the engine
         if report.working:
             self.log.warning(f"recovered {len(report.working)} order(s) handed to the engine before a restart")
-        held = [order for status in ENGINE_HELD for order in queue.list(status, limit=1000)]
+        held = [order for status in ENGINE_HELD for order in queue.orders(status, limit=1000)]
         for order in sorted(held, key=lambda o: o.seq):
             if self.config.venue_restarts_empty:
                 queue.mark(order.order_id, OrderStatus.FAILED, RESTARTED)
@@ -243,7 +243,7 @@ class QueueDrainer(Actor):
     # -- cancels ---------------------------------------------------------------------------------
 
     def _pass_cancels(self) -> None:
-        for order in self._queue.list(OrderStatus.CANCEL_REQUESTED, limit=1000):
+        for order in self._queue.orders(OrderStatus.CANCEL_REQUESTED, limit=1000):
             tracked = self._tracked.get(order.order_id)
             if tracked is None or tracked.status is OrderStatus.CANCEL_REQUESTED:
                 continue

@@ -120,7 +120,7 @@ def lineages(rows: Iterable[dict], group_pnl: dict[str, float | None]) -> list[d
     out = []
     for root, chain in members.items():
         ids = [group_id for _, group_id in sorted(chain)]
-        pnls = [group_pnl.get(group_id) for group_id in ids]
-        total = None if any(p is None for p in pnls) else round(sum(pnls), 2)
+        pnls = [pnl for group_id in ids if (pnl := group_pnl.get(group_id)) is not None]
+        total = round(sum(pnls), 2) if len(pnls) == len(ids) else None
         out.append({"root_id": root, "group_ids": ids, "rolls": len(ids) - 1, "pnl": total})
     return out

@@ -65,7 +65,7 @@ class ActionLog:
         return lambda: self._listeners.remove(listener)
 
     def record(
-        self, entry: ActionRecord, together_with: Callable[[sqlite3.Connection], None] | None = None
+        self, entry: ActionRecord, together_with: Callable[[sqlite3.Connection], object] | None = None
     ) -> ActionRecord:
         """Persist one entry and tell the listeners; ``together_with`` runs in the same transaction
         (a state change and its log line commit together or not at all). Returns it with its id."""

@@ -37,6 +37,7 @@ import datetime as dt
 import fnmatch
 from dataclasses import dataclass
 
+import msgspec
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.common.events import TimeEvent
@@ -55,6 +56,7 @@ from hybrid.management.rolls import RollError, roll_legs
 from hybrid.management.state import ManagementState
 from hybrid.options.chain import ChainError
 from hybrid.options.legs import Leg
+from hybrid.store.db import Database
 from hybrid.tracking import SOURCES, PositionGroup, rebuild_groups
 from hybrid.trading import (
     CloseGroup,
@@ -101,7 +103,7 @@ class BotManagerConfig(ActorConfig, frozen=True):
     active_until: str = "15:55"
     sources: tuple[str, ...] = SOURCES
     rules: dict | None = None
-    overrides: list[dict] = []
+    overrides: list[dict] = msgspec.field(default_factory=list)
     execution: ExecutionConfig | None = None
     rate: float = 0.045
     dividend: float = 0.013
@@ -160,10 +162,10 @@ class BotManager(Actor):
         settings = BotSettings.of(config)
         self.active_from, self.active_until = settings.active_from, settings.active_until
         self.rules, self.overrides, self.execution = settings.rules, settings.overrides, settings.execution
-        self.store: ManagementStore | None = None
-        self.action_log: ActionLog | None = None
+        self._store: ManagementStore | None = None
+        self._action_log: ActionLog | None = None
         self.feed: ActionFeed | None = None
-        self._db = None
+        self._db: Database | None = None
         self._pending: dict[str, _Pending] = {}  # command id -> pending
         self._settling: dict[str, int] = {}  # group id -> open units once an accepted partial close is done
         self._open: set[str] = set()  # managed groups not yet seen closed
@@ -171,13 +173,27 @@ class BotManager(Actor):
         self._listening: set[str] = set()  # owning strategies whose results we follow
         self._window: tuple[dt.date | None, tuple[dt.datetime, dt.datetime] | None] = (None, None)  # today's checks
 
+    @property
+    def store(self) -> ManagementStore:
+        """The groups' management state, opened at start."""
+        if self._store is None:
+            raise RuntimeError(f"{self.id} has no management store before it is started")
+        return self._store
+
+    @property
+    def action_log(self) -> ActionLog:
+        """The action log, opened at start."""
+        if self._action_log is None:
+            raise RuntimeError(f"{self.id} has no action log before it is started")
+        return self._action_log
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     def on_start(self) -> None:
         now = self.clock.utc_now()
-        self._db, self.action_log = open_action_log(self.config.database, now)
-        self.store = ManagementStore(self._db, self.action_log)
-        self.feed = ActionFeed(self.action_log, self.msgbus, str(self.id))
+        self._db, self._action_log = open_action_log(self.config.database, now)
+        self._store = ManagementStore(self._db, self._action_log)
+        self.feed = ActionFeed(self._action_log, self.msgbus, str(self.id))
         self._open = set(self.store.open_groups())
         interval = dt.timedelta(minutes=self.config.check_interval_minutes)
         first = now + (-(now - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) % interval)  # on the interval grid
@@ -273,6 +289,8 @@ class BotManager(Actor):
 
     def _rolled_legs(self, view: GroupView, state: ManagementState, now: dt.datetime) -> tuple[Leg, ...]:
         rules = state.rules_or(self.rules).roll
+        if rules is None:
+            raise RollError(f"group {view.group.group_id} has no roll rules")
         market = market_snapshot(
             self.cache,
             view.underlying_id,
@@ -308,6 +326,8 @@ class BotManager(Actor):
         group_id = pending.group_id
         if result.accepted:
             if pending.kind == "roll":
+                if result.group_id is None:
+                    raise RuntimeError(f"{result.command_id}: an accepted roll names no new group")
                 self.store.record_roll(group_id, result.group_id, now)
                 self._open.add(result.group_id)
             elif pending.kind == "close_units":

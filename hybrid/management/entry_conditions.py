@@ -52,12 +52,12 @@ class EntryContext:
 class EntryConditions(_Model):
     """All conditions given must hold for a run to fire; none given means always fire."""
 
-    iv_rank_min: float | None = Field(None, ge=0, le=100)
-    iv_rank_max: float | None = Field(None, ge=0, le=100)
-    underlying_above: float | None = Field(None, gt=0, allow_inf_nan=False)
-    underlying_below: float | None = Field(None, gt=0, allow_inf_nan=False)
-    greeks: tuple[GreekThreshold, ...] = Field((), max_length=8)
-    max_open_groups: int | None = Field(None, ge=1, description="cap on this template's open groups")
+    iv_rank_min: float | None = Field(default=None, ge=0, le=100)
+    iv_rank_max: float | None = Field(default=None, ge=0, le=100)
+    underlying_above: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    underlying_below: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    greeks: tuple[GreekThreshold, ...] = Field(default=(), max_length=8)
+    max_open_groups: int | None = Field(default=None, ge=1, description="cap on this template's open groups")
 
     @model_validator(mode="after")
     def _consistent(self) -> EntryConditions:

@@ -42,7 +42,7 @@ class ManagementStore:
 
     def register(self, group_id: str, now: dt.datetime, state: ManagementState | None = None) -> Lineage:
         """Bring a newly opened group (the root of its lineage) under management; idempotent."""
-        existing = self._row(group_id, required=False)
+        existing = self._find(group_id)
         if existing is not None:
             return _lineage(existing)
         lineage = Lineage.root(group_id)
@@ -61,7 +61,7 @@ class ManagementStore:
         """
         parent = self._row(parent_id)
         lineage = _lineage(parent).child(child_id)
-        existing = self._row(child_id, required=False)
+        existing = self._find(child_id)
         if existing is not None:
             if _lineage(existing) != lineage:
                 raise ValueError(f"child_id: group {child_id!r} is already managed as {_lineage(existing)}")
@@ -158,10 +158,14 @@ class ManagementStore:
         )
         return state
 
-    def _row(self, group_id: str, required: bool = True) -> sqlite3.Row | None:
-        rows = self._db.query("SELECT * FROM managed_groups WHERE group_id = ?", (group_id,))
-        if not rows and required:
+    def _row(self, group_id: str) -> sqlite3.Row:
+        row = self._find(group_id)
+        if row is None:
             raise KeyError(f"group {group_id!r} is not under management (register it first)")
+        return row
+
+    def _find(self, group_id: str) -> sqlite3.Row | None:
+        rows = self._db.query("SELECT * FROM managed_groups WHERE group_id = ?", (group_id,))
         return rows[0] if rows else None
 
 

@@ -34,6 +34,7 @@ import datetime as dt
 from dataclasses import dataclass
 from datetime import timedelta
 
+import msgspec
 import pandas as pd
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
@@ -56,6 +57,7 @@ from hybrid.options.catalogue import StrategyError
 from hybrid.options.chain import ChainError
 from hybrid.options.iv_data import IV_DATA_CLIENT, IV_HISTORY_CLIENT, AtmImpliedVol
 from hybrid.options.ivrank import TRADING_DAYS
+from hybrid.store.db import Database
 from hybrid.tracking import rebuild_groups
 from hybrid.trading import GroupCommandResult, MarketSnapshot, command_endpoint, market_snapshot, result_topic
 
@@ -75,7 +77,7 @@ class RecurringTemplatesConfig(ActorConfig, frozen=True):
     owner: str = "OrderDesk-000"
     venue: str = "OPRA"
     database: str | None = None
-    templates: list[dict] = []
+    templates: list[dict] = msgspec.field(default_factory=list)
     iv_window: int = TRADING_DAYS
     rate: float = 0.045
     dividend: float = 0.013
@@ -114,19 +116,26 @@ class RecurringTemplates(Actor):
         super().__init__(config)
         self.definitions = definitions(config)
         self.venue = Venue(config.venue)
-        self.store: TemplateStore | None = None
+        self._store: TemplateStore | None = None
         self.feed: ActionFeed | None = None
-        self._db = None
+        self._db: Database | None = None
         self._iv: dict[str, DailyIVHistory] = {}
         self._roots: dict[str, str] = {}  # group opened by a roll -> the lineage's first group
         self._sent: dict[str, _Sent] = {}  # command id -> run
+
+    @property
+    def store(self) -> TemplateStore:
+        """The template store, opened at start."""
+        if self._store is None:
+            raise RuntimeError(f"{self.id} has no template store before it is started")
+        return self._store
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def on_start(self) -> None:
         now = self.clock.utc_now()
         self._db, log = open_action_log(self.config.database, now)
-        self.store = TemplateStore(self._db, log)
+        self._store = TemplateStore(self._db, log)
         self.feed = ActionFeed(log, self.msgbus, str(self.id))
         self._sync_definitions(now)
         for record in log.query(action="roll_opened"):
@@ -134,7 +143,7 @@ class RecurringTemplates(Actor):
         self.msgbus.subscribe(ACTIONS_TOPIC, self._on_action)
         self.msgbus.subscribe(result_topic(self.config.owner), self.on_result)
         self.subscribe_data(DataType(AtmImpliedVol), client_id=ClientId(IV_DATA_CLIENT))
-        for stored in self.store.list(enabled=True):
+        for stored in self.store.templates(enabled=True):
             self._iv_history(stored.template.order.underlying)
         if self.config.poll_minutes is not None:
             self.clock.set_timer(POLL_TIMER, timedelta(minutes=self.config.poll_minutes), callback=self.on_alert)
@@ -155,7 +164,7 @@ class RecurringTemplates(Actor):
 
     def _sync_definitions(self, now: dt.datetime) -> None:
         """Create the config's templates in the store, or update the stored one of the same name."""
-        stored = {s.template.name: s for s in self.store.list()}
+        stored = {s.template.name: s for s in self.store.templates()}
         for template in self.definitions:
             existing = stored.get(template.name)
             if existing is None:
@@ -205,7 +214,7 @@ class RecurringTemplates(Actor):
 
         A run whose underlying has no quoted market yet (the first instants of a run) is left unclaimed and
         looked at again a minute later, until its grace runs out."""
-        upcoming = [next_fire_times(s.template, now, 1)[0] for s in self.store.list(enabled=True)]
+        upcoming = [next_fire_times(s.template, now, 1)[0] for s in self.store.templates(enabled=True)]
         for run in self.store.due_runs(now):
             underlying_id = InstrumentId(Symbol(run.template.order.underlying), self.venue)
             now_ns = self.clock.timestamp_ns()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from hybrid.management.management_rules import RollRules
-from hybrid.options.chain import DeltaOf, Right
+from hybrid.options.chain import DeltaOf, Right, option_terms
 from hybrid.options.legs import Leg
 
 
@@ -89,15 +89,15 @@ def roll_legs(
         if not leg.is_option:
             rolled.append(replace(leg, price=None, iv=None))
             continue
-        expiry = expiries[leg.expiry]
+        old_expiry, right, strike = option_terms(leg)
+        expiry = expiries[old_expiry]
         if rules.recentre == "same_strikes":
-            chain.contract(expiry, leg.kind, leg.strike)
-            strike = leg.strike
+            chain.contract(expiry, right, strike)
         else:
             if entry_deltas is None or index not in entry_deltas:
                 raise RollError(f"entry_deltas: same_deltas needs the entry delta of leg {index}")
-            strike = chain.strike_by_delta(expiry, leg.kind, entry_deltas[index], delta)
-        rolled.append(Leg(kind=leg.kind, strike=strike, expiry=expiry, quantity=leg.quantity))
+            strike = chain.strike_by_delta(expiry, right, entry_deltas[index], delta)
+        rolled.append(Leg(kind=right, strike=strike, expiry=expiry, quantity=leg.quantity))
     _check_distinct(legs, rolled)
     return tuple(rolled)
 

@@ -29,7 +29,7 @@ class ManagementState(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     fired_levels: tuple[int, ...] = ()
-    stop_count: int = Field(0, ge=0)
+    stop_count: int = Field(default=0, ge=0)
     paused: bool = False
     rules: ManagementRules | None = None
     exit_requested: ExitKind | None = None

@@ -33,7 +33,7 @@ from hybrid.management.action_log import ActionLog, ActionRecord
 from hybrid.management.schedules import TradingCalendar, fire_times_between
 from hybrid.management.templates import RecurringTemplate, run_key
 from hybrid.orders.intents import STORED_CONTEXT, OpenIntent
-from hybrid.store.db import Database
+from hybrid.store.db import Database, inserted_id
 
 SCHEMA = """
 CREATE TABLE templates (
@@ -108,10 +108,12 @@ class TemplateStore:
         template = _validated(template)
         stamp = utc_text(now, "now")
         with self._db.transaction() as conn:
-            template_id = conn.execute(
-                "INSERT INTO templates (spec, created_at, updated_at, checked_until) VALUES (?, ?, ?, ?)",
-                (template.model_dump_json(), stamp, stamp, stamp),
-            ).lastrowid
+            template_id = inserted_id(
+                conn.execute(
+                    "INSERT INTO templates (spec, created_at, updated_at, checked_until) VALUES (?, ?, ?, ?)",
+                    (template.model_dump_json(), stamp, stamp, stamp),
+                )
+            )
             record = self._log.write(conn, _definition(now, "template_created", template_id, template))
         self._log.publish(record)
         return StoredTemplate(template_id, template, now, now)
@@ -119,7 +121,7 @@ class TemplateStore:
     def get(self, template_id: int) -> StoredTemplate:
         return _stored(self._row(template_id))
 
-    def list(self, enabled: bool | None = None) -> list[StoredTemplate]:
+    def templates(self, enabled: bool | None = None) -> list[StoredTemplate]:
         """All templates by id, or only the enabled (True) or disabled (False) ones."""
         stored = [_stored(row) for row in self._db.query("SELECT * FROM templates ORDER BY template_id")]
         return [s for s in stored if enabled is None or s.template.enabled == enabled]
@@ -243,7 +245,7 @@ class TemplateStore:
                     continue
                 reason = (
                     f"superseded by the run at {utc_text(latest)}"
-                    if t in live
+                    if latest is not None and t in live
                     else f"missed: found at {utc_text(now)}, past the {template.grace_minutes}-minute grace "
                     "or the session's close"
                 )

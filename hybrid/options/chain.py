@@ -69,7 +69,14 @@ def contract_right(contract: OptionContract) -> Right:
     return "call" if contract.option_kind == OptionKind.CALL else "put"
 
 
-def _neighbours[T](listed: Sequence[T], target: T) -> Sequence[T]:
+def option_terms(leg: Leg) -> tuple[dt.date, Right, float]:
+    """An option leg's expiry, right and strike, the arguments of :meth:`OptionChain.contract`."""
+    if leg.kind == "underlying" or leg.expiry is None or leg.strike is None:
+        raise ValueError(f"an underlying leg has no expiry, right or strike: {leg}")
+    return leg.expiry, leg.kind, leg.strike
+
+
+def _neighbours[T: (Decimal, dt.date)](listed: Sequence[T], target: T) -> Sequence[T]:
     """The listed values just below and just above ``target`` (one of them at either end)."""
     i = bisect.bisect_left(listed, target)
     return listed[max(i - 1, 0) : i + 1]
@@ -289,7 +296,8 @@ class BoundStrategy:
 def _describe(leg: Leg) -> str:
     if leg.kind == "underlying":
         return f"underlying {leg.quantity:+d} shares"
-    return f"{leg.kind} {format_number(leg.strike)} {leg.expiry} {leg.quantity:+d}"
+    expiry, right, strike = option_terms(leg)
+    return f"{right} {format_number(strike)} {expiry} {leg.quantity:+d}"
 
 
 def bind(legs: Sequence[Leg], chain: OptionChain, strategy_type: str = "SPREAD", ts_init: int = 0) -> BoundStrategy:
@@ -311,7 +319,7 @@ def bind(legs: Sequence[Leg], chain: OptionChain, strategy_type: str = "SPREAD",
             shares += leg.quantity
         else:
             try:
-                instrument = chain.contract(leg.expiry, leg.kind, leg.strike)
+                instrument = chain.contract(*option_terms(leg))
             except ChainError as exc:
                 raise ChainError(f"leg {number} ({_describe(leg)}): {exc}") from None
             contracts[instrument.id] = instrument

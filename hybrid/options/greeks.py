@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 
 from nautilus_trader.core.nautilus_pyo3 import black_scholes_greeks, imply_vol
 
+from hybrid.options.chain import option_terms
 from hybrid.options.legs import Leg
 from hybrid.options.payoff import Structure
 from hybrid.options.pricing import IVStatus, as_of_datetime, bs_greeks, quote_status, years_to_expiry
@@ -56,12 +57,14 @@ def position_greeks(structure: Structure) -> PositionGreeks:
         vega += w * g.vega
         theta += w * g.theta
     if limit.any():
-        g = bs_greeks(s.spot, s.strikes[limit], s.years[limit], s.vols[limit], s.is_call[limit], s.rate, s.dividend)
+        limit_greeks = bs_greeks(
+            s.spot, s.strikes[limit], s.years[limit], s.vols[limit], s.is_call[limit], s.rate, s.dividend
+        )
         w = s.weights[limit]
-        delta += float(w @ g.delta)
-        gamma += float(w @ g.gamma)
-        vega += float(w @ g.vega)
-        theta += float(w @ g.theta)
+        delta += float(w @ limit_greeks.delta)
+        gamma += float(w @ limit_greeks.gamma)
+        vega += float(w @ limit_greeks.vega)
+        theta += float(w @ limit_greeks.theta)
     return PositionGreeks(delta=delta, gamma=gamma, vega=vega, theta=theta)
 
 
@@ -98,6 +101,7 @@ def implied_vols(
         elif leg.price is None:
             out.append(ImpliedVol(None, "no price to imply a volatility from"))
         else:
-            years = years_to_expiry(leg.expiry, when)
-            out.append(implied_volatility(leg.price, spot, leg.strike, years, leg.kind == "call", rate, dividend))
+            expiry, right, strike = option_terms(leg)
+            years = years_to_expiry(expiry, when)
+            out.append(implied_volatility(leg.price, spot, strike, years, right == "call", rate, dividend))
     return out

@@ -30,7 +30,7 @@ def occ_symbol(root: str, expiry: dt.date, right: str, strike: float | Decimal) 
     right = right.upper()[0]
     if right not in ("C", "P"):
         raise ValueError(f"right must be 'C' or 'P', got {right!r}")
-    milli = int(round(Decimal(str(strike)) * 1000))
+    milli = round(Decimal(str(strike)) * 1000)
     if not 0 < milli < 100_000_000:
         raise ValueError(f"strike must be in (0, 100000), got {strike}")
     return f"{root.upper():<6}{expiry:%y%m%d}{right}{milli:08d}"

@@ -114,6 +114,11 @@ class ChainGreeks(NamedTuple):
         return self.status == IVStatus.OK
 
 
+def _years_left(t: NDArray) -> NDArray:
+    """Times to expiry, 0 once expired."""
+    return np.maximum(t, 0.0)
+
+
 def _d1(s: NDArray, k: NDArray, t: NDArray, w: NDArray, r: ArrayLike, q: ArrayLike) -> NDArray:
     """d1 = (ln(S/K) + (r - q) t) / w + w / 2 for total vol w = vol sqrt(t), with its limits at w = 0
     (+-inf off the money, 0 exactly at it) and at S = 0 (-inf). Per-contract terms combine before the
@@ -131,7 +136,7 @@ def bs_price(
     """Black-Scholes-Merton value per share, broadcast over all arguments; ``s`` may be 0."""
     s, k, t, vol = (np.asarray(a, dtype=float) for a in (s, k, t, vol))
     phi = np.where(is_call, 1.0, -1.0)
-    t = np.maximum(t, 0.0)
+    t = _years_left(t)
     w = vol * np.sqrt(t)
     signed_d1 = phi * _d1(s, k, t, w, r, q)
     spot_weight = phi * np.exp(-np.multiply(q, t))
@@ -145,7 +150,7 @@ def bs_greeks(
     """Value, delta, gamma, vega (per vol point) and theta (per day) per share, as NautilusTrader defines them."""
     s, k, t, vol = (np.asarray(a, dtype=float) for a in (s, k, t, vol))
     phi = np.where(is_call, 1.0, -1.0)
-    t = np.maximum(t, 0.0)
+    t = _years_left(t)
     sqrt_t = np.sqrt(t)
     w = vol * sqrt_t
     d1 = _d1(s, k, t, w, r, q)
@@ -169,7 +174,7 @@ def bs_greeks(
     )
 
 
-def _normalised_otm(y: NDArray, w: NDArray, half_up: NDArray, half_down: NDArray, sign: NDArray) -> NDArray:
+def _normalised_otm(y: NDArray, w: NDArray, half_up: NDArray, half_down: NDArray, sign: NDArray | float) -> NDArray:
     """Black's out-of-the-money price per sqrt(F K) at ``y = -|ln F/K|`` (sign +1), or its gap to the
     maximum e^(y/2) (sign -1), each as a sum that never cancels."""
     d1 = y / w + 0.5 * w
@@ -236,7 +241,7 @@ def _quote_terms(
     s, k, t, is_call, price, r, q = (
         a.ravel() for a in np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (s, k, t, is_call, price, r, q)))
     )
-    t = np.maximum(t, 0.0)
+    t = _years_left(t)
     forward = s * np.exp((r - q) * t)
     undiscounted = price * np.exp(r * t)
     calls = is_call != 0

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from hybrid.options.chain import ChainError, OptionChain
+from hybrid.options.chain import ChainError, OptionChain, option_terms
 from hybrid.options.legs import Leg
 from hybrid.orders.intents import OpenIntent, OrderIntent
 from hybrid.orders.structures import CatalogueStructure, CustomLegs
@@ -57,9 +57,9 @@ def chain_validator(chain_of: Callable[[str], OptionChain | None]) -> ChainValid
             if not leg.is_option:
                 continue
             try:
-                chain.contract(leg.expiry, leg.kind, leg.strike)
+                chain.contract(*option_terms(leg))
             except ChainError as exc:
-                missing = "strike" if leg.expiry in chain.expiries else "expiry"
+                missing: Literal["strike", "expiry"] = "strike" if leg.expiry in chain.expiries else "expiry"
                 problems.append(ChainProblem(index, missing, str(exc)))
         return problems
 

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict
 
 from hybrid.orders.intents import ORDER_INTENT, STORED_CONTEXT, OrderIntent
 from hybrid.orders.status import FINAL, IllegalTransition, OrderStatus, check_transition, parse_status
-from hybrid.store.db import Database
+from hybrid.store.db import Database, inserted_id
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +293,7 @@ class OrderQueue:
             raise OrderNotFound(order_id)
         return QueuedOrder.from_row(rows[0])
 
-    def list(self, status: OrderStatus | None = None, limit: int = 100, offset: int = 0) -> list[QueuedOrder]:
+    def orders(self, status: OrderStatus | None = None, limit: int = 100, offset: int = 0) -> list[QueuedOrder]:
         """Orders, newest first, optionally of one status; ``limit`` 1 to 1000, ``offset`` from 0."""
         if not 1 <= limit <= MAX_PAGE:
             raise ValueError(f"limit must be from 1 to {MAX_PAGE}, got {limit}")
@@ -356,7 +356,7 @@ class OrderQueue:
             (order_id, previous, status, reason, engine_ref, ts_ns),
         )
         return StatusChange(
-            event_id=cursor.lastrowid,
+            event_id=inserted_id(cursor),
             order_id=order_id,
             previous=previous,
             status=status,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -181,7 +182,7 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(f"{path}: TOML syntax error: {e}") from None
 
 
-def _checked(table: dict, schema: dict[str, tuple[tuple[type, ...], str]], prefix: str, path: Path) -> dict:
+def _checked(table: dict, schema: Mapping[str, tuple[tuple[type, ...], str]], prefix: str, path: Path) -> dict:
     """The table itself, once every key is known and every value has an accepted type."""
     for key, value in table.items():
         if key not in schema:

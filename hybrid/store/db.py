@@ -24,6 +24,13 @@ def default_db_path() -> Path:
     return Path(os.environ.get(DB_ENV, DEFAULT_DB))
 
 
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The row id an INSERT just created; an INSERT that created none is an error, not a None id."""
+    if cursor.lastrowid is None:
+        raise RuntimeError("the statement inserted no row")
+    return cursor.lastrowid
+
+
 class Database:
     """A thread-safe SQLite connection in autocommit mode; use :meth:`transaction` for atomic work."""
 
@@ -71,8 +78,8 @@ class Database:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
-    def execute(self, sql: str, params: tuple | dict = ()) -> int:
-        """A single autocommitted statement; returns the last row id."""
+    def execute(self, sql: str, params: tuple | dict = ()) -> int | None:
+        """A single autocommitted statement; returns the last row id (None when nothing was inserted)."""
         with self._lock:
             return self._conn.execute(sql, params).lastrowid
 

@@ -104,18 +104,18 @@ class Preview(BaseModel):
     analysis: Analysis = Field(description="one unit, priced at mid")
 
 
-def _leg_price(leg: Leg, quote: Quote, price_at: PriceAt) -> float:
+def _leg_price(leg: Leg, quote: Quote, market: LegMarket, price_at: PriceAt) -> float:
     if price_at == "natural":
-        return quote.ask if leg.quantity > 0 else quote.bid
+        return market.ask if leg.quantity > 0 else market.bid
     return getattr(quote, price_at)
 
 
 def _atm_vol(context: ApiContext, underlying: str, expiry: dt.date, spot: float) -> float | None:
-    quotes = [q for q in context.view.option_quotes(underlying, expiry) if q.iv is not None]
-    if not quotes:
+    vols = [(q.strike, q.iv) for q in context.view.option_quotes(underlying, expiry) if q.iv is not None]
+    if not vols:
         return None
-    nearest = min(abs(q.strike - spot) for q in quotes)
-    return statistics.fmean(q.iv for q in quotes if abs(q.strike - spot) == nearest)
+    nearest = min(abs(strike - spot) for strike, _ in vols)
+    return statistics.fmean(iv for strike, iv in vols if abs(strike - spot) == nearest)
 
 
 def _describe(leg: Leg) -> str:
@@ -127,24 +127,31 @@ def analyse_legs(
 ) -> Analysis:
     """Price ``legs`` (one unit, listed) from the engine's quotes and run the analytics on them."""
     view = context.view
-    quotes = view.leg_quotes(underlying, legs)
-    for leg, quote in zip(legs, quotes):
+    quotes: list[Quote] = []
+    markets: list[LegMarket] = []
+    for leg, quote in zip(legs, view.leg_quotes(underlying, legs)):
         if quote is None or quote.bid is None or quote.ask is None:
             raise Conflict(f"no two-sided quote for {_describe(leg)} on {underlying} yet; try again when it trades")
+        quotes.append(quote)
+        markets.append(LegMarket(quote.bid, quote.ask))
     spot_quote = view.underlying_quote(underlying)
     if spot_quote is None or spot_quote.mid is None:
         raise Conflict(f"no quote for the underlying {underlying} yet; try again when it trades")
     spot = spot_quote.mid
-    first_expiry = min(leg.expiry for leg in legs if leg.is_option)
+    first_expiry = min(leg.expiry for leg in legs if leg.expiry is not None)
     vol = vol or _atm_vol(context, underlying, first_expiry, spot)
     if vol is None:
         raise FieldErrors.one(("vol",), f"no at-the-money implied vol for {first_expiry}: give vol", None, "missing")
     priced = [
-        replace(leg, price=_leg_price(leg, quote, price_at), iv=quote.iv if isinstance(quote, OptionQuote) else None)
-        for leg, quote in zip(legs, quotes)
+        replace(
+            leg,
+            price=_leg_price(leg, quote, market, price_at),
+            iv=quote.iv if isinstance(quote, OptionQuote) else None,
+        )
+        for leg, quote, market in zip(legs, quotes, markets)
     ]
     multiplier = int(next(q.multiplier for q in quotes if isinstance(q, OptionQuote)))
-    market = net_premium(legs, [LegMarket(q.bid, q.ask) for q in quotes], multiplier)
+    market = net_premium(legs, markets, multiplier)
     try:
         result = analyze(
             priced,

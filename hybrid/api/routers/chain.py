@@ -91,8 +91,9 @@ async def list_underlyings(context: ApiContext, who: Principal, params: NoParams
     """Underlyings with listed options, their number of expiries and the underlying's quote."""
     view = context.view
     return [
-        UnderlyingInfo(underlying=name, expiries=len(view.chain(name).expiries), quote=view.underlying_quote(name))
+        UnderlyingInfo(underlying=name, expiries=len(chain.expiries), quote=view.underlying_quote(name))
         for name in view.underlyings()
+        if (chain := view.chain(name)) is not None
     ]
 
 

@@ -9,14 +9,14 @@ action log; a group the bot has not taken under management yet is registered fir
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from hybrid.api.auth import Principal
 from hybrid.api.context import ApiContext
-from hybrid.api.errors import Conflict, FieldErrors, NotFound
+from hybrid.api.errors import Conflict, FieldErrors, NotFound, Responses
 from hybrid.api.operations import NoParams, Params, call, operation
 from hybrid.api.routers.orders import queue_intent
 from hybrid.api.schemas import Group, Lineage, Management, Portfolio, Position
@@ -30,20 +30,27 @@ router = APIRouter(tags=["groups"])
 
 GroupIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 Reason = Annotated[str, Field(min_length=1, max_length=256)]
-UNKNOWN_GROUP = {404: {"description": "unknown group"}}
-NOT_TRADEABLE = {**UNKNOWN_GROUP, 409: {"description": "the group is not open"}}
+UNKNOWN_GROUP: Responses = {404: {"description": "unknown group"}}
+NOT_TRADEABLE: Responses = {**UNKNOWN_GROUP, 409: {"description": "the group is not open"}}
 
 
-def _body_of(intent: type[BaseModel]) -> type[BaseModel]:
+def _body_of(intent: type[BaseModel]) -> type[Params]:
     """The REST body of a group intent: its fields but ``kind`` and ``group_id`` (the path names the group)."""
-    fields = {
+    fields: dict[str, Any] = {
         name: (info.annotation, info) for name, info in intent.model_fields.items() if name not in ("kind", "group_id")
     }
     return create_model(f"{intent.__name__}Body", __base__=Params, __doc__=intent.__doc__, **fields)
 
 
-CloseRequest = _body_of(CloseGroupIntent)
-RollRequest = _body_of(RollGroupIntent)
+if TYPE_CHECKING:  # built at import from the intents' fields; to the type checker, request bodies
+
+    class CloseRequest(Params): ...
+
+    class RollRequest(Params): ...
+
+else:
+    CloseRequest = _body_of(CloseGroupIntent)
+    RollRequest = _body_of(RollGroupIntent)
 
 
 class GroupQuery(Params):
@@ -76,6 +83,9 @@ class CloseAll(BaseModel):
 
 class OverrideRequest(Params):
     reason: Reason = "manual override"
+
+
+DEFAULT_OVERRIDE = OverrideRequest()  # the body of a pause or resume sent without one
 
 
 class OverrideParams(OverrideRequest, GroupRef):
@@ -194,7 +204,10 @@ async def _managed(context: ApiContext, group_id: str) -> None:
 async def _override(context: ApiContext, group_id: str, change: Callable[..., object], *args: object) -> Management:
     await _managed(context, group_id)
     await context.off_loop(change, group_id, *args)
-    return _management(context, group_id)
+    management = _management(context, group_id)
+    if management is None:
+        raise RuntimeError(f"group {group_id!r} is not under management after it was registered")
+    return management
 
 
 @operation("groups.pause", "admin", OverrideParams)
@@ -284,7 +297,7 @@ async def post_roll(
 async def post_pause(
     request: Request,
     group_id: GroupIdPath,
-    body: OverrideRequest = OverrideRequest(),
+    body: OverrideRequest = DEFAULT_OVERRIDE,
     who: Principal = Depends(pause_group.guard),
 ) -> Management:
     return await call(pause_group, request, who, OverrideParams(group_id=group_id, reason=body.reason))
@@ -294,7 +307,7 @@ async def post_pause(
 async def post_resume(
     request: Request,
     group_id: GroupIdPath,
-    body: OverrideRequest = OverrideRequest(),
+    body: OverrideRequest = DEFAULT_OVERRIDE,
     who: Principal = Depends(resume_group.guard),
 ) -> Management:
     return await call(resume_group, request, who, OverrideParams(group_id=group_id, reason=body.reason))

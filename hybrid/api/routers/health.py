@@ -36,7 +36,7 @@ async def health(context: ApiContext, who: Principal, params: NoParams) -> Healt
         api_version=API_VERSION,
         principal=who.name,
         engine=context.view.health(),
-        queued_orders=len(context.queue.list(OrderStatus.QUEUED, limit=MAX_PAGE)),
+        queued_orders=len(context.queue.orders(OrderStatus.QUEUED, limit=MAX_PAGE)),
         websocket_clients=context.hub.clients,
     )
 

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from hybrid.api.auth import Principal
 from hybrid.api.context import ApiContext
-from hybrid.api.errors import Conflict, FieldErrors, NotFound
+from hybrid.api.errors import Conflict, FieldErrors, NotFound, Responses
 from hybrid.api.fields import Limit, Offset, OrderId
 from hybrid.api.operations import Params, call, operation
 from hybrid.api.validation import check_intent
@@ -25,7 +25,7 @@ from hybrid.orders.status import IllegalTransition, OrderStatus
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
-UNKNOWN_ORDER = {404: {"description": "unknown order"}}
+UNKNOWN_ORDER: Responses = {404: {"description": "unknown order"}}
 
 OrderIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
 KeyHeader = Annotated[
@@ -52,6 +52,9 @@ class OrderQuery(Params):
 
 class CancelRequest(Params):
     reason: str = Field(default="cancel requested", min_length=1, max_length=256)
+
+
+DEFAULT_CANCEL = CancelRequest()  # the body of a cancel sent without one
 
 
 class CancelParams(OrderRef, CancelRequest):
@@ -83,7 +86,7 @@ async def submit(context: ApiContext, who: Principal, intent: OrderIntent) -> Qu
 @operation("orders.list", "viewer", OrderQuery)
 async def list_orders(context: ApiContext, who: Principal, params: OrderQuery) -> list[QueuedOrder]:
     """Orders newest first, optionally of one status."""
-    return context.queue.list(params.status, params.limit, params.offset)
+    return context.queue.orders(params.status, params.limit, params.offset)
 
 
 @operation("orders.get", "viewer", OrderRef)
@@ -169,7 +172,7 @@ async def get_history(
 async def post_cancel(
     request: Request,
     order_id: OrderIdPath,
-    body: CancelRequest = CancelRequest(),
+    body: CancelRequest = DEFAULT_CANCEL,
     who: Principal = Depends(cancel.guard),
 ) -> QueuedOrder:
     return await call(cancel, request, who, CancelParams(order_id=order_id, reason=body.reason))

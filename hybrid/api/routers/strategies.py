@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from hybrid.api.auth import Principal
 from hybrid.api.context import ApiContext
-from hybrid.api.errors import FieldErrors, NotFound
+from hybrid.api.errors import FieldErrors, NotFound, Responses
 from hybrid.api.operations import Params, call, operation
 from hybrid.options import catalogue
 from hybrid.options.catalogue.structure import StrategyDef
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/strategies", tags=["strategies"])
 
 StrategyName = Annotated[str, Field(min_length=1, max_length=64, examples=["iron_condor"])]
 NamePath = Annotated[str, Path(min_length=1, max_length=64, examples=["iron_condor"])]
-UNKNOWN_NAME = {404: {"description": "unknown name"}}
+UNKNOWN_NAME: Responses = {404: {"description": "unknown name"}}
 
 
 class StrategyInfo(BaseModel):

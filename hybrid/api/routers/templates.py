@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from hybrid.api.auth import Principal
 from hybrid.api.context import ApiContext
-from hybrid.api.errors import NotFound
+from hybrid.api.errors import NotFound, Responses
 from hybrid.api.fields import Limit, TemplateId
 from hybrid.api.operations import Params, call, operation
 from hybrid.api.validation import check_open
@@ -29,7 +29,7 @@ router = APIRouter(prefix="/templates", tags=["templates"])
 TemplateIdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Upcoming = Annotated[int, Field(ge=0, le=50, description="how many upcoming runs to list")]
 UPCOMING = 5  # upcoming runs shown by default for one template
-UNKNOWN_TEMPLATE = {404: {"description": "unknown template"}}
+UNKNOWN_TEMPLATE: Responses = {404: {"description": "unknown template"}}
 
 
 class Template(BaseModel):
@@ -98,7 +98,7 @@ async def _change[T](context: ApiContext, work: Callable[..., T], *args: object)
 @operation("templates.list", "viewer", TemplateQuery)
 async def list_templates(context: ApiContext, who: Principal, params: TemplateQuery) -> list[Template]:
     """Every template (or the enabled or disabled ones) with its next runs."""
-    return [_view(context, stored, params.upcoming) for stored in context.templates.list(params.enabled)]
+    return [_view(context, stored, params.upcoming) for stored in context.templates.templates(params.enabled)]
 
 
 @operation("templates.get", "viewer", TemplateRef)

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from functools import reduce
-from typing import Literal
+from typing import Any, Literal
 
 from hybrid.options.legs import Leg, LegKind
 
@@ -56,7 +56,7 @@ class StrategyError(ValueError):
         self.rule = rule
 
 
-def parse_iso_date(text: str) -> dt.date:
+def parse_iso_date(text: object) -> dt.date:
     """A real calendar date written exactly ``YYYY-MM-DD``; ``ValueError`` otherwise."""
     if isinstance(text, str) and _ISO_DATE.match(text.strip()):
         return dt.date.fromisoformat(text.strip())  # rejects 2024-02-30
@@ -98,14 +98,16 @@ class LegTemplate:
         at = f"@{self.expiry}" if show_expiry else ""
         return f"{self.kind[0].upper()}({self.strike}){at}{sign}{abs(self.quantity)}"
 
-    def make(self, values: Mapping[str, Decimal | dt.date], multiplier: int) -> Leg:
+    def make(self, strikes: Mapping[str, Decimal], expiries: Mapping[str, dt.date], multiplier: int) -> Leg:
         if self.kind == "underlying":
             return Leg("underlying", None, None, self.quantity * multiplier)
-        return Leg(self.kind, float(values[self.strike]), values[self.expiry], self.quantity)
+        if self.strike is None or self.expiry is None:
+            raise ValueError(f"leg template {self.render(show_expiry=True)}: an option leg names its strike and expiry")
+        return Leg(self.kind, float(strikes[self.strike]), expiries[self.expiry], self.quantity)
 
 
 # comparison -> (what the error message says, the test)
-_COMPARISONS: dict[type, tuple[str, Callable[[object, object], bool]]] = {
+_COMPARISONS: dict[type, tuple[str, Callable[[Any, Any], bool]]] = {
     ast.Lt: ("must be <", operator.lt),
     ast.LtE: ("must be <=", operator.le),
     ast.Gt: ("must be >", operator.gt),
@@ -137,10 +139,13 @@ def _evaluate(node: ast.expr, values: Mapping[str, Decimal | dt.date]) -> Decima
     match node:
         case ast.Name(id=name):
             return values[name]
-        case ast.Constant(value=value):
+        case ast.Constant(value=int() as value):
             return Decimal(value)
         case ast.BinOp(left=left, op=op, right=right):
-            return _ARITHMETIC[type(op)](_evaluate(left, values), _evaluate(right, values))
+            lhs, rhs = _evaluate(left, values), _evaluate(right, values)
+            if not (isinstance(lhs, Decimal) and isinstance(rhs, Decimal)):
+                raise ValueError(f"rule {ast.unparse(node)!r}: dates take no arithmetic")
+            return _ARITHMETIC[type(op)](lhs, rhs)
     raise AssertionError(f"unchecked rule node {ast.dump(node)}")
 
 
@@ -230,8 +235,10 @@ class StrategyDef:
         options = [leg for leg in self.legs if leg.kind != "underlying"]
         if any(leg.expiry is None for leg in options):
             raise ValueError(f"{self.name}: with several expiries every option leg needs @expiry")
-        used_strikes = {leg.strike for leg in options}
-        used_expiries = {leg.expiry for leg in options}
+        if any(leg.strike is None for leg in options):
+            raise ValueError(f"{self.name}: every option leg needs a strike")
+        used_strikes = {leg.strike for leg in options if leg.strike is not None}
+        used_expiries = {leg.expiry for leg in options if leg.expiry is not None}
         if used_strikes != set(self.strikes) or used_expiries != set(self.expiries):
             used = sorted(used_strikes | used_expiries)
             raise ValueError(f"{self.name}: legs use {used}, parameters are {params}")
@@ -264,19 +271,23 @@ class StrategyDef:
         multiplier: int = 100,
     ) -> list[Leg]:
         """Legs for one unit; raises :class:`StrategyError` naming the first broken rule."""
-        values: dict[str, Decimal | dt.date] = {}
-        values.update(self._parse(self.strikes, strikes, ("strike", "strikes"), self._strike))
-        values.update(self._parse(self.expiries, expiries, ("expiry", "expiries"), self._expiry))
+        strike_values = self._parse(self.strikes, strikes, ("strike", "strikes"), self._strike)
+        expiry_values = self._parse(self.expiries, expiries, ("expiry", "expiries"), self._expiry)
+        values: dict[str, Decimal | dt.date] = {**strike_values, **expiry_values}
         if isinstance(multiplier, bool) or not isinstance(multiplier, int) or multiplier <= 0:
             raise StrategyError(f"{self.name}: multiplier must be a positive integer, got {multiplier!r}")
         for rule in self.rules:
             if (broken := rule.broken(values)) is not None:
                 raise StrategyError(f"{self.name}: {broken}", rule=rule.text)
-        return [leg.make(values, multiplier) for leg in self.legs]
+        return [leg.make(strike_values, expiry_values, multiplier) for leg in self.legs]
 
     def negated(self, name: str, about: About, rename: Mapping[str, str] | None = None) -> StrategyDef:
         """The "short" of this structure: every leg negated, parameters optionally renamed in place."""
         names = dict(rename or {})
+
+        def renamed(parameter: str | None) -> str | None:
+            return None if parameter is None else names.get(parameter, parameter)
+
         return StrategyDef(
             name=name,
             strikes=tuple(names.get(p, p) for p in self.strikes),
@@ -285,8 +296,8 @@ class StrategyDef:
                 replace(
                     leg,
                     quantity=-leg.quantity,
-                    strike=names.get(leg.strike, leg.strike),
-                    expiry=names.get(leg.expiry, leg.expiry),
+                    strike=renamed(leg.strike),
+                    expiry=renamed(leg.expiry),
                 )
                 for leg in self.legs
             ),
@@ -317,7 +328,9 @@ class StrategyDef:
             "negation_of": self.negation_of,
         }
 
-    def _parse(self, names: tuple[str, ...], given: object, nouns: tuple[str, str], convert: Callable) -> dict:
+    def _parse[V](
+        self, names: tuple[str, ...], given: object, nouns: tuple[str, str], convert: Callable[[str, Any], V]
+    ) -> dict[str, V]:
         if isinstance(given, (str, bytes, int, float, Decimal, dt.date)):
             values = [given]  # a lone value for a one-parameter list
         elif isinstance(given, Iterable):
