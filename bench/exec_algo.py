@@ -40,7 +40,6 @@ from pathlib import Path
 
 from nautilus_trader.model.events import OrderFilled
 
-from hybrid.backtest.progress import Progress, ProgressConfig
 from bench.exec_simulation import (
     SECOND_NS,
     OrderSchedule,
@@ -49,7 +48,9 @@ from bench.exec_simulation import (
     build_engine,
     make_market,
 )
-from hybrid.execution.two_part import TwoPart, TwoPartConfig, result
+from hybrid.backtest.progress import Progress, ProgressConfig
+from hybrid.execution.two_part import TwoPart, TwoPartConfig
+from hybrid.execution.two_part_report import result
 
 STRIKES = (95.0, 100.0, 105.0, 110.0, 115.0, 120.0, 125.0, 130.0)
 START_MIDS = (9.5, 6.0, 3.2, 1.4, 0.55, 0.25, 0.12, 0.06)

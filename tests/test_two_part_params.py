@@ -6,7 +6,8 @@ import msgspec
 import pytest
 
 from hybrid.execution.two_part import TwoPartConfig
-from hybrid.execution.two_part_params import resolve_params, split_units
+from hybrid.execution.two_part_machine import split_units
+from hybrid.options.two_part_params import resolve_params
 from hybrid.orders.intents import TwoPartExecution
 
 

@@ -19,7 +19,8 @@ from bench.exec_simulation import (
     make_market,
     run_schedule,
 )
-from hybrid.execution.two_part import REPAIR_TAG, TwoPart, TwoPartConfig, child_orders, result
+from hybrid.execution.two_part import REPAIR_TAG, TwoPart, TwoPartConfig
+from hybrid.execution.two_part_report import child_orders, result
 
 FIRST_AT_S = 5.0
 
