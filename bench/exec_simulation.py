@@ -38,6 +38,7 @@ from hybrid.options.instruments import make_equity, make_option
 from hybrid.tracking import GroupTags
 
 SECOND_NS = 1_000_000_000
+START = pd.Timestamp("2024-01-02 15:00", tz="UTC")
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class SimMarketConfig:
     expiry: dt.date = dt.date(2024, 3, 15)
     strikes: tuple[float, ...] = (100.0, 105.0, 110.0, 115.0)
     start_mids: tuple[float, ...] = (6.00, 3.20, 1.40, 0.55)
-    start: pd.Timestamp = pd.Timestamp("2024-01-02 15:00", tz="UTC")
+    start: pd.Timestamp = START
     seconds: float = 600.0
     interval_ms: int = 250
     tick: float = 0.01
@@ -215,11 +216,16 @@ def run_schedule(
     schedule: OrderScheduleConfig,
     algorithm: ExecAlgorithm,
     end_ns: int | None = None,
-    **engine_options: object,
+    *,
+    prob_fill_on_touch: float = 0.3,
+    seed: int = 7,
+    log_level: str = "ERROR",
 ) -> BacktestEngine:
     """Run the market (up to ``end_ns`` when given) with one :class:`OrderSchedule` and ``algorithm``;
     the caller disposes the engine."""
-    engine = build_engine(market, spreads=spreads, **engine_options)
+    engine = build_engine(
+        market, prob_fill_on_touch=prob_fill_on_touch, seed=seed, spreads=spreads, log_level=log_level
+    )
     engine.add_strategy(OrderSchedule(schedule))
     engine.add_exec_algorithm(algorithm)
     engine.run(end=end_ns)

@@ -6,7 +6,8 @@ import msgspec
 import pytest
 
 from hybrid.execution.two_part import TwoPartConfig
-from hybrid.execution.two_part_params import resolve_params, split_units
+from hybrid.execution.two_part_machine import split_units
+from hybrid.options.two_part_params import resolve_params
 from hybrid.orders.intents import TwoPartExecution
 
 
@@ -65,7 +66,7 @@ def test_bad_params_are_named(params: dict, message: str) -> None:
 
 def test_config_rejects_bad_values_in_one_line() -> None:
     with pytest.raises(
-        msgspec.ValidationError, match="TwoPartConfig.wait_min_seconds must be between 0 and wait_max_seconds"
+        msgspec.ValidationError, match=r"TwoPartConfig\.wait_min_seconds must be between 0 and wait_max_seconds"
     ):
         TwoPartConfig.parse(msgspec.json.encode({"wait_min_seconds": 20.0}))
     with pytest.raises(msgspec.ValidationError, match="tick rule must be one of"):

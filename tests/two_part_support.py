@@ -19,7 +19,8 @@ from bench.exec_simulation import (
     make_market,
     run_schedule,
 )
-from hybrid.execution.two_part import REPAIR_TAG, TwoPart, TwoPartConfig, child_orders, result
+from hybrid.execution.two_part import REPAIR_TAG, TwoPart, TwoPartConfig
+from hybrid.execution.two_part_report import child_orders, result
 
 FIRST_AT_S = 5.0
 
@@ -106,6 +107,7 @@ def leg_positions(worked: Worked) -> dict[str, Decimal]:
 
 def assert_balanced(worked: Worked) -> None:
     """Every leg holds ratio x filled units (in the primary's direction) and nothing is left working."""
+    assert worked.result is not None
     units = worked.result["filled_units"] * (1 if worked.primary.side == OrderSide.BUY else -1)
     expected = {leg_id.value: Decimal(ratio * units) for leg_id, ratio in worked.spread.legs()}
     assert leg_positions(worked) == expected

@@ -26,7 +26,7 @@ from nautilus_trader.model.events import OrderFilled
 from hybrid.backtest.equity import EQUITY_CACHE_KEY, open_value_at_mid
 from hybrid.backtest.equity_chart import write_html, write_png
 from hybrid.backtest.runner import BacktestRun, run_backtest
-from hybrid.execution.two_part import fill_rates
+from hybrid.execution.two_part_report import fill_rates
 from hybrid.management.action_feed import actions_frame, actions_summary, cached_actions
 from hybrid.runconfig.settings import RunSettings
 from hybrid.tracking import rebuild_groups, synthetic_leg_fills

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from hybrid.store.db import Database
+from hybrid.store.db import Database, default_db_path
 
 COMPONENT = "fill_stats"
 SCHEMA_VERSION = 1
@@ -109,6 +109,11 @@ class FillStats:
         db.ensure_schema(COMPONENT, SCHEMA_VERSION, SCHEMA)
         self._pending: list[tuple] = []
         self._counts: dict[AdaptKey, dict[int, list[int]]] = {}
+
+    @classmethod
+    def open(cls, path: str | None, flush_rows: int = 200) -> FillStats:
+        """The statistics in the SQLite file ``path`` (None: ``$HYBRID_DB`` or state/hybrid.sqlite)."""
+        return cls(Database(default_db_path() if path is None else path), flush_rows=flush_rows)
 
     def record(self, attempt: Attempt) -> None:
         """Buffer one attempt (written at the next batch) and count it for adaptation."""

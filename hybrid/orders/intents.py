@@ -26,11 +26,20 @@ import datetime as dt
 import functools
 import os
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter, ValidationInfo, field_validator, model_validator
 
 from hybrid.options.legs import Leg
+from hybrid.options.two_part_params import (
+    DEADLINE_SECONDS,
+    FIRST_FRACTION,
+    LADDER_STEPS,
+    MAX_ATTEMPTS,
+    Bounds,
+    Mode,
+    OnDeadline,
+)
 from hybrid.orders.execution_mode import ExecutionMode
 from hybrid.orders.structures import DteWindow, RuleStructure, StrictModel, Structure, field_error
 from hybrid.tracking.tags import Source
@@ -73,6 +82,11 @@ class LimitExecution(StrictModel):
     price: NetPremium = Field(examples=[1.25, -0.85])
 
 
+def _optional_within(bounds: Bounds) -> Any:
+    """A field left out by default (the algorithm's configured value), else within the parameter's bounds."""
+    return Field(default=None, gt=bounds.gt, ge=bounds.ge, lt=bounds.lt, le=bounds.le)
+
+
 class TwoPartExecution(StrictModel):
     """The two-part split algorithm; every parameter left out takes the algorithm's configured value.
 
@@ -80,13 +94,13 @@ class TwoPartExecution(StrictModel):
     """
 
     type: Literal[ExecutionMode.TWO_PART] = ExecutionMode.TWO_PART
-    mode: Literal["combo", "legging"] | None = None
-    first_fraction: float | None = Field(default=None, gt=0, lt=1)
+    mode: Mode | None = None
+    first_fraction: float | None = _optional_within(FIRST_FRACTION)
     limit_price: NetPremium | None = None
-    ladder_steps: int | None = Field(default=None, ge=1, le=20)
-    max_attempts: int | None = Field(default=None, ge=1, le=100)
-    deadline_seconds: float | None = Field(default=None, gt=0, le=86_400)
-    on_deadline: Literal["cancel", "complete"] | None = None
+    ladder_steps: int | None = _optional_within(LADDER_STEPS)
+    max_attempts: int | None = _optional_within(MAX_ATTEMPTS)
+    deadline_seconds: float | None = _optional_within(DEADLINE_SECONDS)
+    on_deadline: OnDeadline | None = None
 
 
 Execution = Annotated[MarketExecution | LimitExecution | TwoPartExecution, Field(discriminator="type")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
@@ -33,7 +33,7 @@ _METRICS = (
 class FillStatsQuery(Params):
     scope: str | None = Field(default=None, min_length=1, max_length=64, description="e.g. live or backtest")
     run_id: str | None = Field(default=None, min_length=1, max_length=128)
-    by: list[Key] = Field(default=list(TABLE_KEYS), min_length=1, max_length=10)
+    by: list[Key] = Field(default=cast(list[Key], list(TABLE_KEYS)), min_length=1, max_length=10)  # columns, so keys
 
 
 class FillStatsRow(BaseModel):
@@ -50,7 +50,7 @@ class FillStatsRow(BaseModel):
     avg_time_to_fill_s: float | None
 
 
-def _value(value: object) -> object:
+def _value(value: Any) -> Any:  # a pandas record value
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
