@@ -3,7 +3,7 @@ PY := .venv/bin/python
 CATALOG ?= catalogs/demo
 CONFIG ?= configs/demo.toml
 
-.PHONY: venv demo demo-recurring test bench catalog clean
+.PHONY: venv demo demo-recurring lint test test-fast bench catalog clean
 
 venv:
 	@bash scripts/bootstrap.sh
@@ -18,8 +18,18 @@ demo: catalog
 demo-recurring: catalog
 	$(PY) run_backtest.py --config configs/recurring_demo.toml --catalog $(CATALOG)
 
-test: venv
+# Lint, format, types and the layer contract, then the whole suite; test-fast is the unit tests alone.
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+	.venv/bin/lint-imports --no-cache
+
+test: lint
 	$(PY) -m pytest -q
+
+test-fast: venv
+	$(PY) -m pytest -q -m "not slow and not browser"
 
 bench: venv
 	$(PY) -m bench

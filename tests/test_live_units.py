@@ -282,7 +282,7 @@ def test_close_and_roll_orders_name_their_group_and_refuse_what_cannot_be_done(m
         "strikes": [{"by": "atm_offset", "steps": 0}],
         "expiries": [{"min_dte": 1, "max_dte": 9}],
     }
-    with pytest.raises(CommandError, match="no quoted market for SPY.OPRA"):
+    with pytest.raises(CommandError, match=r"no quoted market for SPY\.OPRA"):
         empty.command(
             queued(
                 tmp_path,

@@ -6,6 +6,7 @@ model; one primary order on a call vertical routed with exec_algorithm_id=TwoPar
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -65,7 +66,7 @@ def test_partial_fills_are_counted_and_the_rest_retried(combo: Worked) -> None:
     ladder = combo.ladder_children
     retried = 0
     filled = 0.0
-    for child, nxt in zip(ladder, ladder[1:], strict=False):
+    for child, nxt in itertools.pairwise(ladder):
         filled += child.filled_qty.as_double()
         goal = 7 if filled < 7 else 20
         partial = child.status == OrderStatus.CANCELED and 0 < child.filled_qty.as_double() < child.quantity.as_double()
@@ -237,21 +238,21 @@ def test_stats_persist_and_adaptation_moves_the_starting_rung(tmp_path: Path) ->
     first_steps = db.query("SELECT step FROM fill_attempts WHERE part = 1 ORDER BY ts_submit LIMIT 1")
     assert first_steps[0]["step"] == 0  # not enough samples yet: start at mid
     stats = FillStats(db)
-    history = dict(
-        scope="backtest",
-        run_id="history",
-        ts_submit=0,
-        underlying="SPY",
-        mode="combo",
-        part=1,
-        ladder_steps=4,
-        leg="combo",
-        instrument_id="x",
-        side="BUY",
-        quantity=1.0,
-        price=1.0,
-        mid=1.0,
-    )
+    history = {
+        "scope": "backtest",
+        "run_id": "history",
+        "ts_submit": 0,
+        "underlying": "SPY",
+        "mode": "combo",
+        "part": 1,
+        "ladder_steps": 4,
+        "leg": "combo",
+        "instrument_id": "x",
+        "side": "BUY",
+        "quantity": 1.0,
+        "price": 1.0,
+        "mid": 1.0,
+    }
     for _ in range(30):
         stats.record(Attempt(step=0, filled=0.0, avg_px=None, slippage=None, time_to_fill_s=None, **history))
         stats.record(Attempt(step=2, filled=1.0, avg_px=1.0, slippage=0.0, time_to_fill_s=1.0, **history))

@@ -13,9 +13,9 @@ from nautilus_trader.model.instruments import OptionContract
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
 from hybrid.backtest import run_and_report
-from hybrid.runconfig.manifest import CatalogManifest
 from hybrid.execution.fill_stats import TABLE_KEYS, TABLE_METRICS
 from hybrid.runconfig import load_settings
+from hybrid.runconfig.manifest import CatalogManifest
 
 CONFIG = """
 name = "two_part"
