@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime as dt
 from datetime import timedelta
 
+import msgspec
 from nautilus_trader.common.config import NautilusConfig
 from nautilus_trader.common.events import TimeEvent
 from nautilus_trader.core.data import Data
@@ -43,7 +44,6 @@ from nautilus_trader.model.identifiers import ClientId, InstrumentId, Symbol, Ve
 from nautilus_trader.trading.strategy import Strategy
 from pydantic import ValidationError
 
-from hybrid.backtest.equity import marked_equity
 from hybrid.calendar.exchange_time import ns_new_york, ns_new_york_date
 from hybrid.options.analytics import analyze
 from hybrid.options.catalogue import get_strategy
@@ -79,6 +79,8 @@ from hybrid.trading import (
     resolve_rules,
     snapshot,
 )
+from hybrid.valuation.greeks import portfolio_greeks
+from hybrid.valuation.pnl import marked_equity
 
 SOURCE = "autonomous"
 FALLBACK_VOL = 0.2  # prices legs without an implied vol of their own, when no ATM IV can be had
@@ -93,7 +95,7 @@ class RegimeConfig(NautilusConfig, frozen=True):
     min_rank: float
     max_rank: float
     strategy: str | None = None
-    strikes: list[dict] = []
+    strikes: list[dict] = msgspec.field(default_factory=list)
     expiries: list[dict] | None = None
 
 
@@ -356,18 +358,20 @@ class IVRankStrategy(Strategy):
         return reason
 
     def book_state(self) -> BookState:
-        greeks = self.greeks.portfolio_greeks(
-            underlyings=[self.config.underlying],
-            venue=self.venue,
-            flat_interest_rate=self.config.rate,
-            flat_dividend_yield=self.config.dividend,
+        book = portfolio_greeks(
+            self.cache,
+            self.clock.timestamp_ns(),
+            self.config.rate,
+            self.config.dividend,
+            self.config.underlying,
+            self.venue,
         )
         account = self.portfolio.account(self.venue)
         free = account.balance_free(account.base_currency or account.currencies()[0]) if account is not None else None
         return BookState(
             open_groups=len(self.trader.open_groups()),
-            delta=float(greeks.delta) if greeks is not None else 0.0,
-            vega=float(greeks.vega) if greeks is not None else 0.0,
+            delta=book.greeks.delta,
+            vega=book.greeks.vega,
             free_balance=free.as_double() if free is not None else 0.0,
         )
 

@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from hybrid.management.exit_rules import evaluate, tranche_units
-from hybrid.management.marks import GroupSnapshot, LegQuote, pnl_pct, untrusted_reason
 from hybrid.management.rules import DEFAULT_TRANCHES, ManagementRules, ProfitTranche, RollRules
 from hybrid.management.state import ManagementState
 from hybrid.options.legs import Leg
+from hybrid.valuation.marks import GroupSnapshot, LegQuote, pnl_pct, untrusted_reason
 
 EXPIRY = dt.date(2024, 8, 16)
 NOW = dt.datetime(2024, 7, 1, 15, 0, tzinfo=dt.UTC)  # 46 days before EXPIRY

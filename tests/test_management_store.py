@@ -9,11 +9,11 @@ import pytest
 from hybrid.management.action_log import ActionLog
 from hybrid.management.exit_rules import evaluate
 from hybrid.management.management_store import ManagementStore
-from hybrid.management.marks import GroupSnapshot, LegQuote
 from hybrid.management.rolls import Lineage
 from hybrid.management.rules import ManagementRules
 from hybrid.options.legs import Leg
 from hybrid.store.db import Database
+from hybrid.valuation.marks import GroupSnapshot, LegQuote
 
 T0 = dt.datetime(2024, 7, 1, 14, 0, tzinfo=dt.UTC)
 RULES = ManagementRules()

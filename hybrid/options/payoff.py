@@ -23,10 +23,10 @@ slope at infinity, which decides "unbounded", stays exact.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -42,47 +42,6 @@ _TAIL_POINTS = 200
 PnLFunction = Callable[[NDArray[np.float64]], NDArray[np.float64]]
 # ascending zeros of the P&L at the horizon, the P&L there as a function, max profit, max loss
 Analysis = tuple[list[float], PnLFunction, float | None, float | None]
-
-
-class Quote(NamedTuple):
-    """A leg's bid and ask, premium per share (per share of stock for an underlying leg)."""
-
-    bid: float
-    ask: float
-
-
-@dataclass(frozen=True, slots=True)
-class NetPremium:
-    """Net premium of one unit in dollars (> 0 debit, < 0 credit), at each side of its market.
-
-    ``ask`` opens one unit by crossing every leg's spread (buy at the ask, sell at the bid): the
-    structure's ask; ``bid`` is the other side, what selling one unit fetches; ``mid`` in between.
-    """
-
-    bid: float
-    mid: float
-    ask: float
-
-
-def net_premium(legs: Sequence[Leg], quotes: Sequence[Quote | None] | None = None, multiplier: int = 100) -> NetPremium:
-    """Net premium of one unit from per-leg quotes, or from each leg's ``price`` (a mid) where no quote is given."""
-    if quotes is not None and len(quotes) != len(legs):
-        raise ValueError(f"{len(quotes)} quotes for {len(legs)} legs")
-    bid = mid = ask = 0.0
-    for i, leg in enumerate(legs):
-        quote = quotes[i] if quotes is not None else None
-        if quote is None:
-            if leg.price is None:
-                raise ValueError(f"leg {i} ({leg.kind} {leg.strike}) has neither a quote nor a price")
-            quote = Quote(leg.price, leg.price)
-        if not 0 <= quote.bid <= quote.ask:
-            raise ValueError(f"leg {i}: quote must satisfy 0 <= bid <= ask, got {quote}")
-        size = leg.quantity * (multiplier if leg.is_option else 1)
-        sell_side, buy_side = (quote.bid, quote.ask) if size > 0 else (quote.ask, quote.bid)
-        bid += size * sell_side
-        ask += size * buy_side
-        mid += size * 0.5 * (quote.bid + quote.ask)
-    return NetPremium(bid=bid, mid=mid, ask=ask)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -252,7 +211,7 @@ def profit_profile(structure: Structure) -> ProfitProfile:
     zeros, at_horizon, max_profit, max_loss = analyse(s)
     # Between consecutive zeros the P&L keeps one sign: one probe per interval tells which.
     edges = [0.0, *zeros, math.inf]
-    probes = [0.5 * (a + b) for a, b in zip(edges[:-2], edges[1:-1])] + [2.0 * edges[-2] + 1.0]
+    probes = [0.5 * (a + b) for a, b in itertools.pairwise(edges[:-1])] + [2.0 * edges[-2] + 1.0]
     profitable = (at_horizon(np.array(probes)) > s.tolerance).tolist()
     intervals = [(a, b) for a, b, up in zip(edges[:-1], edges[1:], profitable) if up]
     return ProfitProfile(

@@ -23,6 +23,8 @@ from __future__ import annotations
 from nautilus_trader.common.config import NautilusConfig
 from nautilus_trader.model.enums import OrderSide
 
+from hybrid.valuation.marks import midpoint
+
 MODES = ("limit", "market", "algorithm")
 
 
@@ -76,6 +78,6 @@ def limit_price(
     far = ask if side == OrderSide.BUY else bid
     if cross:
         return far
-    mid = (bid + ask) / 2
+    mid = midpoint(bid, ask)
     step = concession * (1 + attempts) * (ask - bid) / 2
     return min(mid + step, far) if side == OrderSide.BUY else max(mid - step, far)

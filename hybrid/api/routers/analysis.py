@@ -20,10 +20,9 @@ from hybrid.api.schemas import Greeks, OptionQuote, Quote
 from hybrid.api.validation import check_open
 from hybrid.options.analytics import DEFAULT_POINTS, analyze
 from hybrid.options.legs import Leg
-from hybrid.options.payoff import Quote as LegMarket
-from hybrid.options.payoff import net_premium
 from hybrid.orders.intents import LimitExecution, MarketExecution, OpenIntent, Side, TwoPartExecution
 from hybrid.orders.structures import CatalogueStructure, CustomLegs, RuleStructure
+from hybrid.valuation.marks import LegQuote, net_premium
 
 router = APIRouter(prefix="/analysis", tags=["analysis"])
 
@@ -129,7 +128,7 @@ def analyse_legs(
     view = context.view
     quotes = view.leg_quotes(underlying, legs)
     for leg, quote in zip(legs, quotes):
-        if quote is None or quote.bid is None or quote.ask is None:
+        if quote is None or quote.mid is None:  # no mark: a side missing, no offer or crossed
             raise Conflict(f"no two-sided quote for {_describe(leg)} on {underlying} yet; try again when it trades")
     spot_quote = view.underlying_quote(underlying)
     if spot_quote is None or spot_quote.mid is None:
@@ -144,7 +143,7 @@ def analyse_legs(
         for leg, quote in zip(legs, quotes)
     ]
     multiplier = int(next(q.multiplier for q in quotes if isinstance(q, OptionQuote)))
-    market = net_premium(legs, [LegMarket(q.bid, q.ask) for q in quotes], multiplier)
+    market = net_premium(legs, [LegQuote(q.bid, q.ask) for q in quotes], multiplier)
     try:
         result = analyze(
             priced,
