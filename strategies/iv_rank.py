@@ -168,10 +168,12 @@ class Regime:
         if row.strategy is not None:
             try:
                 window = {"min_dte": min_dte, "max_dte": max_dte}
-                self.rules = RuleStructure(
-                    strategy=row.strategy,
-                    strikes=row.strikes,
-                    expiries=row.expiries or [window] * _expiry_count(row.strategy),
+                self.rules = RuleStructure.model_validate(
+                    {
+                        "strategy": row.strategy,
+                        "strikes": row.strikes,
+                        "expiries": row.expiries or [window] * _expiry_count(row.strategy),
+                    }
                 )
             except ValidationError as e:
                 first = e.errors()[0]
@@ -307,7 +309,7 @@ class IVRankStrategy(Strategy):
         if isinstance(units, str):
             return decision | {"action": "none", "structure": regime.row.strategy, "reason": units}
         result = self.trader.open_group(
-            OpenGroup(self.config.underlying, regime.row.strategy, tuple(legs), units, source=SOURCE),
+            OpenGroup(self.config.underlying, regime.rules.strategy, tuple(legs), units, source=SOURCE),
         )
         if not result.accepted:
             return decision | {"action": "refused", "structure": regime.row.strategy, "reason": result.reason}
@@ -321,7 +323,7 @@ class IVRankStrategy(Strategy):
 
     def size(self, market: MarketSnapshot, legs: list[Leg]) -> int | str:
         """Units whose maximum loss stays within ``risk_per_position`` of equity; a reason string when none fit."""
-        priced = [market.chain.priced(leg, market.chain.contract(leg.expiry, leg.kind, leg.strike).id) for leg in legs]
+        priced = [market.chain.priced(leg, market.chain.leg_contract(leg).id) for leg in legs]
         analysis = analyze(
             priced, market.spot, market.atm_iv() or FALLBACK_VOL, self.config.rate, self.config.dividend, market.as_of
         )

@@ -246,7 +246,7 @@ class CacheEngineView:
         chain = self.chain(underlying)
         if chain is None:
             raise ValueError(f"no option chain is loaded for {underlying}")
-        contracts = [_listed(chain, leg) for leg in legs if leg.is_option]
+        contracts = [chain.leg_contract(leg) for leg in legs if leg.is_option]
         priced = iter(self._priced(contracts, self._spot(underlying)))
         underlying_quote = self.underlying_quote(underlying)
         return [next(priced) if leg.is_option else underlying_quote for leg in legs]
@@ -334,13 +334,6 @@ class CacheEngineView:
             underlyings=self.underlyings(),
             open_positions=self._cache.positions_open_count(),
         )
-
-
-def _listed(chain: OptionChain, leg: Leg) -> OptionContract:
-    """The listed contract of an option leg."""
-    if leg.kind == "underlying" or leg.expiry is None or leg.strike is None:
-        raise ValueError(f"not an option leg: {leg}")
-    return chain.contract(leg.expiry, leg.kind, leg.strike)
 
 
 def _api_greeks(greeks: valuation.Greeks | None) -> Greeks | None:

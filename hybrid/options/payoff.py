@@ -105,16 +105,18 @@ class Structure:
                 shares += leg.quantity
                 premium += leg.quantity * (spot if leg.price is None else leg.price)
                 continue
-            years = years_by_expiry.get(leg.expiry)
+            expiry, strike = leg.expiry, leg.strike
+            assert expiry is not None and strike is not None  # an option leg has both (Leg checks it)
+            years = years_by_expiry.get(expiry)
             if years is None:
-                years = years_by_expiry[leg.expiry] = years_to_expiry(leg.expiry, when)
+                years = years_by_expiry[expiry] = years_to_expiry(expiry, when)
                 if years < 0:
-                    raise ValueError(f"a leg expired on {leg.expiry}, before as_of {when:%Y-%m-%d %H:%M %Z}")
+                    raise ValueError(f"a leg expired on {expiry}, before as_of {when:%Y-%m-%d %H:%M %Z}")
             leg_vol = vol if leg.iv is None else leg.iv
             if not (math.isfinite(leg_vol) and leg_vol >= 0):
                 raise ValueError(f"leg iv must be a finite number >= 0, got {leg.iv}")
             price = math.nan if leg.price is None else leg.price
-            rows.append((leg.kind == "call", leg.strike, leg.quantity * multiplier, years, leg_vol, price))
+            rows.append((leg.kind == "call", strike, leg.quantity * multiplier, years, leg_vol, price))
         if not rows:
             raise ValueError("a structure needs at least one option leg")
         is_call, strikes, weights, years_arr, vols, prices = (np.array(col) for col in zip(*rows))
@@ -162,16 +164,17 @@ def pnl(structure: Structure, prices: ArrayLike, horizon: float) -> NDArray[np.f
     prices = np.asarray(prices, dtype=float).reshape(-1)
     remaining = s.years - horizon
     live = remaining > 0
-    every = bool(live.all())
-    rows = slice(None) if every else live  # a view, not a copy, when every leg is still alive
-    values = None if every else np.maximum(s.signs[:, None] * (prices - s.strikes[:, None]), 0.0)
-    if live.any():
+
+    def alive(rows: slice | NDArray[np.bool_]) -> NDArray[np.float64]:
         strikes, years, vols, calls = (a[rows, None] for a in (s.strikes, remaining, s.vols, s.is_call))
-        alive = bs_price(prices, strikes, years, vols, calls, s.rate, s.dividend)
-        if every:
-            values = alive
-        else:
-            values[live] = alive
+        return bs_price(prices, strikes, years, vols, calls, s.rate, s.dividend)
+
+    if live.all():
+        values = alive(slice(None))  # a view, not a copy, when every leg is still alive
+    else:
+        values = np.maximum(s.signs[:, None] * (prices - s.strikes[:, None]), 0.0)
+        if live.any():
+            values[live] = alive(live)
     return s.weights @ values + s.shares * prices - s.premium
 
 

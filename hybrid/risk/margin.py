@@ -130,7 +130,7 @@ def entry_requirement(
     options = [
         OptionPosition(None, leg.kind == "call", leg.strike, leg.quantity * units, leg.price or 0.0)
         for leg in legs
-        if leg.is_option
+        if leg.strike is not None  # the option legs
     ]
     shares = sum(leg.quantity for leg in legs if not leg.is_option) * units
     return (
