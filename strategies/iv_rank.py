@@ -35,6 +35,7 @@ from __future__ import annotations
 import datetime as dt
 from datetime import timedelta
 
+import msgspec
 from nautilus_trader.common.config import NautilusConfig
 from nautilus_trader.common.events import TimeEvent
 from nautilus_trader.core.data import Data
@@ -45,7 +46,6 @@ from nautilus_trader.model.identifiers import ClientId, InstrumentId, Symbol, Ve
 from nautilus_trader.trading.strategy import Strategy
 from pydantic import ValidationError
 
-from hybrid.backtest.equity import marked_equity
 from hybrid.calendar.exchange_time import ns_new_york, ns_new_york_date
 from hybrid.options.analytics import analyze
 from hybrid.options.catalogue import get_strategy
@@ -81,6 +81,8 @@ from hybrid.trading import (
     parse_time,
     resolve_rules,
 )
+from hybrid.valuation.greeks import portfolio_greeks
+from hybrid.valuation.pnl import marked_equity
 
 SOURCE = "autonomous"
 FALLBACK_VOL = 0.2  # prices legs without an implied vol of their own, when no ATM IV can be had
@@ -95,7 +97,7 @@ class RegimeConfig(NautilusConfig, frozen=True):
     min_rank: float
     max_rank: float
     strategy: str | None = None
-    strikes: list[dict] = []
+    strikes: list[dict] = msgspec.field(default_factory=list)
     expiries: list[dict] | None = None
 
 
@@ -175,10 +177,12 @@ class Regime:
         if row.strategy is not None:
             try:
                 window = {"min_dte": min_dte, "max_dte": max_dte}
-                self.rules = RuleStructure(
-                    strategy=row.strategy,
-                    strikes=row.strikes,
-                    expiries=row.expiries or [window] * _expiry_count(row.strategy),
+                self.rules = RuleStructure.model_validate(
+                    {
+                        "strategy": row.strategy,
+                        "strikes": row.strikes,
+                        "expiries": row.expiries or [window] * _expiry_count(row.strategy),
+                    }
                 )
             except ValidationError as e:
                 first = e.errors()[0]
@@ -314,7 +318,7 @@ class IVRankStrategy(Strategy):
         if isinstance(units, str):
             return decision | {"action": "none", "structure": regime.row.strategy, "reason": units}
         result = self.trader.open_group(
-            OpenGroup(self.config.underlying, regime.row.strategy, tuple(legs), units, source=SOURCE),
+            OpenGroup(self.config.underlying, regime.rules.strategy, tuple(legs), units, source=SOURCE),
         )
         if not result.accepted:
             return decision | {"action": "refused", "structure": regime.row.strategy, "reason": result.reason}
@@ -328,7 +332,7 @@ class IVRankStrategy(Strategy):
 
     def size(self, market: MarketSnapshot, legs: list[Leg]) -> int | str:
         """Units whose maximum loss stays within ``risk_per_position`` of equity; a reason string when none fit."""
-        priced = [market.chain.priced(leg, market.chain.contract(leg.expiry, leg.kind, leg.strike).id) for leg in legs]
+        priced = [market.chain.priced(leg, market.chain.leg_contract(leg).id) for leg in legs]
         analysis = analyze(
             priced, market.spot, market.atm_iv() or FALLBACK_VOL, self.config.rate, self.config.dividend, market.as_of
         )
@@ -364,18 +368,20 @@ class IVRankStrategy(Strategy):
         return reason
 
     def book_state(self) -> BookState:
-        greeks = self.greeks.portfolio_greeks(
-            underlyings=[self.config.underlying],
-            venue=self.venue,
-            flat_interest_rate=self.config.rate,
-            flat_dividend_yield=self.config.dividend,
+        book = portfolio_greeks(
+            self.cache,
+            self.clock.timestamp_ns(),
+            self.config.rate,
+            self.config.dividend,
+            self.config.underlying,
+            self.venue,
         )
         account = self.portfolio.account(self.venue)
         free = account.balance_free(account.base_currency or account.currencies()[0]) if account is not None else None
         return BookState(
             open_groups=len(self.trader.open_groups()),
-            delta=float(greeks.delta) if greeks is not None else 0.0,
-            vega=float(greeks.vega) if greeks is not None else 0.0,
+            delta=book.greeks.delta,
+            vega=book.greeks.vega,
             free_balance=free.as_double() if free is not None else 0.0,
         )
 

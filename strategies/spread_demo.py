@@ -20,6 +20,7 @@ from nautilus_trader.model.instruments import OptionContract
 from nautilus_trader.trading.strategy import Strategy
 
 from hybrid.tracking import GroupTags
+from hybrid.valuation.marks import midpoint, tick_mark
 
 DAY_NS = 86_400 * 1_000_000_000
 MINUTE_NS = 60 * 1_000_000_000
@@ -70,7 +71,9 @@ class SpreadDemo(Strategy):
     def on_quote_tick(self, tick: QuoteTick) -> None:
         if tick.instrument_id == self.underlying_id:
             if self.group is None and tick.ts_event >= self.next_entry_ns:
-                self.open_group(spot=(tick.bid_price.as_double() + tick.ask_price.as_double()) / 2)
+                spot = tick_mark(tick)
+                if spot is not None:
+                    self.open_group(spot=spot)
         elif tick.instrument_id == self.spread_id:
             self.on_spread_quote(tick)
 
@@ -154,7 +157,8 @@ class SpreadDemo(Strategy):
         spread = self.cache.instrument(self.spread_id)
         bid, ask = tick.bid_price.as_double(), tick.ask_price.as_double()
         step = self.config.concession_dollars * (1 + self.attempts)
-        price = min((bid + ask) / 2 + step, ask) if side == OrderSide.BUY else max((bid + ask) / 2 - step, bid)
+        mid = midpoint(bid, ask)
+        price = min(mid + step, ask) if side == OrderSide.BUY else max(mid - step, bid)
         order = self.order_factory.limit(
             instrument_id=self.spread_id,
             order_side=side,

@@ -15,8 +15,9 @@ from scipy.stats import norm
 from hybrid.options.analytics import analyze
 from hybrid.options.greeks import implied_volatility, implied_vols, position_greeks
 from hybrid.options.legs import Leg
-from hybrid.options.payoff import NetPremium, Quote, Structure, net_premium, pnl
+from hybrid.options.payoff import Structure, pnl
 from hybrid.options.pricing import bs_price
+from hybrid.valuation.marks import LegQuote, NetPremium, net_premium
 
 AS_OF = dt.date(2024, 6, 3)
 EXPIRY = AS_OF + dt.timedelta(days=30)
@@ -137,7 +138,7 @@ def test_butterfly_at_zero_cost_is_never_a_loss() -> None:
 
 def test_net_premium_at_bid_mid_and_ask() -> None:
     legs = [put(90, 1), put(95, -1), call(105, -1), call(110, 1)]
-    quotes = [Quote(0.55, 0.65), Quote(1.35, 1.45), Quote(1.15, 1.25), Quote(0.35, 0.45)]
+    quotes = [LegQuote(0.55, 0.65), LegQuote(1.35, 1.45), LegQuote(1.15, 1.25), LegQuote(0.35, 0.45)]
     assert net_premium(legs, quotes) == NetPremium(
         bid=pytest.approx(-(1.45 + 1.25 - 0.55 - 0.35) * 100),  # sell the condor back: buy shorts at ask
         mid=pytest.approx(-160.0),
@@ -148,7 +149,7 @@ def test_net_premium_at_bid_mid_and_ask() -> None:
     with pytest.raises(ValueError, match="neither a quote nor a price"):
         net_premium(legs)
     with pytest.raises(ValueError, match="bid <= ask"):
-        net_premium(legs[:1], [Quote(1.0, 0.5)])
+        net_premium(legs[:1], [LegQuote(1.0, 0.5)])
 
 
 def test_today_pnl_is_black_scholes_of_each_leg() -> None:

@@ -14,10 +14,10 @@ from hybrid.management.bot_manager import BotManager, BotManagerConfig
 from hybrid.management.exit_rules import evaluate
 from hybrid.management.management_rules import ManagementRules
 from hybrid.management.management_store import ManagementStore
-from hybrid.management.marks import LegQuote, MarkedGroup
 from hybrid.management.state import ManagementState
 from hybrid.options.legs import Leg
 from hybrid.store.db import Database
+from hybrid.valuation.marks import LegQuote, MarkedGroup
 
 T0 = dt.datetime(2024, 3, 1, 15, 0, tzinfo=dt.UTC)
 EXPIRY = dt.date(2024, 4, 19)

@@ -11,9 +11,9 @@ from pydantic import ValidationError
 
 from hybrid.management.exit_rules import evaluate, tranche_units
 from hybrid.management.management_rules import DEFAULT_TRANCHES, ManagementRules, ProfitTranche, RollRules
-from hybrid.management.marks import LegQuote, MarkedGroup, pnl_pct, untrusted_reason
 from hybrid.management.state import ManagementState
 from hybrid.options.legs import Leg
+from hybrid.valuation.marks import LegQuote, MarkedGroup, pnl_pct, untrusted_reason
 
 EXPIRY = dt.date(2024, 8, 16)
 NOW = dt.datetime(2024, 7, 1, 15, 0, tzinfo=dt.UTC)  # 46 days before EXPIRY

@@ -10,10 +10,10 @@ from hybrid.management.action_log import ActionLog
 from hybrid.management.exit_rules import evaluate
 from hybrid.management.management_rules import ManagementRules
 from hybrid.management.management_store import ManagementStore
-from hybrid.management.marks import LegQuote, MarkedGroup
 from hybrid.management.rolls import Lineage
 from hybrid.options.legs import Leg
 from hybrid.store.db import Database
+from hybrid.valuation.marks import LegQuote, MarkedGroup
 
 T0 = dt.datetime(2024, 7, 1, 14, 0, tzinfo=dt.UTC)
 RULES = ManagementRules()

@@ -6,10 +6,11 @@ models of :mod:`hybrid.api.schemas`. :class:`CacheEngineView` answers from a Nau
 or a finished backtest engine holds. Its methods read the cache, so call them on the engine's event
 loop (the API's handlers run there in the live node).
 
-Chain pricing: each contract's mid is inverted to an implied volatility and per-share Greeks with
-:func:`hybrid.options.pricing.chain_iv_greeks` (Black-Scholes-Merton, the underlying's mid as spot,
-``rate`` and ``dividend`` yield continuous, time to the expiry's 16:00 New York close from the engine
-clock), the same conventions as NautilusTrader's Greeks.
+Marks and Greeks are :mod:`hybrid.valuation`'s: a quote's mid by the one mark rule
+(:func:`hybrid.valuation.marks.mark`), each contract's mark inverted to an implied volatility and
+per-share Greeks by :func:`hybrid.valuation.greeks.value_contracts` (Black-Scholes-Merton, the
+underlying's mark as spot, ``rate`` and ``dividend`` yield continuous, time to the expiry's 16:00 New
+York close from the engine clock), held Greeks and the portfolio's by the same module.
 
 Engine events become WebSocket messages through :func:`fill_event` and :func:`position_event`: the live
 node's hooks call ``hub.publish(fill_event(event))``.
@@ -20,11 +21,10 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
-import numpy as np
 from nautilus_trader.cache.base import CacheFacade
 from nautilus_trader.common.component import Clock
 from nautilus_trader.model.events import OrderFilled, PositionEvent
@@ -36,7 +36,6 @@ from nautilus_trader.risk.engine import RiskEngine
 from nautilus_trader.system.kernel import NautilusKernel
 
 from hybrid.api.schemas import (
-    ZERO_GREEKS,
     EngineHealth,
     Greeks,
     Group,
@@ -49,8 +48,10 @@ from hybrid.api.schemas import (
 from hybrid.api.ws import HubEvent
 from hybrid.options.chain import OptionChain, Right, contract_expiry, contract_right
 from hybrid.options.legs import Leg
-from hybrid.options.pricing import IVStatus, as_of_datetime, chain_iv_greeks, years_to_expiry
 from hybrid.tracking import rebuild_groups
+from hybrid.valuation import greeks as valuation
+from hybrid.valuation.greeks import ContractValue, held_greeks, portfolio_greeks, value_contracts, value_held
+from hybrid.valuation.marks import quote_sides
 
 
 class EngineView(Protocol):
@@ -188,12 +189,12 @@ class CacheEngineView:
         tick = self._cache.quote_tick(instrument_id)
         if tick is None:
             return None
-        bid, ask = tick.bid_price.as_double(), tick.ask_price.as_double()
+        sides = quote_sides(tick)
         return Quote(
             instrument_id=instrument_id.value,
-            bid=bid,
-            ask=ask,
-            mid=(bid + ask) / 2,
+            bid=sides.bid,
+            ask=sides.ask,
+            mid=sides.mid,
             bid_size=tick.bid_size.as_double(),
             ask_size=tick.ask_size.as_double(),
             ts=_utc(tick.ts_event),
@@ -212,48 +213,21 @@ class CacheEngineView:
     def _priced(self, contracts: Sequence[OptionContract], spot: float | None) -> list[OptionQuote]:
         """Quotes, implied vols and per-share Greeks of contracts of one underlying, in one array pass."""
         quotes = [self._quote(contract.id) for contract in contracts]
-        expiries = [contract_expiry(contract) for contract in contracts]
-        ivs: list[float | None] = [None] * len(contracts)
-        notes: list[str | None] = ["no quote" if q is None else None for q in quotes]
-        greeks: list[Greeks | None] = [None] * len(contracts)
-        priced = [i for i, q in enumerate(quotes) if q is not None and q.mid is not None]
-        if spot is None:
-            notes = [note or "no underlying quote" for note in notes]
-        elif priced:
-            as_of = as_of_datetime(self.now())
-            years_of = {expiry: years_to_expiry(expiry, as_of) for expiry in set(expiries)}
-            result = chain_iv_greeks(
-                spot,
-                np.array([float(contracts[i].strike_price) for i in priced]),
-                np.array([years_of[expiries[i]] for i in priced]),
-                np.array([contract_right(contracts[i]) == "call" for i in priced]),
-                np.array([quotes[i].mid for i in priced]),
-                self.rate,
-                self.dividend,
-            )
-            for j, i in enumerate(priced):
-                status = IVStatus(int(result.status[j]))
-                ivs[i] = float(result.iv[j]) if status is IVStatus.OK else None
-                notes[i] = status.reason
-                greeks[i] = Greeks(
-                    delta=float(result.delta[j]),
-                    gamma=float(result.gamma[j]),
-                    vega=float(result.vega[j]),
-                    theta=float(result.theta[j]),
-                )
+        marks = [None if quote is None else quote.mid for quote in quotes]
+        values = value_contracts(contracts, marks, spot, self._clock.timestamp_ns(), self.rate, self.dividend)
         empty = {"bid": None, "ask": None, "mid": None, "bid_size": None, "ask_size": None, "ts": None}
         return [
             OptionQuote(
                 **(quote.model_dump() if quote is not None else {**empty, "instrument_id": contract.id.value}),
-                expiry=expiry,
+                expiry=contract_expiry(contract),
                 right=contract_right(contract),
                 strike=float(contract.strike_price),
                 multiplier=float(contract.multiplier),
-                iv=iv,
-                iv_note=note,
-                greeks=greek,
+                iv=value.iv,
+                iv_note="no quote" if quote is None else value.note,
+                greeks=_api_greeks(value.greeks),
             )
-            for contract, quote, expiry, iv, note, greek in zip(contracts, quotes, expiries, ivs, notes, greeks)
+            for contract, quote, value in zip(contracts, quotes, values)
         ]
 
     def option_quotes(
@@ -272,59 +246,37 @@ class CacheEngineView:
         chain = self.chain(underlying)
         if chain is None:
             raise ValueError(f"no option chain is loaded for {underlying}")
-        contracts = [chain.contract(leg.expiry, leg.kind, leg.strike) for leg in legs if leg.is_option]
+        contracts = [chain.leg_contract(leg) for leg in legs if leg.is_option]
         priced = iter(self._priced(contracts, self._spot(underlying)))
         underlying_quote = self.underlying_quote(underlying)
         return [next(priced) if leg.is_option else underlying_quote for leg in legs]
 
-    def _marks(self, instrument_ids: Iterable[InstrumentId]) -> dict[InstrumentId, OptionQuote]:
-        """Priced quotes of the option contracts among ``instrument_ids``, grouped by underlying."""
-        by_underlying: dict[str, list[OptionContract]] = defaultdict(list)
-        for instrument_id in set(instrument_ids):
-            instrument = self._cache.instrument(instrument_id)
-            if isinstance(instrument, OptionContract):
-                by_underlying[instrument.underlying].append(instrument)
-        marks: dict[InstrumentId, OptionQuote] = {}
-        for underlying, contracts in by_underlying.items():
-            for contract, quote in zip(contracts, self._priced(contracts, self._spot(underlying))):
-                marks[contract.id] = quote
-        return marks
-
-    def _held_greeks(
-        self, instrument: Instrument | None, quantity: float, marks: dict[InstrumentId, OptionQuote]
-    ) -> Greeks | None:
-        """Share-equivalent Greeks of ``quantity`` of an instrument; None when they cannot be known."""
-        if quantity == 0:
-            return ZERO_GREEKS
-        if isinstance(instrument, Equity):
-            return Greeks(delta=quantity, gamma=0.0, vega=0.0, theta=0.0)
-        mark = marks.get(instrument.id) if instrument is not None else None
-        if mark is None or mark.greeks is None:
-            return None
-        return mark.greeks.scaled(quantity * mark.multiplier)
+    def _values(self, instrument_ids: Iterable[InstrumentId]) -> dict[InstrumentId, ContractValue]:
+        """The option contracts among ``instrument_ids`` valued at their marks."""
+        return value_held(self._cache, instrument_ids, self._clock.timestamp_ns(), self.rate, self.dividend)
 
     # -- groups, positions, portfolio ---------------------------------------------------------
 
     def groups(self) -> list[Group]:
         book = list(rebuild_groups(self._cache))
-        marks = self._marks(leg.instrument_id for group in book for leg in group.legs if leg.quantity != 0)
+        values = self._values(leg.instrument_id for group in book for leg in group.legs if leg.quantity != 0)
         groups = []
         for group in book:
-            total: Greeks | None = ZERO_GREEKS
+            total: valuation.Greeks | None = valuation.ZERO_GREEKS
             legs = []
             underlying = None
             for state in group.legs:
                 leg_instrument = self._cache.instrument(state.instrument_id)
-                held = self._held_greeks(leg_instrument, float(state.quantity), marks)
+                held = held_greeks(leg_instrument, float(state.quantity), values)
                 total = None if held is None or total is None else total + held
                 legs.append(GroupLeg(**state.to_dict(), **_leg_terms(leg_instrument)))
                 underlying = underlying or _underlying_of(leg_instrument)
             data = group.to_dict()
             data["legs"] = legs
-            groups.append(Group(**data, underlying=underlying, greeks=total))
+            groups.append(Group(**data, underlying=underlying, greeks=_api_greeks(total)))
         return groups
 
-    def _position(self, position: NautilusPosition, marks: dict[InstrumentId, OptionQuote]) -> Position:
+    def _position(self, position: NautilusPosition, values: Mapping[InstrumentId, ContractValue]) -> Position:
         instrument = self._cache.instrument(position.instrument_id)
         quote = self._quote(position.instrument_id)
         mark = quote.mid if quote is not None else None
@@ -341,14 +293,14 @@ class CacheEngineView:
             mark=mark,
             unrealized_pnl=unrealized,
             realized_pnl=position.realized_pnl.as_double() if position.realized_pnl is not None else 0.0,
-            greeks=self._held_greeks(instrument, position.signed_qty, marks),
+            greeks=_api_greeks(held_greeks(instrument, position.signed_qty, values)),
             opened_at=_utc(position.ts_opened),
         )
 
     def positions(self) -> list[Position]:
         open_positions = self._cache.positions_open()
-        marks = self._marks(position.instrument_id for position in open_positions)
-        return [self._position(position, marks) for position in open_positions]
+        values = self._values(position.instrument_id for position in open_positions)
+        return [self._position(position, values) for position in open_positions]
 
     def portfolio(self) -> Portfolio:
         positions = self.positions()
@@ -360,14 +312,11 @@ class CacheEngineView:
                 realized += money.as_double()
                 currency = money.currency.code
         unrealized = sum(p.unrealized_pnl for p in positions if p.unrealized_pnl is not None)
-        greeks = ZERO_GREEKS
-        for position in positions:
-            if position.greeks is not None:
-                greeks = greeks + position.greeks
+        book = portfolio_greeks(self._cache, self._clock.timestamp_ns(), self.rate, self.dividend)
         return Portfolio(
             as_of=self.now(),
             currency=currency,
-            greeks=greeks,
+            greeks=Greeks(**asdict(book.greeks)),
             realized_pnl=realized,
             unrealized_pnl=unrealized,
             total_pnl=realized + unrealized,
@@ -385,6 +334,10 @@ class CacheEngineView:
             underlyings=self.underlyings(),
             open_positions=self._cache.positions_open_count(),
         )
+
+
+def _api_greeks(greeks: valuation.Greeks | None) -> Greeks | None:
+    return None if greeks is None else Greeks(**asdict(greeks))
 
 
 def _underlying_of(instrument: Instrument | None) -> str | None:

@@ -32,22 +32,6 @@ class Greeks(_Out):
     vega: float
     theta: float
 
-    def __add__(self, other: Greeks) -> Greeks:
-        return Greeks(
-            delta=self.delta + other.delta,
-            gamma=self.gamma + other.gamma,
-            vega=self.vega + other.vega,
-            theta=self.theta + other.theta,
-        )
-
-    def scaled(self, factor: float) -> Greeks:
-        return Greeks(
-            delta=self.delta * factor, gamma=self.gamma * factor, vega=self.vega * factor, theta=self.theta * factor
-        )
-
-
-ZERO_GREEKS = Greeks(delta=0.0, gamma=0.0, vega=0.0, theta=0.0)
-
 
 class Quote(_Out):
     """The latest top of book of one instrument; a side the market does not show is null."""
@@ -55,7 +39,9 @@ class Quote(_Out):
     instrument_id: str
     bid: float | None
     ask: float | None
-    mid: float | None = Field(description="(bid + ask) / 2 when both sides are shown")
+    mid: float | None = Field(
+        description="the mark: (bid + ask) / 2 when both sides are shown, there is an offer and bid <= ask"
+    )
     bid_size: float | None
     ask_size: float | None
     ts: dt.datetime | None = Field(description="when the quote was made (engine time, UTC)")

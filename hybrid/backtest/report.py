@@ -23,13 +23,14 @@ from nautilus_trader.analysis import ReportProvider
 from nautilus_trader.model.currencies import USD
 from nautilus_trader.model.events import OrderFilled
 
-from hybrid.backtest.equity import EQUITY_CACHE_KEY, open_value_at_mid
+from hybrid.backtest.equity import EQUITY_CACHE_KEY
 from hybrid.backtest.equity_chart import write_html, write_png
 from hybrid.backtest.runner import BacktestRun, run_backtest
 from hybrid.execution.two_part_report import fill_rates
 from hybrid.management.action_feed import actions_frame, actions_summary, cached_actions
 from hybrid.runconfig.settings import RunSettings
 from hybrid.tracking import rebuild_groups, synthetic_leg_fills
+from hybrid.valuation.pnl import marked_equity
 
 SUMMARY_SCHEMA_VERSION = 1
 
@@ -100,7 +101,7 @@ def summary(run: BacktestRun, leg_fill_count: int) -> dict:
     cache, settings = run.engine.cache, run.settings
     account = run.engine.portfolio.account(run.venue)
     balance = account.balance_total(USD).as_double()
-    equity = balance + open_value_at_mid(cache, run.venue)
+    equity = marked_equity(cache, run.engine.portfolio, run.venue)
     positions = [*cache.positions(), *cache.position_snapshots()]
     realized = sum(p.realized_pnl.as_double() for p in positions if p.realized_pnl is not None)
     commissions = account.commissions().get(USD)

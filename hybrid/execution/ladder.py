@@ -24,6 +24,8 @@ from enum import StrEnum
 from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.enums import OrderSide
 
+from hybrid.valuation.marks import midpoint
+
 _EPS = 1e-9
 NON_PENNY_BREAK = 3.0
 
@@ -84,7 +86,7 @@ class Market:
 
     @property
     def mid(self) -> float:
-        return (self.bid + self.ask) / 2
+        return midpoint(self.bid, self.ask)
 
     def natural(self, side: OrderSide) -> float:
         """The price that crosses now: the ask for a BUY, the bid for a SELL."""

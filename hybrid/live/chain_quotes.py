@@ -21,6 +21,7 @@ from nautilus_trader.model.instruments import OptionContract
 
 from hybrid.calendar.exchange_time import ns_new_york_date
 from hybrid.options.chain import contract_expiry, contract_right
+from hybrid.valuation.marks import tick_mark
 
 
 class ChainQuotesConfig(ActorConfig, frozen=True):
@@ -64,7 +65,9 @@ class ChainQuotes(Actor):
     def on_quote_tick(self, tick: QuoteTick) -> None:
         if self.subscribed or tick.instrument_id != self.underlying_id:
             return
-        spot = (tick.bid_price.as_double() + tick.ask_price.as_double()) / 2
+        spot = tick_mark(tick)
+        if spot is None:
+            return
         today = ns_new_york_date(tick.ts_event)
         options = [
             i

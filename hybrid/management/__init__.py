@@ -8,8 +8,9 @@ from their ``on_*`` handlers (docs/management.md). Modules:
   group's legs and marks; IV rank and portfolio Greeks) and the commands they send;
 - :mod:`.action_feed`, :mod:`.config_models`: their actions on the message bus and in the backtest report,
   their database, and the parsing of their nested config tables;
-- :mod:`.rules`, :mod:`.state`, :mod:`.marks`, :mod:`.exit_rules`: the rules config, the per-group state,
-  trusted mid marks and P&L %, and :func:`~.exit_rules.evaluate` (profit tranches, debounced stop, roll);
+- :mod:`.rules`, :mod:`.state`, :mod:`.exit_rules`: the rules config, the per-group state and
+  :func:`~.exit_rules.evaluate` (profit tranches, debounced stop, roll) on trusted mid marks and P&L %
+  (:mod:`hybrid.valuation.marks`);
 - :mod:`.rolls`: the roll's expiry and strikes, and lineage P&L;
 - :mod:`.templates`, :mod:`.entry_conditions`, :mod:`.schedules`: recurring templates, their entry
   conditions and their fire times on the NYSE calendar;

@@ -29,9 +29,9 @@ from typing import Literal
 
 from hybrid.calendar.exchange_time import new_york_date
 from hybrid.management.management_rules import ManagementRules, ProfitTranche
-from hybrid.management.marks import MarkedGroup, marks_untrusted, pnl_pct
 from hybrid.management.rolls import days_to_expiry
 from hybrid.management.state import ManagementState
+from hybrid.valuation.marks import MarkedGroup, marks_untrusted, pnl_pct
 
 DecisionKind = Literal["none", "skip", "close_units", "close_all", "roll"]
 ACTION_KINDS: frozenset[str] = frozenset({"close_units", "close_all", "roll"})

@@ -24,10 +24,10 @@ from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId, Symbol
 from nautilus_trader.model.instruments import Equity, OptionContract
 
-from hybrid.management.marks import LegQuote, MarkedGroup
 from hybrid.options.chain import contract_expiry, contract_right
 from hybrid.options.legs import Leg
 from hybrid.tracking import PositionGroup
+from hybrid.valuation.marks import MarkedGroup, quote_sides
 
 
 @dataclass(frozen=True)
@@ -87,16 +87,6 @@ def group_view(cache: CacheFacade, group: PositionGroup) -> GroupView | str:
     return GroupView(group, underlying_id, tuple(leg for leg, _ in ordered), tuple(i for _, i in ordered), multiplier)
 
 
-def leg_quote(cache: CacheFacade, instrument_id: InstrumentId) -> LegQuote:
-    """The leg's last market; a side the market does not show (no quote, zero size) is None."""
-    quote = cache.quote_tick(instrument_id)
-    if quote is None:
-        return LegQuote(None, None)
-    bid = quote.bid_price.as_double() if quote.bid_size.as_double() > 0 else None
-    ask = quote.ask_price.as_double() if quote.ask_size.as_double() > 0 else None
-    return LegQuote(bid, ask)
-
-
 def entry_net_premium(cache: CacheFacade, view: GroupView) -> float:
     """Net premium per share of one unit at entry, positive for a debit (module docstring)."""
     group = view.group
@@ -132,7 +122,7 @@ def marked_group(cache: CacheFacade, view: GroupView) -> MarkedGroup:
     return MarkedGroup(
         group_id=group.group_id,
         legs=view.legs,
-        quotes=tuple(leg_quote(cache, instrument_id) for instrument_id in view.instrument_ids),
+        quotes=tuple(quote_sides(cache.quote_tick(instrument_id)) for instrument_id in view.instrument_ids),
         entry_net_premium=entry_net_premium(cache, view),
         entry_units=max(int(group.opened_units), open_units),
         open_units=open_units,

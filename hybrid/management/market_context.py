@@ -7,27 +7,24 @@ against the ``window - 1`` sessions before today (:func:`hybrid.options.ivrank.i
 autonomous strategy does.
 
 Portfolio Greeks: share-equivalent (quantity x multiplier x per-share Greek, shares count as delta 1) of
-every open position on the underlying, priced from the quotes' mids by
-:class:`hybrid.api.engine_view.CacheEngineView` (the same numbers the API shows). A Greek is unknown (left
-out) when a held option cannot be priced.
+every open position on the underlying, at the quotes' marks, by :func:`hybrid.valuation.greeks.portfolio_greeks`
+(the same numbers the API and the risk gate use). The Greeks are unknown (left out) when a held option
+cannot be priced.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 
 from nautilus_trader.cache.base import CacheFacade
 from nautilus_trader.common.component import Clock
 from nautilus_trader.model.identifiers import InstrumentId
-from nautilus_trader.model.instruments import Equity, OptionContract
-from nautilus_trader.portfolio.base import PortfolioFacade
 
-from hybrid.api.engine_view import CacheEngineView
 from hybrid.calendar.exchange_time import ns_new_york_date
 from hybrid.options.iv_data import AtmImpliedVol
 from hybrid.options.ivrank import iv_rank
-
-GREEKS = ("delta", "gamma", "vega", "theta")
+from hybrid.valuation.greeks import portfolio_greeks
 
 
 class DailyIVHistory:
@@ -54,21 +51,9 @@ class DailyIVHistory:
         return iv_rank([*history[-(self.window - 1) :], live_iv], self.window).rank
 
 
-def portfolio_greeks(
-    cache: CacheFacade, clock: Clock, portfolio: PortfolioFacade, underlying: str, rate: float, dividend: float
+def underlying_greeks(
+    cache: CacheFacade, clock: Clock, underlying: str, rate: float, dividend: float
 ) -> dict[str, float]:
-    """Share-equivalent Greeks of the open positions on ``underlying``; a Greek is missing when unknown."""
-    view = CacheEngineView(cache, clock, portfolio, rate=rate, dividend=dividend)
-    totals = dict.fromkeys(GREEKS, 0.0)
-    for position in view.positions():
-        instrument = cache.instrument(InstrumentId.from_str(position.instrument_id))
-        on_underlying = (isinstance(instrument, OptionContract) and instrument.underlying == underlying) or (
-            isinstance(instrument, Equity) and instrument.id.symbol.value == underlying
-        )
-        if not on_underlying:
-            continue
-        if position.greeks is None:
-            return {}
-        for name in GREEKS:
-            totals[name] += getattr(position.greeks, name)
-    return totals
+    """Share-equivalent Greeks of the open positions on ``underlying``; empty when one of them is unknown."""
+    book = portfolio_greeks(cache, clock.timestamp_ns(), rate, dividend, underlying=underlying)
+    return {} if book.unknown else asdict(book.greeks)

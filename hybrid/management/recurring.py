@@ -49,7 +49,7 @@ from hybrid.management.action_log import ActionRecord
 from hybrid.management.config_models import parse_model
 from hybrid.management.entry_conditions import EntryContext
 from hybrid.management.intent_commands import intent_legs, open_command
-from hybrid.management.market_context import DailyIVHistory, portfolio_greeks
+from hybrid.management.market_context import DailyIVHistory, underlying_greeks
 from hybrid.management.schedules import next_fire_times
 from hybrid.management.template_store import DueRun, TemplateStore
 from hybrid.management.templates import RecurringTemplate, run_key_prefix
@@ -272,8 +272,8 @@ class RecurringTemplates(Actor):
         return EntryContext(
             iv_rank=self._iv_history(underlying).rank(market.atm_iv(), new_york_date(now)),
             underlying_price=market.spot,
-            portfolio_greeks=portfolio_greeks(
-                self.cache, self.clock, self.portfolio, underlying, self.config.rate, self.config.dividend
+            portfolio_greeks=underlying_greeks(
+                self.cache, self.clock, underlying, self.config.rate, self.config.dividend
             ),
             open_groups=self.open_groups(run.template_id),
         )

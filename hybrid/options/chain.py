@@ -143,6 +143,12 @@ class OptionChain:
             )
         return contract
 
+    def leg_contract(self, leg: Leg) -> OptionContract:
+        """The listed contract of an option leg (:meth:`contract`); a :class:`ChainError` for an underlying leg."""
+        if leg.kind == "underlying" or leg.expiry is None or leg.strike is None:
+            raise ChainError(f"{self.underlying}: an underlying leg has no option contract")
+        return self.contract(leg.expiry, leg.kind, leg.strike)
+
     def attach_marks(self, marks: Mapping[InstrumentId, Mark]) -> None:
         """Attach (or replace) quotes/IVs/deltas by instrument id, e.g. from the cache's latest quotes."""
         self._marks.update(marks)
@@ -319,7 +325,7 @@ def bind(legs: Sequence[Leg], chain: OptionChain, strategy_type: str = "SPREAD",
             shares += leg.quantity
         else:
             try:
-                instrument = chain.contract(*option_terms(leg))
+                instrument = chain.leg_contract(leg)
             except ChainError as exc:
                 raise ChainError(f"leg {number} ({_describe(leg)}): {exc}") from None
             contracts[instrument.id] = instrument

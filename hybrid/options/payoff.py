@@ -23,10 +23,10 @@ slope at infinity, which decides "unbounded", stays exact.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -42,47 +42,6 @@ _TAIL_POINTS = 200
 PnLFunction = Callable[[NDArray[np.float64]], NDArray[np.float64]]
 # ascending zeros of the P&L at the horizon, the P&L there as a function, max profit, max loss
 Analysis = tuple[list[float], PnLFunction, float | None, float | None]
-
-
-class Quote(NamedTuple):
-    """A leg's bid and ask, premium per share (per share of stock for an underlying leg)."""
-
-    bid: float
-    ask: float
-
-
-@dataclass(frozen=True, slots=True)
-class NetPremium:
-    """Net premium of one unit in dollars (> 0 debit, < 0 credit), at each side of its market.
-
-    ``ask`` opens one unit by crossing every leg's spread (buy at the ask, sell at the bid): the
-    structure's ask; ``bid`` is the other side, what selling one unit fetches; ``mid`` in between.
-    """
-
-    bid: float
-    mid: float
-    ask: float
-
-
-def net_premium(legs: Sequence[Leg], quotes: Sequence[Quote | None] | None = None, multiplier: int = 100) -> NetPremium:
-    """Net premium of one unit from per-leg quotes, or from each leg's ``price`` (a mid) where no quote is given."""
-    if quotes is not None and len(quotes) != len(legs):
-        raise ValueError(f"{len(quotes)} quotes for {len(legs)} legs")
-    bid = mid = ask = 0.0
-    for i, leg in enumerate(legs):
-        quote = quotes[i] if quotes is not None else None
-        if quote is None:
-            if leg.price is None:
-                raise ValueError(f"leg {i} ({leg.kind} {leg.strike}) has neither a quote nor a price")
-            quote = Quote(leg.price, leg.price)
-        if not 0 <= quote.bid <= quote.ask:
-            raise ValueError(f"leg {i}: quote must satisfy 0 <= bid <= ask, got {quote}")
-        size = leg.quantity * (multiplier if leg.is_option else 1)
-        sell_side, buy_side = (quote.bid, quote.ask) if size > 0 else (quote.ask, quote.bid)
-        bid += size * sell_side
-        ask += size * buy_side
-        mid += size * 0.5 * (quote.bid + quote.ask)
-    return NetPremium(bid=bid, mid=mid, ask=ask)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -146,16 +105,18 @@ class Structure:
                 shares += leg.quantity
                 premium += leg.quantity * (spot if leg.price is None else leg.price)
                 continue
-            years = years_by_expiry.get(leg.expiry)
+            expiry, strike = leg.expiry, leg.strike
+            assert expiry is not None and strike is not None  # an option leg has both (Leg checks it)
+            years = years_by_expiry.get(expiry)
             if years is None:
-                years = years_by_expiry[leg.expiry] = years_to_expiry(leg.expiry, when)
+                years = years_by_expiry[expiry] = years_to_expiry(expiry, when)
                 if years < 0:
-                    raise ValueError(f"a leg expired on {leg.expiry}, before as_of {when:%Y-%m-%d %H:%M %Z}")
+                    raise ValueError(f"a leg expired on {expiry}, before as_of {when:%Y-%m-%d %H:%M %Z}")
             leg_vol = vol if leg.iv is None else leg.iv
             if not (math.isfinite(leg_vol) and leg_vol >= 0):
                 raise ValueError(f"leg iv must be a finite number >= 0, got {leg.iv}")
             price = math.nan if leg.price is None else leg.price
-            rows.append((leg.kind == "call", leg.strike, leg.quantity * multiplier, years, leg_vol, price))
+            rows.append((leg.kind == "call", strike, leg.quantity * multiplier, years, leg_vol, price))
         if not rows:
             raise ValueError("a structure needs at least one option leg")
         is_call, strikes, weights, years_arr, vols, prices = (np.array(col) for col in zip(*rows))
@@ -203,16 +164,17 @@ def pnl(structure: Structure, prices: ArrayLike, horizon: float) -> NDArray[np.f
     prices = np.asarray(prices, dtype=float).reshape(-1)
     remaining = s.years - horizon
     live = remaining > 0
-    every = bool(live.all())
-    rows = slice(None) if every else live  # a view, not a copy, when every leg is still alive
-    values = None if every else np.maximum(s.signs[:, None] * (prices - s.strikes[:, None]), 0.0)
-    if live.any():
+
+    def alive(rows: slice | NDArray[np.bool_]) -> NDArray[np.float64]:
         strikes, years, vols, calls = (a[rows, None] for a in (s.strikes, remaining, s.vols, s.is_call))
-        alive = bs_price(prices, strikes, years, vols, calls, s.rate, s.dividend)
-        if every:
-            values = alive
-        else:
-            values[live] = alive
+        return bs_price(prices, strikes, years, vols, calls, s.rate, s.dividend)
+
+    if live.all():
+        values = alive(slice(None))  # a view, not a copy, when every leg is still alive
+    else:
+        values = np.maximum(s.signs[:, None] * (prices - s.strikes[:, None]), 0.0)
+        if live.any():
+            values[live] = alive(live)
     return s.weights @ values + s.shares * prices - s.premium
 
 
@@ -252,7 +214,7 @@ def profit_profile(structure: Structure) -> ProfitProfile:
     zeros, at_horizon, max_profit, max_loss = analyse(s)
     # Between consecutive zeros the P&L keeps one sign: one probe per interval tells which.
     edges = [0.0, *zeros, math.inf]
-    probes = [0.5 * (a + b) for a, b in zip(edges[:-2], edges[1:-1])] + [2.0 * edges[-2] + 1.0]
+    probes = [0.5 * (a + b) for a, b in itertools.pairwise(edges[:-1])] + [2.0 * edges[-2] + 1.0]
     profitable = (at_horizon(np.array(probes)) > s.tolerance).tolist()
     intervals = [(a, b) for a, b, up in zip(edges[:-1], edges[1:], profitable) if up]
     return ProfitProfile(

@@ -5,9 +5,9 @@ A strategy's :class:`hybrid.trading.GroupTrader` asks its gate before opening an
 
 - ``max_open_groups``: groups the strategy has open or opening;
 - ``max_abs_delta`` (shares) and ``max_abs_vega`` ($ per vol point): the portfolio's Greeks after
-  the entry, share-equivalent. The book's Greeks come from NautilusTrader's ``GreeksCalculator``
-  (``portfolio_greeks``) with the strategy's rate and dividend yield passed (its defaults, r = 4.25%
-  and b = 0, mis-state equity option IVs); the new group's from :func:`hybrid.options.analytics.analyze`;
+  the entry, share-equivalent. The book's Greeks are :func:`hybrid.valuation.greeks.portfolio_greeks`
+  at the strategy's rate and dividend yield (positions it cannot price count as zero, as
+  NautilusTrader's calculator counted them); the new group's from :func:`hybrid.options.analytics.analyze`;
 - ``max_loss_per_group``: the group's maximum loss at expiry (unbounded is refused when set);
 - buying power: :func:`hybrid.risk.margin.entry_requirement` must fit in ``buying_power_fraction`` of
   the account's free balance (what the venue's margin model leaves free).

@@ -51,6 +51,7 @@ from nautilus_trader.model.objects import Money, Price, Quantity
 
 from hybrid.options.instruments import parse_occ_symbol
 from hybrid.options.legs import Leg
+from hybrid.valuation.marks import cache_mark
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +130,7 @@ def entry_requirement(
     options = [
         OptionPosition(None, leg.kind == "call", leg.strike, leg.quantity * units, leg.price or 0.0)
         for leg in legs
-        if leg.is_option
+        if leg.strike is not None  # the option legs
     ]
     shares = sum(leg.quantity for leg in legs if not leg.is_option) * units
     return (
@@ -197,7 +198,7 @@ class OptionsMarginModel(MarginModel):
         book = self._book(instrument.underlying, venue)
         signed = quantity.as_double() * (1 if side == PositionSide.LONG else -1)
         book = [p for p in book if p.instrument_id != instrument.id] + [
-            _option_position(instrument.id, signed, self._mid(instrument.id) or price.as_double()),
+            _option_position(instrument.id, signed, cache_mark(self.cache, instrument.id) or price.as_double()),
         ]
         shares = allocate(book, self._spot(instrument.underlying, venue), self.rates, instrument.multiplier.as_double())
         account = self.cache.account_for_venue(venue)
@@ -225,17 +226,13 @@ class OptionsMarginModel(MarginModel):
             if isinstance(instrument, OptionContract) and instrument.underlying == underlying:
                 net[position.instrument_id] = net.get(position.instrument_id, 0.0) + position.signed_qty
         return [
-            _option_position(i, q, self._mid(i) or 0.0) for i, q in sorted(net.items(), key=lambda kv: kv[0].value) if q
+            _option_position(i, q, cache_mark(self.cache, i) or 0.0)
+            for i, q in sorted(net.items(), key=lambda kv: kv[0].value)
+            if q
         ]
 
     def _spot(self, underlying: str, venue: Venue) -> float:
-        return self._mid(InstrumentId.from_str(f"{underlying}.{venue}")) or 0.0
-
-    def _mid(self, instrument_id: InstrumentId) -> float | None:
-        quote = self.cache.quote_tick(instrument_id)
-        if quote is None:
-            return None
-        return (quote.bid_price.as_double() + quote.ask_price.as_double()) / 2
+        return cache_mark(self.cache, InstrumentId.from_str(f"{underlying}.{venue}")) or 0.0
 
 
 class OptionsMarginInstallerConfig(ActorConfig, frozen=True):

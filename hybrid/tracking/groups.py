@@ -22,7 +22,8 @@ Definitions (also in docs/backtest.md):
   premium, a contract's price). For a structure with an underlying leg this is the option part
   only: the shares are separate orders at their own prices and instants, so they are not folded
   into a per-unit price. ``pnl`` counts every leg, the shares included: cash of all leg fills (at
-  each instrument's multiplier, 1 for shares) less commissions, plus held legs at their last mid.
+  each instrument's multiplier, 1 for shares) less commissions, plus held legs at their last mark
+  (:func:`hybrid.valuation.pnl.group_pnl`; None when one has none).
 - checkpoint: the end of a simulated instant at which the group had fills or one of its orders
   closed, and none of its orders was still working (neither filled, canceled, expired nor rejected).
 - ``balanced``: every leg's quantity equalled its expected quantity at every checkpoint.
@@ -52,6 +53,7 @@ from nautilus_trader.model.orders import Order
 from hybrid.nautilus_compat.spreads import LEG_FILL_MARKER
 from hybrid.tracking.legged import legged_units
 from hybrid.tracking.tags import GroupTags, parse_leg_ratios
+from hybrid.valuation.pnl import group_pnl
 
 SETTLEMENT_TAG = "EXPIRATION_"
 _ZERO = Decimal(0)
@@ -388,22 +390,16 @@ def _legs_match(group: PositionGroup) -> bool:
 
 
 def _mark_to_mid(cache: CacheFacade, group: PositionGroup, fills: list[_Fill]) -> float | None:
-    """Cash from the actual leg fills, less commissions, plus held legs valued at their last mid.
+    """Cash from the actual leg fills, less commissions, plus held legs valued at their marks.
 
-    None when a held leg has no quote to value it with.
+    None when a held leg has no mark (no quote, or a one-sided one).
     """
-    value = -group.commissions
+    cash = -group.commissions
     for fill in fills:
         if not fill.structure_level:
-            value -= float(fill.signed_qty) * fill.price * _multiplier(cache, fill.instrument_id)
-    for leg in group.legs:
-        if leg.quantity != 0:
-            quote = cache.quote_tick(leg.instrument_id)
-            if quote is None:
-                return None
-            mid = (quote.bid_price.as_double() + quote.ask_price.as_double()) / 2
-            value += float(leg.quantity) * mid * _multiplier(cache, leg.instrument_id)
-    return value
+            cash -= float(fill.signed_qty) * fill.price * _multiplier(cache, fill.instrument_id)
+    held = [(leg.instrument_id, float(leg.quantity)) for leg in group.legs if leg.quantity != 0]
+    return group_pnl(cache, cash, held)
 
 
 def _multiplier(cache: CacheFacade, instrument_id: InstrumentId) -> float:

@@ -1,8 +1,9 @@
 """The option market of one underlying as the engine's cache sees it now: chain, marks and ATM IV.
 
-Marks are the quote mids with their implied vols and deltas, computed for a whole chain in one pass
-by :func:`hybrid.options.pricing.chain_iv_greeks` (cost of carry b = r - q; NautilusTrader's
-``GreeksCalculator`` defaults to b = 0, which mis-states equity option IVs). The same numbers serve
+Marks are the quote mids (:func:`hybrid.valuation.marks.mark`) with their implied vols and deltas,
+computed for a whole chain in one pass by :func:`hybrid.options.pricing.chain_iv_greeks` (cost of
+carry b = r - q; NautilusTrader's ``GreeksCalculator`` defaults to b = 0, which mis-states equity
+option IVs). The same numbers serve
 strike selection by delta and today's 30-day constant-maturity ATM IV (the live complement of the
 daily :class:`hybrid.options.iv_data.AtmImpliedVol` history).
 """
@@ -23,15 +24,7 @@ from hybrid.calendar.exchange_time import ns_new_york
 from hybrid.options.chain import Mark, OptionChain, contract_expiry
 from hybrid.options.ivrank import constant_maturity_atm_iv
 from hybrid.options.pricing import chain_iv_greeks, years_to_expiry
-
-
-def mid(cache: CacheFacade, instrument_id: InstrumentId) -> float | None:
-    """The last quote's mid, or None without a two-sided quote."""
-    quote = cache.quote_tick(instrument_id)
-    if quote is None:
-        return None
-    bid, ask = quote.bid_price.as_double(), quote.ask_price.as_double()
-    return (bid + ask) / 2 if ask > 0 else None
+from hybrid.valuation.marks import cache_mark
 
 
 @dataclass(frozen=True)
@@ -90,7 +83,7 @@ def market_snapshot(
     expiries: Iterable[dt.date] | None = None,
 ) -> MarketSnapshot | None:
     """The market now, marks only for ``expiries`` (all when None); None without a spot or a live contract."""
-    spot = mid(cache, underlying_id)
+    spot = cache_mark(cache, underlying_id)
     contracts = live_contracts(cache, underlying_id.symbol.value, now_ns)
     if spot is None or not contracts:
         return None
@@ -111,7 +104,7 @@ def _marks(
     rate: float,
     dividend: float,
 ) -> dict[InstrumentId, Mark]:
-    mids = np.array([mid(cache, c.id) or 0.0 for c in contracts])
+    mids = np.array([cache_mark(cache, c.id) or 0.0 for c in contracts])
     strikes = np.array([c.strike_price.as_double() for c in contracts])
     years = np.array([years_to_expiry(contract_expiry(c), as_of) for c in contracts])
     calls = np.array([c.option_kind == OptionKind.CALL for c in contracts])

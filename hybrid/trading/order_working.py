@@ -26,6 +26,7 @@ from nautilus_trader.common.config import NautilusConfig
 from nautilus_trader.model.enums import OrderSide
 
 from hybrid.orders.execution_mode import ExecutionMode
+from hybrid.valuation.marks import midpoint
 
 
 class ExecutionConfig(NautilusConfig, frozen=True):
@@ -81,6 +82,6 @@ def limit_price(
     far = ask if side == OrderSide.BUY else bid
     if cross:
         return far
-    mid = (bid + ask) / 2
+    mid = midpoint(bid, ask)
     step = concession_half_spreads * (1 + attempts) * (ask - bid) / 2
     return min(mid + step, far) if side == OrderSide.BUY else max(mid - step, far)

@@ -20,10 +20,9 @@ from hybrid.api.schemas import Greeks, OptionQuote, Quote
 from hybrid.api.validation import check_open
 from hybrid.options.analytics import DEFAULT_POINTS, analyze
 from hybrid.options.legs import Leg
-from hybrid.options.payoff import Quote as LegMarket
-from hybrid.options.payoff import net_premium
 from hybrid.orders.intents import LimitExecution, MarketExecution, OpenIntent, Side, TwoPartExecution
 from hybrid.orders.structures import CatalogueStructure, CustomLegs, RuleStructure
+from hybrid.valuation.marks import LegQuote, net_premium
 
 router = APIRouter(prefix="/analysis", tags=["analysis"])
 
@@ -104,9 +103,9 @@ class Preview(BaseModel):
     analysis: Analysis = Field(description="one unit, priced at mid")
 
 
-def _leg_price(leg: Leg, quote: Quote, market: LegMarket, price_at: PriceAt) -> float:
+def _leg_price(leg: Leg, quote: Quote, bid: float, ask: float, price_at: PriceAt) -> float:
     if price_at == "natural":
-        return market.ask if leg.quantity > 0 else market.bid
+        return ask if leg.quantity > 0 else bid
     return getattr(quote, price_at)
 
 
@@ -128,12 +127,14 @@ def analyse_legs(
     """Price ``legs`` (one unit, listed) from the engine's quotes and run the analytics on them."""
     view = context.view
     quotes: list[Quote] = []
-    markets: list[LegMarket] = []
+    sides: list[tuple[float, float]] = []
     for leg, quote in zip(legs, view.leg_quotes(underlying, legs)):
-        if quote is None or quote.bid is None or quote.ask is None:
+        if (
+            quote is None or quote.mid is None or quote.bid is None or quote.ask is None
+        ):  # no mark: a side missing, no offer or crossed
             raise Conflict(f"no two-sided quote for {_describe(leg)} on {underlying} yet; try again when it trades")
         quotes.append(quote)
-        markets.append(LegMarket(quote.bid, quote.ask))
+        sides.append((quote.bid, quote.ask))
     spot_quote = view.underlying_quote(underlying)
     if spot_quote is None or spot_quote.mid is None:
         raise Conflict(f"no quote for the underlying {underlying} yet; try again when it trades")
@@ -145,13 +146,13 @@ def analyse_legs(
     priced = [
         replace(
             leg,
-            price=_leg_price(leg, quote, market, price_at),
+            price=_leg_price(leg, quote, bid, ask, price_at),
             iv=quote.iv if isinstance(quote, OptionQuote) else None,
         )
-        for leg, quote, market in zip(legs, quotes, markets)
+        for leg, quote, (bid, ask) in zip(legs, quotes, sides)
     ]
     multiplier = int(next(q.multiplier for q in quotes if isinstance(q, OptionQuote)))
-    market = net_premium(legs, markets, multiplier)
+    market = net_premium(legs, [LegQuote(bid, ask) for bid, ask in sides], multiplier)
     try:
         result = analyze(
             priced,
