@@ -22,6 +22,8 @@ from bench.exec_simulation import SECOND_NS, OrderScheduleConfig, SimMarketConfi
 from hybrid.nautilus_compat.exec_algorithm import close_locally, follow_order_events, leg_order
 from hybrid.tracking.groups import LEG_FILL_MARKER
 
+pytestmark = pytest.mark.slow  # a backtest, a server or a subprocess per test
+
 
 @dataclass
 class Seen:

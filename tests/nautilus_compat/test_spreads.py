@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from nautilus_trader.model.events import OrderFilled
 
 from hybrid.nautilus_compat.spreads import LEG_FILL_MARKER
 from tests.nautilus_compat.conftest import SPREAD_UNITS, SpreadRun
+
+pytestmark = pytest.mark.slow  # a backtest, a server or a subprocess per test
 
 
 def _held(run: SpreadRun) -> dict[str, Decimal]:
