@@ -27,7 +27,7 @@ buying power) and :class:`hybrid.risk.CircuitBreaker` (daily loss, losing streak
 trading state REDUCING/HALTED). Exits beyond expiry are minimal until the bot manager owns them: take
 profit at ``take_profit_pct`` percent of the entry premium (the unit of the bot's
 :class:`~hybrid.management.management_rules.ProfitTranche` ``at_pct``; one tranche of the whole group),
-stop at ``stop_loss`` as a fraction of the group's maximum loss.
+stop at ``stop_loss_pct`` (negative) percent of the entry premium, the unit of the bot's ``stop_loss_pct``.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ class IVRankStrategyConfig(GroupTradingConfig, frozen=True):
     risk_per_position: float = 0.02
     max_units: int = 10
     take_profit_pct: float | None = 50.0  # P&L in percent of |entry premium|, as ProfitTranche.at_pct
-    stop_loss: float | None = None
+    stop_loss_pct: float | None = None  # negative P&L in percent of |entry premium|, as the bot's stop_loss_pct
     check_interval_minutes: int = 15
     risk: RiskLimitsConfig = RiskLimitsConfig()
     breaker: CircuitBreakerConfig = CircuitBreakerConfig()
@@ -217,7 +217,6 @@ class IVRankStrategy(Strategy):
         self.iv_history: dict[dt.date, float] = {}
         self.last_decision_day: dt.date | None = None
         self.last_entry_day: dt.date | None = None
-        self.plans: dict[str, float | None] = {}  # group -> max loss, all units
         self.decisions: list[dict] = []
         self.trader = GroupTrader.from_config(
             self,
@@ -363,8 +362,6 @@ class IVRankStrategy(Strategy):
             ),
         )
         reason = check_entry(self.limits, self.book_state(), entry)
-        if reason is None:
-            self.plans[proposal.tags.group_id] = max_loss
         return reason
 
     def book_state(self) -> BookState:
@@ -396,21 +393,22 @@ class IVRankStrategy(Strategy):
         self.check_exits()
 
     def check_exits(self) -> None:
-        """Close a group at ``take_profit_pct`` percent of its entry premium or ``stop_loss`` of its maximum loss."""
+        """Close a group at ``take_profit_pct`` or ``stop_loss_pct`` percent of its entry premium."""
         held = [s for s in self.trader.open_groups() if s.trade is None and s.held != 0 and s.closing_reason is None]
-        if not held or (self.config.take_profit_pct is None and self.config.stop_loss is None):
+        if not held or (self.config.take_profit_pct is None and self.config.stop_loss_pct is None):
             return
         book = rebuild_groups(self.cache)
-        take_profit = None if self.config.take_profit_pct is None else self.config.take_profit_pct / 100
+        take_profit, stop_loss = (
+            None if pct is None else pct / 100 for pct in (self.config.take_profit_pct, self.config.stop_loss_pct)
+        )
         for state in held:
             group = book.get(state.tags.group_id)
-            max_loss = self.plans.get(state.tags.group_id)
             if group is None or group.pnl is None:
                 continue
             premium = entry_premium_dollars(group)
             if take_profit is not None and premium and group.pnl >= take_profit * premium:
                 self.trader.close_group(CloseGroup(state.tags.group_id, reason=f"take profit at {group.pnl:.2f}"))
-            elif self.config.stop_loss is not None and max_loss and group.pnl <= -self.config.stop_loss * max_loss:
+            elif stop_loss is not None and premium and group.pnl <= stop_loss * premium:
                 self.trader.close_group(CloseGroup(state.tags.group_id, reason=f"stop loss at {group.pnl:.2f}"))
 
     def on_group_closed(self, group: PositionGroup) -> None:
