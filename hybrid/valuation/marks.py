@@ -179,13 +179,13 @@ def marks_untrusted(snapshot: MarkedGroup, max_spread_ratio: float, max_spread_a
 
 def unit_value(snapshot: MarkedGroup) -> float:
     """One unit's net premium per share at mid (what it would cost to buy; negative for a credit)."""
-    value = 0.0
+    mids = []
     for leg, quote in zip(snapshot.legs, snapshot.quotes):
         mid = quote.mid
         if mid is None:
             raise ValueError(f"{leg.kind} leg: {no_mark_reason(quote.bid, quote.ask)}, no mark")
-        value += leg.quantity * mid / (1 if leg.is_option else snapshot.multiplier)
-    return value
+        mids.append(leg.quantity * mid / (1 if leg.is_option else snapshot.multiplier))
+    return sum(mids)  # sum(), not +=: Python 3.12's sum() of floats is compensated
 
 
 def pnl_pct(snapshot: MarkedGroup) -> float:
