@@ -39,7 +39,7 @@ too (a structure-level fill at sum(ratio x settlement price)), so an expired gro
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import groupby
@@ -163,21 +163,32 @@ class _Fill:
 
 
 @dataclass
-class _GroupOrders:
+class GroupOrders:
+    """A group's tags and its orders in :func:`order_key` order."""
+
     tags: GroupTags
     orders: list[Order] = field(default_factory=list)
 
 
 def rebuild_groups(cache: CacheFacade) -> GroupBook:
-    """Rebuild every group from the cache: tagged orders, their fills and the positions' leg fills."""
-    by_group: dict[str, _GroupOrders] = {}
-    for order in sorted(cache.orders(), key=lambda o: (o.ts_init, o.client_order_id.value)):
+    """Rebuild every group from the cache: tagged orders, their fills and the positions' leg fills.
+
+    O(every order and fill of the run): the recovery path and the test oracle of the incremental
+    :class:`hybrid.tracking.book.LiveGroupBook`, which every component reads instead.
+    """
+    by_group: dict[str, GroupOrders] = {}
+    for order in sorted(cache.orders(), key=order_key):
         tags = GroupTags.parse(order.tags)
         if tags is not None:
-            by_group.setdefault(tags.group_id, _GroupOrders(tags)).orders.append(order)
+            by_group.setdefault(tags.group_id, GroupOrders(tags)).orders.append(order)
     leg_fills = synthetic_leg_fills(cache)
     settlement = settlement_fills(cache)
-    return GroupBook(_build_group(cache, entry, leg_fills, settlement) for entry in by_group.values())
+    return GroupBook(build_group(cache, entry, leg_fills, settlement)[0] for entry in by_group.values())
+
+
+def order_key(order: Order) -> tuple[int, str]:
+    """The order groups and their orders are listed in: creation time, then client order id."""
+    return order.ts_init, order.client_order_id.value
 
 
 def synthetic_leg_fills(cache: CacheFacade) -> dict[str, list[OrderFilled]]:
@@ -199,19 +210,30 @@ def settlement_fills(cache: CacheFacade) -> list[OrderFilled]:
     fills = [
         event
         for order in cache.orders()
-        if any(tag.startswith(SETTLEMENT_TAG) for tag in order.tags or ())
+        if is_settlement(order)
         for event in order.events
         if isinstance(event, OrderFilled)
     ]
-    return sorted(fills, key=lambda f: (f.ts_event, f.client_order_id.value))
+    return sorted(fills, key=settlement_key)
 
 
-def _build_group(
+def is_settlement(order: Order) -> bool:
+    """True for an order the venue created to settle an expiring position (module docstring)."""
+    return any(tag.startswith(SETTLEMENT_TAG) for tag in order.tags or ())
+
+
+def settlement_key(fill: OrderFilled) -> tuple[int, str]:
+    return fill.ts_event, fill.client_order_id.value
+
+
+def build_group(
     cache: CacheFacade,
-    entry: _GroupOrders,
-    leg_fills: dict[str, list[OrderFilled]],
+    entry: GroupOrders,
+    leg_fills: Mapping[str, list[OrderFilled]],
     settlement: list[OrderFilled],
-) -> PositionGroup:
+) -> tuple[PositionGroup, float]:
+    """One group from its orders, the synthetic leg fills by parent order id and the venue's settlement
+    fills; with its cash (leg fills less commissions), from which :func:`mark_group` marks it."""
     first = entry.orders[0]
     structure_id = first.instrument_id
     option_ids = [leg_id for leg_id, _ in _legs_of(structure_id)]
@@ -234,8 +256,9 @@ def _build_group(
     fills.sort(key=lambda f: (f.ts, not f.structure_level))
     group.fills = len(fills)
     _apply_fills(group, legs, fills, entry.orders)
-    group.pnl = _mark_to_mid(cache, group, fills)
-    return group
+    cash = _cash(cache, group, fills)
+    mark_group(cache, group, cash)
+    return group, cash
 
 
 def _settled(
@@ -294,7 +317,7 @@ def _group_fills(
     cache: CacheFacade,
     orders: list[Order],
     structure_id: InstrumentId,
-    leg_fills: dict[str, list[OrderFilled]],
+    leg_fills: Mapping[str, list[OrderFilled]],
 ) -> Iterator[_Fill]:
     for order in orders:
         spread_order = is_generic_spread_id(order.instrument_id)
@@ -389,17 +412,19 @@ def _legs_match(group: PositionGroup) -> bool:
     return all(leg.quantity == leg.expected for leg in group.legs)
 
 
-def _mark_to_mid(cache: CacheFacade, group: PositionGroup, fills: list[_Fill]) -> float | None:
-    """Cash from the actual leg fills, less commissions, plus held legs valued at their marks.
-
-    None when a held leg has no mark (no quote, or a one-sided one).
-    """
+def _cash(cache: CacheFacade, group: PositionGroup, fills: list[_Fill]) -> float:
+    """Cash from the actual leg fills, less commissions."""
     cash = -group.commissions
     for fill in fills:
         if not fill.structure_level:
             cash -= float(fill.signed_qty) * fill.price * _multiplier(cache, fill.instrument_id)
+    return cash
+
+
+def mark_group(cache: CacheFacade, group: PositionGroup, cash: float) -> None:
+    """Set ``group.pnl``: its cash plus held legs valued at their marks (None when a held leg has none)."""
     held = [(leg.instrument_id, float(leg.quantity)) for leg in group.legs if leg.quantity != 0]
-    return group_pnl(cache, cash, held)
+    group.pnl = group_pnl(cache, cash, held)
 
 
 def _multiplier(cache: CacheFacade, instrument_id: InstrumentId) -> float:

@@ -1,0 +1,172 @@
+"""The group book: every position group kept up to date from the order events, one per kernel.
+
+:func:`hybrid.tracking.rebuild_groups` walks every order and fill in the cache, so each call costs
+O(orders of the whole run); the strategies' risk checks and exits, the bot, the API and the WebSocket
+feed ask many times a minute. :class:`LiveGroupBook` subscribes once to every order event on the
+message bus (before any strategy sees the event: higher priority) and only notes which groups an event
+touched; a query rebuilds just those groups, and those that still had working orders (a working order
+closes, or an algorithm records leg-worked units, without a new fill), with the same function the full
+rebuild uses, so both give the same answers. Between rebuilds an open group's P&L is re-marked from
+its own legs' latest quotes. A query therefore costs O(orders of the groups that changed + legs of the
+open groups), whatever the number of orders in the run.
+
+One book per message bus: :func:`group_book` finds it through an endpoint the book registers (the
+first caller creates it), so a strategy, an actor, the API and the report share one. A book created
+after orders exist indexes the cache once (the recovery path, e.g. at a live node's start).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+
+from nautilus_trader.cache.base import CacheFacade
+from nautilus_trader.common.component import MessageBus
+from nautilus_trader.model.events import OrderEvent, OrderFilled, OrderInitialized
+from nautilus_trader.model.identifiers import ClientOrderId
+from nautilus_trader.model.orders import Order
+
+from hybrid.nautilus_compat.spreads import LEG_FILL_MARKER
+from hybrid.nautilus_compat.topics import ALL_ORDER_EVENTS
+from hybrid.tracking.groups import (
+    GroupBook,
+    GroupOrders,
+    PositionGroup,
+    build_group,
+    is_settlement,
+    mark_group,
+    order_key,
+    settlement_fills,
+    settlement_key,
+    synthetic_leg_fills,
+)
+from hybrid.tracking.tags import GroupTags
+
+BOOK_ENDPOINT = "hybrid.tracking.group_book"  # this project's endpoint: send a list, the book appends itself
+_PRIORITY = 100  # above every strategy's and actor's handlers, so a handler's query sees its own event
+
+
+class LiveGroupBook:
+    """Every group of one kernel's cache, rebuilt group by group as order events touch them."""
+
+    def __init__(self, cache: CacheFacade, msgbus: MessageBus) -> None:
+        self._cache = cache
+        self._tags: dict[str, GroupTags] = {}  # group id -> its tags
+        self._orders: dict[str, list[str]] = defaultdict(list)  # group id -> client order ids
+        self._group_of: dict[str, str] = {}  # client order id -> group id
+        self._outside: set[str] = set()  # client order ids of orders that belong to no group
+        self._leg_fills: dict[str, list[OrderFilled]] = defaultdict(list)  # spread order id -> its leg fills
+        self._settlement: list[OrderFilled] = []
+        self._settled_for: dict[str, set[str]] = {}  # settlement order id without its -CLOSE/-OPEN -> groups
+        self._groups: dict[str, PositionGroup] = {}
+        self._cash: dict[str, float] = {}
+        self._first: dict[str, tuple[int, str]] = {}  # group id -> order_key of its first order
+        self._stale: set[str] = set()
+        self._index_cache()
+        msgbus.subscribe(ALL_ORDER_EVENTS, self._on_order_event, priority=_PRIORITY)
+        msgbus.register(BOOK_ENDPOINT, self._answer)
+
+    def groups(self) -> GroupBook:
+        """Every group, in the order they were opened, as :func:`rebuild_groups` would give it now."""
+        self._refresh()
+        return GroupBook(self._groups[g] for g in sorted(self._groups, key=self._first.__getitem__))
+
+    def get(self, group_id: str) -> PositionGroup | None:
+        """One group as :meth:`groups` would give it (None for an unknown id)."""
+        if group_id not in self._tags:
+            return None
+        if group_id in self._stale:
+            self._rebuild(group_id)
+        elif group_id in self._groups:
+            mark_group(self._cache, self._groups[group_id], self._cash[group_id])
+        return self._groups.get(group_id)
+
+    def _refresh(self) -> None:
+        for group_id in list(self._stale):
+            self._rebuild(group_id)
+        for group_id, group in self._groups.items():
+            if group.status == "open":
+                mark_group(self._cache, group, self._cash[group_id])
+
+    def _rebuild(self, group_id: str) -> None:
+        orders = sorted(
+            (o for c in self._orders[group_id] if (o := self._cache.order(ClientOrderId(c)))), key=order_key
+        )
+        if not orders:  # its first order is being submitted: not in the cache yet, so in no rebuild either
+            return
+        entry = GroupOrders(self._tags[group_id], orders)
+        group, cash = build_group(self._cache, entry, self._leg_fills, self._settlement)
+        self._groups[group_id], self._cash[group_id] = group, cash
+        if group.working_orders == 0:  # else it stays stale: its orders can change without an event of their own
+            self._stale.discard(group_id)
+
+    def _on_order_event(self, event: OrderEvent) -> None:
+        client_order_id = event.client_order_id.value
+        group_id = self._group_of.get(client_order_id)
+        if group_id is not None:
+            self._stale.add(group_id)
+            return
+        if isinstance(event, OrderInitialized):  # published before the order is cached (Strategy.submit_order)
+            self._add(client_order_id, event.tags, (event.ts_init, client_order_id))
+            return
+        order = self._cache.order(event.client_order_id)
+        if order is None:  # a synthetic leg fill belongs to no order, only to its spread order's legs
+            parent, marker, _ = client_order_id.rpartition(LEG_FILL_MARKER)
+            if marker and isinstance(event, OrderFilled):
+                self._add_leg_fill(parent, event)
+            return
+        if client_order_id not in self._outside:
+            self._add_order(order)
+        if isinstance(event, OrderFilled) and is_settlement(order):
+            self._add_settlement(event)
+
+    def _add_order(self, order: Order) -> None:
+        self._add(order.client_order_id.value, order.tags, order_key(order))
+
+    def _add(self, client_order_id: str, order_tags: list[str] | None, key: tuple[int, str]) -> None:
+        tags = GroupTags.parse(order_tags)
+        if tags is None:
+            self._outside.add(client_order_id)
+            return
+        group_id = tags.group_id
+        self._tags.setdefault(group_id, tags)
+        self._orders[group_id].append(client_order_id)
+        self._group_of[client_order_id] = group_id
+        self._first[group_id] = min(self._first.get(group_id, key), key)
+        self._stale.add(group_id)
+
+    def _add_leg_fill(self, parent: str, fill: OrderFilled) -> None:
+        self._leg_fills[parent].append(fill)
+        group_id = self._group_of.get(parent)
+        if group_id is not None:
+            self._stale.add(group_id)
+
+    def _add_settlement(self, fill: OrderFilled) -> None:
+        """The groups a settlement fill touches: those with a leg on its contract, and for the shares a
+        physical settlement delivers (same order id but ``-OPEN``), those its contracts were settled for."""
+        bisect.insort(self._settlement, fill, key=settlement_key)
+        base = fill.client_order_id.value.rpartition("-")[0]
+        touched = self._settled_for.setdefault(base, set())
+        touched.update(
+            g for g, group in self._groups.items() if any(leg.instrument_id == fill.instrument_id for leg in group.legs)
+        )
+        self._stale.update(touched)
+
+    def _index_cache(self) -> None:
+        for order in sorted(self._cache.orders(), key=order_key):
+            self._add_order(order)
+        for parent, fills in synthetic_leg_fills(self._cache).items():
+            self._leg_fills[parent].extend(fills)
+        self._settlement = settlement_fills(self._cache)
+
+    def _answer(self, request: list[LiveGroupBook]) -> None:
+        request.append(self)
+
+
+def group_book(cache: CacheFacade, msgbus: MessageBus) -> LiveGroupBook:
+    """The book of this message bus's kernel, created (and indexed from ``cache``) by the first caller."""
+    if BOOK_ENDPOINT not in msgbus.endpoints():
+        return LiveGroupBook(cache, msgbus)
+    found: list[LiveGroupBook] = []
+    msgbus.send(BOOK_ENDPOINT, found)
+    return found[0]

@@ -1,0 +1,42 @@
+"""An actor that checks the incremental group book against a full rebuild after every order event."""
+
+from __future__ import annotations
+
+from nautilus_trader.common.actor import Actor
+from nautilus_trader.common.config import ActorConfig
+
+from hybrid.nautilus_compat.topics import ALL_ORDER_EVENTS
+from hybrid.tracking import rebuild_groups
+from hybrid.tracking.book import LiveGroupBook, group_book
+
+
+class BookOracleConfig(ActorConfig, frozen=True):
+    pass
+
+
+class BookOracle(Actor):
+    """After every order event (and once at the end): the book's groups must equal ``rebuild_groups``."""
+
+    def __init__(self, config: BookOracleConfig | None = None) -> None:
+        super().__init__(config or BookOracleConfig())
+        self.checks = 0
+        self.mismatches: list[tuple[int, object, object]] = []
+        self.book: LiveGroupBook | None = None
+
+    def on_start(self) -> None:
+        self.book = group_book(self.cache, self.msgbus)
+        self.msgbus.subscribe(ALL_ORDER_EVENTS, self.check)
+
+    def on_stop(self) -> None:
+        self.check(None)
+
+    def check(self, _event: object) -> None:
+        assert self.book is not None
+        kept, rebuilt = self.book.groups().to_list(), rebuild_groups(self.cache).to_list()
+        self.checks += 1
+        if kept != rebuilt and len(self.mismatches) < 5:
+            differ = [(k, r) for k, r in zip(kept, rebuilt) if k != r] or [(kept, rebuilt)]
+            self.mismatches.append((self.clock.timestamp_ns(), *differ[0]))
+
+
+ORACLE = ("actors", 0, "tests.support.book_oracle:BookOracle", "tests.support.book_oracle:BookOracleConfig", {})
