@@ -27,7 +27,7 @@ Two ways to use it:
   two-part ExecAlgorithm (legging mode) uses it to find what is still missing.
 - :class:`LegBalancer` is the strategy-side hook: after a group's fills (and when a group order
   ends without filling completely) it schedules a check at the end of the current instant, reads
-  the group from the cache (:func:`hybrid.tracking.rebuild_groups`), submits each repair as a
+  the group from the group book (:func:`hybrid.tracking.book.group_book`), submits each repair as a
   marketable IOC limit (or market) order on the leg, tagged with the group, and logs it.
 """
 
@@ -43,7 +43,8 @@ from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.orders import Order
 from nautilus_trader.trading.strategy import Strategy
 
-from hybrid.tracking import GroupTags, PositionGroup, rebuild_groups
+from hybrid.tracking import GroupTags, PositionGroup
+from hybrid.tracking.book import group_book
 
 RepairKind = Literal["complete", "flatten"]
 RepairOrderType = Literal["limit", "market"]
@@ -115,7 +116,7 @@ def plan_repairs(legs: Iterable[LegHolding], units: Decimal | int) -> list[Repai
 
 
 def holdings(group: PositionGroup) -> list[LegHolding]:
-    """The legs of a group rebuilt by :func:`hybrid.tracking.rebuild_groups`, as :func:`plan_repairs` wants them.
+    """The legs of a group of the group book, as :func:`plan_repairs` wants them.
 
     The underlying leg of a structure with shares is among them (named by its ``leg_ratio=`` tag,
     :mod:`hybrid.tracking.tags`), so it is completed and flattened like any other leg.
@@ -167,7 +168,7 @@ class LegBalancer:
 
     def check(self, group_id: str) -> list[Repair]:
         """Compare the group's legs with ratio x units now, submit what is missing or in excess, tell ``on_checked``."""
-        group = rebuild_groups(self.strategy.cache).get(group_id)
+        group = group_book(self.strategy.cache, self.strategy.msgbus).get(group_id)
         repairs = self._repair(group_id, group) if group is not None and group.working_orders == 0 else []
         if self.on_checked is not None:
             self.on_checked(group_id, group, repairs)

@@ -1,7 +1,7 @@
 """The bot manager: an Actor that manages every open position group, whatever opened it.
 
 Every ``check_interval_minutes`` of the engine clock, inside ``active_from``-``active_until`` New York time
-on NYSE sessions, it rebuilds the group view from the cache (:func:`hybrid.tracking.rebuild_groups`) and,
+on NYSE sessions, it reads the group book (:func:`hybrid.tracking.book.group_book`) and,
 for each open group of a managed ``source`` whose orders are not working, marks it to the legs' mids
 (:mod:`.group_marking`, with the wide-market guard of :mod:`.marks`) and applies the rules
 (:func:`.exit_rules.evaluate`): graduated profit taking, a debounced stop loss, a roll below
@@ -57,7 +57,8 @@ from hybrid.management.state import ManagementState
 from hybrid.options.chain import ChainError
 from hybrid.options.legs import Leg
 from hybrid.store.db import Database
-from hybrid.tracking import SOURCES, PositionGroup, rebuild_groups
+from hybrid.tracking import SOURCES, PositionGroup
+from hybrid.tracking.book import group_book
 from hybrid.trading import (
     CloseGroup,
     ExecutionConfig,
@@ -219,7 +220,7 @@ class BotManager(Actor):
         now = dt.datetime.fromtimestamp(event.ts_event / 1e9, tz=dt.UTC)
         if not self.is_active(now):
             return
-        book = rebuild_groups(self.cache)
+        book = group_book(self.cache, self.msgbus).groups()
         for group_id in sorted(self._open):
             group = book.get(group_id)
             if group is not None and group.status == "closed":

@@ -58,7 +58,7 @@ from hybrid.options.chain import ChainError
 from hybrid.options.iv_data import IV_DATA_CLIENT, IV_HISTORY_CLIENT, AtmImpliedVol
 from hybrid.options.ivrank import TRADING_DAYS
 from hybrid.store.db import Database
-from hybrid.tracking import rebuild_groups
+from hybrid.tracking.book import group_book
 from hybrid.trading import GroupCommandResult, MarketSnapshot, command_endpoint, market_snapshot, result_topic
 
 NEXT_RUN_ALERT = "recurring-next-run"
@@ -283,7 +283,7 @@ class RecurringTemplates(Actor):
         prefix = run_key_prefix(template_id)
         return sum(
             1
-            for group in rebuild_groups(self.cache)
+            for group in group_book(self.cache, self.msgbus).groups()
             if self._roots.get(group.group_id, group.group_id).startswith(prefix)
             and (group.status == "open" or group.working_orders > 0)
         )
