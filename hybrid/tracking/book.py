@@ -82,10 +82,11 @@ class LiveGroupBook:
         return self._groups.get(group_id)
 
     def _refresh(self) -> None:
-        for group_id in list(self._stale):
+        rebuilt = set(self._stale)  # a rebuild marks the group itself
+        for group_id in rebuilt:
             self._rebuild(group_id)
         for group_id, group in self._groups.items():
-            if group.status == "open":
+            if group_id not in rebuilt and group.status == "open":
                 mark_group(self._cache, group, self._cash[group_id])
 
     def _rebuild(self, group_id: str) -> None:

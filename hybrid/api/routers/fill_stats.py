@@ -12,22 +12,12 @@ from hybrid.api.auth import Principal
 from hybrid.api.context import ApiContext
 from hybrid.api.errors import NotFound
 from hybrid.api.operations import Params, call, operation
-from hybrid.execution.fill_stats import TABLE_KEYS
+from hybrid.execution.fill_stats import TABLE_KEYS, TABLE_METRICS
 
 router = APIRouter(prefix="/fill-stats", tags=["fill_stats"])
 
 # what a table can be grouped by: the attempt's descriptive columns, not its measurements
 Key = Literal["scope", "run_id", "underlying", "mode", "part", "ladder_steps", "step", "leg", "instrument_id", "side"]
-_METRICS = (
-    "attempts",
-    "fills",
-    "fill_rate",
-    "quantity",
-    "filled",
-    "filled_ratio",
-    "avg_slippage",
-    "avg_time_to_fill_s",
-)
 
 
 class FillStatsQuery(Params):
@@ -62,7 +52,7 @@ async def fill_stats_table(context: ApiContext, who: Principal, params: FillStat
     by = tuple(dict.fromkeys(params.by))
     table = await context.off_loop(context.fill_stats.table, params.run_id, params.scope, by)
     return [
-        FillStatsRow(keys={key: _value(row[key]) for key in by}, **{name: _value(row[name]) for name in _METRICS})
+        FillStatsRow(keys={key: _value(row[key]) for key in by}, **{name: _value(row[name]) for name in TABLE_METRICS})
         for row in table.to_dict("records")
     ]
 
