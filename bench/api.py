@@ -80,9 +80,10 @@ def _engine_view(catalog: Path) -> CacheEngineView:
     for quote in last.values():
         cache.add_quote_tick(quote)
     clock.set_time(max(quote.ts_event for quote in last.values()))
-    portfolio = Portfolio(msgbus=MessageBus(trader_id=TraderId("BENCH-001"), clock=clock), cache=cache, clock=clock)
+    msgbus = MessageBus(trader_id=TraderId("BENCH-001"), clock=clock)
+    portfolio = Portfolio(msgbus=msgbus, cache=cache, clock=clock)
     extra = CatalogManifest.read(catalog).extra
-    return CacheEngineView(cache, clock, portfolio, rate=extra["rate"], dividend=extra["dividend_yield"])
+    return CacheEngineView(cache, clock, portfolio, msgbus, rate=extra["rate"], dividend=extra["dividend_yield"])
 
 
 class _Drainer:

@@ -398,7 +398,7 @@ class IVRankStrategy(Strategy):
         held = [s for s in self.trader.open_groups() if s.trade is None and s.held != 0 and s.closing_reason is None]
         if not held or (self.config.take_profit_pct is None and self.config.stop_loss_pct is None):
             return
-        book = group_book(self.cache, self.msgbus).groups()
+        book = group_book(self.cache, self.msgbus)
         take_profit, stop_loss = (
             None if pct is None else pct / 100 for pct in (self.config.take_profit_pct, self.config.stop_loss_pct)
         )

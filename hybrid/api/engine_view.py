@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
 from nautilus_trader.cache.base import CacheFacade
-from nautilus_trader.common.component import Clock
+from nautilus_trader.common.component import Clock, MessageBus
 from nautilus_trader.model.events import OrderFilled, PositionEvent
 from nautilus_trader.model.identifiers import InstrumentId, Symbol
 from nautilus_trader.model.instruments import Equity, Instrument, OptionContract
@@ -48,7 +48,8 @@ from hybrid.api.schemas import (
 from hybrid.api.ws import HubEvent
 from hybrid.options.chain import OptionChain, Right, contract_expiry, contract_right
 from hybrid.options.legs import Leg
-from hybrid.tracking import rebuild_groups
+from hybrid.tracking import PositionGroup
+from hybrid.tracking.book import group_book
 from hybrid.valuation import greeks as valuation
 from hybrid.valuation.greeks import ContractValue, held_greeks, portfolio_greeks, value_contracts, value_held
 from hybrid.valuation.marks import quote_sides
@@ -91,6 +92,10 @@ class EngineView(Protocol):
         """Every position group, from every source, in the order they were opened (no management state)."""
         ...
 
+    def group(self, group_id: str) -> Group | None:
+        """One group as :meth:`groups` gives it, or None for an unknown id."""
+        ...
+
     def positions(self) -> list[Position]:
         """Open positions."""
         ...
@@ -120,6 +125,8 @@ class _Listing:
 class CacheEngineView:
     """An :class:`EngineView` over a NautilusTrader cache, clock and portfolio (see the module docstring).
 
+    ``msgbus`` is the kernel's: the groups are its group book's (:func:`hybrid.tracking.book.group_book`),
+    kept from the order events, so a request costs what changed, not every order of the session.
     ``risk_engine`` (optional) gives the trading state shown by the health route.
     """
 
@@ -128,6 +135,7 @@ class CacheEngineView:
         cache: CacheFacade,
         clock: Clock,
         portfolio: PortfolioFacade,
+        msgbus: MessageBus,
         *,
         risk_engine: RiskEngine | None = None,
         rate: float = 0.0,
@@ -136,6 +144,7 @@ class CacheEngineView:
         self._cache = cache
         self._clock = clock
         self._portfolio = portfolio
+        self._book = group_book(cache, msgbus)
         self._risk_engine = risk_engine
         self.rate = rate
         self.dividend = dividend
@@ -145,7 +154,13 @@ class CacheEngineView:
     def from_kernel(cls, kernel: NautilusKernel, *, rate: float = 0.0, dividend: float = 0.0) -> CacheEngineView:
         """The view of a ``NautilusKernel`` (``node.kernel`` of a TradingNode, ``engine.kernel`` of a backtest)."""
         return cls(
-            kernel.cache, kernel.clock, kernel.portfolio, risk_engine=kernel.risk_engine, rate=rate, dividend=dividend
+            kernel.cache,
+            kernel.clock,
+            kernel.portfolio,
+            kernel.msgbus,
+            risk_engine=kernel.risk_engine,
+            rate=rate,
+            dividend=dividend,
         )
 
     # -- instruments and quotes ---------------------------------------------------------------
@@ -258,7 +273,14 @@ class CacheEngineView:
     # -- groups, positions, portfolio ---------------------------------------------------------
 
     def groups(self) -> list[Group]:
-        book = list(rebuild_groups(self._cache))
+        return self._api_groups(list(self._book.groups()))
+
+    def group(self, group_id: str) -> Group | None:
+        group = self._book.get(group_id)
+        return None if group is None else self._api_groups([group])[0]
+
+    def _api_groups(self, book: Sequence[PositionGroup]) -> list[Group]:
+        """The API's groups, their legs valued in one pass over every held contract."""
         values = self._values(leg.instrument_id for group in book for leg in group.legs if leg.quantity != 0)
         groups = []
         for group in book:
@@ -322,7 +344,7 @@ class CacheEngineView:
             total_pnl=realized + unrealized,
             open_positions=len(positions),
             unpriced_positions=sum(1 for p in positions if p.unrealized_pnl is None),
-            open_groups=len(rebuild_groups(self._cache).open_groups()),
+            open_groups=len(self._book.groups().open_groups()),
         )
 
     def health(self) -> EngineHealth:

@@ -41,7 +41,7 @@ def listing_error(chain: OptionChain, expiry: dt.date, right: Right | None = Non
 
 
 def find_group(context: ApiContext, group_id: str) -> Group | None:
-    return next((group for group in context.view.groups() if group.group_id == group_id), None)
+    return context.view.group(group_id)
 
 
 def _open_group_ids(context: ApiContext) -> str:

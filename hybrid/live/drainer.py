@@ -51,6 +51,7 @@ from hybrid.orders.intents import OpenIntent
 from hybrid.orders.queue import OrderQueue, QueuedOrder, StatusChange
 from hybrid.orders.status import FINAL, OrderStatus
 from hybrid.tracking import GroupTags
+from hybrid.tracking.book import group_book
 from hybrid.trading import CloseGroup, GroupCommandResult, command_endpoint, result_topic
 
 DRAIN_TIMER = "queue-drain"
@@ -115,7 +116,9 @@ class QueueDrainer(Actor):
     def on_start(self) -> None:
         config = self.config
         self.queue = shared_queue(config.database)
-        self._builder = CommandBuilder(self.cache, config.venue, config.rate, config.dividend)
+        self._builder = CommandBuilder(
+            self.cache, group_book(self.cache, self.msgbus).get, config.venue, config.rate, config.dividend
+        )
         self.msgbus.subscribe(result_topic(config.owner), self._on_result)
         self.msgbus.subscribe(ALL_ORDER_EVENTS, self._on_order_event)
         self._recover()

@@ -18,6 +18,7 @@ the order it belongs to. Problems are :class:`CommandError` (one line: the order
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import replace
 from typing import assert_never
 
@@ -31,10 +32,12 @@ from hybrid.options.legs import Leg
 from hybrid.orders.intents import CloseGroupIntent, OpenIntent, RollGroupIntent
 from hybrid.orders.queue import QueuedOrder
 from hybrid.orders.structures import RuleStructure
-from hybrid.tracking import PositionGroup, rebuild_groups
+from hybrid.tracking import PositionGroup
 from hybrid.trading import CloseGroup, GroupCommand, MarketSnapshot, OpenGroup, RollGroup, market_snapshot
 
 GROUP_PREFIX = "Q-"
+
+GroupLookup = Callable[[str], PositionGroup | None]  # a group by id, as the group book has it now
 
 
 class CommandError(ValueError):
@@ -47,10 +50,14 @@ def group_id_for(order_id: str) -> str:
 
 
 class CommandBuilder:
-    """Builds commands from queued orders against the engine's cache and clock (see the module docstring)."""
+    """Builds commands from queued orders against the engine's cache and clock (see the module docstring).
 
-    def __init__(self, cache: CacheFacade, venue: str, rate: float, dividend: float) -> None:
+    ``group`` finds a group to roll: the kernel's group book (``group_book(cache, msgbus).get``).
+    """
+
+    def __init__(self, cache: CacheFacade, group: GroupLookup, venue: str, rate: float, dividend: float) -> None:
         self.cache = cache
+        self.group = group
         self.venue = Venue(venue)
         self.rate = rate
         self.dividend = dividend
@@ -92,7 +99,7 @@ class CommandBuilder:
         return replace(open_command(intent, legs, group_id_for(order.order_id)), command_id=order.order_id)
 
     def _rolled_legs(self, intent: RollGroupIntent, now_ns: int) -> tuple[Leg, ...]:
-        group = rebuild_groups(self.cache).get(intent.group_id)
+        group = self.group(intent.group_id)
         if group is None or group.status != "open":
             raise CommandError(f"group {intent.group_id} is not open: there is nothing to roll")
         contracts = self._contracts(group)

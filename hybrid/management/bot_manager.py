@@ -220,7 +220,7 @@ class BotManager(Actor):
         now = dt.datetime.fromtimestamp(event.ts_event / 1e9, tz=dt.UTC)
         if not self.is_active(now):
             return
-        book = group_book(self.cache, self.msgbus).groups()
+        book = group_book(self.cache, self.msgbus)
         for group_id in sorted(self._open):
             group = book.get(group_id)
             if group is not None and group.status == "closed":

@@ -283,9 +283,8 @@ class RecurringTemplates(Actor):
         prefix = run_key_prefix(template_id)
         return sum(
             1
-            for group in group_book(self.cache, self.msgbus).groups()
+            for group in group_book(self.cache, self.msgbus).active_groups()
             if self._roots.get(group.group_id, group.group_id).startswith(prefix)
-            and (group.status == "open" or group.working_orders > 0)
         )
 
 

@@ -7,8 +7,12 @@ message bus (before any strategy sees the event: higher priority) and only notes
 touched; a query rebuilds just those groups, and those that still had working orders (a working order
 closes, or an algorithm records leg-worked units, without a new fill), with the same function the full
 rebuild uses, so both give the same answers. Between rebuilds an open group's P&L is re-marked from
-its own legs' latest quotes. A query therefore costs O(orders of the groups that changed + legs of the
-open groups), whatever the number of orders in the run.
+its own legs' latest quotes. The book keeps the ids of the *active* groups (open, or with working
+orders: the only ones a mark or an event can change) in opening order, so :meth:`LiveGroupBook.get`,
+:meth:`~LiveGroupBook.open_groups` and :meth:`~LiveGroupBook.active_groups` cost O(orders of the
+groups that changed + legs of the active groups), whatever the number of orders or closed groups in
+the run; :meth:`~LiveGroupBook.groups` adds one pass over every group (the report and the API list
+them all).
 
 One book per message bus: :func:`group_book` finds it through an endpoint the book registers (the
 first caller creates it), so a strategy, an actor, the API and the report share one. A book created
@@ -61,6 +65,8 @@ class LiveGroupBook:
         self._groups: dict[str, PositionGroup] = {}
         self._cash: dict[str, float] = {}
         self._first: dict[str, tuple[int, str]] = {}  # group id -> order_key of its first order
+        self._opened: list[tuple[tuple[int, str], str]] = []  # (first key, group id), sorted: opening order
+        self._active: set[str] = set()  # groups open or with working orders, as last rebuilt
         self._stale: set[str] = set()
         self._index_cache()
         msgbus.subscribe(ALL_ORDER_EVENTS, self._on_order_event, priority=_PRIORITY)
@@ -69,7 +75,16 @@ class LiveGroupBook:
     def groups(self) -> GroupBook:
         """Every group, in the order they were opened, as :func:`rebuild_groups` would give it now."""
         self._refresh()
-        return GroupBook(self._groups[g] for g in sorted(self._groups, key=self._first.__getitem__))
+        return GroupBook(self._groups[g] for _, g in self._opened if g in self._groups)
+
+    def active_groups(self) -> list[PositionGroup]:
+        """The groups open or with working orders (opening, closing), in the order they were opened."""
+        self._refresh()
+        return [self._groups[g] for g in sorted(self._active, key=self._first.__getitem__)]
+
+    def open_groups(self) -> list[PositionGroup]:
+        """The groups holding legs or units, in the order they were opened."""
+        return [group for group in self.active_groups() if group.status == "open"]
 
     def get(self, group_id: str) -> PositionGroup | None:
         """One group as :meth:`groups` would give it (None for an unknown id)."""
@@ -77,17 +92,21 @@ class LiveGroupBook:
             return None
         if group_id in self._stale:
             self._rebuild(group_id)
-        elif group_id in self._groups:
-            mark_group(self._cache, self._groups[group_id], self._cash[group_id])
+        elif group_id in self._active:
+            self._mark(group_id)
         return self._groups.get(group_id)
 
     def _refresh(self) -> None:
         rebuilt = set(self._stale)  # a rebuild marks the group itself
         for group_id in rebuilt:
             self._rebuild(group_id)
-        for group_id, group in self._groups.items():
-            if group_id not in rebuilt and group.status == "open":
-                mark_group(self._cache, group, self._cash[group_id])
+        for group_id in self._active - rebuilt:
+            self._mark(group_id)
+
+    def _mark(self, group_id: str) -> None:
+        group = self._groups[group_id]
+        if group.status == "open":
+            mark_group(self._cache, group, self._cash[group_id])
 
     def _rebuild(self, group_id: str) -> None:
         orders = sorted(
@@ -100,6 +119,10 @@ class LiveGroupBook:
         self._groups[group_id], self._cash[group_id] = group, cash
         if group.working_orders == 0:  # else it stays stale: its orders can change without an event of their own
             self._stale.discard(group_id)
+        if group.status == "open" or group.working_orders > 0:
+            self._active.add(group_id)
+        else:
+            self._active.discard(group_id)
 
     def _on_order_event(self, event: OrderEvent) -> None:
         client_order_id = event.client_order_id.value
@@ -133,7 +156,12 @@ class LiveGroupBook:
         self._tags.setdefault(group_id, tags)
         self._orders[group_id].append(client_order_id)
         self._group_of[client_order_id] = group_id
-        self._first[group_id] = min(self._first.get(group_id, key), key)
+        first = self._first.get(group_id)
+        if first is None or key < first:
+            if first is not None:
+                self._opened.remove((first, group_id))
+            bisect.insort(self._opened, (key, group_id))
+            self._first[group_id] = key
         self._stale.add(group_id)
 
     def _add_leg_fill(self, parent: str, fill: OrderFilled) -> None:
@@ -148,8 +176,8 @@ class LiveGroupBook:
         bisect.insort(self._settlement, fill, key=settlement_key)
         base = fill.client_order_id.value.rpartition("-")[0]
         touched = self._settled_for.setdefault(base, set())
-        touched.update(
-            g for g, group in self._groups.items() if any(leg.instrument_id == fill.instrument_id for leg in group.legs)
+        touched.update(  # a group that held the contract is active until its settlement is applied
+            g for g in self._active if any(leg.instrument_id == fill.instrument_id for leg in self._groups[g].legs)
         )
         self._stale.update(touched)
 

@@ -71,6 +71,8 @@ def test_groups_are_the_trackers_with_greeks_of_what_they_hold(
     delta = sum(leg.filled_quantity * 100 * marks[leg.instrument_id].greeks.delta for leg in held.legs)
     assert held.greeks.delta == pytest.approx(delta)
     assert all(g.greeks.delta == 0 for g in groups if g.status == "closed")
+    assert [view.group(g.group_id) for g in groups] == groups  # one group as the list gives it
+    assert view.group("no-such-group") is None
 
 
 def test_portfolio_pnl_is_nautilus_portfolio_pnl(view: CacheEngineView, small_catalog: Path) -> None:

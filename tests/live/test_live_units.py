@@ -27,6 +27,7 @@ from hybrid.options.iv_data import AtmImpliedVol
 from hybrid.orders import ORDER_INTENT, OrderQueue
 from hybrid.runconfig.settings import ConfigError
 from hybrid.store.db import Database
+from hybrid.tracking import rebuild_groups
 from hybrid.trading import CloseGroup, ExecutionConfig, OpenGroup
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -221,7 +222,7 @@ def queued(tmp_path: Path, intent: dict):
 
 
 def test_open_orders_become_commands_answerable_by_their_order_id(market: Cache, tmp_path: Path) -> None:
-    builder = CommandBuilder(market, "OPRA", rate=0.045, dividend=0.013)
+    builder = CommandBuilder(market, rebuild_groups(market).get, "OPRA", rate=0.045, dividend=0.013)
     structure = {"type": "catalogue", "strategy": "bull_call_spread", "strikes": [445, 455], "expiries": [str(EXPIRY)]}
     order = queued(
         tmp_path,
@@ -264,7 +265,7 @@ def test_open_orders_become_commands_answerable_by_their_order_id(market: Cache,
 
 
 def test_close_and_roll_orders_name_their_group_and_refuse_what_cannot_be_done(market: Cache, tmp_path: Path) -> None:
-    builder = CommandBuilder(market, "OPRA", rate=0.045, dividend=0.013)
+    builder = CommandBuilder(market, rebuild_groups(market).get, "OPRA", rate=0.045, dividend=0.013)
     close = queued(
         tmp_path, {"kind": "close", "group_id": "G-1", "units": 2, "execution": {"type": "limit", "price": 1.5}}
     )
@@ -275,7 +276,7 @@ def test_close_and_roll_orders_name_their_group_and_refuse_what_cannot_be_done(m
     )
     with pytest.raises(CommandError, match="group G-1 is not open"):
         builder.command(roll, NOW)
-    empty = CommandBuilder(Cache(), "OPRA", 0.045, 0.013)
+    empty = CommandBuilder(Cache(), lambda _: None, "OPRA", 0.045, 0.013)
     rules = {
         "type": "rules",
         "strategy": "naked_call",

@@ -38,7 +38,7 @@ def test_the_api_checks_refuse_an_unknown_intent(monkeypatch: pytest.MonkeyPatch
 
 def test_the_queue_builds_no_command_from_an_unknown_intent(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(CommandBuilder, "_rolled_legs", _no_roll)
-    builder = CommandBuilder(Cache(), "OPRA", 0.045, 0.013)
+    builder = CommandBuilder(Cache(), lambda _: None, "OPRA", 0.045, 0.013)
     order = SimpleNamespace(order_id="1", intent=UnknownKind())
     with pytest.raises(AssertionError, match=UNREACHABLE):
         builder.command(order, 0)  # type: ignore[arg-type]

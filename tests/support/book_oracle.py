@@ -6,7 +6,7 @@ from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 
 from hybrid.nautilus_compat.topics import ALL_ORDER_EVENTS
-from hybrid.tracking import rebuild_groups
+from hybrid.tracking import PositionGroup, rebuild_groups
 from hybrid.tracking.book import LiveGroupBook, group_book
 
 
@@ -15,7 +15,8 @@ class BookOracleConfig(ActorConfig, frozen=True):
 
 
 class BookOracle(Actor):
-    """After every order event (and once at the end): the book's groups must equal ``rebuild_groups``."""
+    """After every order event (and once at the end): the book's groups, its open groups and its active
+    groups (open or with working orders) must equal those of ``rebuild_groups``."""
 
     def __init__(self, config: BookOracleConfig | None = None) -> None:
         super().__init__(config or BookOracleConfig())
@@ -32,11 +33,18 @@ class BookOracle(Actor):
 
     def check(self, _event: object) -> None:
         assert self.book is not None
-        kept, rebuilt = self.book.groups().to_list(), rebuild_groups(self.cache).to_list()
+        book, rebuilt_book = self.book, rebuild_groups(self.cache)
+        active = [g.group_id for g in rebuilt_book if g.status == "open" or g.working_orders > 0]
+        kept = [*book.groups().to_list(), [g.group_id for g in book.active_groups()], _dicts(book.open_groups())]
+        rebuilt = [*rebuilt_book.to_list(), active, _dicts(rebuilt_book.open_groups())]
         self.checks += 1
         if kept != rebuilt and len(self.mismatches) < 5:
             differ = [(k, r) for k, r in zip(kept, rebuilt) if k != r] or [(kept, rebuilt)]
             self.mismatches.append((self.clock.timestamp_ns(), *differ[0]))
+
+
+def _dicts(groups: list[PositionGroup]) -> list[dict]:
+    return [group.to_dict() for group in groups]
 
 
 ORACLE = ("actors", 0, "tests.support.book_oracle:BookOracle", "tests.support.book_oracle:BookOracleConfig", {})

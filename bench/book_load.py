@@ -1,0 +1,95 @@
+"""A strategy that fills a live node's group book for the benchmark: ``groups`` groups of ``orders_per_group``
+orders each, through the node's own venue.
+
+Each group is one option contract: a market buy of ``orders_per_group`` contracts, then
+``orders_per_group - 1`` market sells of one, so every group stays open with one contract and every order
+is a real order of the node (risk engine, execution engine, paper venue, cache, message bus, group book).
+Groups are spread over the ``contracts`` two-sided quoted contracts nearest the money, and submitted
+``batch`` orders per ``interval_ms``, under the risk engine's default limit of 100 submits a second. When the last
+order has been submitted the strategy logs :data:`DONE`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.events import OrderDenied, OrderRejected
+from nautilus_trader.model.identifiers import InstrumentId, Symbol, Venue
+from nautilus_trader.model.instruments import OptionContract
+from nautilus_trader.model.objects import Quantity
+from nautilus_trader.trading.config import StrategyConfig
+from nautilus_trader.trading.strategy import Strategy
+
+from hybrid.tracking import GroupTags
+from hybrid.valuation.marks import cache_mark
+
+DONE = "book load: every order submitted"
+
+
+class BookLoadConfig(StrategyConfig, frozen=True):
+    """How many groups and orders, over how many contracts, and how fast."""
+
+    underlying: str = "SPY"
+    venue: str = "OPRA"
+    groups: int = 500
+    orders_per_group: int = 20
+    contracts: int = 50
+    batch: int = 9
+    interval_ms: int = 100  # at most 99 orders in any second: the risk engine denies more than 100
+
+
+class BookLoad(Strategy):
+    """Submits the benchmark's orders in batches (module docstring)."""
+
+    def __init__(self, config: BookLoadConfig) -> None:
+        super().__init__(config)
+        self._plan: list[tuple[str, InstrumentId, OrderSide, int]] = []
+        self._next = 0
+
+    def on_start(self) -> None:
+        self.clock.set_timer("book-load", timedelta(milliseconds=self.config.interval_ms), callback=self.on_batch)
+
+    def on_batch(self, _event: object) -> None:
+        if not self._plan and not self._make_plan():
+            return  # no quoted chain yet
+        if self._next >= len(self._plan):
+            return  # a tick already queued when the timer was cancelled
+        for name, instrument_id, side, quantity in self._plan[self._next : self._next + self.config.batch]:
+            structure = "long_call" if instrument_id.symbol.value[12] == "C" else "long_put"  # OCC: C or P
+            tags = GroupTags(name, "manual", structure).to_tags()
+            order = self.order_factory.market(instrument_id, side, Quantity.from_int(quantity), tags=tags)
+            self.submit_order(order)
+        self._next += self.config.batch
+        if self._next >= len(self._plan):
+            self.clock.cancel_timer("book-load")
+            self.log.warning(DONE)
+
+    def _make_plan(self) -> bool:
+        config = self.config
+        spot = cache_mark(self.cache, InstrumentId(Symbol(config.underlying), Venue(config.venue)))
+        quoted = [
+            instrument
+            for instrument in self.cache.instruments(Venue(config.venue), underlying=config.underlying)
+            if isinstance(instrument, OptionContract)
+            and (quote := self.cache.quote_tick(instrument.id)) is not None
+            and quote.bid_price.as_double() > 0
+        ]
+        if spot is None or len(quoted) < config.contracts:
+            return False
+        quoted.sort(key=lambda c: (abs(c.strike_price.as_double() - spot), c.id.value))
+        contracts = [c.id for c in quoted[: config.contracts]]
+        for n in range(config.groups):
+            name, contract = f"LOAD-{n:04d}", contracts[n % len(contracts)]
+            self._plan.append((name, contract, OrderSide.BUY, config.orders_per_group))
+            self._plan += [(name, contract, OrderSide.SELL, 1)] * (config.orders_per_group - 1)
+        return True
+
+    def on_order_denied(self, event: OrderDenied) -> None:
+        self.log.warning(f"book load: {event.client_order_id} denied: {event.reason}")
+
+    def on_order_rejected(self, event: OrderRejected) -> None:
+        self.log.warning(f"book load: {event.client_order_id} rejected: {event.reason}")
+
+    def on_stop(self) -> None:
+        """Nothing to release: the orders are the node's."""
