@@ -59,7 +59,6 @@ class LiveGroupBook:
         self._settlement: list[OrderFilled] = []
         self._settled_for: dict[str, set[str]] = {}  # settlement order id without its -CLOSE/-OPEN -> groups
         self._groups: dict[str, PositionGroup] = {}
-        self._cash: dict[str, float] = {}
         self._first: dict[str, tuple[int, str]] = {}  # group id -> order_key of its first order
         self._stale: set[str] = set()
         self._index_cache()
@@ -78,7 +77,7 @@ class LiveGroupBook:
         if group_id in self._stale:
             self._rebuild(group_id)
         elif group_id in self._groups:
-            mark_group(self._cache, self._groups[group_id], self._cash[group_id])
+            mark_group(self._cache, self._groups[group_id])
         return self._groups.get(group_id)
 
     def _refresh(self) -> None:
@@ -87,7 +86,7 @@ class LiveGroupBook:
             self._rebuild(group_id)
         for group_id, group in self._groups.items():
             if group_id not in rebuilt and group.status == "open":
-                mark_group(self._cache, group, self._cash[group_id])
+                mark_group(self._cache, group)
 
     def _rebuild(self, group_id: str) -> None:
         orders = sorted(
@@ -96,8 +95,7 @@ class LiveGroupBook:
         if not orders:  # its first order is being submitted: not in the cache yet, so in no rebuild either
             return
         entry = GroupOrders(self._tags[group_id], orders)
-        group, cash = build_group(self._cache, entry, self._leg_fills, self._settlement)
-        self._groups[group_id], self._cash[group_id] = group, cash
+        group = self._groups[group_id] = build_group(self._cache, entry, self._leg_fills, self._settlement)
         if group.working_orders == 0:  # else it stays stale: its orders can change without an event of their own
             self._stale.discard(group_id)
 
