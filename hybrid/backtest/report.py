@@ -1,7 +1,8 @@
 """The report folder of a finished run: NautilusTrader's reports, groups, statistics, equity curve, summary.json.
 
-Files (schemas in docs/backtest.md):
-orders.csv, fills.csv, positions.csv, account.csv   NautilusTrader's trader reports
+Files (schemas in docs/backtest.md; byte-identical for the same catalog, config and seed, but for the
+random event ids NautilusTrader writes in fills.csv, leg_fills.csv and orders.csv):
+orders.csv, fills.csv, positions.csv, account.csv   NautilusTrader's trader reports (snapshot ids made deterministic)
 leg_fills.csv        the synthetic per-leg fills of spread orders (same columns as fills.csv)
 groups.csv           one row per position group: status, premiums, commissions, P&L at mid and at the closing side
 statistics.json      the run's performance by group and from the daily equity curve (hybrid.backtest.performance)
@@ -24,6 +25,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 from nautilus_trader.analysis import ReportProvider
+from nautilus_trader.cache.cache import Cache
 from nautilus_trader.model.currencies import USD
 from nautilus_trader.model.events import OrderFilled
 
@@ -85,7 +87,7 @@ def write_report(run: BacktestRun, out_dir: Path) -> Path:
     _csv(trader.generate_fills_report(), out_dir / "fills.csv", "client_order_id")
     leg_fills_report = ReportProvider.generate_fills_report([SimpleNamespace(events=leg_fills)])
     _csv(leg_fills_report, out_dir / "leg_fills.csv", "client_order_id")
-    _csv(trader.generate_positions_report(), out_dir / "positions.csv", "position_id")
+    _csv(positions_report(cache), out_dir / "positions.csv", "position_id")
     _csv(trader.generate_account_report(run.venue), out_dir / "account.csv", "ts_event")
     _json(nautilus_statistics(run), out_dir / "nautilus_position_statistics.json")
     groups = rebuild_groups(cache)
@@ -112,6 +114,23 @@ def write_report(run: BacktestRun, out_dir: Path) -> Path:
         out_dir / "summary.json",
     )
     return out_dir
+
+
+def positions_report(cache: Cache) -> pd.DataFrame:
+    """NautilusTrader's positions report, its NETTING snapshots renamed deterministically: the cache names a
+    snapshot ``<position id>-<random UUID4>``, the report ``<position id>-snapshot-<n>`` (n counts that
+    position's snapshots from 1 in the order they were taken), sorted as NautilusTrader sorts it."""
+    report = ReportProvider.generate_positions_report(cache.positions(), cache.position_snapshots())
+    if report.empty:
+        return report
+    names = {
+        snapshot.id.value: f"{position_id.value}-snapshot-{n}"
+        for position_id in cache.position_snapshot_ids()
+        for n, snapshot in enumerate(cache.position_snapshots(position_id=position_id), start=1)
+    }
+    report = report.rename(index=names)
+    report["_closed"] = pd.to_datetime(report["ts_closed"], utc=True)  # NaT while open, sorted last
+    return report.sort_values(["ts_opened", "_closed", "position_id"]).drop(columns="_closed")
 
 
 def group_rows(run: BacktestRun, groups: GroupBook) -> list[dict]:
