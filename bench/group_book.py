@@ -52,6 +52,7 @@ from nautilus_trader.model.objects import Money, Price, Quantity
 from nautilus_trader.model.orders import Order
 
 from hybrid.nautilus_compat.spreads import LEG_FILL_MARKER
+from hybrid.nautilus_compat.topics import order_events
 from hybrid.options.chain import make_option_spread
 from hybrid.options.instruments import make_option
 from hybrid.tracking import GroupTags
@@ -60,7 +61,7 @@ from hybrid.tracking.book import group_book
 ACTIVE = 50
 SAMPLES = 200
 TRADER, STRATEGY, ACCOUNT = TraderId("BENCH-001"), StrategyId("Book-000"), AccountId("SIM-001")
-TOPIC = f"events.order.{STRATEGY}"
+TOPIC = order_events(STRATEGY)
 EXPIRY = dt.date(2024, 3, 15)
 
 

@@ -63,7 +63,6 @@ class LiveGroupBook:
         self._settlement: list[OrderFilled] = []
         self._settled_for: dict[str, set[str]] = {}  # settlement order id without its -CLOSE/-OPEN -> groups
         self._groups: dict[str, PositionGroup] = {}
-        self._cash: dict[str, float] = {}
         self._first: dict[str, tuple[int, str]] = {}  # group id -> order_key of its first order
         self._opened: list[tuple[tuple[int, str], str]] = []  # (first key, group id), sorted: opening order
         self._active: set[str] = set()  # groups open or with working orders, as last rebuilt
@@ -106,7 +105,7 @@ class LiveGroupBook:
     def _mark(self, group_id: str) -> None:
         group = self._groups[group_id]
         if group.status == "open":
-            mark_group(self._cache, group, self._cash[group_id])
+            mark_group(self._cache, group)
 
     def _rebuild(self, group_id: str) -> None:
         orders = sorted(
@@ -115,8 +114,7 @@ class LiveGroupBook:
         if not orders:  # its first order is being submitted: not in the cache yet, so in no rebuild either
             return
         entry = GroupOrders(self._tags[group_id], orders)
-        group, cash = build_group(self._cache, entry, self._leg_fills, self._settlement)
-        self._groups[group_id], self._cash[group_id] = group, cash
+        group = self._groups[group_id] = build_group(self._cache, entry, self._leg_fills, self._settlement)
         if group.working_orders == 0:  # else it stays stale: its orders can change without an event of their own
             self._stale.discard(group_id)
         if group.status == "open" or group.working_orders > 0:

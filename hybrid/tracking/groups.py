@@ -93,6 +93,7 @@ class PositionGroup:
     entry_premium: float | None = None
     exit_premium: float | None = None
     commissions: float = 0.0
+    cash: float = 0.0  # what the leg fills moved, less commissions (the P&L before the held legs)
     pnl: float | None = 0.0
     balanced: bool = True
     unbalanced_at_ns: int | None = None
@@ -107,6 +108,10 @@ class PositionGroup:
         if self.units != 0 or any(leg.quantity != 0 for leg in self.legs):
             return "open"
         return "closed"
+
+    def holdings(self) -> list[tuple[InstrumentId, float]]:
+        """The legs held now, with their signed quantities."""
+        return [(leg.instrument_id, float(leg.quantity)) for leg in self.legs if leg.quantity != 0]
 
     def to_dict(self) -> dict:
         return {
@@ -183,7 +188,7 @@ def rebuild_groups(cache: CacheFacade) -> GroupBook:
             by_group.setdefault(tags.group_id, GroupOrders(tags)).orders.append(order)
     leg_fills = synthetic_leg_fills(cache)
     settlement = settlement_fills(cache)
-    return GroupBook(build_group(cache, entry, leg_fills, settlement)[0] for entry in by_group.values())
+    return GroupBook(build_group(cache, entry, leg_fills, settlement) for entry in by_group.values())
 
 
 def order_key(order: Order) -> tuple[int, str]:
@@ -231,9 +236,9 @@ def build_group(
     entry: GroupOrders,
     leg_fills: Mapping[str, list[OrderFilled]],
     settlement: list[OrderFilled],
-) -> tuple[PositionGroup, float]:
+) -> PositionGroup:
     """One group from its orders, the synthetic leg fills by parent order id and the venue's settlement
-    fills; with its cash (leg fills less commissions), from which :func:`mark_group` marks it."""
+    fills, marked by :func:`mark_group`."""
     first = entry.orders[0]
     structure_id = first.instrument_id
     option_ids = [leg_id for leg_id, _ in _legs_of(structure_id)]
@@ -256,9 +261,9 @@ def build_group(
     fills.sort(key=lambda f: (f.ts, not f.structure_level))
     group.fills = len(fills)
     _apply_fills(group, legs, fills, entry.orders)
-    cash = _cash(cache, group, fills)
-    mark_group(cache, group, cash)
-    return group, cash
+    group.cash = _cash(cache, group, fills)
+    mark_group(cache, group)
+    return group
 
 
 def _settled(
@@ -421,10 +426,15 @@ def _cash(cache: CacheFacade, group: PositionGroup, fills: list[_Fill]) -> float
     return cash
 
 
-def mark_group(cache: CacheFacade, group: PositionGroup, cash: float) -> None:
+def mark_group(cache: CacheFacade, group: PositionGroup) -> None:
     """Set ``group.pnl``: its cash plus held legs valued at their marks (None when a held leg has none)."""
-    held = [(leg.instrument_id, float(leg.quantity)) for leg in group.legs if leg.quantity != 0]
-    group.pnl = group_pnl(cache, cash, held)
+    group.pnl = group_pnl(cache, group.cash, group.holdings())
+
+
+def closing_pnl(cache: CacheFacade, group: PositionGroup) -> float | None:
+    """The group's P&L were its held legs closed now: longs at the bid, shorts at the ask (None when a
+    held leg has no mark); a closed group's is its ``pnl``."""
+    return group_pnl(cache, group.cash, group.holdings(), closing=True)
 
 
 def _multiplier(cache: CacheFacade, instrument_id: InstrumentId) -> float:

@@ -233,7 +233,9 @@ class GroupTrader:
         )
         self.groups: dict[str, GroupState] = {}
         self.trading_state = TradingState.ACTIVE
-        self._watchers: dict[InstrumentId, set[str]] = {}
+        # instrument -> the ids of the groups on it, in the order they were watched: a dict, not a set, so
+        # groups sharing one instrument are worked in the same order whatever the hash seed
+        self._watchers: dict[InstrumentId, dict[str, None]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -617,7 +619,7 @@ class GroupTrader:
     def _watch(self, state: GroupState) -> None:
         """Quotes of the group's structure instrument (the spread built and aggregated from its legs)."""
         instrument_id = state.instrument_id
-        watchers = self._watchers.setdefault(instrument_id, set())
+        watchers = self._watchers.setdefault(instrument_id, {})
         if not watchers:
             if is_generic_spread_id(instrument_id):
                 if self.strategy.cache.instrument(instrument_id) is None:
@@ -627,12 +629,12 @@ class GroupTrader:
                 )
             else:
                 self.strategy.subscribe_quote_ticks(instrument_id)
-        watchers.add(state.tags.group_id)
+        watchers[state.tags.group_id] = None
 
     def _unwatch(self, state: GroupState) -> None:
         instrument_id = state.instrument_id
-        watchers = self._watchers.get(instrument_id, set())
-        watchers.discard(state.tags.group_id)
+        watchers = self._watchers.get(instrument_id, {})
+        watchers.pop(state.tags.group_id, None)
         if watchers:
             return
         self._watchers.pop(instrument_id, None)

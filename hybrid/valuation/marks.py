@@ -7,6 +7,9 @@ and every user (equity, margin, group P&L, the API, the bot, the strategies) lea
 unvalued rather than inventing a price. A side the market does not show is one with zero size
 (:func:`quote_sides`). :func:`midpoint` is the bare arithmetic, for a market known to be two-sided
 whose prices may be negative (a credit spread's combined market, the price to work an order at).
+The closing side (:func:`closing_price`) values a held quantity at what closing it fetches or costs
+now: a long at the bid, a short at the ask, for the markets that have a mark (the same markets, so a
+mid and a closing-side valuation leave out the same instruments).
 
 P&L % = unrealised P&L / |entry net premium| x 100 on mid marks, for credits and debits alike. Values are
 net premiums per share of one unit (the order intents' and the tracker's convention), so the ratio is the
@@ -78,6 +81,21 @@ def tick_mark(tick: QuoteTick | None) -> float | None:
 def cache_mark(cache: CacheFacade, instrument_id: InstrumentId) -> float | None:
     """The mark of an instrument's last quote in the cache (None without a quote or a mark)."""
     return tick_mark(cache.quote_tick(instrument_id))
+
+
+def closing_price(quote: LegQuote, quantity: float) -> float | None:
+    """The price closing a held ``quantity`` trades at: a long sells at the bid, a short buys at the ask;
+    None when the market has no mark (module docstring)."""
+    if quote.mid is None:
+        return None
+    return quote.bid if quantity > 0 else quote.ask
+
+
+def cache_price(cache: CacheFacade, instrument_id: InstrumentId, quantity: float, closing: bool) -> float | None:
+    """An instrument's last quote in the cache valued for a held ``quantity``: its mark, or with ``closing``
+    its :func:`closing_price` (None without a quote or a mark)."""
+    quote = quote_sides(cache.quote_tick(instrument_id))
+    return closing_price(quote, quantity) if closing else quote.mid
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,10 @@
-"""A real backtest of the spread demo over the small catalog: report files, leg fills, groups, determinism."""
+"""A real backtest of the spread demo over the small catalog: report files, leg fills, groups, statistics,
+determinism."""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +12,7 @@ import pytest
 from nautilus_trader.model.identifiers import InstrumentId, generic_spread_id_to_list
 
 from hybrid.backtest import run_and_report
+from hybrid.calendar.nyse import is_trading_day
 from hybrid.runconfig import load_settings
 
 pytestmark = pytest.mark.slow  # a backtest, a server or a subprocess per test
@@ -33,11 +36,22 @@ def summary(report: Path) -> dict:
 
 
 def test_report_files_exist_and_parse(report: Path) -> None:
-    for name in ("orders.csv", "fills.csv", "leg_fills.csv", "positions.csv", "account.csv", "equity.csv"):
+    for name in (
+        "orders.csv",
+        "fills.csv",
+        "leg_fills.csv",
+        "positions.csv",
+        "account.csv",
+        "equity.csv",
+        "equity_daily.csv",
+        "groups.csv",
+    ):
         assert len(pd.read_csv(report / name)) > 0, name
     stats = json.loads((report / "statistics.json").read_text())
-    assert set(stats) == {"pnls", "returns", "general"}
-    assert "PnL (total)" in stats["pnls"]
+    assert set(stats) == {"pnl", "groups", "by_structure", "equity"}
+    nautilus = json.loads((report / "nautilus_position_statistics.json").read_text())
+    assert set(nautilus) == {"pnls", "returns", "general"}
+    assert "PnL (total)" in nautilus["pnls"]
     assert (report / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = (report / "equity.html").read_text()
     assert "<svg" in page and "<polyline" in page
@@ -78,14 +92,60 @@ def test_summary_groups_are_balanced_and_add_up(report: Path, summary: dict) -> 
     for group in traded:
         assert group["entry_premium"] > 0
     assert summary["all_groups_balanced"] is True
-    assert sum(g["pnl"] for g in groups) == pytest.approx(summary["total_pnl"], abs=0.01)
+    pnl = summary["statistics"]["pnl"]
+    assert sum(g["pnl"] for g in groups) == pytest.approx(pnl["total"], abs=0.01)
+    assert sum(g["pnl_closing"] for g in groups) == pytest.approx(pnl["total_closing"], abs=0.01)
     assert sum(g["commissions"] for g in groups) == pytest.approx(summary["commissions"], abs=0.01)
-    assert summary["total_pnl"] == pytest.approx(summary["realized_pnl"] + summary["unrealized_pnl"], abs=0.01)
+    assert pnl["total"] == pytest.approx(pnl["realized"] + pnl["unrealized"], abs=0.01)
+    assert pnl["outside_groups"] == 0
     counts = summary["counts"]
     assert counts["fills"] == len(pd.read_csv(report / "fills.csv"))
     assert counts["leg_fills"] == len(pd.read_csv(report / "leg_fills.csv"))
     assert counts["orders"] == len(pd.read_csv(report / "orders.csv"))
     assert counts["groups"] == len(groups)
+
+
+def test_statistics_agree_with_the_equity_curve_and_the_groups(report: Path, summary: dict) -> None:
+    """Every figure of statistics.json recomputed from equity.csv and groups.csv (docs/backtest.md)."""
+    stats = json.loads((report / "statistics.json").read_text())
+    assert summary["statistics"] == stats
+    start = summary["starting_balance"]
+    groups = pd.read_csv(report / "groups.csv")
+    assert groups["group_id"].tolist() == [g["group_id"] for g in summary["groups"]]
+    closed = groups[groups["status"] == "closed"]["pnl"]
+    still_open = groups[groups["status"] == "open"]
+    assert len(closed) > 0 and len(still_open) > 0
+    wins, losses = closed[closed > 0], closed[closed < 0]
+    pnl, trades = stats["pnl"], stats["groups"]
+    assert pnl["realized"] == pytest.approx(closed.sum(), abs=0.005)
+    assert pnl["unrealized"] == pytest.approx(still_open["pnl"].sum(), abs=0.005)
+    assert pnl["unrealized_closing"] == pytest.approx(still_open["pnl_closing"].sum(), abs=0.005)
+    assert (still_open["pnl_closing"] < still_open["pnl"]).all()  # closing pays the half-spreads
+    assert trades["closed"] == len(closed) and trades["open"] == len(still_open)
+    assert trades["win_rate"] == pytest.approx(len(wins) / len(closed), abs=1e-4)
+    assert trades["expectancy"] == pytest.approx(closed.mean(), abs=0.005)
+    if len(losses):
+        assert trades["average_loser"] == pytest.approx(losses.mean(), abs=0.005)
+        assert trades["profit_factor"] == pytest.approx(wins.sum() / -losses.sum(), abs=1e-4)
+    if len(wins):
+        assert trades["average_winner"] == pytest.approx(wins.mean(), abs=0.005)
+
+    curve = pd.read_csv(report / "equity.csv")
+    assert pnl["total"] == pytest.approx(curve["equity"].iloc[-1] - start, abs=0.005)
+    assert summary["ending_equity"] == pytest.approx(start + pnl["total"], abs=0.005)
+    assert summary["ending_equity_closing"] == pytest.approx(start + pnl["total_closing"], abs=0.005)
+    day = pd.to_datetime(curve["ts_ns"], unit="ns", utc=True).dt.tz_convert("America/New_York").dt.date
+    closes = curve.groupby(day)["equity"].last()
+    closes = closes[[is_trading_day(d) for d in closes.index]]
+    assert pd.read_csv(report / "equity_daily.csv")["equity"].tolist() == closes.tolist()
+    returns = pd.concat([pd.Series([start]), closes.reset_index(drop=True)]).pct_change().dropna()
+    equity = stats["equity"]
+    assert equity["sessions"] == len(closes) == 4
+    assert equity["sharpe"] == pytest.approx(returns.mean() / returns.std() * math.sqrt(252), abs=1e-4)
+    downside = math.sqrt((returns.clip(upper=0) ** 2).mean())
+    assert equity["sortino"] == pytest.approx(returns.mean() / downside * math.sqrt(252), abs=1e-4)
+    peaks = pd.concat([pd.Series([start]), closes.reset_index(drop=True)]).cummax()
+    assert equity["max_drawdown"] == pytest.approx((peaks.iloc[1:] - closes.to_numpy()).max(), abs=0.005)
 
 
 def test_equity_is_sampled_on_simulated_time_not_only_at_fills(report: Path, summary: dict) -> None:

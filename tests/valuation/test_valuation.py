@@ -30,8 +30,16 @@ from hybrid.calendar.exchange_time import ns_new_york
 from hybrid.options.instruments import make_equity, make_option
 from hybrid.options.pricing import implied_vol, years_to_expiry
 from hybrid.valuation.greeks import portfolio_greeks
-from hybrid.valuation.marks import LegQuote, cache_mark, mark, midpoint, no_mark_reason, quote_sides
-from hybrid.valuation.pnl import group_pnl, open_value_at_mid
+from hybrid.valuation.marks import (
+    LegQuote,
+    cache_mark,
+    closing_price,
+    mark,
+    midpoint,
+    no_mark_reason,
+    quote_sides,
+)
+from hybrid.valuation.pnl import group_pnl, open_value
 
 NOW = 1_704_205_800_000_000_000  # 2024-01-02 14:30 UTC
 EXPIRY = dt.date(2024, 2, 16)
@@ -159,13 +167,41 @@ def test_an_option_without_a_mark_has_unknown_greeks() -> None:
 
 def test_open_value_counts_options_at_their_mark_and_shares_at_their_unrealised_pnl() -> None:
     cache = book((CALL, 2, 8.0), (SPY, 100, 464.0), quotes={SPY: QUOTES[SPY], CALL: (8.10, 8.30)})
-    assert open_value_at_mid(cache, Venue("OPRA")) == pytest.approx(2 * 8.20 * 100 + 100 * (465.01 - 464.0))
+    assert open_value(cache, Venue("OPRA")) == pytest.approx(2 * 8.20 * 100 + 100 * (465.01 - 464.0))
     cache.add_quote_tick(tick(CALL, 0.0, 0.0))  # no offer: no mark, left out
-    assert open_value_at_mid(cache, Venue("OPRA")) == pytest.approx(100 * (465.01 - 464.0))
+    assert open_value(cache, Venue("OPRA")) == pytest.approx(100 * (465.01 - 464.0))
+
+
+@pytest.mark.parametrize(
+    ("quote", "quantity", "expected"),
+    [
+        (LegQuote(1.00, 1.20), 3.0, 1.00),  # a long sells at the bid
+        (LegQuote(1.00, 1.20), -3.0, 1.20),  # a short buys back at the ask
+        (LegQuote(0.00, 0.05), 1.0, 0.00),  # a zero bid is a market: a long fetches nothing
+        (LegQuote(None, 1.20), -1.0, None),  # no mark, no closing price either
+        (LegQuote(1.30, 1.20), 1.0, None),
+    ],
+)
+def test_the_closing_side_is_the_bid_for_a_long_and_the_ask_for_a_short(
+    quote: LegQuote, quantity: float, expected: float | None
+) -> None:
+    assert closing_price(quote, quantity) == expected
+
+
+def test_at_the_closing_side_longs_count_at_the_bid_and_shorts_at_the_ask() -> None:
+    cache = book((CALL, 2, 8.0), (PUT, -1, 7.0), (SPY, 100, 464.0), quotes=QUOTES)
+    closing = 2 * 8.10 * 100 - 1 * 7.60 * 100 + 100 * (465.00 - 464.0)
+    assert open_value(cache, Venue("OPRA"), closing=True) == pytest.approx(closing)
+    mid = 2 * 8.20 * 100 - 1 * 7.50 * 100 + 100 * (465.01 - 464.0)
+    assert open_value(cache, Venue("OPRA")) == pytest.approx(mid)
+    short_shares = book((SPY, -100, 466.0), quotes=QUOTES)
+    assert open_value(short_shares, Venue("OPRA"), closing=True) == pytest.approx(-100 * (465.02 - 466.0))
 
 
 def test_group_pnl_is_cash_plus_held_legs_at_their_marks() -> None:
     cache = book(quotes={CALL: (8.10, 8.30), PUT: (0.00, 0.01)})
     assert group_pnl(cache, -1_000.0, [(CALL.id, 1.0), (PUT.id, -2.0)]) == pytest.approx(-1_000 + 820 - 1.0)
+    closing = group_pnl(cache, -1_000.0, [(CALL.id, 1.0), (PUT.id, -2.0)], closing=True)
+    assert closing == pytest.approx(-1_000 + 810 - 2.0)  # the call sold at its bid, the puts bought at their ask
     cache.add_quote_tick(tick(PUT, 0.02, 0.01))  # crossed
     assert group_pnl(cache, -1_000.0, [(CALL.id, 1.0), (PUT.id, -2.0)]) is None
