@@ -8,7 +8,8 @@ passive limits are touched some of the time and partial fills happen. Everything
 config gives the same quotes.
 
 :func:`build_engine` puts it behind a simulated venue configured like the backtest runner's
-(NETTING, MARGIN, per-contract fees, liquidity consumption and the touch fill model).
+(NETTING, MARGIN, per-contract fees, liquidity consumption, the touch fill model and the leg fill
+prices of :mod:`hybrid.nautilus_compat.leg_prices`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from nautilus_trader.trading.strategy import Strategy
 from scipy.signal import lfilter
 
 from hybrid.backtest.fill_model import TouchFillModel, TouchFillModelConfig
+from hybrid.nautilus_compat.leg_prices import price_leg_fills
 from hybrid.options.chain import make_option_spread
 from hybrid.options.instruments import make_equity, make_option
 from hybrid.tracking import GroupTags
@@ -122,8 +124,11 @@ def build_engine(
     seed: int = 7,
     spreads: tuple[OptionSpread, ...] = (),
     log_level: str = "ERROR",
+    leg_prices: bool = True,
 ) -> BacktestEngine:
-    """A BacktestEngine with the market's venue, instruments (and ``spreads``) and quotes loaded."""
+    """A BacktestEngine with the market's venue, instruments (and ``spreads``) and quotes loaded; its
+    spreads' leg fills priced as the backtest runner prices them, or with ``leg_prices=False`` as the
+    venue does (:mod:`hybrid.nautilus_compat.leg_prices`)."""
     engine = BacktestEngine(
         BacktestEngineConfig(logging=LoggingConfig(log_level=log_level, bypass_logging=log_level == "OFF")),
     )
@@ -141,6 +146,9 @@ def build_engine(
     for instrument in (*market.options, *spreads):
         engine.add_instrument(instrument)
     engine.add_data(market.quotes)
+    if leg_prices:
+        kernel = engine.kernel
+        price_leg_fills(kernel.msgbus, kernel.cache, kernel.exec_engine)
     return engine
 
 

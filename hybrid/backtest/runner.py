@@ -43,6 +43,7 @@ from nautilus_trader.persistence.config import DataCatalogConfig
 from nautilus_trader.persistence.funcs import class_to_filename
 from nautilus_trader.trading.config import ImportableStrategyConfig
 
+from hybrid.nautilus_compat.leg_prices import price_leg_fills
 from hybrid.options.iv_data import IV_DATA_CLIENT, AtmImpliedVol
 from hybrid.risk.trading_state import register_trading_state_endpoint
 from hybrid.runconfig.catalog import effective_range, read_manifest
@@ -116,6 +117,7 @@ def run_backtest(settings: RunSettings, instrumented: bool = True) -> Iterator[B
             raise RuntimeError(f"the backtest node built no engine for run {run_config.id}")
         kernel = engine.kernel
         register_trading_state_endpoint(kernel.msgbus, kernel.risk_engine)
+        price_leg_fills(kernel.msgbus, kernel.cache, kernel.exec_engine)  # legs inside their quotes, summing
         results = node.run()
         yield BacktestRun(
             settings=settings,

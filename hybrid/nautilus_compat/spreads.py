@@ -8,7 +8,8 @@ fill of a match, so an order larger than the displayed size fills completely at 
 only partly in its legs. Positions exist per leg only: the group view (:mod:`hybrid.tracking.groups`)
 reads legs from the leg fills, and leg balancing (:mod:`hybrid.execution.balancing`) repairs legs to
 ratio x filled units after every spread fill; that project logic stays once upstream is fixed, only its
-cause goes. Upstream: no issue found as of 1.231.0.
+cause goes. Upstream: no issue found as of 1.231.0. The leg fills' prices are the venue's second bug,
+worked around in :mod:`hybrid.nautilus_compat.leg_prices`.
 
 Venue settings (:data:`SPREAD_OMS_TYPE`, :data:`SPREAD_ACCOUNT_TYPE`). ``HEDGING`` opens new
 opposite leg positions when a spread is closed; a ``CASH`` account crashes the run on a credit

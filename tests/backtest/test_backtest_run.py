@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -72,11 +73,11 @@ def test_every_spread_fill_has_leg_fills_of_ratio_times_its_quantity(report: Pat
             assert rows["last_qty"].sum() == abs(ratio) * quantity, (order_id, leg_id)
             expected_side = side if ratio > 0 else ("SELL" if side == "BUY" else "BUY")
             assert set(rows["order_side"]) == {expected_side}
-        # leg prices are mids adjusted so that sum(ratio x leg price) is the spread price
+        # sum(ratio x leg price) is the spread price to the cent (hybrid.nautilus_compat.leg_prices)
         mine = legs[legs["client_order_id"].str.startswith(f"{order_id}-LEG-")]
         by_leg = {InstrumentId.from_str(i): px for i, px in zip(mine["instrument_id"], mine["last_px"], strict=True)}
-        net = sum(ratio * by_leg[leg_id] for leg_id, ratio in generic_spread_id_to_list(spread_id))
-        assert net == pytest.approx(spread_fills["last_px"].iloc[0], abs=0.011)
+        net = sum(ratio * Decimal(str(by_leg[leg_id])) for leg_id, ratio in generic_spread_id_to_list(spread_id))
+        assert net == Decimal(str(spread_fills["last_px"].iloc[0]))
 
 
 def test_summary_groups_are_balanced_and_add_up(report: Path, summary: dict) -> None:

@@ -1,4 +1,5 @@
-"""A small backtest shared by the compat tests: one market BUY of a call vertical, larger than the displayed size."""
+"""A small backtest shared by the compat tests: one market BUY of a call vertical, larger than the displayed size,
+on the venue as NautilusTrader ships it (no leg fill re-pricing)."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ class SpreadRun:
 def spread_run() -> Iterator[SpreadRun]:
     market = make_market(SimMarketConfig(seconds=20.0))
     spread = market.vertical(0, 1)
-    engine = build_engine(market, spreads=(spread,), log_level="OFF")
+    engine = build_engine(market, spreads=(spread,), log_level="OFF", leg_prices=False)  # the venue as it comes
     strategy = BuySpread(BuySpreadConfig(spread_id=spread.id.value))
     engine.add_strategy(strategy)
     run = SpreadRun(engine, spread, strategy)
