@@ -2,7 +2,7 @@
 
 Files (schema of summary.json in docs/backtest.md):
 orders.csv, fills.csv, positions.csv, account.csv   NautilusTrader's trader reports
-leg_fills.csv        the synthetic per-leg fills of spread orders (same columns as fills.csv)
+leg_fills.csv        the synthetic per-leg fills of spread orders, each once (same columns as fills.csv)
 statistics.json      the portfolio analyzer's PnL, returns and general statistics
 equity.png, equity.html, equity.csv   equity marked to mid, sampled on simulated time
 fill_rates.csv       the two-part algorithm's fill-rate table of this run (docs/execution.md)
@@ -121,6 +121,8 @@ def summary(run: BacktestRun, leg_fill_count: int) -> dict:
             "prob_slippage": settings.fill_model.prob_slippage,
         },
         "fee_per_contract": settings.venue.fee_per_contract,
+        "fee_per_share": settings.venue.fee_per_share,
+        "share_fee_minimum": settings.venue.share_fee_minimum,
         "starting_balance": settings.venue.starting_balance,
         "ending_balance": round(balance, 2),
         "ending_equity": round(equity, 2),
@@ -138,6 +140,7 @@ def summary(run: BacktestRun, leg_fill_count: int) -> dict:
         },
         "strategies": sorted(s.id.value for s in run.engine.trader.strategies()),
         "all_groups_balanced": all(group.balanced for group in groups),
+        "out_of_ratio": [{"group_id": g.group_id, **gap.to_dict()} for g in groups for gap in g.out_of_ratio],
         "groups": groups.to_list(),
         "actions": actions_summary(cached_actions(cache), groups),
     }
