@@ -43,3 +43,12 @@ def scenario_catalog(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str]
         return made[scenario]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def expiry_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ``small`` high-IV catalog of six sessions (2024-01-02 to 01-09), so that Friday's weekly expiry and the
+    sessions after it are in the data; treat it as read-only."""
+    out = tmp_path_factory.mktemp("catalogs") / "high_iv_6"
+    generate(MarketConfig.profile("small", seed=SMALL_CATALOG_SEED, scenario="high_iv", days=6), out, progress=False)
+    return out

@@ -3,7 +3,7 @@
 Files (schemas in docs/backtest.md; byte-identical for the same catalog, config and seed, but for the
 random event ids NautilusTrader writes in fills.csv, leg_fills.csv and orders.csv):
 orders.csv, fills.csv, positions.csv, account.csv   NautilusTrader's trader reports (snapshot ids made deterministic)
-leg_fills.csv        the synthetic per-leg fills of spread orders (same columns as fills.csv)
+leg_fills.csv        the synthetic per-leg fills of spread orders, each once (same columns as fills.csv)
 groups.csv           one row per position group: status, premiums, commissions, P&L at mid and at the closing side
 statistics.json      the run's performance by group and from the daily equity curve (hybrid.backtest.performance)
 nautilus_position_statistics.json   NautilusTrader's portfolio analyzer: per leg position, not per group
@@ -204,6 +204,8 @@ def summary(run: BacktestRun, leg_fill_count: int, groups: GroupBook, rows: list
             "prob_slippage": settings.fill_model.prob_slippage,
         },
         "fee_per_contract": settings.venue.fee_per_contract,
+        "fee_per_share": settings.venue.fee_per_share,
+        "share_fee_minimum": settings.venue.share_fee_minimum,
         "starting_balance": settings.venue.starting_balance,
         "ending_balance": round(balance, 2),
         "ending_equity": round(marked_equity(cache, portfolio, run.venue), 2),
@@ -220,6 +222,7 @@ def summary(run: BacktestRun, leg_fill_count: int, groups: GroupBook, rows: list
         },
         "strategies": sorted(s.id.value for s in run.engine.trader.strategies()),
         "all_groups_balanced": all(group.balanced for group in groups),
+        "out_of_ratio": [{"group_id": g.group_id, **gap.to_dict()} for g in groups for gap in g.out_of_ratio],
         "groups": rows,
         "actions": actions_summary(cached_actions(cache), groups),
     }

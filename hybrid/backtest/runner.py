@@ -85,6 +85,7 @@ def build_run_config(
             strategies=[c for c in components if isinstance(c, ImportableStrategyConfig)],
             actors=[
                 *_margin_actors(settings, venue),
+                _expiry_recorder(venue),
                 *(_own_actors(settings, venue, start, end) if instrumented else []),
                 *(c for c in components if isinstance(c, ImportableActorConfig)),
             ],
@@ -171,9 +172,13 @@ def _venue_config(settings: RunSettings, venue: str) -> BacktestVenueConfig:
             },
         ),
         fee_model=ImportableFeeModelConfig(
-            fee_model_path="nautilus_trader.backtest.models:PerContractFeeModel",
-            config_path="nautilus_trader.backtest.config:PerContractFeeModelConfig",
-            config={"commission": f"{settings.venue.fee_per_contract:.2f} USD"},
+            fee_model_path="hybrid.backtest.fee_model:OptionsAndSharesFeeModel",
+            config_path="hybrid.backtest.fee_model:OptionsAndSharesFeeModelConfig",
+            config={
+                "fee_per_contract": settings.venue.fee_per_contract,
+                "fee_per_share": settings.venue.fee_per_share,
+                "share_fee_minimum": settings.venue.share_fee_minimum,
+            },
         ),
         liquidity_consumption=True,
     )
@@ -191,6 +196,15 @@ def _margin_actors(settings: RunSettings, venue: str) -> list[ImportableActorCon
             config={"venue": venue},
         ),
     ]
+
+
+def _expiry_recorder(venue: str) -> ImportableActorConfig:
+    """Every run: the group view must know of an expiry also where the venue settled nothing (hybrid.backtest.expiry)."""
+    return ImportableActorConfig(
+        actor_path="hybrid.backtest.expiry:ExpiryRecorder",
+        config_path="hybrid.backtest.expiry:ExpiryRecorderConfig",
+        config={"venue": venue},
+    )
 
 
 def _own_actors(

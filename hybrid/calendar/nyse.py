@@ -18,6 +18,8 @@ from functools import lru_cache
 import exchange_calendars as xcals
 import pandas as pd
 
+from hybrid.calendar.exchange_time import ns_new_york_date
+
 EXCHANGE = "XNYS"
 FIRST_DAY = dt.date(2000, 1, 1)
 LAST_DAY = dt.date(2035, 12, 31)
@@ -80,6 +82,22 @@ def session_open_close(day: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
     cal = _calendar()
     session = pd.Timestamp(day)
     return cal.session_open(session), cal.session_close(session)
+
+
+@lru_cache(maxsize=1024)
+def session_bounds_ns(day: dt.date) -> tuple[int, int] | None:
+    """Open and close of the session on ``day`` in UNIX nanoseconds; None when ``day`` has no session
+    (or lies outside the calendar's range). Cached: leg balancing asks on every check."""
+    if not FIRST_DAY <= day <= LAST_DAY or not is_trading_day(day):
+        return None
+    open_, close = session_open_close(day)
+    return open_.value, close.value
+
+
+def in_session(ns: int) -> bool:
+    """True while NYSE is open at the engine instant ``ns`` (open inclusive, close exclusive)."""
+    bounds = session_bounds_ns(ns_new_york_date(ns))
+    return bounds is not None and bounds[0] <= ns < bounds[1]
 
 
 def is_half_day(day: dt.date) -> bool:

@@ -28,7 +28,16 @@ Two ways to use it:
 - :class:`LegBalancer` is the strategy-side hook: after a group's fills (and when a group order
   ends without filling completely) it schedules a check at the end of the current instant, reads
   the group from the group book (:func:`hybrid.tracking.book.group_book`), submits each repair as a
-  marketable IOC limit (or market) order on the leg, tagged with the group, and logs it.
+  marketable limit (or market) order on the leg, tagged with the group, and logs it.
+
+Never on a dead contract, never into a closed market: a repair on a contract that has expired (it is
+settled, :mod:`hybrid.tracking.settlement`) is not sent but logged as an error, and the group stays out of
+ratio in the group view, where it is reported. At the expiry instant itself the check is repeated just
+after it: the venue's settlement fills and the expiry record of that instant may not all be in yet. A repair due while the exchange is closed (the shares a
+physical settlement delivers at the close of expiry day, a calendar's back month left by its front's
+expiry) waits, by default, for the next session: it is re-checked at the open and sent once the leg has a
+quote of that session, so no order rests overnight or over a weekend against a stale quote
+(``after_hours="immediately"`` sends it at once, as before).
 """
 
 from __future__ import annotations
@@ -39,15 +48,21 @@ from decimal import Decimal
 from typing import Literal
 
 from nautilus_trader.model.enums import OrderSide, TimeInForce
-from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId
 from nautilus_trader.model.orders import Order
 from nautilus_trader.trading.strategy import Strategy
 
+from hybrid.calendar import nyse as calendar
+from hybrid.calendar.exchange_time import ns_new_york_date
+from hybrid.options.instruments import first_expiration_ns
 from hybrid.tracking import GroupTags, PositionGroup
 from hybrid.tracking.book import group_book
 
 RepairKind = Literal["complete", "flatten"]
 RepairOrderType = Literal["limit", "market"]
+AfterHours = Literal["next_open", "immediately"]
+AFTER_HOURS: tuple[AfterHours, ...] = ("next_open", "immediately")
+_RECHECK_NS = 10_000_000_000  # in session, waiting for the leg's first quote of the session
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +145,15 @@ class LegBalancer:
     Owned by a Strategy and fed from its handlers: call :meth:`on_group_event` with the group id
     whenever one of the group's orders fills or ends (filled, canceled, expired, rejected). The check
     runs at the end of the current instant (a time alert at now), when every synthetic leg fill of
-    the instant is in, and only when none of the group's orders is still working. Repair orders
-    are created in that instant, so the group view never sees the gap as a settled state.
+    the instant is in, also while a structure order of the group works (a partial fill that left its legs
+    short is repaired at once), but not while an execution algorithm works the group or a repair is under
+    way. Repair orders are created in that instant, so a repaired gap is closed by the end of it.
 
-    ``order_type``: ``limit`` = IOC limit ``slippage_ticks`` beyond the far touch (the default; live
+    ``order_type``: ``limit`` = limit ``slippage_ticks`` beyond the far touch (the default; live
     venues take it), ``market`` = market order. ``max_attempts`` caps the repair rounds per group
-    without progress, so a leg that cannot trade (no quote, rejected) is reported, not retried forever.
+    without progress, so a leg that cannot trade (rejected) is reported, not retried forever.
+    ``after_hours``: ``next_open`` (default) or ``immediately``, for a repair due while the exchange is
+    closed (module docstring).
     """
 
     def __init__(
@@ -145,9 +163,12 @@ class LegBalancer:
         slippage_ticks: int = 2,
         max_attempts: int = 5,
         on_checked: Callable[[str, PositionGroup | None, list[Repair]], None] | None = None,
+        after_hours: AfterHours = "next_open",
     ) -> None:
         if order_type not in ("limit", "market"):
             raise ValueError(f"repair order_type must be 'limit' or 'market', got {order_type!r}")
+        if after_hours not in AFTER_HOURS:
+            raise ValueError(f"repair after_hours must be one of {', '.join(AFTER_HOURS)}, got {after_hours!r}")
         if slippage_ticks < 0 or max_attempts < 1:
             raise ValueError(f"slippage_ticks must be >= 0 and max_attempts >= 1, got {slippage_ticks}, {max_attempts}")
         self.strategy = strategy
@@ -155,9 +176,12 @@ class LegBalancer:
         self.slippage_ticks = slippage_ticks
         self.max_attempts = max_attempts
         self.on_checked = on_checked
+        self.after_hours = after_hours
         self.attempts: dict[str, int] = {}
         self.repairs_submitted = 0
         self.gave_up: set[str] = set()
+        self.expired: set[tuple[str, InstrumentId]] = set()  # (group, contract) repairs refused as expired
+        self.waiting: set[str] = set()  # groups whose repairs wait for a session
 
     def on_group_event(self, group_id: str) -> None:
         """Schedule a balance check of ``group_id`` at the end of the current instant (once per instant)."""
@@ -169,16 +193,75 @@ class LegBalancer:
     def check(self, group_id: str) -> list[Repair]:
         """Compare the group's legs with ratio x units now, submit what is missing or in excess, tell ``on_checked``."""
         group = group_book(self.strategy.cache, self.strategy.msgbus).get(group_id)
-        repairs = self._repair(group_id, group) if group is not None and group.working_orders == 0 else []
+        repairs = self._repair(group_id, group) if group is not None and not self._in_flight(group) else []
         if self.on_checked is not None:
             self.on_checked(group_id, group, repairs)
         return repairs
 
+    def _in_flight(self, group: PositionGroup) -> bool:
+        """An order of the group that changes its legs by itself is working: an execution algorithm's (it
+        balances what it works) or a leg order (a repair still under way). A working structure order does
+        not hold the check back: its fills come with their legs, or with a gap of their own."""
+        for client_order_id in group.order_ids:
+            order = self.strategy.cache.order(ClientOrderId(client_order_id))
+            if order is None or order.is_closed:
+                continue
+            if order.exec_algorithm_id is not None or order.instrument_id != group.instrument_id:
+                return True
+        return False
+
     def _repair(self, group_id: str, group: PositionGroup) -> list[Repair]:
+        """Submit what can be traded now; report repairs on expired contracts, defer those the market is
+        closed for. Returns every repair the group needs (none: it is balanced)."""
         repairs = plan_repairs(holdings(group), group.units)
         if not repairs:
             self.attempts.pop(group_id, None)
+            self.waiting.discard(group_id)
             return []
+        now = self.strategy.clock.timestamp_ns()
+        ready = []
+        for repair in repairs:
+            expires = first_expiration_ns(self.strategy.cache, repair.instrument_id)
+            if expires is not None and now == expires:  # its settlement may still be on its way: look again after
+                self._recheck(group_id, now + 1)
+            elif expires is not None and now > expires:
+                if (group_id, repair.instrument_id) not in self.expired:
+                    self.expired.add((group_id, repair.instrument_id))
+                    self.strategy.log.error(f"group {group_id}: no repair on an expired contract: {repair.describe()}")
+            elif self.after_hours == "immediately" or self._tradable(repair.instrument_id, now):
+                ready.append(repair)
+            else:
+                self._defer(group_id, repair, now)
+        if ready:
+            self.waiting.discard(group_id)
+            self._submit(group_id, group, ready)
+        return repairs
+
+    def _tradable(self, instrument_id: InstrumentId, now: int) -> bool:
+        """The exchange is open and the leg has a quote of this session."""
+        bounds = calendar.session_bounds_ns(ns_new_york_date(now))
+        if bounds is None or not bounds[0] <= now < bounds[1]:
+            return False
+        quote = self.strategy.cache.quote_tick(instrument_id)
+        return quote is not None and quote.ts_event >= bounds[0]
+
+    def _recheck(self, group_id: str, at_ns: int) -> None:
+        name = f"balance-settled-{group_id}"
+        if name not in self.strategy.clock.timer_names:
+            self.strategy.clock.set_time_alert_ns(name, at_ns, lambda _event: self.check(group_id))
+
+    def _defer(self, group_id: str, repair: Repair, now: int) -> None:
+        """Check the group again at the next open (in session: a little later, for the leg's first quote)."""
+        name = f"balance-open-{group_id}"
+        clock = self.strategy.clock
+        if name in clock.timer_names:
+            return
+        if group_id not in self.waiting:
+            self.waiting.add(group_id)
+            self.strategy.log.info(f"group {group_id}: {repair.describe()} waits for the next session's quotes")
+        clock.set_time_alert_ns(name, _next_chance(now), lambda _event: self.check(group_id))
+
+    def _submit(self, group_id: str, group: PositionGroup, repairs: list[Repair]) -> None:
         attempt = self.attempts.get(group_id, 0) + 1
         self.attempts[group_id] = attempt
         log = self.strategy.log
@@ -189,7 +272,7 @@ class LegBalancer:
                     f"group {group_id} still unbalanced after {self.max_attempts} repair rounds: "
                     + "; ".join(r.describe() for r in repairs)
                 )
-            return []
+            return
         tags = GroupTags(group.group_id, group.source, group.structure)
         for repair in repairs:
             order = self.repair_order(repair, tags)
@@ -199,7 +282,6 @@ class LegBalancer:
             log.warning(f"group {group_id} leg repair (round {attempt}): {repair.describe()}")
             self.strategy.submit_order(order)
             self.repairs_submitted += 1
-        return repairs
 
     def repair_order(self, repair: Repair, tags: GroupTags) -> Order | None:
         """The leg order for one repair; None when a limit is wanted and the leg has no quote."""
@@ -229,3 +311,16 @@ class LegBalancer:
             instrument.make_price(price),
             tags=tags.to_tags(),
         )
+
+
+def _next_chance(now: int) -> int:
+    """When a deferred repair is looked at again: in session a little later, else the next session's open."""
+    day = ns_new_york_date(now)
+    bounds = calendar.session_bounds_ns(day)
+    if bounds is not None and bounds[0] <= now < bounds[1]:
+        return now + _RECHECK_NS
+    for session in calendar.next_sessions(day, 2):
+        opens = calendar.session_bounds_ns(session)
+        if opens is not None and opens[0] > now:
+            return opens[0]
+    raise ValueError(f"no NYSE session after {day}")

@@ -23,11 +23,58 @@ markets are therefore aggregated from leg quotes and never stored (``data/databe
 spreads). Upstream: pull request #4025 ("Fix SQL ParserError for symbols containing ampersand") makes
 identifiers SQL-safe, after 1.231.0.
 
-``tests/nautilus_compat/test_spreads.py`` reproduces the leg-fill bug and fails once it is fixed.
+Split fills. The execution engine splits a fill that flips a NETTING position into a closing part (kept in
+the closed position's snapshot, with the fill's event id) and an opening part (in the reopened position, a
+new event id), both with the fill's trade id (``ExecutionEngine._flip_position`` in
+``nautilus_trader/execution/engine.pyx``). A synthetic leg fill belongs to no order, so positions are the
+only place it is kept: :func:`join_split_fills` puts the parts back together. Upstream: by design, no issue.
+
+``tests/nautilus_compat/test_spreads.py`` reproduces the leg-fill bug and fails once it is fixed, and shows
+the split of a flipping fill.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from nautilus_trader.model.events import OrderFilled
+
 LEG_FILL_MARKER = "-LEG-"
 SPREAD_OMS_TYPE = "NETTING"
 SPREAD_ACCOUNT_TYPE = "MARGIN"
+
+
+def join_split_fills(fills: Iterable[OrderFilled]) -> list[OrderFilled]:
+    """The fills as the venue sent them: parts with one client order id and trade id (a fill the execution
+    engine split at a position flip, module docstring) joined into one, quantities and commissions added,
+    where the first part was."""
+    out: list[OrderFilled] = []
+    index: dict[tuple[str, str], int] = {}
+    for fill in fills:
+        key = (fill.client_order_id.value, fill.trade_id.value)
+        if key not in index:
+            index[key] = len(out)
+            out.append(fill)
+            continue
+        first = out[index[key]]
+        out[index[key]] = OrderFilled(
+            trader_id=first.trader_id,
+            strategy_id=first.strategy_id,
+            instrument_id=first.instrument_id,
+            client_order_id=first.client_order_id,
+            venue_order_id=first.venue_order_id,
+            account_id=first.account_id,
+            trade_id=first.trade_id,
+            position_id=first.position_id,
+            order_side=first.order_side,
+            order_type=first.order_type,
+            last_qty=first.last_qty + fill.last_qty,
+            last_px=first.last_px,
+            currency=first.currency,
+            commission=first.commission + fill.commission,
+            liquidity_side=first.liquidity_side,
+            event_id=first.id,
+            ts_event=first.ts_event,
+            ts_init=first.ts_init,
+        )
+    return out

@@ -11,9 +11,16 @@ import re
 from decimal import Decimal
 
 import pandas as pd
+from nautilus_trader.cache.base import CacheFacade
 from nautilus_trader.model.currencies import USD
 from nautilus_trader.model.enums import AssetClass, OptionKind
-from nautilus_trader.model.identifiers import InstrumentId, Symbol, Venue
+from nautilus_trader.model.identifiers import (
+    InstrumentId,
+    Symbol,
+    Venue,
+    generic_spread_id_to_list,
+    is_generic_spread_id,
+)
 from nautilus_trader.model.instruments import Equity, OptionContract
 from nautilus_trader.model.objects import Price, Quantity
 
@@ -98,3 +105,17 @@ def make_option(
         ts_event=activation_ns,
         ts_init=activation_ns,
     )
+
+
+def first_expiration_ns(cache: CacheFacade, instrument_id: InstrumentId) -> int | None:
+    """When the instrument (an option, or the first expiring leg of a spread) expires; None for one that
+    does not (the underlying) or is not in the cache. Nothing may be ordered on it from then on."""
+    ids = (
+        [leg for leg, _ in generic_spread_id_to_list(instrument_id)]
+        if is_generic_spread_id(instrument_id)
+        else [instrument_id]
+    )
+    expirations = [
+        instrument.expiration_ns for i in ids if isinstance(instrument := cache.instrument(i), OptionContract)
+    ]
+    return min(expirations, default=None)

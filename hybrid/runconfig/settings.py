@@ -46,6 +46,8 @@ class VenueSettings:
     name: str | None = None  # None: the catalog's venue
     starting_balance: float = 1_000_000.0
     fee_per_contract: float = 0.65
+    fee_per_share: float = 0.005
+    share_fee_minimum: float = 1.0  # per order with shares
     margin: str = "default"  # default: NautilusTrader's model; options: hybrid.risk.margin's structure-aware one
 
 
@@ -94,6 +96,8 @@ _VENUE = {
     "name": ((str,), "a venue name like OPRA"),
     "starting_balance": ((int, float), "a number of USD"),
     "fee_per_contract": ((int, float), "a number of USD per contract"),
+    "fee_per_share": ((int, float), "a number of USD per share"),
+    "share_fee_minimum": ((int, float), "a number of USD per order with shares"),
     "margin": ((str,), "one of " + ", ".join(MARGIN_MODELS)),
 }
 _FILL = {
@@ -145,6 +149,8 @@ def load_settings(
             name=venue.get("name"),
             starting_balance=float(venue.get("starting_balance", VenueSettings.starting_balance)),
             fee_per_contract=float(venue.get("fee_per_contract", VenueSettings.fee_per_contract)),
+            fee_per_share=float(venue.get("fee_per_share", VenueSettings.fee_per_share)),
+            share_fee_minimum=float(venue.get("share_fee_minimum", VenueSettings.share_fee_minimum)),
             margin=_one_of(venue.get("margin", VenueSettings.margin), MARGIN_MODELS, "venue.margin", path),
         ),
         fill_model=FillSettings(
@@ -159,8 +165,12 @@ def load_settings(
     )
     if settings.start is not None and settings.end is not None and settings.start >= settings.end:
         raise ConfigError(f"{path}: start {settings.start} is not before end {settings.end}; swap or widen the dates")
-    if settings.venue.starting_balance <= 0 or settings.venue.fee_per_contract < 0:
-        raise ConfigError(f"{path}: venue.starting_balance must be > 0 and venue.fee_per_contract >= 0")
+    fees = (settings.venue.fee_per_contract, settings.venue.fee_per_share, settings.venue.share_fee_minimum)
+    if settings.venue.starting_balance <= 0 or min(fees) < 0:
+        raise ConfigError(
+            f"{path}: venue.starting_balance must be > 0 and venue.fee_per_contract, venue.fee_per_share and "
+            "venue.share_fee_minimum >= 0"
+        )
     return settings
 
 

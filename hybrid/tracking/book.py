@@ -14,6 +14,10 @@ groups that changed + legs of the active groups), whatever the number of orders 
 the run; :meth:`~LiveGroupBook.groups` adds one pass over every group (the report and the API list
 them all).
 
+Expiry settlement is shared between the groups of one strategy that held a contract
+(:mod:`hybrid.tracking.settlement`), so a group holding an expired contract is rebuilt with the own fills of
+every group that traded that contract, and a settlement fill or expiry record marks all of them stale.
+
 One book per message bus: :func:`group_book` finds it through an endpoint the book registers (the
 first caller creates it), so a strategy, an actor, the API and the report share one. A book created
 after orders exist indexes the cache once (the recovery path, e.g. at a live node's start).
@@ -27,7 +31,8 @@ from collections import defaultdict
 from nautilus_trader.cache.base import CacheFacade
 from nautilus_trader.common.component import MessageBus
 from nautilus_trader.model.events import OrderEvent, OrderFilled, OrderInitialized
-from nautilus_trader.model.identifiers import ClientOrderId
+from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId
+from nautilus_trader.model.instruments import OptionContract
 from nautilus_trader.model.orders import Order
 
 from hybrid.nautilus_compat.spreads import LEG_FILL_MARKER
@@ -37,12 +42,22 @@ from hybrid.tracking.groups import (
     GroupOrders,
     PositionGroup,
     build_group,
-    is_settlement,
+    group_fills,
     mark_group,
     order_key,
+    settle,
+    settled_contracts,
+    synthetic_leg_fills,
+)
+from hybrid.tracking.settlement import (
+    EXPIRY_TOPIC,
+    ExpiryRecord,
+    Settlements,
+    delivers_shares,
+    is_settlement,
+    settlement_base,
     settlement_fills,
     settlement_key,
-    synthetic_leg_fills,
 )
 from hybrid.tracking.tags import GroupTags
 
@@ -61,7 +76,9 @@ class LiveGroupBook:
         self._outside: set[str] = set()  # client order ids of orders that belong to no group
         self._leg_fills: dict[str, list[OrderFilled]] = defaultdict(list)  # spread order id -> its leg fills
         self._settlement: list[OrderFilled] = []
-        self._settled_for: dict[str, set[str]] = {}  # settlement order id without its -CLOSE/-OPEN -> groups
+        self._settlements: Settlements | None = None  # of self._settlement and the records; None: to be made
+        self._contract_of: dict[str, InstrumentId] = {}  # physical settlement base -> its contract
+        self._traded: dict[InstrumentId, set[str]] = defaultdict(set)  # instrument -> groups with own fills on it
         self._groups: dict[str, PositionGroup] = {}
         self._first: dict[str, tuple[int, str]] = {}  # group id -> order_key of its first order
         self._opened: list[tuple[tuple[int, str], str]] = []  # (first key, group id), sorted: opening order
@@ -69,6 +86,7 @@ class LiveGroupBook:
         self._stale: set[str] = set()
         self._index_cache()
         msgbus.subscribe(ALL_ORDER_EVENTS, self._on_order_event, priority=_PRIORITY)
+        msgbus.subscribe(EXPIRY_TOPIC, self._on_expiry, priority=_PRIORITY)
         msgbus.register(BOOK_ENDPOINT, self._answer)
 
     def groups(self) -> GroupBook:
@@ -108,13 +126,19 @@ class LiveGroupBook:
             mark_group(self._cache, group)
 
     def _rebuild(self, group_id: str) -> None:
-        orders = sorted(
-            (o for c in self._orders[group_id] if (o := self._cache.order(ClientOrderId(c)))), key=order_key
-        )
-        if not orders:  # its first order is being submitted: not in the cache yet, so in no rebuild either
+        entry = self._entry(group_id)
+        if entry is None:  # its first order is being submitted: not in the cache yet, so in no rebuild either
             return
-        entry = GroupOrders(self._tags[group_id], orders)
-        group = self._groups[group_id] = build_group(self._cache, entry, self._leg_fills, self._settlement)
+        settlements = self._settled()
+        mine = group_fills(self._cache, entry, self._leg_fills)
+        contracts = settled_contracts(settlements, mine.fills)
+        own = {}
+        for g in sorted({g for c in contracts for g in self._traded[c]} | {group_id}, key=self._first.__getitem__):
+            other = entry if g == group_id else self._entry(g)  # in the order the groups were opened
+            if other is not None:
+                own[g] = mine if g == group_id else group_fills(self._cache, other, self._leg_fills)
+        fills = mine.fills + settle(settlements, own, contracts).get(group_id, [])
+        group = self._groups[group_id] = build_group(self._cache, entry, fills, settlements)
         if group.working_orders == 0:  # else it stays stale: its orders can change without an event of their own
             self._stale.discard(group_id)
         if group.status == "open" or group.working_orders > 0:
@@ -122,11 +146,24 @@ class LiveGroupBook:
         else:
             self._active.discard(group_id)
 
+    def _entry(self, group_id: str) -> GroupOrders | None:
+        orders = sorted(
+            (o for c in self._orders[group_id] if (o := self._cache.order(ClientOrderId(c)))), key=order_key
+        )
+        return GroupOrders(self._tags[group_id], orders) if orders else None
+
+    def _settled(self) -> Settlements:
+        if self._settlements is None:
+            self._settlements = Settlements(self._cache, self._settlement)
+        return self._settlements
+
     def _on_order_event(self, event: OrderEvent) -> None:
         client_order_id = event.client_order_id.value
         group_id = self._group_of.get(client_order_id)
         if group_id is not None:
             self._stale.add(group_id)
+            if isinstance(event, OrderFilled):
+                self._note_traded(group_id, event.instrument_id)
             return
         if isinstance(event, OrderInitialized):  # published before the order is cached (Strategy.submit_order)
             self._add(client_order_id, event.tags, (event.ts_init, client_order_id))
@@ -167,17 +204,37 @@ class LiveGroupBook:
         group_id = self._group_of.get(parent)
         if group_id is not None:
             self._stale.add(group_id)
+            self._note_traded(group_id, fill.instrument_id)
+
+    def _note_traded(self, group_id: str, instrument_id: InstrumentId) -> None:
+        """A group traded ``instrument_id``; once that contract is settled, its other holders share the change."""
+        self._traded[instrument_id].add(group_id)
+        if self._settled().expiry(instrument_id) is not None:
+            self._stale.update(self._traded[instrument_id])
 
     def _add_settlement(self, fill: OrderFilled) -> None:
-        """The groups a settlement fill touches: those with a leg on its contract, and for the shares a
-        physical settlement delivers (same order id but ``-OPEN``), those its contracts were settled for."""
+        """A venue settlement fill: the groups that traded its contract (for delivered shares, the contract of
+        the same physical settlement) are rebuilt."""
         bisect.insort(self._settlement, fill, key=settlement_key)
-        base = fill.client_order_id.value.rpartition("-")[0]
-        touched = self._settled_for.setdefault(base, set())
-        touched.update(  # a group that held the contract is active until its settlement is applied
-            g for g in self._active if any(leg.instrument_id == fill.instrument_id for leg in self._groups[g].legs)
-        )
-        self._stale.update(touched)
+        self._settlements = None
+        contract = fill.instrument_id
+        if delivers_shares(fill):
+            contract = self._contract_of.get(settlement_base(fill), contract)
+        else:
+            self._contract_of[settlement_base(fill)] = contract
+        self._stale.update(self._traded[contract])
+
+    def _on_expiry(self, record: ExpiryRecord) -> None:
+        """The contracts of an underlying expired: the groups that traded one of them are rebuilt."""
+        self._settlements = None
+        for instrument_id, groups in self._traded.items():
+            instrument = self._cache.instrument(instrument_id)
+            if (
+                isinstance(instrument, OptionContract)
+                and instrument.expiration_ns == record.ts_ns
+                and instrument.underlying == record.underlying_id.symbol.value
+            ):
+                self._stale.update(groups)
 
     def _index_cache(self) -> None:
         for order in sorted(self._cache.orders(), key=order_key):
@@ -185,6 +242,14 @@ class LiveGroupBook:
         for parent, fills in synthetic_leg_fills(self._cache).items():
             self._leg_fills[parent].extend(fills)
         self._settlement = settlement_fills(self._cache)
+        for fill in self._settlement:
+            if not delivers_shares(fill):
+                self._contract_of[settlement_base(fill)] = fill.instrument_id
+        for group_id in self._tags:
+            entry = self._entry(group_id)
+            for fill in group_fills(self._cache, entry, self._leg_fills).fills if entry is not None else ():
+                if not fill.structure_level:
+                    self._traded[fill.instrument_id].add(group_id)
 
     def _answer(self, request: list[LiveGroupBook]) -> None:
         request.append(self)

@@ -24,16 +24,23 @@ Definitions (also in docs/backtest.md):
   into a per-unit price. ``pnl`` counts every leg, the shares included: cash of all leg fills (at
   each instrument's multiplier, 1 for shares) less commissions, plus held legs at their last mark
   (:func:`hybrid.valuation.pnl.group_pnl`; None when one has none).
-- checkpoint: the end of a simulated instant at which the group had fills or one of its orders
-  closed, and none of its orders was still working (neither filled, canceled, expired nor rejected).
-- ``balanced``: every leg's quantity equalled its expected quantity at every checkpoint.
+- checkpoint: the end of a simulated instant at which the group had fills (its own or its part of a
+  settlement) or one of its orders closed. The group is judged at every checkpoint, also while orders
+  work: an order that cannot fill is no reason to look away. The one exception is an execution algorithm
+  still working one of its orders on contracts that have not expired (the two-part algorithm legs into a
+  structure leg by leg and balances it itself, within its deadline).
+- out of ratio: at a judged checkpoint some leg's quantity differs from its expected quantity. Shares a
+  settlement delivered are expected while they are being flattened: a leg matches when its quantity lies
+  between ``expected`` and ``expected + delivered``. Each run of out-of-ratio checkpoints is one
+  :class:`RatioGap` (since, until the next judged checkpoint in ratio, and the worst gap per leg);
+  ``balanced`` means there was none.
 
-Expiry: the backtest venue settles an expiring option position with orders of its own, tagged
-``EXPIRATION_<venue>_OTM`` / ``_CASH`` / ``_PHYSICAL_CLOSE`` / ``_PHYSICAL_OPEN`` and belonging to no
-group. A settlement fill closes the whole net position of its contract, so each group holding that
-contract at that instant gets a leg fill for exactly what it held; the shares a physical settlement
-delivers are shared the same way. When every option leg of a group is settled, its units are settled
-too (a structure-level fill at sum(ratio x settlement price)), so an expired group is closed in the books.
+Expiry: the venue settles expiring contracts with orders of its own, belonging to no group, and nets
+the groups of one strategy in one position; :mod:`hybrid.tracking.settlement` says what each group
+holding the contract receives (its holding closed, delivered shares), also when the holdings cancel
+and the venue sends nothing. At the first expiry among the structure's contracts the units still held
+are settled too, as a structure-level fill at sum(ratio x the settled contracts' values), so an expired
+group is closed in the books; its legs on later expiries (a calendar's back month) are then excess.
 """
 
 from __future__ import annotations
@@ -42,7 +49,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import groupby
 
 from nautilus_trader.cache.base import CacheFacade
 from nautilus_trader.model.enums import OrderSide
@@ -50,12 +56,13 @@ from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.model.identifiers import InstrumentId, generic_spread_id_to_list, is_generic_spread_id
 from nautilus_trader.model.orders import Order
 
-from hybrid.nautilus_compat.spreads import LEG_FILL_MARKER
+from hybrid.nautilus_compat.spreads import LEG_FILL_MARKER, join_split_fills
+from hybrid.options.instruments import first_expiration_ns
 from hybrid.tracking.legged import legged_units
+from hybrid.tracking.settlement import Settlements, settlement_fills, share_settlement
 from hybrid.tracking.tags import GroupTags, parse_leg_ratios
 from hybrid.valuation.pnl import group_pnl
 
-SETTLEMENT_TAG = "EXPIRATION_"
 _ZERO = Decimal(0)
 
 
@@ -67,6 +74,14 @@ class LegState:
     ratio: int
     quantity: Decimal = _ZERO
     expected: Decimal = _ZERO
+    delivered: Decimal = _ZERO  # shares settlements delivered to the group on this instrument
+
+    def matches(self) -> bool:
+        """In ratio: the quantity is the expected one, or lies between it and the shares delivered on top."""
+        if self.quantity == self.expected:
+            return True
+        low, high = sorted((self.expected, self.expected + self.delivered))
+        return self.delivered != 0 and low <= self.quantity <= high
 
     def to_dict(self) -> dict:
         return {
@@ -74,6 +89,28 @@ class LegState:
             "ratio": self.ratio,
             "filled_quantity": _number(self.quantity),
             "expected_quantity": _number(self.expected),
+            "delivered_quantity": _number(self.delivered),
+        }
+
+
+@dataclass
+class RatioGap:
+    """A run of judged checkpoints at which the group was out of ratio (module docstring)."""
+
+    since_ns: int
+    until_ns: int | None = None  # the first judged checkpoint back in ratio; None: still out at the last one
+    gaps: dict[str, Decimal] = field(default_factory=dict)  # leg -> the largest filled - expected of the run
+
+    def note(self, gaps: Mapping[str, Decimal]) -> None:
+        for leg, gap in gaps.items():
+            if abs(gap) > abs(self.gaps.get(leg, _ZERO)):
+                self.gaps[leg] = gap
+
+    def to_dict(self) -> dict:
+        return {
+            "since_ns": self.since_ns,
+            "until_ns": self.until_ns,
+            "gaps": {leg: _number(gap) for leg, gap in sorted(self.gaps.items())},
         }
 
 
@@ -97,6 +134,7 @@ class PositionGroup:
     pnl: float | None = 0.0
     balanced: bool = True
     unbalanced_at_ns: int | None = None
+    out_of_ratio: list[RatioGap] = field(default_factory=list)
     working_orders: int = 0
     fills: int = 0
 
@@ -130,6 +168,7 @@ class PositionGroup:
             "pnl": None if self.pnl is None else round(self.pnl, 2),
             "balanced": self.balanced,
             "unbalanced_at_ns": self.unbalanced_at_ns,
+            "out_of_ratio": [gap.to_dict() for gap in self.out_of_ratio],
             "orders": list(self.order_ids),
             "working_orders": self.working_orders,
         }
@@ -158,13 +197,16 @@ class GroupBook:
 
 
 @dataclass
-class _Fill:
+class Fill:
+    """One fill as a group counts it: on a leg, or at the structure level (units)."""
+
     ts: int
     instrument_id: InstrumentId
     signed_qty: Decimal
     price: float
     commission: float
     structure_level: bool
+    delivered: bool = False  # shares a physical settlement delivered
 
 
 @dataclass
@@ -175,8 +217,17 @@ class GroupOrders:
     orders: list[Order] = field(default_factory=list)
 
 
+@dataclass
+class GroupFills:
+    """A group's own fills (its orders' and their leg fills, no settlement) and the strategy that owns it."""
+
+    strategy_id: str
+    fills: list[Fill]
+
+
 def rebuild_groups(cache: CacheFacade) -> GroupBook:
-    """Rebuild every group from the cache: tagged orders, their fills and the positions' leg fills.
+    """Rebuild every group from the cache: tagged orders, their fills, the positions' leg fills and the
+    expiry settlements.
 
     O(every order and fill of the run): the recovery path and the test oracle of the incremental
     :class:`hybrid.tracking.book.LiveGroupBook`, which every component reads instead.
@@ -187,8 +238,13 @@ def rebuild_groups(cache: CacheFacade) -> GroupBook:
         if tags is not None:
             by_group.setdefault(tags.group_id, GroupOrders(tags)).orders.append(order)
     leg_fills = synthetic_leg_fills(cache)
-    settlement = settlement_fills(cache)
-    return GroupBook(build_group(cache, entry, leg_fills, settlement) for entry in by_group.values())
+    settlements = Settlements(cache, settlement_fills(cache))
+    own = {group_id: group_fills(cache, entry, leg_fills) for group_id, entry in by_group.items()}
+    settled = settle(settlements, own)
+    return GroupBook(
+        build_group(cache, entry, own[group_id].fills + settled.get(group_id, []), settlements)
+        for group_id, entry in by_group.items()
+    )
 
 
 def order_key(order: Order) -> tuple[int, str]:
@@ -197,52 +253,77 @@ def order_key(order: Order) -> tuple[int, str]:
 
 
 def synthetic_leg_fills(cache: CacheFacade) -> dict[str, list[OrderFilled]]:
-    """Leg fills generated for spread orders, keyed by the spread order's client order id.
+    """Leg fills generated for spread orders, keyed by the spread order's client order id, each once.
 
-    They belong to no order, only to positions (current ones and NETTING snapshots of closed ones).
+    They belong to no order, only to positions (current ones and NETTING snapshots of closed ones), where
+    NautilusTrader splits a fill that flips a position in two (:func:`hybrid.nautilus_compat.spreads.join_split_fills`
+    joins them again). The venue's settlement fills carry the marker too but are fills of orders: not here.
     """
-    out: dict[str, list[OrderFilled]] = defaultdict(list)
+    pieces: dict[str, list[OrderFilled]] = defaultdict(list)
     for position in [*cache.positions(), *cache.position_snapshots()]:
         for fill in position.events:
             parent, marker, _ = fill.client_order_id.value.rpartition(LEG_FILL_MARKER)
-            if marker:
-                out[parent].append(fill)
+            if marker and cache.order(fill.client_order_id) is None:
+                pieces[parent].append(fill)
+    return {parent: join_split_fills(fills) for parent, fills in pieces.items()}
+
+
+def group_fills(cache: CacheFacade, entry: GroupOrders, leg_fills: Mapping[str, list[OrderFilled]]) -> GroupFills:
+    """The group's own fills: its orders' fills, the leg fills of its spread orders, its legged units."""
+    return GroupFills(entry.orders[0].strategy_id.value, list(_group_fills(cache, entry.orders, leg_fills)))
+
+
+def settle(
+    settlements: Settlements,
+    own: Mapping[str, GroupFills],
+    contracts: Iterable[InstrumentId] | None = None,
+) -> dict[str, list[Fill]]:
+    """Each group's part of the settlement of the expired ``contracts`` (default: all the groups traded).
+
+    ``own`` holds the own fills of every group that traded those contracts, in the order the groups were
+    opened (:mod:`hybrid.tracking.settlement` shares a position's settlement in that order).
+    """
+    traded: dict[InstrumentId, list[str]] = defaultdict(list)
+    for group_id, mine in own.items():
+        for instrument_id in dict.fromkeys(f.instrument_id for f in mine.fills if not f.structure_level):
+            traded[instrument_id].append(group_id)
+    out: dict[str, list[Fill]] = defaultdict(list)
+    for contract in sorted(traded if contracts is None else contracts, key=lambda i: i.value):
+        expiry = settlements.expiry(contract)
+        if expiry is None:
+            continue
+        ts, price = expiry
+        holders: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
+        for group_id in traded.get(contract, ()):
+            held = _held(own[group_id].fills, contract, ts)
+            if held:
+                holders[own[group_id].strategy_id].append((group_id, held))
+        for strategy_id, holdings in holders.items():
+            venue = settlements.venue(contract, strategy_id)
+            for group_id, parts in share_settlement(contract, holdings, ts, price, venue).items():
+                out[group_id] += [
+                    Fill(p.ts_ns, p.instrument_id, p.signed_qty, p.price, 0.0, False, p.delivered) for p in parts
+                ]
     return out
 
 
-def settlement_fills(cache: CacheFacade) -> list[OrderFilled]:
-    """The venue's expiry settlement fills (orders tagged ``EXPIRATION_...``), in time order."""
-    fills = [
-        event
-        for order in cache.orders()
-        if is_settlement(order)
-        for event in order.events
-        if isinstance(event, OrderFilled)
-    ]
-    return sorted(fills, key=settlement_key)
-
-
-def is_settlement(order: Order) -> bool:
-    """True for an order the venue created to settle an expiring position (module docstring)."""
-    return any(tag.startswith(SETTLEMENT_TAG) for tag in order.tags or ())
-
-
-def settlement_key(fill: OrderFilled) -> tuple[int, str]:
-    return fill.ts_event, fill.client_order_id.value
+def settled_contracts(settlements: Settlements, fills: Iterable[Fill]) -> set[InstrumentId]:
+    """The expired contracts among those ``fills`` traded."""
+    return {i for i in {f.instrument_id for f in fills if not f.structure_level} if settlements.expiry(i) is not None}
 
 
 def build_group(
     cache: CacheFacade,
     entry: GroupOrders,
-    leg_fills: Mapping[str, list[OrderFilled]],
-    settlement: list[OrderFilled],
+    fills: list[Fill],
+    settlements: Settlements,
 ) -> PositionGroup:
-    """One group from its orders, the synthetic leg fills by parent order id and the venue's settlement
-    fills, marked by :func:`mark_group`."""
+    """One group from its orders and ``fills`` (its own and its part of the settlements, :func:`settle`),
+    with its cash (leg fills less commissions), marked by :func:`mark_group`."""
     first = entry.orders[0]
     structure_id = first.instrument_id
-    option_ids = [leg_id for leg_id, _ in _legs_of(structure_id)]
-    ratios = dict(_legs_of(structure_id))
+    options = _legs_of(structure_id)
+    ratios = dict(options)
     for order in entry.orders:  # legs the structure instrument does not list (the underlying leg)
         ratios.update(parse_leg_ratios(order.tags))
     legs = {leg_id: LegState(leg_id, ratio) for leg_id, ratio in ratios.items()}
@@ -256,56 +337,40 @@ def build_group(
         order_ids=[order.client_order_id.value for order in entry.orders],
         working_orders=sum(1 for order in entry.orders if not order.is_closed),
     )
-    fills = list(_group_fills(cache, entry.orders, structure_id, leg_fills))
-    fills += _settled(fills, structure_id, [legs[leg_id] for leg_id in option_ids], settlement)
+    fills = [*fills, *_units_settled(fills, structure_id, options, settlements)]
     fills.sort(key=lambda f: (f.ts, not f.structure_level))
     group.fills = len(fills)
-    _apply_fills(group, legs, fills, entry.orders)
+    algorithms = {
+        order.client_order_id.value: first_expiration_ns(cache, order.instrument_id)
+        for order in entry.orders
+        if order.exec_algorithm_id is not None
+    }
+    _apply_fills(group, legs, fills, entry.orders, algorithms)
     group.cash = _cash(cache, group, fills)
     mark_group(cache, group)
     return group
 
 
-def _settled(
-    fills: list[_Fill],
+def _units_settled(
+    fills: list[Fill],
     structure_id: InstrumentId,
-    options: list[LegState],
-    settlement: list[OrderFilled],
-) -> list[_Fill]:
-    """This group's part of the venue's settlement fills (module docstring); ``options`` are its option legs."""
-    option_ids = {leg.instrument_id for leg in options}
-    out: list[_Fill] = []
-    shares_part: dict[str, Decimal] = {}  # physical settlement id -> the group's part of its contracts
-    for instant, group in groupby(settlement, key=lambda f: f.ts_event):
-        settled_prices: dict[InstrumentId, float] = {}
-        for fill in group:
-            base, _, leg = fill.client_order_id.value.rpartition("-")
-            if fill.instrument_id in option_ids:
-                held = _held(fills + out, fill.instrument_id, instant)
-                if held == 0:
-                    continue
-                out.append(
-                    _Fill(instant, fill.instrument_id, -held, fill.last_px.as_double(), 0.0, structure_level=False)
-                )
-                settled_prices[fill.instrument_id] = fill.last_px.as_double()
-                shares_part[base] = abs(held) / fill.last_qty.as_decimal()
-            elif leg == "OPEN" and base in shares_part:
-                signed = fill.last_qty.as_decimal() * (1 if fill.order_side == OrderSide.BUY else -1)
-                out.append(
-                    _Fill(instant, fill.instrument_id, signed * shares_part[base], fill.last_px.as_double(), 0.0, False)
-                )
-        units = sum((f.signed_qty for f in fills if f.structure_level and f.ts <= instant), _ZERO)
-        if (
-            units != 0
-            and settled_prices
-            and all(_held(fills + out, leg.instrument_id, instant) == 0 for leg in options)
-        ):
-            price = sum(leg.ratio * settled_prices.get(leg.instrument_id, 0.0) for leg in options)
-            out.append(_Fill(instant, structure_id, -units, price, 0.0, structure_level=True))
-    return out
+    options: list[tuple[InstrumentId, int]],
+    settlements: Settlements,
+) -> list[Fill]:
+    """At the first expiry among the structure's contracts, the units still held are closed at
+    sum(ratio x value) of the contracts settled then (module docstring)."""
+    expiries = {leg: expiry for leg, _ in options if (expiry := settlements.expiry(leg)) is not None}
+    if not expiries:
+        return []
+    ts = min(at for at, _ in expiries.values())
+    units = sum((f.signed_qty for f in fills if f.structure_level and f.ts <= ts), _ZERO)
+    if units == 0:
+        return []
+    price = sum(ratio * expiries[leg][1] for leg, ratio in options if leg in expiries and expiries[leg][0] == ts)
+    return [Fill(ts, structure_id, -units, price, 0.0, structure_level=True)]
 
 
-def _held(fills: list[_Fill], instrument_id: InstrumentId, ts: int) -> Decimal:
+def _held(fills: list[Fill], instrument_id: InstrumentId, ts: int) -> Decimal:
     return sum(
         (f.signed_qty for f in fills if not f.structure_level and f.instrument_id == instrument_id and f.ts <= ts),
         _ZERO,
@@ -321,9 +386,9 @@ def _legs_of(instrument_id: InstrumentId) -> list[tuple[InstrumentId, int]]:
 def _group_fills(
     cache: CacheFacade,
     orders: list[Order],
-    structure_id: InstrumentId,
     leg_fills: Mapping[str, list[OrderFilled]],
-) -> Iterator[_Fill]:
+) -> Iterator[Fill]:
+    structure_id = orders[0].instrument_id
     for order in orders:
         spread_order = is_generic_spread_id(order.instrument_id)
         for event in order.events:
@@ -335,7 +400,7 @@ def _group_fills(
         legged = legged_units(cache, order.client_order_id) if order.instrument_id == structure_id else None
         if legged is not None and legged.units:  # worked leg by leg: its legs' fills come from its leg orders
             sign = 1 if order.side == OrderSide.BUY else -1
-            yield _Fill(
+            yield Fill(
                 legged.ts_ns, structure_id, Decimal(sign * legged.units), legged.premium, 0.0, structure_level=True
             )
         if spread_order:
@@ -343,9 +408,9 @@ def _group_fills(
                 yield _as_fill(fill, structure_level=False)
 
 
-def _as_fill(event: OrderFilled, structure_level: bool) -> _Fill:
+def _as_fill(event: OrderFilled, structure_level: bool) -> Fill:
     sign = 1 if event.order_side == OrderSide.BUY else -1
-    return _Fill(
+    return Fill(
         ts=event.ts_event,
         instrument_id=event.instrument_id,
         signed_qty=sign * event.last_qty.as_decimal(),
@@ -358,19 +423,22 @@ def _as_fill(event: OrderFilled, structure_level: bool) -> _Fill:
 def _apply_fills(
     group: PositionGroup,
     legs: dict[InstrumentId, LegState],
-    fills: list[_Fill],
+    fills: list[Fill],
     orders: list[Order],
+    algorithms: Mapping[str, int | None],
 ) -> None:
-    """Apply the fills instant by instant, checking the legs at every checkpoint (see module doc).
+    """Apply the fills instant by instant, judging the legs at every checkpoint (see module doc).
 
     The instants are those of the fills and those at which an order of the group closed, so that an
-    order canceled after a partial fill is judged when it stops working.
+    order canceled after a partial fill is judged when it stops working. ``algorithms``: the group's
+    orders worked by an execution algorithm, with the expiry of their first contract.
     """
     opened = _Vwap()
     closed = _Vwap()
     instants = sorted({fill.ts for fill in fills} | {order.ts_last for order in orders if order.is_closed})
     pending = iter(fills)
     fill = next(pending, None)
+    gap: RatioGap | None = None
     for ts in instants:
         while fill is not None and fill.ts == ts:
             if fill.structure_level:
@@ -380,23 +448,36 @@ def _apply_fills(
             fill = next(pending, None)
         for leg in group.legs:
             leg.expected = leg.ratio * group.units
-        if group.balanced and not _any_working(orders, ts) and not _legs_match(group):
-            group.balanced = False
-            group.unbalanced_at_ns = ts
+        if _algorithm_working(orders, ts, algorithms):
+            continue
+        gaps = {leg.instrument_id.value: leg.quantity - leg.expected for leg in group.legs if not leg.matches()}
+        if gaps:
+            gap = gap or RatioGap(ts)
+            gap.note(gaps)
+        elif gap is not None:
+            gap.until_ns = ts
+            group.out_of_ratio.append(gap)
+            gap = None
+    if gap is not None:
+        group.out_of_ratio.append(gap)
+    group.balanced = not group.out_of_ratio
+    group.unbalanced_at_ns = group.out_of_ratio[0].since_ns if group.out_of_ratio else None
     group.entry_premium = opened.average()
     group.exit_premium = closed.average()
 
 
-def _apply_leg_fill(group: PositionGroup, legs: dict[InstrumentId, LegState], fill: _Fill) -> None:
+def _apply_leg_fill(group: PositionGroup, legs: dict[InstrumentId, LegState], fill: Fill) -> None:
     leg = legs.get(fill.instrument_id)
     if leg is None:  # a fill on an instrument the structure does not define: expected 0
         leg = legs[fill.instrument_id] = LegState(fill.instrument_id, 0)
         group.legs.append(leg)
     leg.quantity += fill.signed_qty
+    if fill.delivered:
+        leg.delivered += fill.signed_qty
     group.commissions += fill.commission
 
 
-def _apply_unit_fill(group: PositionGroup, fill: _Fill, opened: _Vwap, closed: _Vwap) -> None:
+def _apply_unit_fill(group: PositionGroup, fill: Fill, opened: _Vwap, closed: _Vwap) -> None:
     """Split a structure-level fill into the part that reduces the held units and the part that adds."""
     qty = fill.signed_qty
     reducing = _ZERO
@@ -409,15 +490,19 @@ def _apply_unit_fill(group: PositionGroup, fill: _Fill, opened: _Vwap, closed: _
     group.units += qty
 
 
-def _any_working(orders: list[Order], ts: int) -> bool:
-    return any(order.ts_init <= ts and not (order.is_closed and order.ts_last <= ts) for order in orders)
+def _algorithm_working(orders: list[Order], ts: int, algorithms: Mapping[str, int | None]) -> bool:
+    """An execution algorithm still works one of the orders at ``ts``, on contracts that can still fill."""
+    for order in orders:
+        if order.client_order_id.value not in algorithms:
+            continue
+        expires = algorithms[order.client_order_id.value]
+        working = order.ts_init <= ts and not (order.is_closed and order.ts_last <= ts)
+        if working and (expires is None or ts < expires):
+            return True
+    return False
 
 
-def _legs_match(group: PositionGroup) -> bool:
-    return all(leg.quantity == leg.expected for leg in group.legs)
-
-
-def _cash(cache: CacheFacade, group: PositionGroup, fills: list[_Fill]) -> float:
+def _cash(cache: CacheFacade, group: PositionGroup, fills: list[Fill]) -> float:
     """Cash from the actual leg fills, less commissions."""
     cash = -group.commissions
     for fill in fills:

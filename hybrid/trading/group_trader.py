@@ -26,9 +26,13 @@ What it does:
   never stored); prices come from the structure's quote (see :mod:`hybrid.trading.order_working`).
 - close: an order in the opposite direction for all or some units; a working opening order is
   cancelled first. Groups are closed ``close_days_before_expiry`` sessions before their first expiry
-  at ``exit_time`` New York time, so nothing reaches expiry; a group that does (0 days, or a close
-  that could not fill) is settled by the venue, and the trader books it closed when the settlement
-  fills arrive (shares delivered by a physical settlement are flattened by leg balancing).
+  at ``exit_time`` New York time, so nothing reaches expiry, and that is enforced: a close that has
+  not filled ``cross_minutes_before_close`` minutes before the close of the last session before expiry
+  (of expiry day itself with 0 days) is re-sent at the far touch, and from then on re-crossed every
+  minute. Only a group whose exit time falls at or after its expiry (held to expiry on purpose) reaches
+  it; it is settled by the venue, and the trader books it closed when the expiry is recorded or the
+  settlement fills arrive (shares delivered by a physical settlement are flattened by leg balancing at
+  the next session). Nothing is ordered on a structure with an expired contract.
 - after every fill or ended order of a group: at the end of the instant, leg balancing
   (:class:`hybrid.execution.balancing.LegBalancer`); when a group is flat again it is reported closed
   with its P&L (``on_closed``), a rejection with its reason (``on_rejected``).
@@ -70,15 +74,16 @@ from nautilus_trader.trading.strategy import Strategy
 
 from hybrid.calendar import nyse as calendar
 from hybrid.calendar.exchange_time import NEW_YORK, ns_new_york_date
-from hybrid.execution.balancing import LegBalancer, Repair, RepairOrderType
+from hybrid.execution.balancing import AfterHours, LegBalancer, Repair, RepairOrderType
 from hybrid.nautilus_compat.spreads import LEG_FILL_MARKER
 from hybrid.nautilus_compat.topics import RISK_EVENTS
 from hybrid.options.analytics import AnalysisResult, analyze
 from hybrid.options.chain import BoundStrategy, ChainError, bind
+from hybrid.options.instruments import first_expiration_ns
 from hybrid.options.legs import Leg
 from hybrid.orders.execution_mode import ExecutionMode
 from hybrid.tracking import GroupTags, PositionGroup, legged_units
-from hybrid.tracking.groups import SETTLEMENT_TAG
+from hybrid.tracking.settlement import EXPIRY_TOPIC, ExpiryRecord, is_settlement
 from hybrid.tracking.tags import leg_ratio_tag
 from hybrid.trading.commands import (
     CloseGroup,
@@ -96,6 +101,7 @@ Purpose = Literal["open", "close"]
 PARENT_TAG = "parent"  # a rolled group's orders name the group it was rolled from
 _FALLBACK_VOL = 0.2
 _ENDED = (OrderCanceled, OrderExpired, OrderRejected, OrderDenied)
+_LATE = 60_000_000_000  # past the cross deadline a resting close is re-crossed this often (ns)
 
 
 @dataclass(frozen=True)
@@ -147,6 +153,7 @@ class GroupState:
     shares_ratio: int  # underlying shares per instrument unit; 0 without an underlying leg
     expiry_ns: int
     exit_ns: int
+    cross_ns: int | None  # from then a close goes at the far touch; None: held to expiry on purpose
     opened_ns: int
     parent_group_id: str | None = None
     held: Decimal = Decimal(0)  # signed instrument units filled at the structure level
@@ -172,6 +179,7 @@ class GroupTradingConfig(StrategyConfig, frozen=True):
     dividend: float = 0.013
     close_days_before_expiry: int = 1
     exit_time: str = "15:00"
+    cross_minutes_before_close: int = 10
 
 
 class GroupTrader:
@@ -195,6 +203,7 @@ class GroupTrader:
             dividend=config.dividend,
             close_days_before_expiry=config.close_days_before_expiry,
             exit_time=config.exit_time,
+            cross_minutes_before_close=config.cross_minutes_before_close,
             gate=gate,
             on_closed=on_closed,
             on_rejected=on_rejected,
@@ -209,12 +218,15 @@ class GroupTrader:
         dividend: float = 0.013,
         close_days_before_expiry: int = 1,
         exit_time: str = "15:00",
+        cross_minutes_before_close: int = 10,
         gate: EntryGate | None = None,
         on_closed: Callable[[PositionGroup], None] | None = None,
         on_rejected: Callable[[str], None] | None = None,
     ) -> None:
         if close_days_before_expiry < 0:
             raise ValueError(f"close_days_before_expiry must be >= 0, got {close_days_before_expiry}")
+        if not 1 <= cross_minutes_before_close <= 390:
+            raise ValueError(f"cross_minutes_before_close must be 1 to 390, got {cross_minutes_before_close}")
         self.strategy = strategy
         self.venue = Venue(venue)
         self.execution = check_execution(execution)
@@ -222,6 +234,7 @@ class GroupTrader:
         self.dividend = dividend
         self.close_days_before_expiry = close_days_before_expiry
         self.exit_time = parse_time(exit_time, "exit_time")
+        self.cross_before_close_ns = cross_minutes_before_close * 60_000_000_000
         self.gate = gate
         self.on_closed = on_closed
         self.on_rejected = on_rejected
@@ -230,6 +243,7 @@ class GroupTrader:
             order_type=cast(RepairOrderType, execution.repair_order_type),  # checked by check_execution
             slippage_ticks=execution.repair_slippage_ticks,
             on_checked=self._on_checked,
+            after_hours=cast(AfterHours, execution.repair_after_hours),  # checked by check_execution
         )
         self.groups: dict[str, GroupState] = {}
         self.trading_state = TradingState.ACTIVE
@@ -240,14 +254,16 @@ class GroupTrader:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Register the command endpoint and follow the risk engine's trading state."""
+        """Register the command endpoint, follow the risk engine's trading state and the expiry records."""
         self.strategy.msgbus.register(command_endpoint(self.strategy.id), self.handle_command)
         self.strategy.msgbus.subscribe(RISK_EVENTS, self._on_risk_event)
+        self.strategy.msgbus.subscribe(EXPIRY_TOPIC, self._on_expiry)
 
     def stop(self) -> None:
         """Deregister; working orders are cancelled, held groups stay open (the report shows them)."""
         self.strategy.msgbus.deregister(command_endpoint(self.strategy.id), self.handle_command)
         self.strategy.msgbus.unsubscribe(RISK_EVENTS, self._on_risk_event)
+        self.strategy.msgbus.unsubscribe(EXPIRY_TOPIC, self._on_expiry)
         for state in self.groups.values():
             if state.trade is not None and state.trade.working is not None:
                 order = self.strategy.cache.order(state.trade.working)
@@ -358,6 +374,8 @@ class GroupTrader:
         side = OrderSide.SELL if state.held > 0 else OrderSide.BUY
         state.closing_reason = command.reason
         state.trade = _Trade(side, quantity, "close", execution, command.limit_price, command.reason)
+        if self._late(state, self.strategy.clock.timestamp_ns()):
+            state.trade.cross = True  # too late to wait for a passive fill (see _close_expiring)
         self.strategy.log.info(
             f"close group {command.group_id}: {quantity} of {state.instrument_id} ({command.reason})"
         )
@@ -452,12 +470,20 @@ class GroupTrader:
 
     def _on_settlement(self, event: OrderFilled) -> None:
         """The venue settled an expired leg: the groups holding it are settled (the group view attributes
-        the settlement fills, :mod:`hybrid.tracking.groups`); assigned shares are flattened by balancing."""
+        the settlement, :mod:`hybrid.tracking.settlement`); assigned shares are flattened by balancing."""
         order = self.strategy.cache.order(event.client_order_id)
-        if order is None or not any(tag.startswith(SETTLEMENT_TAG) for tag in order.tags or ()):
+        if order is None or not is_settlement(order):
             return
+        self._settle(lambda state: event.instrument_id in state.leg_ids and state.expiry_ns <= event.ts_event)
+
+    def _on_expiry(self, record: ExpiryRecord) -> None:
+        """Options of an underlying expired: its groups whose first expiry has come are settled, also when
+        the venue had nothing to settle (their holdings netted out)."""
+        self._settle(lambda state: state.underlying_id == record.underlying_id and state.expiry_ns <= record.ts_ns)
+
+    def _settle(self, expired: Callable[[GroupState], bool]) -> None:
         for state in tuple(self.groups.values()):
-            if event.instrument_id in state.leg_ids and state.expiry_ns <= event.ts_event:
+            if expired(state):
                 state.held = Decimal(0)
                 state.trade = None
                 state.closing_reason = state.closing_reason or "settled at expiry"
@@ -500,6 +526,12 @@ class GroupTrader:
         if trade is None or trade.working is not None or trade.quantity <= 0:
             return
         strategy = self.strategy
+        now = strategy.clock.timestamp_ns()
+        expires = first_expiration_ns(strategy.cache, state.instrument_id)
+        if expires is not None and now >= expires:
+            state.trade = None
+            strategy.log.error(f"group {state.tags.group_id}: not sent, a contract of {state.instrument_id} expired")
+            return
         instrument = strategy.cache.instrument(state.instrument_id)
         quote = strategy.cache.quote_tick(state.instrument_id)
         if instrument is None or quote is None:
@@ -533,7 +565,7 @@ class GroupTrader:
                 exec_algorithm_params=trade.execution.exec_algorithm_params if algorithm else None,
             )
         trade.working = order.client_order_id
-        trade.since_ns = strategy.clock.timestamp_ns()
+        trade.since_ns = now
         strategy.submit_order(order)
 
     def _cancel(self, trade: _Trade) -> None:
@@ -543,9 +575,40 @@ class GroupTrader:
             self.strategy.cancel_order(order)
 
     def _close_expiring(self, now_ns: int) -> None:
+        """Close the groups whose exit time has come; past their cross deadline, close at the far touch, and
+        re-cross every minute (on every tick, so a structure that quotes no more still gets it)."""
         for state in tuple(self.groups.values()):
-            if state.exit_ns <= now_ns < state.expiry_ns and state.held != 0 and state.closing_reason is None:
+            if not state.exit_ns <= now_ns < state.expiry_ns or state.held == 0:
+                continue
+            if state.closing_reason is None:
                 self.close_group(CloseGroup(state.tags.group_id, reason="expiry"))
+            trade = state.trade
+            if not self._late(state, now_ns) or trade is None or trade.purpose != "close":
+                continue
+            if not trade.cross:
+                self._cross_before_expiry(state, trade)
+            elif trade.working is None:  # no waiting for the structure's next quote: its last one is crossed
+                self._work(state)
+            elif (
+                trade.execution.mode == ExecutionMode.LIMIT and not trade.canceling and now_ns - trade.since_ns >= _LATE
+            ):
+                self._cancel(trade)  # re-crossed at the far touch
+
+    @staticmethod
+    def _late(state: GroupState, now_ns: int) -> bool:
+        """Past the group's cross deadline (and before its expiry)."""
+        return state.cross_ns is not None and state.cross_ns <= now_ns < state.expiry_ns
+
+    def _cross_before_expiry(self, state: GroupState, trade: _Trade) -> None:
+        """The close has not filled by its deadline: it goes at the far touch (a working one is re-sent)."""
+        self.strategy.log.warning(
+            f"group {state.tags.group_id}: close not filled by the last session before expiry, crossing the market"
+        )
+        trade.cross = True
+        if trade.execution.mode == ExecutionMode.TWO_PART:  # its end re-sends what is left at the far touch
+            trade.execution = msgspec.structs.replace(trade.execution, mode=ExecutionMode.LIMIT)
+        if trade.working is not None:
+            self._cancel(trade)
 
     def _on_checked(self, group_id: str, group: PositionGroup | None, repairs: list[Repair]) -> None:
         """After a balance check: a flat group with nothing working or wanted is closed in the books."""
@@ -595,6 +658,7 @@ class GroupTrader:
                 )
             shares_ratio = bound.underlying_quantity // bound.option_quantity
         expiry = ns_new_york_date(instrument.expiration_ns)
+        exit_ns = self._exit_ns(expiry)
         return GroupState(
             tags=tags,
             instrument_id=instrument.id,
@@ -602,7 +666,8 @@ class GroupTrader:
             underlying_id=underlying_id,
             shares_ratio=shares_ratio,
             expiry_ns=instrument.expiration_ns,
-            exit_ns=self._exit_ns(expiry),
+            exit_ns=exit_ns,
+            cross_ns=self._cross_ns(expiry, exit_ns, instrument.expiration_ns),
             opened_ns=now_ns,
             parent_group_id=parent,
             legs=legs,
@@ -615,6 +680,14 @@ class GroupTrader:
         if self.close_days_before_expiry:
             day = calendar.previous_sessions(expiry, self.close_days_before_expiry)[0]
         return int(dt.datetime.combine(day, self.exit_time, tzinfo=NEW_YORK).timestamp() * 1e9)
+
+    def _cross_ns(self, expiry: dt.date, exit_ns: int, expiry_ns: int) -> int | None:
+        """``cross_minutes_before_close`` before the close of the last session before ``expiry`` (of expiry
+        day when groups close on it); None when the exit falls at or after the expiry (held on purpose)."""
+        if exit_ns >= expiry_ns:
+            return None
+        day = calendar.previous_sessions(expiry, 1)[0] if self.close_days_before_expiry else expiry
+        return calendar.session_open_close(day)[1].value - self.cross_before_close_ns
 
     def _watch(self, state: GroupState) -> None:
         """Quotes of the group's structure instrument (the spread built and aggregated from its legs)."""

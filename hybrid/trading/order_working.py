@@ -16,8 +16,9 @@ Prices are net premiums per share of one structure unit in the order's direction
   ``exec_algorithm_params``; the algorithm works it to its end, the group does not reprice: what it
   leaves of an opening is given up, of a closing is crossed directly.
 
-Leg repairs (see :mod:`hybrid.execution.balancing`) are IOC limits ``repair_slippage_ticks`` beyond the
-far touch, or market orders (``repair_order_type``).
+Leg repairs (see :mod:`hybrid.execution.balancing`) are limits ``repair_slippage_ticks`` beyond the
+far touch, or market orders (``repair_order_type``); one due while the exchange is closed waits for the
+next session (``repair_after_hours = "next_open"``) or goes at once (``"immediately"``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 from nautilus_trader.common.config import NautilusConfig
 from nautilus_trader.model.enums import OrderSide
 
+from hybrid.execution.balancing import AFTER_HOURS
 from hybrid.orders.execution_mode import ExecutionMode
 from hybrid.valuation.marks import midpoint
 
@@ -40,6 +42,7 @@ class ExecutionConfig(NautilusConfig, frozen=True):
     exec_algorithm_params: dict | None = None
     repair_order_type: str = "limit"
     repair_slippage_ticks: int = 2
+    repair_after_hours: str = "next_open"
     quote_update_interval_seconds: int | None = 60
 
     def __post_init__(self) -> None:
@@ -65,6 +68,10 @@ def check_execution(config: ExecutionConfig) -> ExecutionConfig:
         )
     if config.repair_order_type not in ("limit", "market"):
         raise ValueError(f"execution.repair_order_type must be 'limit' or 'market', got {config.repair_order_type!r}")
+    if config.repair_after_hours not in AFTER_HOURS:
+        raise ValueError(
+            f"execution.repair_after_hours must be one of {', '.join(AFTER_HOURS)}, got {config.repair_after_hours!r}"
+        )
     if config.repair_slippage_ticks < 0:
         raise ValueError(f"execution.repair_slippage_ticks must be >= 0, got {config.repair_slippage_ticks}")
     if config.quote_update_interval_seconds is not None and config.quote_update_interval_seconds <= 0:

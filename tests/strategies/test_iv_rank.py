@@ -10,10 +10,8 @@ import pytest
 from nautilus_trader.model.enums import TradingState
 from nautilus_trader.model.identifiers import InstrumentId, is_generic_spread_id
 
-from data.synthetic import MarketConfig, generate
 from hybrid.runconfig.settings import ComponentSpec
 from strategies.iv_rank import IVRankStrategy, IVRankStrategyConfig, RegimeConfig
-from tests.conftest import SMALL_CATALOG_SEED
 from tests.support.iv_rank_runs import Outcome, run_iv_rank
 
 pytestmark = pytest.mark.slow  # a backtest, a server or a subprocess per test
@@ -167,6 +165,30 @@ def test_groups_close_the_session_before_expiry_and_nothing_stays_open(
     assert_balanced(out)
 
 
+def test_a_close_that_has_not_filled_by_the_last_session_crosses_before_its_close(
+    expiry_catalog: Path, tmp_path: Path
+) -> None:
+    # limits at mid, repriced only after a day: without the deadline they would still rest at the expiry
+    execution = {"concession_half_spreads": 0.0, "reprice_after_seconds": 86_400}
+    out = run_iv_rank(
+        expiry_catalog,
+        tmp_path,
+        {"min_dte": 1, "max_dte": 3, "take_profit_pct": None, "execution": execution, "risk": {"max_open_groups": 2}},
+    )
+    orders = out.orders()
+    assert not orders["tags"].str.contains("EXPIRATION_").any()  # nothing reached the venue's settlement
+    fills = pd.read_csv(out.report / "fills.csv")
+    deadline = pd.Timestamp("2024-01-04 15:50", tz="America/New_York")  # 10 minutes before Thursday's close
+    expiring = [g for g in out.groups if "240105" in g["instrument_id"] and g["opened_units"]]
+    assert expiring and all(g["status"] == "closed" for g in expiring)
+    closed_at = {}
+    for group in expiring:
+        closing = fills[fills["client_order_id"].isin(group["orders"]) & (fills["order_side"] == "SELL")]
+        closed_at[group["group_id"]] = pd.Timestamp(closing["ts_event"].max()).tz_convert("America/New_York")
+    assert all(at < deadline + pd.Timedelta(minutes=10) for at in closed_at.values()), closed_at  # before the close
+    assert any(at >= deadline for at in closed_at.values()), closed_at  # one had to cross
+
+
 def test_fills_are_deterministic(high: Outcome, scenario_catalog: Catalogs, tmp_path: Path) -> None:
     again = run_iv_rank(scenario_catalog("high_iv"), tmp_path)
     assert again.summary["groups"] == high.summary["groups"]
@@ -176,16 +198,11 @@ def test_fills_are_deterministic(high: Outcome, scenario_catalog: Catalogs, tmp_
 
 
 def test_a_group_held_to_expiry_is_settled_by_the_venue_and_closed_in_the_books(
-    tmp_path_factory: pytest.TempPathFactory,
+    expiry_catalog: Path, tmp_path: Path
 ) -> None:
-    # six sessions, so that Friday's weekly expiry falls inside the data
-    catalog = tmp_path_factory.mktemp("catalogs") / "high_iv_6"
-    generate(
-        MarketConfig.profile("small", seed=SMALL_CATALOG_SEED, scenario="high_iv", days=6), catalog, progress=False
-    )
     out = run_iv_rank(
-        catalog,
-        tmp_path_factory.mktemp("expiry"),
+        expiry_catalog,
+        tmp_path,
         {
             "min_dte": 1,
             "max_dte": 3,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 
@@ -48,3 +49,14 @@ def _dicts(groups: list[PositionGroup]) -> list[dict]:
 
 
 ORACLE = ("actors", 0, "tests.support.book_oracle:BookOracle", "tests.support.book_oracle:BookOracleConfig", {})
+
+
+def oracle_of(actors: list) -> BookOracle:
+    """The run's oracle, once it has seen enough and found the book equal to the rebuild every time."""
+    oracle = next(a for a in actors if isinstance(a, BookOracle))
+    assert oracle.checks > 10, "the oracle saw too few events to say anything"
+    if oracle.mismatches:
+        ts, kept, rebuilt = oracle.mismatches[0]
+        differ = {k: (kept.get(k), rebuilt.get(k)) for k in rebuilt if kept.get(k) != rebuilt.get(k)}
+        pytest.fail(f"at {ts}: book != rebuild for {rebuilt.get('group_id')}: {differ}")
+    return oracle

@@ -7,27 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from data.synthetic import MarketConfig, generate
 from hybrid.runconfig.settings import ComponentSpec
-from tests.conftest import SMALL_CATALOG_SEED
 from tests.support import management_runs
-from tests.support.book_oracle import ORACLE, BookOracle
+from tests.support.book_oracle import ORACLE, oracle_of
 from tests.support.iv_rank_runs import run_iv_rank
 from tests.support.management_runs import BULL_CALLS, CONDOR, template
 
 pytestmark = pytest.mark.slow  # a backtest, a server or a subprocess per test
 
 Catalogs = Callable[[str], Path]
-
-
-def oracle_of(actors: list) -> BookOracle:
-    oracle = next(a for a in actors if isinstance(a, BookOracle))
-    assert oracle.checks > 10, "the oracle saw too few events to say anything"
-    if oracle.mismatches:
-        ts, kept, rebuilt = oracle.mismatches[0]
-        differ = {k: (kept.get(k), rebuilt.get(k)) for k in rebuilt if kept.get(k) != rebuilt.get(k)}
-        pytest.fail(f"at {ts}: book != rebuild for {rebuilt.get('group_id')}: {differ}")
-    return oracle
 
 
 def test_the_book_matches_a_rebuild_through_the_iv_rank_strategys_run(scenario_catalog: Catalogs, tmp_path: Path):
@@ -38,13 +26,9 @@ def test_the_book_matches_a_rebuild_through_the_iv_rank_strategys_run(scenario_c
     oracle_of(out.actors)
 
 
-def test_the_book_matches_a_rebuild_through_expiry_settlement(tmp_path_factory: pytest.TempPathFactory):
-    catalog = tmp_path_factory.mktemp("catalogs") / "high_iv_6"
-    generate(
-        MarketConfig.profile("small", seed=SMALL_CATALOG_SEED, scenario="high_iv", days=6), catalog, progress=False
-    )
+def test_the_book_matches_a_rebuild_through_expiry_settlement(expiry_catalog: Path, tmp_path: Path):
     expiry = {"min_dte": 1, "max_dte": 3, "take_profit_pct": None, "close_days_before_expiry": 0, "exit_time": "16:30"}
-    out = run_iv_rank(catalog, tmp_path_factory.mktemp("expiry"), expiry, actors=(ComponentSpec(*ORACLE),))
+    out = run_iv_rank(expiry_catalog, tmp_path, expiry, actors=(ComponentSpec(*ORACLE),))
     assert out.orders()["tags"].str.contains("EXPIRATION_OPRA").any()
     oracle_of(out.actors)
 

@@ -2,144 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
-from nautilus_trader.cache.cache import Cache
-from nautilus_trader.common.component import TestClock
-from nautilus_trader.common.factories import OrderFactory
-from nautilus_trader.core.uuid import UUID4
-from nautilus_trader.model.currencies import USD
-from nautilus_trader.model.enums import LiquiditySide, OmsType, OrderSide
-from nautilus_trader.model.events import OrderAccepted, OrderCanceled, OrderFilled, OrderSubmitted
-from nautilus_trader.model.identifiers import (
-    AccountId,
-    ClientOrderId,
-    InstrumentId,
-    PositionId,
-    StrategyId,
-    TradeId,
-    TraderId,
-    VenueOrderId,
-    is_generic_spread_id,
-    new_generic_spread_id,
-)
-from nautilus_trader.model.instruments import OptionContract
-from nautilus_trader.model.objects import Money, Price, Quantity
-from nautilus_trader.model.orders import Order
-from nautilus_trader.model.position import Position
+from nautilus_trader.model.enums import OrderSide
 
-from hybrid.options.instruments import make_option
-from hybrid.tracking import GroupTags, PositionGroup, rebuild_groups
-
-T0 = 1_704_205_800_000_000_000  # 2024-01-02 14:30 UTC
-MINUTE = 60_000_000_000
-LONG = make_option("SPY", dt.date(2024, 2, 16), "C", 450)
-SHORT = make_option("SPY", dt.date(2024, 2, 16), "C", 455)
-SPREAD = new_generic_spread_id([(LONG.id, 1), (SHORT.id, -1)])
-TAGS = GroupTags("g1", "manual", "bull_call_spread").to_tags()
-TRADER, STRATEGY, ACCOUNT = TraderId("TESTER-001"), StrategyId("S-001"), AccountId("OPRA-001")
-FEE = 0.65
-
-
-class History:
-    """A cache filled the way the execution engine fills it: orders with their events, positions with leg fills."""
-
-    def __init__(self) -> None:
-        self.cache = Cache()
-        for option in (LONG, SHORT):
-            self.cache.add_instrument(option)
-        self.clock = TestClock()
-        self.factory = OrderFactory(TRADER, STRATEGY, self.clock)
-        self.trades = 0
-
-    def order(self, instrument_id: InstrumentId, side: OrderSide, quantity: int, ts: int) -> Order:
-        self.clock.set_time(ts)
-        order = self.factory.limit(instrument_id, side, Quantity.from_int(quantity), Price(1.0, 2), tags=TAGS)
-        self.cache.add_order(order)
-        order.apply(OrderSubmitted(TRADER, STRATEGY, instrument_id, order.client_order_id, ACCOUNT, UUID4(), ts, ts))
-        venue_id = VenueOrderId(f"V-{order.client_order_id.value}")
-        order.apply(
-            OrderAccepted(TRADER, STRATEGY, instrument_id, order.client_order_id, venue_id, ACCOUNT, UUID4(), ts, ts),
-        )
-        self.cache.update_order(order)
-        return order
-
-    def fill(self, order: Order, quantity: int, price: float, ts: int) -> None:
-        """A fill of the order itself (the spread-level fill of a spread order)."""
-        event = self._filled(order, order.instrument_id, order.client_order_id.value, order.side, quantity, price, ts)
-        order.apply(event)
-        self.cache.update_order(order)
-        if not is_generic_spread_id(order.instrument_id):
-            self._position(event)
-
-    def spread_fill(self, order: Order, quantity: int, long_px: float, short_px: float, ts: int) -> None:
-        """A spread fill at ``long_px - short_px`` with both of its leg fills, as the venue emits them."""
-        opposite = OrderSide.SELL if order.side == OrderSide.BUY else OrderSide.BUY
-        self.fill(order, quantity, round(long_px - short_px, 2), ts)
-        self.leg_fill(order, LONG, order.side, quantity, long_px, ts)
-        self.leg_fill(order, SHORT, opposite, quantity, short_px, ts)
-
-    def leg_fill(self, order: Order, leg: OptionContract, side: OrderSide, qty: int, price: float, ts: int) -> None:
-        """The venue's synthetic leg fill of a spread order: it reaches a position, never the order."""
-        client_order_id = f"{order.client_order_id.value}-LEG-{leg.id.symbol.value}"
-        self._position(self._filled(order, leg.id, client_order_id, side, qty, price, ts))
-
-    def cancel(self, order: Order, ts: int) -> None:
-        order.apply(
-            OrderCanceled(
-                TRADER,
-                STRATEGY,
-                order.instrument_id,
-                order.client_order_id,
-                order.venue_order_id,
-                ACCOUNT,
-                UUID4(),
-                ts,
-                ts,
-            ),
-        )
-        self.cache.update_order(order)
-
-    def _filled(
-        self,
-        order: Order,
-        instrument_id: InstrumentId,
-        client_order_id: str,
-        side: OrderSide,
-        quantity: int,
-        price: float,
-        ts: int,
-    ) -> OrderFilled:
-        self.trades += 1
-        return OrderFilled(
-            trader_id=TRADER,
-            strategy_id=STRATEGY,
-            instrument_id=instrument_id,
-            client_order_id=ClientOrderId(client_order_id),
-            venue_order_id=order.venue_order_id,
-            account_id=ACCOUNT,
-            trade_id=TradeId(f"T-{self.trades}"),
-            position_id=PositionId(f"{instrument_id}-{STRATEGY}"),
-            order_side=side,
-            order_type=order.order_type,
-            last_qty=Quantity.from_int(quantity),
-            last_px=Price(price, 2),
-            currency=USD,
-            commission=Money(FEE * quantity, USD),
-            liquidity_side=LiquiditySide.MAKER,
-            event_id=UUID4(),
-            ts_event=ts,
-            ts_init=ts,
-        )
-
-    def _position(self, fill: OrderFilled) -> None:
-        position = self.cache.position(fill.position_id)
-        if position is None:
-            self.cache.add_position(Position(self.cache.instrument(fill.instrument_id), fill), OmsType.NETTING)
-        else:
-            position.apply(fill)
-            self.cache.update_position(position)
+from hybrid.tracking import PositionGroup, rebuild_groups
+from tests.support.order_history import FEE, LONG, MINUTE, SHORT, SPREAD, T0, History
 
 
 def only_group(history: History) -> PositionGroup:
@@ -147,17 +14,50 @@ def only_group(history: History) -> PositionGroup:
     return group
 
 
-def test_an_order_canceled_after_fills_without_legs_is_judged_when_it_stops_working() -> None:
+def test_a_gap_is_judged_while_the_order_works_and_reported_with_when_and_how_much() -> None:
     h = History()
     order = h.order(SPREAD, OrderSide.BUY, 10, T0)
     h.spread_fill(order, 4, 5.00, 4.00, T0 + MINUTE)
     h.fill(order, 3, 1.00, T0 + 2 * MINUTE)  # the venue mirrored no legs for this one
-    assert only_group(h).balanced  # still working: not judged half-way
+    group = only_group(h)  # still working, which is no reason to look away
+    assert not group.balanced and group.unbalanced_at_ns == T0 + 2 * MINUTE and group.working_orders == 1
+    (gap,) = group.out_of_ratio
+    assert (gap.since_ns, gap.until_ns) == (T0 + 2 * MINUTE, None)
+    assert gap.gaps == {LONG.id.value: -3, SHORT.id.value: 3}
     h.cancel(order, T0 + 3 * MINUTE)
     group = only_group(h)
-    assert not group.balanced and group.unbalanced_at_ns == T0 + 3 * MINUTE
     assert [(leg.quantity, leg.expected) for leg in group.legs] == [(4, 7), (-4, -7)]
-    assert group.working_orders == 0 and group.status == "open"
+    assert group.working_orders == 0 and group.status == "open" and len(group.out_of_ratio) == 1
+
+
+def test_a_gap_closed_by_a_repair_ends_its_run_and_the_worst_gap_is_kept() -> None:
+    h = History()
+    order = h.order(SPREAD, OrderSide.BUY, 5, T0)
+    h.fill(order, 2, 1.00, T0 + MINUTE)  # no leg fills
+    h.spread_fill(order, 3, 5.00, 4.00, T0 + 2 * MINUTE)  # legs of these 3 only: still 2 short
+    repair = h.order(LONG.id, OrderSide.BUY, 2, T0 + 3 * MINUTE)
+    h.fill(repair, 2, 5.00, T0 + 3 * MINUTE)
+    short = h.order(SHORT.id, OrderSide.SELL, 2, T0 + 4 * MINUTE)
+    h.fill(short, 2, 4.00, T0 + 4 * MINUTE)
+    group = only_group(h)
+    assert [leg.quantity for leg in group.legs] == [5, -5]
+    (gap,) = group.out_of_ratio
+    assert (gap.since_ns, gap.until_ns) == (T0 + MINUTE, T0 + 4 * MINUTE)
+    assert gap.gaps == {LONG.id.value: -2, SHORT.id.value: 2}
+    assert group.to_dict()["out_of_ratio"] == [
+        {"since_ns": T0 + MINUTE, "until_ns": T0 + 4 * MINUTE, "gaps": {LONG.id.value: -2, SHORT.id.value: 2}}
+    ]
+
+
+def test_an_execution_algorithm_legging_in_is_not_judged_half_way() -> None:
+    h = History()
+    primary = h.order(SPREAD, OrderSide.BUY, 2, T0, algorithm=True)
+    long_leg = h.order(LONG.id, OrderSide.BUY, 2, T0 + MINUTE, algorithm=True)
+    h.fill(long_leg, 2, 5.00, T0 + MINUTE)  # one leg in, the other still to come
+    assert only_group(h).balanced
+    h.cancel(primary, T0 + 2 * MINUTE)  # the algorithm stopped with one leg: now it counts
+    group = only_group(h)
+    assert not group.balanced and group.unbalanced_at_ns == T0 + 2 * MINUTE
 
 
 def test_a_working_order_with_matching_legs_is_open_and_balanced() -> None:
