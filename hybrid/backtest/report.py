@@ -116,10 +116,7 @@ def summary(run: BacktestRun, leg_fill_count: int) -> dict:
         "start": run.start.isoformat(),
         "end": run.end.isoformat(),
         "seed": settings.seed,
-        "fill_model": {
-            "prob_fill_on_touch": settings.fill_model.prob_fill_on_touch,
-            "prob_slippage": settings.fill_model.prob_slippage,
-        },
+        "fill_model": run.fill_model.assumptions(),
         "fee_per_contract": settings.venue.fee_per_contract,
         "starting_balance": settings.venue.starting_balance,
         "ending_balance": round(balance, 2),
