@@ -9,6 +9,7 @@ The config file's schema and the report's files are described in docs/backtest.m
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import NoReturn
 
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"run_backtest.py: error: {e}", file=sys.stderr)
         return 2
+    print(f"fill model: {json.loads((report / 'summary.json').read_text())['fill_model']['description']}")
     print(f"report: {report}")
     return 0
 

@@ -199,10 +199,7 @@ def summary(run: BacktestRun, leg_fill_count: int, groups: GroupBook, rows: list
         "start": run.start.isoformat(),
         "end": run.end.isoformat(),
         "seed": settings.seed,
-        "fill_model": {
-            "prob_fill_on_touch": settings.fill_model.prob_fill_on_touch,
-            "prob_slippage": settings.fill_model.prob_slippage,
-        },
+        "fill_model": run.fill_model.assumptions(),
         "fee_per_contract": settings.venue.fee_per_contract,
         "fee_per_share": settings.venue.fee_per_share,
         "share_fee_minimum": settings.venue.share_fee_minimum,

@@ -1,8 +1,9 @@
 """Build one BacktestNode run from the settings and run it.
 
 A ``BacktestNode`` (not a bare ``BacktestEngine``) so the whole run is plain configuration:
-catalog data configs, a venue config with importable fill and fee models, importable strategies,
-actors and execution algorithms. The engine is kept after the run (``dispose_on_completion=False``)
+catalog data configs, a venue config with an importable fee model, importable strategies, actors and
+execution algorithms. The fill model is the exception: it reads the engine's clock, so it is installed
+(``change_fill_model``) once the node has built the engine, before the run. The engine is kept after the run (``dispose_on_completion=False``)
 so the report can read its cache, portfolio and trader, then disposed.
 
 The catalog is also the data engine's catalog, so strategies can ``request_data`` history from it
@@ -29,11 +30,11 @@ from nautilus_trader.backtest.config import (
     BacktestRunConfig,
     BacktestVenueConfig,
     ImportableFeeModelConfig,
-    ImportableFillModelConfig,
 )
 from nautilus_trader.backtest.engine import BacktestEngine
 from nautilus_trader.backtest.node import BacktestNode
 from nautilus_trader.backtest.results import BacktestResult
+from nautilus_trader.common.component import Clock
 from nautilus_trader.common.config import ImportableActorConfig, LoggingConfig
 from nautilus_trader.execution.config import ImportableExecAlgorithmConfig
 from nautilus_trader.model.data import QuoteTick, TradeTick
@@ -43,6 +44,7 @@ from nautilus_trader.persistence.config import DataCatalogConfig
 from nautilus_trader.persistence.funcs import class_to_filename
 from nautilus_trader.trading.config import ImportableStrategyConfig
 
+from hybrid.backtest.fill_model import PriceImprovementFillModel, PriceImprovementFillModelConfig
 from hybrid.nautilus_compat.leg_prices import price_leg_fills
 from hybrid.options.iv_data import IV_DATA_CLIENT, AtmImpliedVol
 from hybrid.risk.trading_state import register_trading_state_endpoint
@@ -61,6 +63,7 @@ class BacktestRun:
     end: pd.Timestamp
     engine: BacktestEngine
     result: BacktestResult
+    fill_model: PriceImprovementFillModel
 
 
 def build_run_config(
@@ -119,6 +122,8 @@ def run_backtest(settings: RunSettings, instrumented: bool = True) -> Iterator[B
         kernel = engine.kernel
         register_trading_state_endpoint(kernel.msgbus, kernel.risk_engine)
         price_leg_fills(kernel.msgbus, kernel.cache, kernel.exec_engine)  # legs inside their quotes, summing
+        fill_model = venue_fill_model(settings, kernel.clock)
+        engine.change_fill_model(Venue(venue), fill_model)
         results = node.run()
         yield BacktestRun(
             settings=settings,
@@ -127,9 +132,24 @@ def run_backtest(settings: RunSettings, instrumented: bool = True) -> Iterator[B
             end=end,
             engine=node.get_engine(run_config.id),
             result=results[0],
+            fill_model=fill_model,
         )
     finally:
         node.dispose()
+
+
+def venue_fill_model(settings: RunSettings, clock: Clock) -> PriceImprovementFillModel:
+    """The venue's fill model: touches, and price improvement inside the natural (``[fill_model]``), seeded by ``seed``."""
+    fill = settings.fill_model
+    config = PriceImprovementFillModelConfig(
+        prob_fill_on_touch=fill.prob_fill_on_touch,
+        prob_slippage=fill.prob_slippage,
+        random_seed=settings.seed,
+        rate_per_minute=fill.improvement.rate_per_minute,
+        exponent=fill.improvement.exponent,
+        applies_to=fill.improvement.applies_to,
+    )
+    return PriceImprovementFillModel(config, clock)
 
 
 def _data_configs(settings: RunSettings) -> list[BacktestDataConfig]:
@@ -155,22 +175,14 @@ def _data_configs(settings: RunSettings) -> list[BacktestDataConfig]:
 
 def _venue_config(settings: RunSettings, venue: str) -> BacktestVenueConfig:
     # NETTING: HEDGING would open new opposite leg positions when a spread is closed.
-    # liquidity_consumption: passive fills are capped at the displayed size, and the touch fill
-    # model's "no fill this time" is handled quietly (see hybrid.backtest.fill_model).
+    # liquidity_consumption: passive fills are capped at the displayed size, and the fill model's
+    # "no fill this time" is handled quietly (see hybrid.backtest.fill_model).
+    # No fill model here: ours reads the engine's clock, so run_backtest installs it once the engine exists.
     return BacktestVenueConfig(
         name=venue,
         oms_type="NETTING",
         account_type="MARGIN",
         starting_balances=[f"{settings.venue.starting_balance:.2f} USD"],
-        fill_model=ImportableFillModelConfig(
-            fill_model_path="hybrid.backtest.fill_model:TouchFillModel",
-            config_path="hybrid.backtest.fill_model:TouchFillModelConfig",
-            config={
-                "prob_fill_on_touch": settings.fill_model.prob_fill_on_touch,
-                "prob_slippage": settings.fill_model.prob_slippage,
-                "random_seed": settings.seed,
-            },
-        ),
         fee_model=ImportableFeeModelConfig(
             fee_model_path="hybrid.backtest.fee_model:OptionsAndSharesFeeModel",
             config_path="hybrid.backtest.fee_model:OptionsAndSharesFeeModelConfig",

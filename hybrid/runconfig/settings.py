@@ -7,6 +7,7 @@ with a one-line message that names the file, the key and what is valid.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ import pandas as pd
 LOG_LEVELS = ("OFF", "TRACE", "DEBUG", "INFO", "WARNING", "ERROR")
 COMPONENT_TABLES = ("strategies", "actors", "exec_algorithms")
 MARGIN_MODELS = ("default", "options")
+IMPROVEMENT_APPLIES_TO = ("spreads", "all")  # which resting limits inside the natural the fill model may fill
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -52,9 +54,19 @@ class VenueSettings:
 
 
 @dataclass(frozen=True)
+class ImprovementSettings:
+    """Fills of resting limits inside the natural (hybrid.backtest.fill_model.InsideHazard); rate 0: none."""
+
+    rate_per_minute: float = 0.0
+    exponent: float = 2.0
+    applies_to: str = "spreads"
+
+
+@dataclass(frozen=True)
 class FillSettings:
     prob_fill_on_touch: float = 0.3
     prob_slippage: float = 0.0
+    improvement: ImprovementSettings = ImprovementSettings()
 
 
 @dataclass(frozen=True)
@@ -103,6 +115,12 @@ _VENUE = {
 _FILL = {
     "prob_fill_on_touch": ((int, float), "a probability in [0, 1]"),
     "prob_slippage": ((int, float), "a probability in [0, 1]"),
+    "improvement": ((dict,), "a table"),
+}
+_IMPROVEMENT = {
+    "rate_per_minute": ((int, float), "a number >= 0 (fill hazard per minute at the natural; 0: no improvement)"),
+    "exponent": ((int, float), "a number > 0 (the hazard is rate_per_minute x position ** exponent)"),
+    "applies_to": ((str,), "one of " + ", ".join(IMPROVEMENT_APPLIES_TO)),
 }
 _REPORT = {"equity_interval_minutes": ((int,), "a positive integer")}
 _COMPONENT = {
@@ -127,6 +145,7 @@ def load_settings(
     top = _checked(raw, _TOP, "", path)
     venue = _checked(top.get("venue", {}), _VENUE, "venue.", path)
     fill = _checked(top.get("fill_model", {}), _FILL, "fill_model.", path)
+    improvement = _checked(fill.get("improvement", {}), _IMPROVEMENT, "fill_model.improvement.", path)
     report = _checked(top.get("report", {}), _REPORT, "report.", path)
     catalog = catalog if catalog is not None else top.get("catalog")
     if catalog is None:
@@ -160,6 +179,7 @@ def load_settings(
             prob_slippage=_probability(
                 fill.get("prob_slippage", FillSettings.prob_slippage), "fill_model.prob_slippage", path
             ),
+            improvement=_improvement(improvement, path),
         ),
         components=tuple(_components(top, path)),
     )
@@ -266,6 +286,20 @@ def _positive(value: int, key: str, path: Path) -> int:
     if value <= 0:
         raise ConfigError(f"{path}: '{key}' must be a positive integer, got {value}")
     return value
+
+
+def _improvement(table: dict, path: Path) -> ImprovementSettings:
+    key = "fill_model.improvement."
+    rate = float(table.get("rate_per_minute", ImprovementSettings.rate_per_minute))
+    exponent = float(table.get("exponent", ImprovementSettings.exponent))
+    if not (math.isfinite(rate) and rate >= 0):
+        raise ConfigError(f"{path}: '{key}rate_per_minute' must be a number >= 0 (0: no improvement), got {rate}")
+    if not (math.isfinite(exponent) and exponent > 0):
+        raise ConfigError(f"{path}: '{key}exponent' must be a number > 0, got {exponent}")
+    applies_to = _one_of(
+        table.get("applies_to", ImprovementSettings.applies_to), IMPROVEMENT_APPLIES_TO, key + "applies_to", path
+    )
+    return ImprovementSettings(rate_per_minute=rate, exponent=exponent, applies_to=applies_to)
 
 
 def _probability(value: float, key: str, path: Path) -> float:
