@@ -37,11 +37,9 @@ them together and unwinds the excess. Single contracts are worked as combo.
 
 Only clock alerts and awaited quotes drive it (timeouts, waits, the deadline, a quote it waits
 for, and an "end of instant" alert after each attempt so that every leg fill of the instant is in):
-simulated time in a backtest, wall time in a live node. In a backtest the end-of-instant alert is
-set one nanosecond after each command the algorithm sends (when it is sent, so before the engine
-moves on): NautilusTrader processes the venue's answers to commands sent from a timer only when
-it pops the next timer, and an alert set from those answers would run after later timers (the
-deadline among them) with the clock stepped back, or after the next data.
+simulated time in a backtest, wall time in a live node. The end of an instant is :class:`hybrid.nautilus_compat.instant_end.InstantEnd`:
+in a backtest an alert set when a command is sent, so that it runs before later timers (the deadline
+among them) and before the next data.
 
 The primary stays ``INITIALIZED`` while it is worked (``reduce_primary=False``: its quantity is not
 reduced, so nothing needs restoring when a child is cancelled). A strategy that cancels the
@@ -51,6 +49,7 @@ primary stops the algorithm: working children are cancelled, the legs balanced, 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import random
 import uuid
@@ -105,6 +104,7 @@ from hybrid.nautilus_compat.exec_algorithm import (
     follow_order_events,
     leg_order,
 )
+from hybrid.nautilus_compat.instant_end import InstantEnd
 from hybrid.options.two_part_params import DEFAULTS, TwoPartParams, resolve_params
 from hybrid.tracking.groups import LEG_FILL_MARKER
 from hybrid.tracking.legged import LeggedUnits, record_legged_units
@@ -215,10 +215,8 @@ class _Run:
     instrument: Instrument
     legs: dict[InstrumentId, Instrument]
     machine: TwoPartMachine
+    instant: InstantEnd  # where the machine's settles run: after the answers to what was sent
     orders: dict[str, Order] = field(default_factory=dict)  # the machine's child keys
-    instant: tuple[str, int] | None = None  # the armed end-of-instant alert (name, time), until it runs
-    settle_due: bool = False  # the machine's settle waits for that alert
-    instants: int = 0
 
 
 class TwoPart(ExecAlgorithm):
@@ -369,33 +367,14 @@ class TwoPart(ExecAlgorithm):
     def _on_timer(self, run: _Run, kind: TimerKind) -> None:
         self._carry_out(run, run.machine.on_timer(kind, self._moment(run)))
 
-    def _on_instant_end(self, run: _Run, event: TimeEvent) -> None:
-        """The end of the instant a command went out in: every answer to it is in, settle if asked to."""
-        if run.instant is None or run.instant[0] != event.name:
-            return  # a later command armed a later one
-        run.instant = None
-        if run.settle_due:
-            run.settle_due = False
-            self._on_timer(run, TimerKind.SETTLE)
-
-    def _arm_instant(self, run: _Run) -> None:
-        """An alert one nanosecond after now, set now, before the venue answers the command being sent."""
-        now = self.clock.timestamp_ns()
-        if run.instant is not None and run.instant[1] > now:
-            return
-        run.instants += 1
-        name = f"{run.primary.client_order_id.value}:instant:{run.instants}"
-        run.instant = (name, now + 1)
-        self.clock.set_time_alert_ns(name, now + 1, lambda e, r=run: self._on_instant_end(r, e))
-
     # -- machine actions ----------------------------------------------------------------------
 
     def _carry_out(self, run: _Run, actions: list[Action]) -> None:
         for action in actions:
             match action:
                 case SetTimer(name, at_ns, kind):
-                    if kind == TimerKind.SETTLE and run.instant is not None:
-                        run.settle_due = True  # the end of this instant is already on the clock
+                    if kind == TimerKind.SETTLE:  # the end of this instant
+                        run.instant.after(functools.partial(self._on_timer, run, TimerKind.SETTLE))
                     else:
                         self.clock.set_time_alert_ns(name, at_ns, lambda _e, r=run, k=kind: self._on_timer(r, k))
                 case CancelTimer(name):
@@ -413,7 +392,7 @@ class TwoPart(ExecAlgorithm):
                 case CancelChild(key):
                     order = run.orders[key]
                     if not order.is_closed and not order.is_pending_cancel:
-                        self._arm_instant(run)
+                        run.instant.sent()
                         self.cancel_order(order)
                 case RecordAttempt():
                     self._record(run, action)
@@ -464,7 +443,7 @@ class TwoPart(ExecAlgorithm):
         if timeout_at_ns is not None:
             name = f"{order.client_order_id.value}:timeout"
             self.clock.set_time_alert_ns(name, timeout_at_ns, self._on_child_timeout)
-        self._arm_instant(run)
+        run.instant.sent()
         if announce:  # a leg order: announce it as submit_order does for spawned ones
             announce_order(self.cache, self.msgbus, order)
         self.submit_order(order)
@@ -549,7 +528,8 @@ class TwoPart(ExecAlgorithm):
             underlying=getattr(first_leg, "underlying", None) or first_leg.id.symbol.value,
         )
         machine = TwoPartMachine(spec, self._settings, self._rng, self._start_step if self.config.adapt else None)
-        return _Run(primary, instrument, {leg.id: leg for leg, _ in legs}, machine)
+        instant = InstantEnd(self.clock, primary.client_order_id.value)
+        return _Run(primary, instrument, {leg.id: leg for leg, _ in legs}, machine, instant)
 
     def _start_step(self, underlying: str, mode: str, role: str, steps: int) -> int:
         """The fill statistics' starting rung (:meth:`FillStats.start_step`)."""

@@ -126,7 +126,7 @@ class Moment:
     """When an event is handled: the time and the legs' usable markets (two-sided, not crossed).
 
     ``quote_ns``: when each leg's market was quoted (a leg left out counts as quoted now); a balancing
-    order is sent again on a leg only once it has a quote newer than the one the last went out on.
+    order is sent again on a leg only once it has a quote newer than the last one sent on it.
     """
 
     ts_ns: int
