@@ -42,7 +42,9 @@ class Probe(Strategy):
         option = self.cache.instruments()[-1]
         if self.config.workaround:
             self.instant.sent()
-        self.submit_order(self.order_factory.limit(option.id, OrderSide.BUY, option.make_qty(1), option.make_price(0.01)))
+        self.submit_order(
+            self.order_factory.limit(option.id, OrderSide.BUY, option.make_qty(1), option.make_price(0.01))
+        )
 
     def on_order_accepted(self, _event: OrderAccepted) -> None:
         if self.config.workaround:
