@@ -1,7 +1,8 @@
 """A small, fast, seeded option market to exercise execution algorithms in a BacktestEngine.
 
 The catalog generator quotes options every few minutes at best, which says nothing about a
-2.5-second child order. This market quotes a handful of calls of one expiry every
+2.5-second child order. This market quotes a handful of options of one expiry (calls unless
+``rights`` says otherwise) every
 ``interval_ms`` (sub-second), each leg's mid a mean-reverting random walk in ticks around its
 start, with a random width of one to ``max_width_ticks`` ticks and small displayed sizes, so
 passive limits are touched some of the time and partial fills happen. Everything is drawn from one ``numpy`` generator: the same
@@ -52,6 +53,7 @@ class SimMarketConfig:
     expiry: dt.date = dt.date(2024, 3, 15)
     strikes: tuple[float, ...] = (100.0, 105.0, 110.0, 115.0)
     start_mids: tuple[float, ...] = (6.00, 3.20, 1.40, 0.55)
+    rights: tuple[str, ...] | None = None  # "C" or "P" per strike; None: all calls
     start: pd.Timestamp = START
     seconds: float = 600.0
     interval_ms: int = 250
@@ -66,6 +68,8 @@ class SimMarketConfig:
     def __post_init__(self) -> None:
         if len(self.strikes) != len(self.start_mids) or len(self.strikes) < 2:
             raise ValueError("strikes and start_mids must have the same length, at least 2")
+        if self.rights is not None and (len(self.rights) != len(self.strikes) or set(self.rights) - {"C", "P"}):
+            raise ValueError(f"rights must be 'C' or 'P' for each strike, got {self.rights}")
         if self.interval_ms < 1 or self.seconds <= 0:
             raise ValueError(f"interval_ms must be >= 1 and seconds > 0, got {self.interval_ms}, {self.seconds}")
 
@@ -94,7 +98,11 @@ class SimMarket:
 def make_market(config: SimMarketConfig) -> SimMarket:
     """Draw the quotes of every leg (all legs quote at every interval)."""
     rng = np.random.default_rng(config.seed)
-    options = [make_option(config.underlying, config.expiry, "C", k, config.venue) for k in config.strikes]
+    rights = config.rights or ("C",) * len(config.strikes)
+    options = [
+        make_option(config.underlying, config.expiry, right, k, config.venue)
+        for right, k in zip(rights, config.strikes, strict=True)
+    ]
     n = int(config.seconds * 1000 // config.interval_ms)
     ts = (config.start.value + np.arange(n, dtype=np.uint64) * np.uint64(config.interval_ms * 1_000_000)).astype(
         np.uint64

@@ -1,8 +1,11 @@
-"""Fill-rate statistics of the two-part algorithm: one row per child order attempt, in SQLite.
+"""Fill-rate statistics of the two-part algorithm: one row per child order, in SQLite.
 
-Each ladder child (and each completion at the bound) is recorded when it ends: which underlying,
-mode, part, ladder rung and leg it was, how much it asked for and got, its price against the
-mid at submission, and how long its first fill took. Rows are buffered and written in batches
+Each child is recorded when it ends: which underlying, mode, part, kind, ladder rung and leg it
+was, how much it asked for and got, its price against the mid at submission, and how long its
+first fill took. ``kind`` is ``ladder`` for a ladder child (and the completion at the bound) and
+``balance`` for a balancing order (a leg completed, reduced or repaired at the touch; its ``step``
+is -1, it has no rung), so what the legs cost beyond the ladder is in the same table, and the
+slippage of balancing rows is that cost per share. Rows are buffered and written in batches
 (``flush_rows``) and at :meth:`FillStats.flush` (the algorithm calls it on stop), so a crash
 loses at most one batch of statistics, never an order.
 
@@ -13,10 +16,12 @@ report shows its own run). ``ladder_steps`` is stored because rung 2 of a 4-step
 rung 2 of an 8-step one: adaptation only reads rows of the ladder size in use.
 
 Adaptation (:meth:`FillStats.start_step`): for one (scope, underlying, mode, leg, ladder size), the
-starting rung is the lowest rung that has at least ``min_samples`` attempts and a fill rate
+starting rung is the lowest rung that has at least ``min_samples`` ladder attempts and a fill rate
 (attempts with any fill / attempts) of at least ``target_fill_rate``; with no such rung, rung 0
-(the mid). The counts behind it are kept in memory (loaded once per key from the database, then
-updated with each new attempt), so the rule costs nothing per order.
+(the mid). Balancing rows do not count. The counts behind it are kept in memory (loaded once per
+key from the database, then updated with each new attempt), so the rule costs nothing per order.
+
+Schema version 2 added ``kind``; a version-1 database is migrated in place (its rows are ladder rows).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import pandas as pd
 from hybrid.store.db import Database, default_db_path
 
 COMPONENT = "fill_stats"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE fill_attempts (
     id INTEGER PRIMARY KEY,
@@ -50,12 +55,15 @@ CREATE TABLE fill_attempts (
     mid REAL NOT NULL,
     avg_px REAL,
     slippage REAL,
-    time_to_fill_s REAL
+    time_to_fill_s REAL,
+    kind TEXT NOT NULL DEFAULT 'ladder'
 );
 CREATE INDEX fill_attempts_adapt ON fill_attempts (scope, underlying, mode, leg, ladder_steps, step);
 CREATE INDEX fill_attempts_run ON fill_attempts (run_id)
 """
-TABLE_KEYS = ("underlying", "mode", "part", "step", "leg")
+MIGRATE_FROM_1 = "ALTER TABLE fill_attempts ADD COLUMN kind TEXT NOT NULL DEFAULT 'ladder'"
+KINDS = ("ladder", "balance")
+TABLE_KEYS = ("underlying", "mode", "part", "kind", "step", "leg")
 TABLE_METRICS = (
     "attempts",
     "fills",
@@ -72,7 +80,7 @@ TABLE_METRICS = (
 class Attempt:
     """One child order, as it ended. ``slippage``: (average fill - mid) per share, positive = worse
     than mid for the order's side; ``avg_px``, ``slippage`` and ``time_to_fill_s`` are None when
-    nothing filled.
+    nothing filled. ``kind``: ``ladder`` or ``balance`` (module docstring).
     """
 
     scope: str
@@ -93,6 +101,7 @@ class Attempt:
     avg_px: float | None
     slippage: float | None
     time_to_fill_s: float | None
+    kind: str = "ladder"
 
 
 AdaptKey = tuple[str, str, str, str, int]  # scope, underlying, mode, leg, ladder_steps
@@ -106,6 +115,7 @@ class FillStats:
             raise ValueError(f"flush_rows must be at least 1, got {flush_rows}")
         self.db = db
         self.flush_rows = flush_rows
+        _migrate(db)
         db.ensure_schema(COMPONENT, SCHEMA_VERSION, SCHEMA)
         self._pending: list[tuple] = []
         self._counts: dict[AdaptKey, dict[int, list[int]]] = {}
@@ -116,12 +126,14 @@ class FillStats:
         return cls(Database(default_db_path() if path is None else path), flush_rows=flush_rows)
 
     def record(self, attempt: Attempt) -> None:
-        """Buffer one attempt (written at the next batch) and count it for adaptation."""
+        """Buffer one attempt (written at the next batch) and count a ladder attempt for adaptation."""
+        if attempt.kind not in KINDS:
+            raise ValueError(f"attempt kind must be one of {', '.join(KINDS)}, got {attempt.kind!r}")
         self._pending.append(tuple(getattr(attempt, name) for name in Attempt.__slots__))
-        counts = self._counts_for(_key(attempt))
-        step = counts[attempt.step]
-        step[0] += 1
-        step[1] += attempt.filled > 0
+        if attempt.kind == "ladder":
+            step = self._counts_for(_key(attempt))[attempt.step]
+            step[0] += 1
+            step[1] += attempt.filled > 0
         if len(self._pending) >= self.flush_rows:
             self.flush()
 
@@ -147,9 +159,9 @@ class FillStats:
     def table(
         self, run_id: str | None = None, scope: str | None = None, by: tuple[str, ...] = TABLE_KEYS
     ) -> pd.DataFrame:
-        """The fill-rate table grouped by ``by`` (default: underlying, mode, part, step, leg).
+        """The fill-rate table grouped by ``by`` (default: underlying, mode, part, kind, step, leg).
 
-        Columns: the keys, ``attempts``, ``fills`` (attempts with any fill), ``fill_rate``,
+        Columns: the keys, ``attempts`` (child orders), ``fills`` (those with any fill), ``fill_rate``,
         ``quantity``, ``filled``, ``filled_ratio`` (filled / quantity), ``avg_slippage`` (per share,
         filled attempts), ``avg_time_to_fill_s`` (filled attempts). Buffered rows are flushed first.
         """
@@ -181,12 +193,22 @@ class FillStats:
             counts = self._counts[key] = defaultdict(lambda: [0, 0])
             rows = self.db.query(
                 """SELECT step, COUNT(*) AS attempts, SUM(filled > 0) AS fills FROM fill_attempts
-                   WHERE scope = ? AND underlying = ? AND mode = ? AND leg = ? AND ladder_steps = ? GROUP BY step""",
+                   WHERE scope = ? AND underlying = ? AND mode = ? AND leg = ? AND ladder_steps = ? AND kind = 'ladder'
+                   GROUP BY step""",
                 key,
             )
             for row in rows:
                 counts[row["step"]] = [row["attempts"], row["fills"]]
         return counts
+
+
+def _migrate(db: Database) -> None:
+    """Bring a version-1 database to version 2 (add ``kind``; its rows were all ladder children)."""
+    with db.transaction() as conn:
+        row = conn.execute("SELECT version FROM schema_versions WHERE component = ?", (COMPONENT,)).fetchone()
+        if row is not None and row["version"] == 1:
+            conn.execute(MIGRATE_FROM_1)
+            conn.execute("UPDATE schema_versions SET version = ? WHERE component = ?", (SCHEMA_VERSION, COMPONENT))
 
 
 def _key(attempt: Attempt) -> AdaptKey:

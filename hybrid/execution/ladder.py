@@ -167,9 +167,13 @@ def build_ladder(
 
 
 def marketable_price(market: Market, side: OrderSide, ticks: int, rule: TickRule, increment: float) -> float:
-    """``ticks`` beyond the natural price (rounded further, so it stays marketable); a SELL stays >= one tick."""
+    """``ticks`` beyond the natural price (rounded further, so it stays marketable); a SELL stays >= 0.
+
+    The floor is zero, not one tick: a contract bid at 0.00 (a worthless wing) can only be sold at its
+    bid, and a sell limit above the bid would never fill.
+    """
     natural = market.natural(side)
     tick = tick_size(natural, rule, increment)
     if side == OrderSide.BUY:
         return round_to_tick(natural + ticks * tick, rule, increment, up=True)
-    return max(round_to_tick(natural - ticks * tick, rule, increment, up=False), tick_size(0.0, rule, increment))
+    return max(round_to_tick(natural - ticks * tick, rule, increment, up=False), 0.0)

@@ -14,8 +14,9 @@ A strategy routes a primary order (LIMIT or MARKET, on an ``OptionSpread`` or a 
 3. stops after ``max_attempts`` attempts of a part or at ``deadline_seconds``; the remainder is then
    cancelled, or (``on_deadline="complete"``) tried once more at the ladder's bound;
 4. brings the legs it traded to ratio x filled units (:func:`hybrid.execution.balancing.plan_repairs`)
-   after every attempt and at the end, with marketable leg orders tagged ``two_part=repair``; in
-   legging mode it then records the units for the group view (:mod:`hybrid.tracking.legged`);
+   after every attempt and at the end, with IOC leg orders at the touch tagged ``two_part=repair``,
+   retried at the leg's next quote until the legs are even; in legging mode it then records the
+   units for the group view (:mod:`hybrid.tracking.legged`);
 5. closes the primary with a local ``OrderCanceled`` (it never reaches the venue; its children
    carry the fills) and leaves a JSON summary in the cache under ``TwoPart:<primary id>``.
 
@@ -27,15 +28,18 @@ leg is then denied. So leg orders (legging children and every balancing order) a
 algorithm as its own ``LimitOrder`` s: ``exec_algorithm_id`` = this algorithm, ``exec_spawn_id`` =
 their own id, client order id ``<primary id>-L<n>``, the primary's strategy id and group tags; they
 go through ``submit_order`` (risk engine, venue) and the strategy sees all their events. The legs
-this trade buys (the protective ones) go first; the legs it sells follow for the units the bought
-legs cover; a unit counts once its protective legs are bought, and any short leg still missing
-after its attempt is completed at once with a marketable order (an excess partial unit of a
-protective leg is unwound). A trade that only sells legs sends them together and unwinds the
-excess. Single contracts are worked as combo.
+this trade buys (the protective ones) go first, all legs of an attempt at one rung; the legs it
+sells follow for the units the bought legs cover; a unit counts once its protective legs are
+bought, and any short leg still missing after its attempt is completed at once. A protective leg
+bought beyond its partners waits for them in the next attempt; at the end the unit in progress is
+completed (or, when the strategy cancelled the order, reduced). A trade that only sells legs sends
+them together and unwinds the excess. Single contracts are worked as combo.
 
-Only clock alerts drive it (timeouts, waits, the deadline, and an "end of instant" alert after
-each attempt so that every leg fill of the instant is in): simulated time in a backtest, wall time
-in a live node.
+Only clock alerts and awaited quotes drive it (timeouts, waits, the deadline, a quote it waits
+for, and an "end of instant" alert after each attempt so that every leg fill of the instant is in):
+simulated time in a backtest, wall time in a live node. The end of an instant is :class:`hybrid.nautilus_compat.instant_end.InstantEnd`:
+in a backtest an alert set when a command is sent, so that it runs before later timers (the deadline
+among them) and before the next data.
 
 The primary stays ``INITIALIZED`` while it is worked (``reduce_primary=False``: its quantity is not
 reduced, so nothing needs restoring when a child is cancelled). A strategy that cancels the
@@ -45,6 +49,7 @@ primary stops the algorithm: working children are cancelled, the legs balanced, 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import random
 import uuid
@@ -57,7 +62,7 @@ from nautilus_trader.common.events import TimeEvent
 from nautilus_trader.execution.algorithm import ExecAlgorithm
 from nautilus_trader.execution.config import ExecAlgorithmConfig
 from nautilus_trader.model.data import QuoteTick
-from nautilus_trader.model.enums import OptionKind, OrderSide, OrderType
+from nautilus_trader.model.enums import OptionKind, OrderSide, OrderType, TimeInForce
 from nautilus_trader.model.events import (
     OrderCanceled,
     OrderDenied,
@@ -75,7 +80,7 @@ from hybrid.execution.ladder import Market, market_of, parse_tick_rule
 from hybrid.execution.two_part_machine import (
     SECOND_NS,
     Action,
-    AwaitSpreadQuote,
+    AwaitQuote,
     CancelChild,
     CancelTimer,
     Finish,
@@ -99,6 +104,7 @@ from hybrid.nautilus_compat.exec_algorithm import (
     follow_order_events,
     leg_order,
 )
+from hybrid.nautilus_compat.instant_end import InstantEnd
 from hybrid.options.two_part_params import DEFAULTS, TwoPartParams, resolve_params
 from hybrid.tracking.groups import LEG_FILL_MARKER
 from hybrid.tracking.legged import LeggedUnits, record_legged_units
@@ -115,9 +121,10 @@ class TwoPartConfig(ExecAlgorithmConfig, frozen=True):
     ``bound_fraction``: how far toward the natural price the ladder ends (1.0 = the natural).
     ``seed``: the waits' random generator (None: unseeded, for live trading).
     ``leg_tick_rule``: ticks of leg orders (``penny`` or ``nickel_dime``; spreads use their increment).
-    ``repair_slippage_ticks``/``max_repair_rounds``: balancing orders (limits beyond the natural
-    that rest for ``child_timeout_seconds`` so fresh quotes can fill them; a round that leaves a
-    gap is followed by another, up to the maximum).
+    ``repair_slippage_ticks``/``max_repair_rounds``: balancing orders (IOC limits this many ticks
+    beyond the touch, a sell never below zero; a round that leaves a gap is followed by another at
+    the leg's next quote; after this many rounds in a row without a fill, sold legs that cannot be
+    completed have the protective legs reduced to them, then the algorithm gives up).
     ``spread_quotes``: subscribe the spread's quotes aggregated from its legs (a backtest venue
     matches spread orders only on spread quotes; leave False in a live node, where the aggregation
     fails in 1.231 and the venue quotes the combo itself). With it, a combo order waits for the
@@ -208,6 +215,7 @@ class _Run:
     instrument: Instrument
     legs: dict[InstrumentId, Instrument]
     machine: TwoPartMachine
+    instant: InstantEnd  # where the machine's settles run: after the answers to what was sent
     orders: dict[str, Order] = field(default_factory=dict)  # the machine's child keys
 
 
@@ -228,7 +236,7 @@ class TwoPart(ExecAlgorithm):
         self._spread_child_runs: dict[str, _Run] = {}
         self._strategies: set[StrategyId] = set()
         self._quoted: set[InstrumentId] = set()
-        self._awaiting: dict[InstrumentId, list[_Run]] = {}  # combo runs waiting for their spread's first quote
+        self._awaiting: dict[InstrumentId, list[_Run]] = {}  # runs waiting for a quote (AwaitQuote)
         self._flush_each_order = False
         self._stats: FillStats | None = None
         self.scope = ""
@@ -295,7 +303,8 @@ class TwoPart(ExecAlgorithm):
 
     def on_quote_tick(self, tick: QuoteTick) -> None:
         for run in self._awaiting.pop(tick.instrument_id, ()):
-            self._carry_out(run, run.machine.on_spread_quote(self._moment(run)))
+            if run.primary.client_order_id in self._runs:
+                self._carry_out(run, run.machine.on_quote(self._moment(run)))
 
     def on_order_canceled(self, event: OrderCanceled) -> None:
         run = self._runs.get(event.client_order_id)
@@ -364,13 +373,18 @@ class TwoPart(ExecAlgorithm):
         for action in actions:
             match action:
                 case SetTimer(name, at_ns, kind):
-                    self.clock.set_time_alert_ns(name, at_ns, lambda _e, r=run, k=kind: self._on_timer(r, k))
+                    if kind == TimerKind.SETTLE:  # the end of this instant
+                        run.instant.after(functools.partial(self._on_timer, run, TimerKind.SETTLE))
+                    else:
+                        self.clock.set_time_alert_ns(name, at_ns, lambda _e, r=run, k=kind: self._on_timer(r, k))
                 case CancelTimer(name):
                     # an alert due this instant has left the clock before its callback runs
                     if name in self.clock.timer_names:
                         self.clock.cancel_timer(name)
-                case AwaitSpreadQuote():
-                    self._awaiting.setdefault(run.instrument.id, []).append(run)
+                case AwaitQuote(instrument_ids, reason):
+                    for instrument_id in instrument_ids:
+                        self._awaiting.setdefault(instrument_id, []).append(run)
+                    self.log.info(f"{run.primary.client_order_id}: {reason}")
                 case SpawnChild():
                     self._spawn(run, action)
                 case SubmitLegOrder():
@@ -378,6 +392,7 @@ class TwoPart(ExecAlgorithm):
                 case CancelChild(key):
                     order = run.orders[key]
                     if not order.is_closed and not order.is_pending_cancel:
+                        run.instant.sent()
                         self.cancel_order(order)
                 case RecordAttempt():
                     self._record(run, action)
@@ -387,7 +402,7 @@ class TwoPart(ExecAlgorithm):
                 case Finish(summary):
                     self._finish(run, summary)
                 case Log(level, message):
-                    log = self.log.warning if level == "warning" else self.log.error
+                    log = {"info": self.log.info, "warning": self.log.warning, "error": self.log.error}[level]
                     log(f"{run.primary.client_order_id}: {message}")
                 case _:
                     assert_never(action)
@@ -418,13 +433,17 @@ class TwoPart(ExecAlgorithm):
             self.clock.timestamp_ns(),
             self.id,
             tags,
+            TimeInForce.IOC if action.repair else TimeInForce.GTC,
         )
         self._submit(run, action.key, order, action.timeout_at_ns, announce=True)
 
-    def _submit(self, run: _Run, key: str, order: Order, timeout_at_ns: int, announce: bool = False) -> None:
+    def _submit(self, run: _Run, key: str, order: Order, timeout_at_ns: int | None, announce: bool = False) -> None:
         run.orders[key] = order
         self._children[order.client_order_id] = (run, key)
-        self.clock.set_time_alert_ns(f"{order.client_order_id.value}:timeout", timeout_at_ns, self._on_child_timeout)
+        if timeout_at_ns is not None:
+            name = f"{order.client_order_id.value}:timeout"
+            self.clock.set_time_alert_ns(name, timeout_at_ns, self._on_child_timeout)
+        run.instant.sent()
         if announce:  # a leg order: announce it as submit_order does for spawned ones
             announce_order(self.cache, self.msgbus, order)
         self.submit_order(order)
@@ -455,6 +474,7 @@ class TwoPart(ExecAlgorithm):
                 time_to_fill_s=None
                 if action.first_fill_ns is None
                 else (action.first_fill_ns - order.ts_init) / SECOND_NS,
+                kind=action.kind,
             ),
         )
 
@@ -508,7 +528,8 @@ class TwoPart(ExecAlgorithm):
             underlying=getattr(first_leg, "underlying", None) or first_leg.id.symbol.value,
         )
         machine = TwoPartMachine(spec, self._settings, self._rng, self._start_step if self.config.adapt else None)
-        return _Run(primary, instrument, {leg.id: leg for leg, _ in legs}, machine)
+        instant = InstantEnd(self.clock, primary.client_order_id.value)
+        return _Run(primary, instrument, {leg.id: leg for leg, _ in legs}, machine, instant)
 
     def _start_step(self, underlying: str, mode: str, role: str, steps: int) -> int:
         """The fill statistics' starting rung (:meth:`FillStats.start_step`)."""
@@ -517,12 +538,14 @@ class TwoPart(ExecAlgorithm):
 
     def _moment(self, run: _Run) -> Moment:
         markets: dict[InstrumentId, Market] = {}
+        quoted: dict[InstrumentId, int] = {}
         for leg_id in run.legs:
             quote = self.cache.quote_tick(leg_id)
             if quote is not None and quote.ask_price >= quote.bid_price:
                 markets[leg_id] = market_of(quote)
+                quoted[leg_id] = quote.ts_event
         spread_quoted = self.cache.quote_tick(run.instrument.id) is not None
-        return Moment(self.clock.timestamp_ns(), markets, spread_quoted)
+        return Moment(self.clock.timestamp_ns(), markets, spread_quoted, quoted)
 
     def _subscribe_quotes(self, run: _Run) -> None:
         """Leg quotes (live needs them in the cache) and, for combo children, the spread's aggregated quotes."""

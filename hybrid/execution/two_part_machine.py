@@ -3,21 +3,33 @@
 One :class:`TwoPartMachine` works one primary order. The ExecAlgorithm shell
 (:mod:`hybrid.execution.two_part`) turns NautilusTrader events into calls of its ``on_*`` methods,
 passing the time and the legs' usable quotes as a :class:`Moment`, and carries out the actions they
-return in order: submit a child at a price, cancel a child, set or cancel a timer, record an attempt
-or legged units, finish. Everything the module docstring of :mod:`hybrid.execution.two_part`
-describes is decided here: the split, the ladder rung of each attempt, the child timeout, the random
-waits, the second part, the deadline, the completion at the bound and the leg balancing.
+return in order: submit a child at a price, cancel a child, set or cancel a timer, wait for a quote,
+record an attempt or legged units, finish. Everything the module docstring of
+:mod:`hybrid.execution.two_part` describes is decided here: the split, the ladder rung of each
+attempt, the child timeout, the random waits, the second part, the deadline, the completion at the
+bound and the leg balancing.
 
 State. :class:`Phase` says what is working; :class:`Course` whether the parts are worked or the one
 completion at the bound; a :class:`Stop` (None while working normally) says why the order ends and
 whether its working children are being cancelled.
+
+Balancing (:meth:`TwoPartMachine._balance`) runs after every attempt and once more at the end, in
+rounds of IOC leg orders at the touch; a round that leaves a gap is followed by another at the next
+quote of a leg still short (:class:`AwaitQuote`). Which units the legs are brought to
+(:meth:`TwoPartMachine._target`): in combo mode the spread-level fills; in legging mode, between
+attempts, the units the protective legs cover (a protective leg bought beyond them waits for its
+partner in the next attempt, it is not sold back); at the end, the unit in progress is completed
+(protective legs bought at the touch, then the sold legs sold), or reduced when the strategy
+cancelled the order, unless reducing would sell a leg nobody bids for. When the sold legs cannot be
+completed for ``max_repair_rounds`` rounds without a fill, the protective legs are reduced to the
+units the sold legs make.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import Enum, StrEnum
@@ -37,8 +49,8 @@ class Phase(Enum):
     LADDER = "ladder"  # a combo (or single contract) child is working
     PROTECT = "protect"  # legging: the legs this trade buys are working
     SHORT = "short"  # legging: the legs this trade sells are working
-    REPAIR = "repair"  # balancing orders are working
-    WAIT = "wait"  # between attempts
+    REPAIR = "repair"  # balancing: a round of orders is working, or the next quote is awaited
+    WAIT = "wait"  # between attempts (or before the first one, waiting for the spread's first quote)
     DONE = "done"
 
 
@@ -111,11 +123,16 @@ class Primary:
 
 @dataclass(frozen=True, slots=True)
 class Moment:
-    """When an event is handled: the time and the legs' usable markets (two-sided, not crossed)."""
+    """When an event is handled: the time and the legs' usable markets (two-sided, not crossed).
+
+    ``quote_ns``: when each leg's market was quoted (a leg left out counts as quoted now); a balancing
+    order is sent again on a leg only once it has a quote newer than the last one sent on it.
+    """
 
     ts_ns: int
     markets: Mapping[InstrumentId, Market]
     spread_quoted: bool = False  # the spread itself has a quote (the venue can match a spread order)
+    quote_ns: Mapping[InstrumentId, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +148,12 @@ class CancelTimer:
 
 
 @dataclass(frozen=True, slots=True)
-class AwaitSpreadQuote:
-    """Start the attempt again at the spread's first quote (:meth:`TwoPartMachine.on_spread_quote`)."""
+class AwaitQuote:
+    """Nothing can be sent now (``reason`` says why): call :meth:`TwoPartMachine.on_quote` at the next
+    quote of any of ``instrument_ids`` (the spread's first quote, or a leg a balancing order waits for)."""
+
+    instrument_ids: tuple[InstrumentId, ...]
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +168,8 @@ class SpawnChild:
 
 @dataclass(frozen=True, slots=True)
 class SubmitLegOrder:
-    """An order on one leg (a legging child or a balancing order), client order id ``<primary>-<key>``."""
+    """An order on one leg, client order id ``<primary>-<key>``: a legging child (cancel it if still open
+    at ``timeout_at_ns``) or, with ``repair``, a balancing order (IOC, no timeout)."""
 
     key: str
     instrument_id: InstrumentId
@@ -155,7 +177,7 @@ class SubmitLegOrder:
     quantity: Decimal
     price: float
     repair: bool
-    timeout_at_ns: int
+    timeout_at_ns: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +187,7 @@ class CancelChild:
 
 @dataclass(frozen=True, slots=True)
 class RecordAttempt:
-    """A ladder child ended: one row of fill statistics."""
+    """A child ended: one row of fill statistics (``kind``: ``ladder``, or ``balance`` with step -1)."""
 
     key: str
     mode: str
@@ -177,11 +199,13 @@ class RecordAttempt:
     filled: Decimal
     notional: float
     first_fill_ns: int | None
+    kind: str
 
 
 @dataclass(frozen=True, slots=True)
 class RecordUnits:
-    """Legging: the units the legs now make up, and their premium per unit, for the group view."""
+    """Legging: the units the legs now make up, and their net premium per unit (every fill of the order's
+    leg orders, balancing included), for the group view."""
 
     units: int
     premium: float
@@ -196,14 +220,14 @@ class Finish:
 
 @dataclass(frozen=True, slots=True)
 class Log:
-    level: Literal["warning", "error"]
+    level: Literal["info", "warning", "error"]
     message: str
 
 
 Action = (
     SetTimer
     | CancelTimer
-    | AwaitSpreadQuote
+    | AwaitQuote
     | SpawnChild
     | SubmitLegOrder
     | CancelChild
@@ -213,6 +237,7 @@ Action = (
     | Log
 )
 StartRung = Callable[[str, str, str, int], int]  # (underlying, mode, leg role, ladder steps) -> the first rung
+LADDER, BALANCE = "ladder", "balance"  # the kinds of child (and of fill-statistics row)
 
 
 def split_units(units: int, first_fraction: float) -> tuple[int, ...]:
@@ -236,8 +261,8 @@ class _Leg:
     direction: int  # +1: this trade buys the leg, -1: sells it
     held: Decimal = Decimal(0)  # signed quantity this order has traded on the leg
     rung: int = 0  # the rung of the current attempt
-    opened: Decimal = Decimal(0)  # quantity its leg orders filled in ``direction`` (the premium's VWAP)
-    opened_notional: float = 0.0
+    net_debit: float = 0.0  # what its leg orders paid, less what they received, per share (all fills)
+    repair_ns: int = -1  # when its last balancing order went out
 
     @property
     def role(self) -> str:
@@ -255,7 +280,7 @@ class _Child:
     role: str
     step: int
     mid: float
-    record: bool  # ladder children are fill statistics; balancing orders are not
+    kind: str  # LADDER or BALANCE
     filled: Decimal = Decimal(0)
     notional: float = 0.0
     first_fill_ns: int | None = None
@@ -270,12 +295,20 @@ class _State:
     attempt: int = 0
     filled_units: int = 0
     spread_filled: Decimal = Decimal(0)
-    repair_rounds: int = 0
     children: dict[str, _Child] = field(default_factory=dict)  # the working ones, in submission order
     leg_orders: int = 0
     spawned: int = 0
     timers: int = 0
     wait_timer: str | None = None
+    settle_due: bool = False  # a settle timer is set and has not run yet
+    awaiting: bool = False  # an AwaitQuote is out
+    awaiting_since_ns: int | None = None  # waiting for the spread's first quote since then
+    waited_ns: int = 0  # time spent waiting for the spread's first quote
+    final: bool = False  # the balance at the end: completing or reducing the unit in progress
+    reduce: bool = False  # the sold legs could not be completed: reduce the protective legs to them
+    stalled: int = 0  # balancing rounds in a row that filled nothing
+    round_filled: bool = False  # the current balancing round filled something
+    recorded: tuple[int, float] | None = None  # the legged units and premium last recorded
 
 
 class TwoPartMachine:
@@ -367,10 +400,17 @@ class TwoPartMachine:
                     self._start_attempt(now)
         return self._flush()
 
-    def on_spread_quote(self, now: Moment) -> list[Action]:
-        """The spread's first quote, after :class:`AwaitSpreadQuote`."""
-        if self._state.phase == Phase.WAIT:
+    def on_quote(self, now: Moment) -> list[Action]:
+        """A quote awaited by :class:`AwaitQuote`: the spread's first one, or a leg's next one to balance on."""
+        state = self._state
+        if not state.awaiting or state.phase == Phase.DONE:
+            return []
+        state.awaiting = False
+        if state.phase == Phase.WAIT:
+            self._stop_waiting(now)
             self._start_attempt(now)
+        elif state.phase == Phase.REPAIR and not state.children:
+            self._balance(now)
         return self._flush()
 
     def on_child_timeout(self, key: str) -> list[Action]:
@@ -394,9 +434,7 @@ class TwoPartMachine:
             self._state.spread_filled += quantity
         else:
             child.leg.held += signed
-            if signed * child.leg.direction > 0:
-                child.leg.opened += quantity
-                child.leg.opened_notional += price * float(quantity)
+            child.leg.net_debit += price * float(signed)
         if closed:
             self._child_closed(key, now)
         return self._flush()
@@ -427,7 +465,10 @@ class TwoPartMachine:
         state = self._state
         if self.combo and self.settings.spread_quotes and self.primary.spread and not now.spread_quoted:
             state.phase = Phase.WAIT  # not an attempt: the venue cannot take the order yet
-            self._emit(AwaitSpreadQuote())
+            if state.awaiting_since_ns is None:
+                state.awaiting_since_ns = now.ts_ns
+            reason = "the spread has no quote yet: nothing is sent until its first one (the deadline runs)"
+            self._await((self.primary.instrument_id,), reason)
             return
         if self.combo:
             state.phase = Phase.LADDER
@@ -448,14 +489,14 @@ class TwoPartMachine:
         if ladder is None or quantity <= 0:
             return
         role = "combo" if leg is None else leg.role
-        rung = self._rung(role, ladder.steps)
+        rung = self._rung((role,), ladder.steps)
         self._state.spawned += 1
         key = f"S{self._state.spawned}"
-        self._add_child(key, _Child(leg, role, rung, ladder.mid, record=True))
+        self._add_child(key, _Child(leg, role, rung, ladder.mid, LADDER))
         self._emit(SpawnChild(key, quantity, ladder.price(rung), self._timeout(now)))
 
     def _price_legs(self, now: Moment) -> bool:
-        """Each leg's rung for this attempt, stepped back together while the net price breaks the limit."""
+        """One rung for every leg of this attempt (:meth:`_rung`), stepped back while the net price breaks the limit."""
         ladders = []
         for leg in self.legs:
             ladder = self._ladder(now, leg.side, leg)
@@ -463,7 +504,9 @@ class TwoPartMachine:
                 self._emit(Log("warning", f"no quote for {leg.spec.instrument_id}, attempt skipped"))
                 return False
             ladders.append(ladder)
-            leg.rung = self._rung(leg.role, ladder.steps)
+        rung = self._rung([leg.role for leg in self.legs], self.primary.params.ladder_steps)
+        for leg in self.legs:
+            leg.rung = rung
         limit = self.primary.params.limit_price
         while limit is not None:
             net = sum(leg.spec.ratio * ladder.price(leg.rung) for leg, ladder in zip(self.legs, ladders, strict=True))
@@ -482,7 +525,7 @@ class TwoPartMachine:
         ladder = self._ladder(now, leg.side, leg)
         if quantity <= 0 or ladder is None:
             return
-        self._submit_leg_order(now, leg, leg.side, quantity, ladder.price(leg.rung), ladder.mid, leg.rung, repair=False)
+        self._submit_leg_order(now, leg, leg.side, quantity, ladder.price(leg.rung), ladder.mid, leg.rung, LADDER)
 
     def _submit_shorts(self, now: Moment) -> bool:
         """Legging: sell the legs this trade sells, for the units the bought legs cover."""
@@ -493,10 +536,17 @@ class TwoPartMachine:
                 self._submit_leg_child(now, leg, covered)
         return bool(self._state.children)
 
-    def _rung(self, role: str, steps: int) -> int:
+    def _rung(self, roles: Iterable[str], steps: int) -> int:
+        """The attempt's rung: the completion's is the bound; else the adapted start, one up per attempt.
+
+        Legging prices every leg at one rung, the highest of the legs' adapted starts (the lowest rung
+        at which each of them usually fills), so no protective leg crosses while its partner waits at mid.
+        """
         if self._state.course == Course.COMPLETION:
             return steps
-        start = 0 if self._start_rung is None else self._start_rung(self.primary.underlying, self.mode, role, steps)
+        start_rung = self._start_rung
+        underlying, mode = self.primary.underlying, self.mode
+        start = 0 if start_rung is None else max(start_rung(underlying, mode, role, steps) for role in roles)
         return min(start + self._state.attempt, steps)
 
     def _ladder(self, now: Moment, side: OrderSide, leg: _Leg | None) -> Ladder | None:
@@ -536,12 +586,15 @@ class TwoPartMachine:
         price: float,
         mid: float,
         step: int,
-        repair: bool,
+        kind: str,
     ) -> None:
         self._state.leg_orders += 1
         key = f"L{self._state.leg_orders}"
-        self._add_child(key, _Child(leg, leg.role, step, mid, record=not repair))
-        self._emit(SubmitLegOrder(key, leg.spec.instrument_id, side, quantity, price, repair, self._timeout(now)))
+        role = f"{'buy' if side == OrderSide.BUY else 'sell'}_{leg.spec.kind}"
+        self._add_child(key, _Child(leg, role, step, mid, kind))
+        repair = kind == BALANCE
+        timeout = None if repair else self._timeout(now)  # a balancing order is IOC
+        self._emit(SubmitLegOrder(key, leg.spec.instrument_id, side, quantity, price, repair, timeout))
 
     def _add_child(self, key: str, child: _Child) -> None:
         self._state.children[key] = child
@@ -550,91 +603,178 @@ class TwoPartMachine:
         return now.ts_ns + int(self.settings.child_timeout_seconds * SECOND_NS)
 
     def _child_closed(self, key: str, now: Moment) -> None:
-        child = self._state.children.pop(key, None)
+        state = self._state
+        child = state.children.pop(key, None)
         if child is None:
             return
-        if child.record:
-            part, steps = self._state.part + 1, self.primary.params.ladder_steps
-            self._emit(
-                RecordAttempt(
-                    key,
-                    self.mode,
-                    part,
-                    steps,
-                    child.step,
-                    child.role,
-                    child.mid,
-                    child.filled,
-                    child.notional,
-                    child.first_fill_ns,
-                )
+        part, steps = min(state.part, len(self.parts) - 1) + 1, self.primary.params.ladder_steps
+        self._emit(
+            RecordAttempt(
+                key,
+                self.mode,
+                part,
+                steps,
+                child.step,
+                child.role,
+                child.mid,
+                child.filled,
+                child.notional,
+                child.first_fill_ns,
+                child.kind,
             )
-        if not self._state.children:
+        )
+        if child.kind == BALANCE and child.filled > 0:
+            state.round_filled = True
+        if not state.children:
             self._schedule_settle(now)
 
     # -- between attempts -----------------------------------------------------------------------
 
     def _schedule_settle(self, now: Moment) -> None:
-        self._emit(SetTimer(self._timer_name("settle"), now.ts_ns, TimerKind.SETTLE))
+        """Go on at the end of this instant, once every fill of it is in (one settle at a time)."""
+        if not self._state.settle_due:
+            self._state.settle_due = True
+            self._emit(SetTimer(self._timer_name("settle"), now.ts_ns, TimerKind.SETTLE))
 
     def _settle(self, now: Moment) -> None:
         state = self._state
+        if not state.settle_due:
+            return
+        state.settle_due = False
         if state.phase == Phase.DONE or state.children:
             return
         cancelling = state.stop is not None and state.stop.cancelling
         if state.phase == Phase.PROTECT and not cancelling and self._submit_shorts(now):
             return
-        self._reconcile(now)
+        if state.phase == Phase.REPAIR:  # a balancing round ended
+            state.stalled = 0 if state.round_filled else state.stalled + 1
+        else:  # an attempt ended: a new balance
+            state.stalled, state.reduce = 0, False
+        self._balance(now)
 
-    def _reconcile(self, now: Moment) -> None:
-        """Bring the legs to ratio x units (marketable leg orders, in rounds), then go on."""
+    # -- balancing ------------------------------------------------------------------------------
+
+    def _balance(self, now: Moment) -> None:
+        """One balancing step: done, a round of IOC orders at the touch, or a wait for a fresher quote."""
         state = self._state
-        target, repairs = self._repairs()
-        if repairs and state.repair_rounds < self.settings.max_repair_rounds:
-            state.repair_rounds += 1
-            state.phase = Phase.REPAIR
-            for repair in repairs:
-                self._submit_repair(now, repair)
-            if state.children:
-                return
-        if repairs:
+        target = self._target(now)
+        repairs = self._plan(target)
+        if not repairs:
+            self._balanced(now, target)
+            return
+        state.phase = Phase.REPAIR
+        if state.stalled >= self.settings.max_repair_rounds:
             described = "; ".join(r.describe() for r in repairs)
-            self._emit(Log("error", f"legs still unbalanced after {state.repair_rounds} repair rounds: {described}"))
+            if not self.combo and not state.reduce and target > self._sold_units():
+                state.reduce, state.stalled = True, 0
+                self._emit(Log("warning", f"sold legs not completed, protective legs reduced to them: {described}"))
+                self._balance(now)
+                return
+            self._emit(Log("error", f"legs still unbalanced after {state.stalled} rounds without a fill: {described}"))
             state.stop = Stop(Ending.UNBALANCED, cancelling=state.stop is not None and state.stop.cancelling)
-        state.repair_rounds = 0
-        if not self.combo and target != state.filled_units:
-            self._emit(RecordUnits(target, self._premium()))
+            self._record_units(target)
+            self._finish()
+            return
+        legs = {leg.spec.instrument_id: leg for leg in self.legs}
+        ready = [r for r in repairs if self._fresh(legs[r.instrument_id], now)]
+        if not ready:
+            waiting = tuple(dict.fromkeys(r.instrument_id for r in repairs))
+            self._await(waiting, "balancing waits for the next quote of " + ", ".join(map(str, waiting)))
+            return
+        state.round_filled = False
+        for repair in ready:
+            self._submit_repair(now, legs[repair.instrument_id], repair)
+
+    def _target(self, now: Moment) -> int:
+        """The units the legs are brought to (module docstring)."""
+        state = self._state
+        if self.combo:
+            return int(state.spread_filled) if self.primary.spread else self._covered_units()
+        covered = self._covered_units()
+        if state.reduce:
+            return min(covered, self._sold_units())
+        if not state.final or not any(leg.direction > 0 for leg in self.legs):
+            return covered
+        reach = self._reach_units()
+        cancelled = state.stop is not None and state.stop.ending == Ending.CANCELLED
+        if cancelled and not self._unbid_excess(covered, now):
+            return covered
+        return reach
+
+    def _plan(self, target: int) -> list[Repair]:
+        """The balancing orders for ``target`` units (legging: sold legs only up to the units already covered)."""
+        sign = self.unit_sign
+        bought = [leg for leg in self.legs if leg.direction > 0]
+        if self.combo or not bought:
+            return plan_repairs(_holdings(self.legs), sign * target)
+        sold = [leg for leg in self.legs if leg.direction < 0]
+        protective = plan_repairs(_holdings(bought), sign * target)
+        if not self._state.final and not self._state.reduce:  # an excess protective leg waits for its partner
+            side = {leg.spec.instrument_id: leg.side for leg in bought}
+            protective = [r for r in protective if r.side == side[r.instrument_id]]
+        return protective + plan_repairs(_holdings(sold), sign * min(target, self._covered_units()))
+
+    def _unbid_excess(self, covered: int, now: Moment) -> bool:
+        """A protective leg held beyond ``covered`` units has no bid: it cannot be sold back, only completed."""
+        return any(
+            leg.direction > 0 and leg.held * leg.direction > abs(leg.spec.ratio) * covered and _no_bid(leg, now)
+            for leg in self.legs
+        )
+
+    def _fresh(self, leg: _Leg, now: Moment) -> bool:
+        """The leg has a market quoted after its last balancing order went out."""
+        instrument_id = leg.spec.instrument_id
+        if instrument_id not in now.markets:
+            return False
+        return now.quote_ns.get(instrument_id, now.ts_ns) > leg.repair_ns
+
+    def _submit_repair(self, now: Moment, leg: _Leg, repair: Repair) -> None:
+        market = now.markets[leg.spec.instrument_id]
+        price = marketable_price(
+            market, repair.side, self.settings.repair_slippage_ticks, self.settings.leg_rule, leg.spec.increment
+        )
+        leg.repair_ns = now.ts_ns
+        self._emit(Log("warning", f"leg repair {repair.describe()}"))
+        self._submit_leg_order(now, leg, repair.side, repair.quantity, price, market.mid, -1, BALANCE)
+
+    def _balanced(self, now: Moment, target: int) -> None:
+        """The legs are at ``target`` units: record them (legging) and go on, or finish after the final balance."""
+        state = self._state
+        state.stalled, state.reduce = 0, False
+        self._record_units(target)
+        if state.final:
+            self._finish()
+        else:
+            self._next(now)
+
+    def _record_units(self, target: int) -> None:
+        """The legs make ``target`` units: the order's filled units, and (legging) the group view's record."""
+        state = self._state
+        if not self.combo:
+            record = (target, self._premium())
+            if record != state.recorded and (target or state.recorded is not None):
+                state.recorded = record
+                self._emit(RecordUnits(*record))
         state.filled_units = target
-        self._next(now)
 
     def _premium(self) -> float:
-        """Net premium per unit of the legs opened so far (each leg at its orders' VWAP)."""
-        premium = sum(leg.spec.ratio * leg.opened_notional / float(leg.opened) for leg in self.legs if leg.opened)
+        """Net premium per unit and share: each leg's net cost per contract held, ratio-weighted."""
+        premium = sum(leg.spec.ratio * leg.net_debit / float(leg.held) for leg in self.legs if leg.held)
         return round(premium, 6)
-
-    def _repairs(self) -> tuple[int, list[Repair]]:
-        """The units the legs must match (combo: the spread fills; legging: the covered units) and the repairs."""
-        state = self._state
-        target = int(state.spread_filled) if self.primary.spread and self.combo else self._covered_units()
-        holdings = [LegHolding(leg.spec.instrument_id, leg.spec.ratio, leg.held) for leg in self.legs]
-        return target, plan_repairs(holdings, self.unit_sign * target)
-
-    def _submit_repair(self, now: Moment, repair: Repair) -> None:
-        leg = next(leg for leg in self.legs if leg.spec.instrument_id == repair.instrument_id)
-        market = now.markets.get(leg.spec.instrument_id)
-        if market is None:
-            self._emit(Log("error", f"cannot repair {repair.describe()}: no quote"))
-            return
-        ticks, rule = self.settings.repair_slippage_ticks, self.settings.leg_rule
-        price = marketable_price(market, repair.side, ticks, rule, leg.spec.increment)
-        self._emit(Log("warning", f"leg repair {repair.describe()}"))
-        self._submit_leg_order(now, leg, repair.side, repair.quantity, price, market.mid, -1, repair=True)
 
     def _covered_units(self) -> int:
         """Whole units the legs this trade buys have bought (all legs when it buys none), at most N."""
         legs = [leg for leg in self.legs if leg.direction > 0] or self.legs
-        covered = min(math.floor(max(Decimal(0), leg.held * leg.direction) / abs(leg.spec.ratio)) for leg in legs)
-        return min(covered, self.units)
+        return min(min(_units(leg, math.floor) for leg in legs), self.units)
+
+    def _reach_units(self) -> int:
+        """Units begun: the most any leg this trade buys has gone toward, a partial unit counted, at most N."""
+        return min(max(_units(leg, math.ceil) for leg in self.legs if leg.direction > 0), self.units)
+
+    def _sold_units(self) -> int:
+        """Whole units the legs this trade sells have sold (the covered units when it sells none)."""
+        sold = [_units(leg, math.floor) for leg in self.legs if leg.direction < 0]
+        return min(sold) if sold else self._covered_units()
 
     def _next(self, now: Moment) -> None:
         state = self._state
@@ -642,7 +782,7 @@ class TwoPartMachine:
             state.part += 1
             state.attempt = 0
             if state.part == len(self.parts):
-                self._finish()
+                self._end(now)
                 return
         elif state.stop is None:
             state.attempt += 1
@@ -654,7 +794,7 @@ class TwoPartMachine:
                 state.part = len(self.parts) - 1
                 self._start_attempt(now)
             else:
-                self._finish()
+                self._end(now)
             return
         state.phase = Phase.WAIT
         state.wait_timer = self._timer_name("wait")
@@ -671,10 +811,21 @@ class TwoPartMachine:
 
     # -- the end --------------------------------------------------------------------------------
 
+    def _end(self, now: Moment) -> None:
+        """No attempt follows: the final balance, then finish."""
+        state = self._state
+        state.final, state.stalled, state.reduce = True, 0, False
+        self._balance(now)
+
     def _on_deadline(self, now: Moment) -> None:
-        if self._state.phase == Phase.DONE or self._state.stop is not None:
+        state = self._state
+        if state.phase == Phase.DONE or state.stop is not None:
             return
-        self._state.stop = Stop(Ending.DEADLINE)
+        if state.phase == Phase.WAIT and state.awaiting_since_ns is not None:
+            self._stop_waiting(now)
+            if state.spawned == 0:
+                self._emit(Log("warning", "deadline while the spread had no quote yet: nothing was sent"))
+        state.stop = Stop(Ending.DEADLINE)
         self._halt(now)
 
     def _halt(self, now: Moment) -> None:
@@ -691,7 +842,7 @@ class TwoPartMachine:
         if state.stop is not None:
             state.stop = replace(state.stop, cancelling=True)
         for key, child in state.children.items():
-            if child.record:  # ladder children; balancing orders run their course
+            if child.kind == LADDER:  # balancing orders run their course
                 self._emit(CancelChild(key))
 
     def _finish(self) -> None:
@@ -706,8 +857,9 @@ class TwoPartMachine:
             "units": self.units,
             "parts": list(self.parts),
             "filled_units": state.filled_units,
-            "balanced": ending != Ending.UNBALANCED,
+            "balanced": not plan_repairs(_holdings(self.legs), self.unit_sign * state.filled_units),
             "legs": {leg.spec.instrument_id.value: str(leg.held) for leg in self.legs},
+            "waited_for_quote_s": state.waited_ns / SECOND_NS,
         }
         self._emit(Finish(summary))
 
@@ -716,6 +868,17 @@ class TwoPartMachine:
     @property
     def deadline_timer(self) -> str:
         return f"{self.primary.name}:deadline"
+
+    def _await(self, instrument_ids: tuple[InstrumentId, ...], reason: str) -> None:
+        self._state.awaiting = True
+        self._emit(AwaitQuote(instrument_ids, reason))
+
+    def _stop_waiting(self, now: Moment) -> None:
+        """The wait for the spread's first quote is over (a quote, or the deadline): count how long it took."""
+        since = self._state.awaiting_since_ns
+        if since is not None:
+            self._state.waited_ns += now.ts_ns - since
+            self._state.awaiting_since_ns = None
 
     def _timer_name(self, what: str) -> str:
         self._state.timers += 1
@@ -727,3 +890,17 @@ class TwoPartMachine:
     def _flush(self) -> list[Action]:
         out, self._out = self._out, []
         return out
+
+
+def _units(leg: _Leg, rounding: Callable[[Decimal], int]) -> int:
+    """The units ``leg`` holds in this trade's direction, rounded down (whole) or up (begun)."""
+    return rounding(max(Decimal(0), leg.held * leg.direction) / abs(leg.spec.ratio))
+
+
+def _no_bid(leg: _Leg, now: Moment) -> bool:
+    market = now.markets.get(leg.spec.instrument_id)
+    return market is None or market.bid <= 0.0
+
+
+def _holdings(legs: Iterable[_Leg]) -> list[LegHolding]:
+    return [LegHolding(leg.spec.instrument_id, leg.spec.ratio, leg.held) for leg in legs]

@@ -31,7 +31,7 @@ from decimal import Decimal
 from nautilus_trader.cache.base import CacheFacade
 from nautilus_trader.common.component import MessageBus
 from nautilus_trader.core.uuid import UUID4
-from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import OrderSide, TimeInForce
 from nautilus_trader.model.events import OrderCanceled, OrderDenied, OrderEvent
 from nautilus_trader.model.identifiers import ClientOrderId, ExecAlgorithmId, StrategyId
 from nautilus_trader.model.instruments import Instrument
@@ -50,6 +50,7 @@ def leg_order(
     ts_init: int,
     exec_algorithm_id: ExecAlgorithmId,
     tags: list[str] | None,
+    time_in_force: TimeInForce = TimeInForce.GTC,
 ) -> LimitOrder:
     """A limit order on ``instrument`` (a leg of ``primary``'s structure) that the algorithm owns.
 
@@ -65,6 +66,7 @@ def leg_order(
         quantity=instrument.make_qty(quantity),
         price=instrument.make_price(price),
         init_id=UUID4(),
+        time_in_force=time_in_force,
         ts_init=ts_init,
         exec_algorithm_id=exec_algorithm_id,
         exec_algorithm_params=dict(primary.exec_algorithm_params) if primary.exec_algorithm_params else None,

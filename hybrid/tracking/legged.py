@@ -27,8 +27,9 @@ KEY_PREFIX = "legged:"
 class LeggedUnits:
     """Whole structure units the primary's legs make (unsigned: the primary's side signs them).
 
-    ``premium``: net price per share of one unit, ``sum(ratio x VWAP of the leg's fills in the
-    order's direction)``, signed like a spread fill price (a bought debit spread is positive).
+    ``premium``: net price per share of one unit, ``sum(ratio x net cost per contract held of each leg)``
+    (everything the leg's orders paid less everything they received, balancing trades included), signed
+    like a spread fill price (a bought debit spread is positive).
     ``ts_ns``: when the units were counted.
     """
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hybrid.execution.fill_stats import Attempt, FillStats
+from hybrid.execution.fill_stats import COMPONENT, SCHEMA, Attempt, FillStats
 from hybrid.store.db import Database
 
 BASE = Attempt(
@@ -50,6 +50,7 @@ def test_table_aggregates_attempts(tmp_path: Path) -> None:
         "underlying",
         "mode",
         "part",
+        "kind",
         "step",
         "leg",
         "attempts",
@@ -123,3 +124,35 @@ def test_adaptation_counts_are_read_back_after_a_restart(tmp_path: Path) -> None
     stats.flush()
     reopened = FillStats(Database(path))
     assert reopened.start_step(("backtest", "SPY", "combo", "combo", 4), min_samples=5, target_fill_rate=0.9) == 2
+
+
+def test_balancing_rows_are_in_the_table_but_not_in_the_adaptation(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    stats = FillStats(Database(path))
+    for _ in range(10):
+        stats.record(attempt(4.0, step=-1, kind="balance", price=2.20))  # always fills, at the touch
+        stats.record(attempt(step=0))
+    key = ("backtest", "SPY", "combo", "combo", 4)
+    assert stats.start_step(key, min_samples=5, target_fill_rate=0.5) == 0
+    kinds = stats.table(by=("kind",)).set_index("kind")
+    assert kinds.loc["balance", "attempts"] == 10 and kinds.loc["balance", "avg_slippage"] == pytest.approx(0.10)
+    stats.flush()
+    assert FillStats(Database(path)).start_step(key, min_samples=5, target_fill_rate=0.5) == 0  # read back alike
+    with pytest.raises(ValueError, match="attempt kind must be one of ladder, balance"):
+        stats.record(attempt(kind="repair"))
+
+
+def test_a_version_1_database_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    old = Database(path)
+    v1 = SCHEMA.replace(",\n    kind TEXT NOT NULL DEFAULT 'ladder'", "")
+    old.ensure_schema(COMPONENT, 1, v1)
+    columns = [name for name in Attempt.__slots__ if name != "kind"]
+    row = tuple(getattr(attempt(2.0, step=1), name) for name in columns)
+    old.execute(f"INSERT INTO fill_attempts ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", row)
+    old.close()
+    stats = FillStats(Database(path))
+    assert stats.table()[["kind", "step", "attempts"]].to_dict("records") == [
+        {"kind": "ladder", "step": 1, "attempts": 1}
+    ]
+    assert stats.db.query("SELECT version FROM schema_versions WHERE component = ?", (COMPONENT,))[0]["version"] == 2

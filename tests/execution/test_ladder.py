@@ -86,7 +86,8 @@ def test_marketable_price_is_beyond_the_natural() -> None:
     assert marketable_price(Market(2.00, 2.20), BUY, 2, TickRule.PENNY, 0.01) == 2.22
     assert marketable_price(Market(2.00, 2.20), SELL, 2, TickRule.PENNY, 0.01) == 1.98
     assert marketable_price(Market(1.10, 1.30), BUY, 1, TickRule.NICKEL_DIME, 0.01) == 1.35
-    assert marketable_price(Market(0.01, 0.05), SELL, 3, TickRule.PENNY, 0.01) == 0.01  # never below one tick
+    assert marketable_price(Market(0.01, 0.05), SELL, 3, TickRule.PENNY, 0.01) == 0.0  # never below zero
+    assert marketable_price(Market(0.00, 0.01), SELL, 2, TickRule.PENNY, 0.01) == 0.0  # a zero bid is sold at it
 
 
 def test_bad_input_is_named() -> None:

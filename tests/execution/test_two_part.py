@@ -80,7 +80,9 @@ def test_partial_fills_are_counted_and_the_rest_retried(combo: Worked) -> None:
 
 def test_ladder_steps_up_from_mid_within_a_part(combo: Worked) -> None:
     combo.algorithm.stats.flush()
-    rows = combo.algorithm.stats.db.query("SELECT part, step FROM fill_attempts ORDER BY ts_submit")
+    rows = combo.algorithm.stats.db.query(
+        "SELECT part, step FROM fill_attempts WHERE kind = 'ladder' ORDER BY ts_submit"
+    )
     by_part: dict[int, list[int]] = {}
     for row in rows:
         by_part.setdefault(row["part"], []).append(row["step"])
@@ -100,10 +102,15 @@ def test_combo_legs_end_balanced_despite_missing_leg_fills(combo: Worked) -> Non
 def test_fill_rate_table_of_the_run(combo: Worked) -> None:
     table = combo.algorithm.fill_rate_table()
     assert set(table["part"]) == {1, 2}
-    assert set(table["leg"]) == {"combo"}
-    assert table["attempts"].sum() == len(combo.ladder_children)
-    assert table["fills"].sum() == sum(o.filled_qty.as_double() > 0 for o in combo.ladder_children)
-    assert table["filled"].sum() == sum(o.filled_qty.as_double() for o in combo.ladder_children)
+    ladder, balance = table[table["kind"] == "ladder"], table[table["kind"] == "balance"]
+    assert set(ladder["leg"]) == {"combo"}
+    assert ladder["attempts"].sum() == len(combo.ladder_children)
+    assert ladder["fills"].sum() == sum(o.filled_qty.as_double() > 0 for o in combo.ladder_children)
+    assert ladder["filled"].sum() == sum(o.filled_qty.as_double() for o in combo.ladder_children)
+    # every balancing trade is a row too, by leg, with no rung
+    assert set(balance["step"]) == {-1} and set(balance["leg"]) <= {"buy_call", "sell_call"}
+    assert balance["attempts"].sum() == len(combo.repairs)
+    assert balance["filled"].sum() == sum(o.filled_qty.as_double() for o in combo.repairs)
 
 
 def test_same_seed_same_orders_and_fills() -> None:
@@ -152,9 +159,9 @@ def test_on_deadline_complete_tries_the_remainder_at_the_bound() -> None:
         earlier = sum(o.filled_qty.as_double() for o in worked.ladder_children[:-1])
         assert last.quantity.as_double() == 10 - earlier
         worked.algorithm.stats.flush()
-        step = worked.algorithm.stats.db.query("SELECT step FROM fill_attempts ORDER BY ts_submit DESC LIMIT 1")[0][
-            "step"
-        ]
+        step = worked.algorithm.stats.db.query(
+            "SELECT step FROM fill_attempts WHERE kind = 'ladder' ORDER BY ts_submit DESC LIMIT 1"
+        )[0]["step"]
         assert step == 20  # the bound: the natural price
         assert worked.result["status"] == "filled"
         assert_balanced(worked)
@@ -225,6 +232,7 @@ def test_passive_fills_depend_on_the_touch_probability() -> None:
             quantity=20, config={"bound_fraction": 0.0}, params={"deadline_seconds": 60}, prob_fill_on_touch=probability
         )
         table = worked.algorithm.fill_rate_table()
+        table = table[table["kind"] == "ladder"]
         rates.append(table["fills"].sum() / table["attempts"].sum())
         worked.engine.dispose()
     assert rates[0] < rates[1]
@@ -236,7 +244,7 @@ def test_stats_persist_and_adaptation_moves_the_starting_rung(tmp_path: Path) ->
     run_rows = len(worked.ladder_children)
     worked.engine.dispose()
     db = Database(path)  # a restart: a new connection to the file
-    assert db.query("SELECT COUNT(*) AS n FROM fill_attempts")[0]["n"] == run_rows
+    assert db.query("SELECT COUNT(*) AS n FROM fill_attempts WHERE kind = 'ladder'")[0]["n"] == run_rows
     first_steps = db.query("SELECT step FROM fill_attempts WHERE part = 1 ORDER BY ts_submit LIMIT 1")
     assert first_steps[0]["step"] == 0  # not enough samples yet: start at mid
     stats = FillStats(db)
@@ -264,7 +272,8 @@ def test_stats_persist_and_adaptation_moves_the_starting_rung(tmp_path: Path) ->
     try:
         adapted.algorithm.stats.flush()
         rows = adapted.algorithm.stats.db.query(
-            "SELECT step FROM fill_attempts WHERE run_id = ? ORDER BY ts_submit", (adapted.algorithm.run_id,)
+            "SELECT step FROM fill_attempts WHERE run_id = ? AND kind = 'ladder' ORDER BY ts_submit",
+            (adapted.algorithm.run_id,),
         )
         assert rows[0]["step"] == 2  # step 0 never fills, step 2 does: start there
         assert all(row["step"] >= 2 for row in rows)

@@ -17,7 +17,7 @@ from nautilus_trader.model.instruments import OptionSpread
 from hybrid.runconfig.settings import ComponentSpec
 from hybrid.tracking import PositionGroup, legged_units, rebuild_groups
 from tests.support.iv_rank_runs import run_iv_rank
-from tests.support.two_part import Worked, work
+from tests.support.two_part import Worked, net_premium, work
 
 pytestmark = pytest.mark.slow  # a backtest, a server or a subprocess per test
 
@@ -32,22 +32,6 @@ def only_group(worked: Worked) -> PositionGroup:
 
 def sign_of(worked: Worked) -> int:
     return 1 if worked.primary.side == OrderSide.BUY else -1
-
-
-def vwap_premium(worked: Worked) -> float:
-    """sum(ratio x VWAP of the leg's fills in the order's direction), from the children in the cache."""
-    premium = 0.0
-    for leg_id, ratio in worked.spread.legs():
-        side = OrderSide.BUY if ratio * sign_of(worked) > 0 else OrderSide.SELL
-        fills = [
-            (e.last_px.as_double(), e.last_qty.as_double())
-            for o in worked.children
-            if o.instrument_id == leg_id
-            for e in o.events
-            if isinstance(e, OrderFilled) and e.order_side == side
-        ]
-        premium += ratio * sum(p * q for p, q in fills) / sum(q for _, q in fills)
-    return premium
 
 
 def assert_held_at(group: PositionGroup, units: int) -> None:
@@ -68,7 +52,7 @@ def test_a_completed_legging_execution_is_a_balanced_group_at_its_units(complete
     group = only_group(completed)
     assert_held_at(group, 6 * sign_of(completed))
     assert group.opened_units == 6 and group.status == "open" and group.working_orders == 0
-    assert group.entry_premium == pytest.approx(vwap_premium(completed), abs=1e-6)
+    assert group.entry_premium == pytest.approx(net_premium(completed), abs=1e-6)
     assert (
         0 < group.entry_premium < 6.00
     )  # a spread price of the 100/105 vertical, bought or sold: below the 100 call (about 6.00)
@@ -90,7 +74,7 @@ def test_a_legging_execution_cut_by_the_deadline_is_balanced_at_the_units_filled
         group = only_group(worked)
         assert_held_at(group, filled)
         assert group.working_orders == 0
-        assert group.entry_premium == pytest.approx(vwap_premium(worked), abs=1e-6)
+        assert group.entry_premium == pytest.approx(net_premium(worked), abs=1e-6)
     finally:
         worked.engine.dispose()
 

@@ -14,7 +14,7 @@ from hybrid.execution.ladder import Market, TickRule
 from hybrid.execution.two_part_machine import (
     SECOND_NS,
     Action,
-    AwaitSpreadQuote,
+    AwaitQuote,
     CancelChild,
     CancelTimer,
     Course,
@@ -105,11 +105,22 @@ def test_the_first_part_goes_at_mid_with_a_deadline_and_a_timeout() -> None:
     assert (m.phase, m.working) == (Phase.LADDER, ("S1",))
 
 
-def test_a_spread_without_a_quote_waits_for_its_first_one() -> None:
+def test_a_spread_without_a_quote_waits_for_its_first_one_and_says_why() -> None:
     m = machine()
-    assert only(m.start(at(0, spread_quoted=False)), AwaitSpreadQuote)
+    (awaited,) = only(m.start(at(0, spread_quoted=False)), AwaitQuote)
+    assert awaited.instrument_ids == (SPREAD,) and "no quote yet" in awaited.reason
     assert m.phase == Phase.WAIT and m.attempt == 0
-    assert only(m.on_spread_quote(at(1)), SpawnChild) == [SpawnChild("S1", 1, 1.10, int(3.5 * SECOND_NS))]
+    assert only(m.on_quote(at(1)), SpawnChild) == [SpawnChild("S1", 1, 1.10, int(3.5 * SECOND_NS))]
+    assert m.on_quote(at(2)) == []  # no longer awaited
+
+
+def test_waiting_for_a_first_quote_counts_against_the_deadline() -> None:
+    m = machine(deadline_seconds=5.0)
+    m.start(at(0, spread_quoted=False))
+    actions = m.on_timer(TimerKind.DEADLINE, at(5, spread_quoted=False))
+    assert Log("warning", "deadline while the spread had no quote yet: nothing was sent") in actions
+    (finish,) = only(actions, Finish)
+    assert finish.summary["status"] == "deadline" and finish.summary["waited_for_quote_s"] == 5.0
 
 
 def test_an_unfilled_child_is_cancelled_at_its_timeout_and_the_next_attempt_steps_a_rung_after_a_wait() -> None:
@@ -147,25 +158,45 @@ def test_a_spread_fill_without_leg_fills_is_repaired_protective_leg_first() -> N
     fill(m, "S1", 1, 1.10, OrderSide.BUY, at(1))  # the venue generated no leg fills
     repairs = only(m.on_timer(TimerKind.SETTLE, at(1)), SubmitLegOrder)
     assert m.phase == Phase.REPAIR
-    assert [(r.instrument_id, r.side, r.quantity, r.price, r.repair) for r in repairs] == [
-        (LONG, OrderSide.BUY, 1, 2.12, True),  # two ticks beyond the ask
-        (SHORT, OrderSide.SELL, 1, 0.88, True),
+    assert [(r.instrument_id, r.side, r.quantity, r.price, r.repair, r.timeout_at_ns) for r in repairs] == [
+        (LONG, OrderSide.BUY, 1, 2.12, True, None),  # IOC, two ticks beyond the ask
+        (SHORT, OrderSide.SELL, 1, 0.88, True, None),
     ]
-    for repair in repairs:
-        assert not only(fill(m, repair.key, 1, repair.price, repair.side, at(1.2)), RecordAttempt)  # not statistics
-    m.on_timer(TimerKind.SETTLE, at(1.2))
+    recorded = [only(fill(m, r.key, 1, r.price, r.side, at(1)), RecordAttempt)[0] for r in repairs]
+    assert [(r.kind, r.step, r.leg, r.filled) for r in recorded] == [  # balancing trades are statistics too
+        ("balance", -1, "buy_call", 1),
+        ("balance", -1, "sell_call", 1),
+    ]
+    m.on_timer(TimerKind.SETTLE, at(1))
     assert m.held() == {LONG: 1, SHORT: -1}
     assert (m.phase, m.filled_units) == (Phase.WAIT, 1)
 
 
+def test_a_balancing_order_left_short_is_sent_again_at_the_next_quote() -> None:
+    m = machine()
+    m.start(at(0))
+    fill(m, "S1", 1, 1.10, OrderSide.BUY, at(1))
+    m.on_leg_fill(LONG, Decimal(1))  # the short leg's synthetic fill is missing
+    (repair,) = only(m.on_timer(TimerKind.SETTLE, at(1)), SubmitLegOrder)
+    m.on_child_closed(repair.key, at(1))  # the IOC found no bid size
+    (awaited,) = only(m.on_timer(TimerKind.SETTLE, at(1)), AwaitQuote)  # not again on the same quote
+    assert awaited.instrument_ids == (SHORT,) and m.phase == Phase.REPAIR
+    (again,) = only(m.on_quote(at(1.25)), SubmitLegOrder)
+    assert (again.instrument_id, again.side, again.quantity) == (SHORT, OrderSide.SELL, 1)
+
+
 def test_legs_that_stay_unbalanced_end_the_order_as_unbalanced() -> None:
-    m = machine(settings=dataclasses.replace(SETTINGS, max_repair_rounds=1))
+    m = machine(settings=dataclasses.replace(SETTINGS, max_repair_rounds=2))
     m.start(at(0))
     fill(m, "S1", 1, 1.10, OrderSide.BUY, at(1))
     m.on_timer(TimerKind.SETTLE, at(1))
-    m.on_child_closed("L1", at(3.5))  # both repairs time out unfilled
-    m.on_child_closed("L2", at(3.5))
-    actions = m.on_timer(TimerKind.SETTLE, at(3.5))
+    m.on_child_closed("L1", at(1))  # both IOC repairs find nothing
+    m.on_child_closed("L2", at(1))
+    m.on_timer(TimerKind.SETTLE, at(1))
+    assert {a.key for a in only(m.on_quote(at(2)), SubmitLegOrder)} == {"L3", "L4"}  # a second round
+    m.on_child_closed("L3", at(2))
+    m.on_child_closed("L4", at(2))
+    actions = m.on_timer(TimerKind.SETTLE, at(2))
     assert only(actions, Log)[0].level == "error"
     assert m.stop == Stop(Ending.UNBALANCED) and m.phase == Phase.DONE
     (finish,) = only(actions, Finish)
@@ -189,6 +220,7 @@ def test_the_deadline_during_a_wait_ends_the_order() -> None:
         "filled_units": 0,
         "balanced": True,
         "legs": {"C100.SIM": "0", "C105.SIM": "0"},
+        "waited_for_quote_s": 0.0,
     }
     assert m.phase == Phase.DONE and m.on_timer(TimerKind.WAIT, at(6)) == []
 
@@ -291,3 +323,118 @@ def test_a_sold_spread_works_the_other_side() -> None:
     m.on_timer(TimerKind.DEADLINE, at(1))
     m.on_child_closed("S1", at(1))
     assert only(m.on_timer(TimerKind.SETTLE, at(1)), SpawnChild)[0].price == 1.00  # the bid
+
+
+# -- legging an iron condor: two protective wings ------------------------------------------------
+
+CALL_WING, PUT_WING = InstrumentId.from_str("C110.SIM"), InstrumentId.from_str("P90.SIM")
+CALL_BODY, PUT_BODY = InstrumentId.from_str("C105.SIM"), InstrumentId.from_str("P95.SIM")
+CONDOR_MARKETS = {
+    CALL_BODY: Market(1.85, 1.95),
+    CALL_WING: Market(0.85, 0.95),
+    PUT_WING: Market(0.75, 0.85),
+    PUT_BODY: Market(1.55, 1.65),
+}
+
+
+def condor(units: int = 4, start_rung: StartRung | None = None, **params: Any) -> TwoPartMachine:
+    """An iron condor sold for a credit, as a BUY of the spread: the wings are the legs it buys."""
+    legs = (
+        LegSpec(CALL_BODY, -1, 0.01, "call"),
+        LegSpec(CALL_WING, 1, 0.01, "call"),
+        LegSpec(PUT_WING, 1, 0.01, "put"),
+        LegSpec(PUT_BODY, -1, 0.01, "put"),
+    )
+    primary = Primary(
+        "P-2",
+        SPREAD,
+        OrderSide.BUY,
+        units,
+        0.01,
+        True,
+        legs,
+        dataclasses.replace(DEFAULTS, mode="legging", **params),
+        "SPY",
+    )
+    return TwoPartMachine(primary, SETTINGS, random.Random(0), start_rung)
+
+
+def on(seconds: float, markets: dict[InstrumentId, Market] = CONDOR_MARKETS) -> Moment:
+    return at(seconds, markets)
+
+
+def orders(actions: list[Action]) -> list[tuple[InstrumentId, OrderSide, Decimal, float]]:
+    return [(o.instrument_id, o.side, o.quantity, o.price) for o in only(actions, SubmitLegOrder)]
+
+
+def test_legging_prices_every_leg_at_the_highest_adapted_rung() -> None:
+    adapted = {"buy_call": 4, "buy_put": 0, "sell_call": 1, "sell_put": 0}
+    m = condor(start_rung=lambda _u, _m, role, _s: adapted[role])
+    assert orders(m.start(on(0))) == [  # both wings at rung 4 (the ask), not the put wing at mid
+        (CALL_WING, OrderSide.BUY, 1, 0.95),
+        (PUT_WING, OrderSide.BUY, 1, 0.85),
+    ]
+
+
+def _call_wing_only(m: TwoPartMachine) -> list[Action]:
+    """The first attempt: the call wing fills, the put wing times out unfilled; the end of that instant."""
+    m.start(on(0))
+    fill(m, "L1", 1, 0.90, OrderSide.BUY, on(1))
+    m.on_child_closed("L2", on(2.5))
+    return m.on_timer(TimerKind.SETTLE, on(2.5))
+
+
+def test_a_protective_leg_bought_without_its_partner_waits_for_it_instead_of_being_sold_back() -> None:
+    m = condor()
+    settled = _call_wing_only(m)
+    assert not only(settled, SubmitLegOrder) and not only(settled, RecordUnits)  # nothing sold back
+    assert m.held() == {CALL_BODY: 0, CALL_WING: 1, PUT_WING: 0, PUT_BODY: 0} and m.phase == Phase.WAIT
+    wait = timer(settled, TimerKind.WAIT)
+    # the next attempt asks only the put wing for its unit (one rung up), then the body is sold for it
+    assert orders(m.on_timer(TimerKind.WAIT, on(wait.at_ns / SECOND_NS))) == [(PUT_WING, OrderSide.BUY, 1, 0.81)]
+
+
+def test_at_the_end_the_unit_in_progress_is_completed_at_the_touch() -> None:
+    m = condor()
+    _call_wing_only(m)
+    actions = m.on_timer(TimerKind.DEADLINE, on(3))  # during the wait
+    assert orders(actions) == [(PUT_WING, OrderSide.BUY, 1, 0.87)]  # IOC, two ticks beyond the ask
+    (wing,) = only(actions, SubmitLegOrder)
+    fill(m, wing.key, 1, 0.85, OrderSide.BUY, on(3))
+    body = m.on_timer(TimerKind.SETTLE, on(3))
+    assert orders(body) == [(CALL_BODY, OrderSide.SELL, 1, 1.83), (PUT_BODY, OrderSide.SELL, 1, 1.53)]
+    for order in only(body, SubmitLegOrder):
+        fill(m, order.key, 1, order.price, OrderSide.SELL, on(3))
+    done = m.on_timer(TimerKind.SETTLE, on(3))
+    assert only(done, RecordUnits) == [RecordUnits(1, round(0.90 + 0.85 - 1.83 - 1.53, 6))]  # what was paid
+    assert only(done, Finish)[0].summary["filled_units"] == 1
+
+
+def test_a_cancelled_order_reduces_the_unit_in_progress() -> None:
+    m = condor()
+    _call_wing_only(m)
+    assert orders(m.on_primary_canceled(on(3))) == [(CALL_WING, OrderSide.SELL, 1, 0.83)]
+
+
+def test_a_leg_nobody_bids_for_is_not_sold_back_the_unit_is_completed() -> None:
+    m = condor()
+    _call_wing_only(m)
+    worthless = CONDOR_MARKETS | {CALL_WING: Market(0.00, 0.01)}
+    assert orders(m.on_primary_canceled(on(3, worthless))) == [(PUT_WING, OrderSide.BUY, 1, 0.87)]
+
+
+def test_sold_legs_that_cannot_be_completed_have_the_protective_legs_reduced_to_them() -> None:
+    m = machine(mode="legging", settings=dataclasses.replace(SETTINGS, max_repair_rounds=2))
+    m.start(at(0))
+    fill(m, "L1", 1, 2.05, OrderSide.BUY, at(1))
+    m.on_timer(TimerKind.SETTLE, at(1))  # the short leg's ladder child L2
+    m.on_child_closed("L2", at(3.5))
+    (first,) = only(m.on_timer(TimerKind.SETTLE, at(3.5)), SubmitLegOrder)
+    m.on_child_closed(first.key, at(3.5))  # no bid size
+    assert only(m.on_timer(TimerKind.SETTLE, at(3.5)), AwaitQuote)
+    (second,) = only(m.on_quote(at(4)), SubmitLegOrder)
+    assert (second.instrument_id, second.side) == (SHORT, OrderSide.SELL)
+    m.on_child_closed(second.key, at(4))
+    actions = m.on_timer(TimerKind.SETTLE, at(4))
+    assert only(actions, Log)[0].message.startswith("sold legs not completed, protective legs reduced")
+    assert orders(actions) == [(LONG, OrderSide.SELL, 1, 1.98)]

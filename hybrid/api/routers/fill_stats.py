@@ -17,7 +17,9 @@ from hybrid.execution.fill_stats import TABLE_KEYS, TABLE_METRICS
 router = APIRouter(prefix="/fill-stats", tags=["fill_stats"])
 
 # what a table can be grouped by: the attempt's descriptive columns, not its measurements
-Key = Literal["scope", "run_id", "underlying", "mode", "part", "ladder_steps", "step", "leg", "instrument_id", "side"]
+Key = Literal[
+    "scope", "run_id", "underlying", "mode", "part", "kind", "ladder_steps", "step", "leg", "instrument_id", "side"
+]
 
 
 class FillStatsQuery(Params):

@@ -1,0 +1,68 @@
+"""The end of an instant: work due once the venue has answered every command sent in it.
+
+Upstream, in ``nautilus_trader/backtest/engine.pyx`` of the installed package (1.231.0):
+``BacktestEngine._advance_time`` runs the timers due before the next data point in timestamp order,
+and the commands a timer callback sends reach the simulated venue only when the engine settles that
+timestamp's batch (``_process_and_settle_venues``). It does so after it has popped the *next* timer
+("settle previous timestamp batch before advancing"), or, for the last batch before the data point,
+after its loop, with no look for new timers. So an alert set "at now" from an order event that
+answers such a command runs after that next timer, with the clock stepped back to "now", or only
+after the next data point. A deadline that lands on a data timestamp is queued before the alert and
+runs first: an attempt that ended at 20.5 s was continued after a 25 s deadline, at 20.5 s.
+
+Workaround (:class:`InstantEnd`): when a command is sent, set an alert one nanosecond later, at that
+moment: it is queued before the venue answers, and the engine settles the command's batch before it
+runs it. Work asked for while that alert is pending (:meth:`InstantEnd.after`) runs in it; other work
+gets an alert at now, as before (events from data processing are answered before the next timer). In a
+live node the armed alert fires at once on wall time, usually before the venue answers; ``after`` then
+sets its own alert at now.
+
+Upstream: no issue found as of 1.231.0. ``tests/nautilus_compat/test_instant_end.py`` fails once an
+alert set in answer to a command runs before the engine's next timer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nautilus_trader.common.component import Clock
+from nautilus_trader.common.events import TimeEvent
+
+
+class InstantEnd:
+    """The end of the current instant on ``clock``, for one piece of work (alerts named ``<name>:...``)."""
+
+    def __init__(self, clock: Clock, name: str) -> None:
+        self._clock = clock
+        self._name = name
+        self._armed: tuple[str, int] | None = None  # the alert set after the last command, until it runs
+        self._due: list[Callable[[], None]] = []
+        self._alerts = 0
+
+    def sent(self) -> None:
+        """Call before sending a command: arms the alert one nanosecond after now (once per instant)."""
+        now = self._clock.timestamp_ns()
+        if self._armed is not None and self._armed[1] > now:
+            return
+        name = self._alert_name("sent")
+        self._armed = (name, now + 1)
+        self._clock.set_time_alert_ns(name, now + 1, self._on_alert)
+
+    def after(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` at the end of this instant, once the answers to what was sent in it are in."""
+        if self._armed is not None:
+            self._due.append(callback)
+        else:
+            self._clock.set_time_alert_ns(self._alert_name("now"), self._clock.timestamp_ns(), lambda _e: callback())
+
+    def _on_alert(self, event: TimeEvent) -> None:
+        if self._armed is None or self._armed[0] != event.name:
+            return  # a command sent later armed a later alert: the work runs there
+        self._armed = None
+        due, self._due = self._due, []
+        for callback in due:
+            callback()
+
+    def _alert_name(self, what: str) -> str:
+        self._alerts += 1
+        return f"{self._name}:{what}:{self._alerts}"
