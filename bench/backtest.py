@@ -1,8 +1,9 @@
 """Backtest throughput: the demo configuration against the bare engine on the same catalog.
 
 The demo run is the full system (configs/demo.toml: the autonomous IV-rank strategy with its risk
-gate, circuit breaker and leg balancing, the options margin model, the touch fill model, the equity
-sampler and progress actors); the bare run replays the same catalog on the same venue with
+gate, circuit breaker and leg balancing, its orders worked by the TwoPart algorithm in combo mode, the
+bot manager managing its groups, the options margin model, the fill model with price improvement, the
+leg fill pricer, the equity sampler and progress actors); the bare run replays the same catalog on the same venue with
 a strategy that does nothing and none of our actors. Both are timed
 over ``BacktestNode.run()`` (engine build, catalog load, replay). Before either is timed the catalog's
 files are read once and the demo's component modules imported, so that neither run pays for a cold

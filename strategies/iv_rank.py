@@ -24,10 +24,10 @@ Orders, balancing, expiry and risk go through the shared machinery: :class:`hybr
 ``source=autonomous``; leg repairs; groups closed ``close_days_before_expiry`` sessions before expiry),
 its gate :func:`hybrid.risk.check_entry` (open groups, portfolio |delta| and |vega|, loss per group,
 buying power) and :class:`hybrid.risk.CircuitBreaker` (daily loss, losing streak, rejections ->
-trading state REDUCING/HALTED). Exits beyond expiry are minimal until the bot manager owns them: take
-profit at ``take_profit_pct`` percent of the entry premium (the unit of the bot's
-:class:`~hybrid.management.management_rules.ProfitTranche` ``at_pct``; one tranche of the whole group),
-stop at ``stop_loss_pct`` (negative) percent of the entry premium, the unit of the bot's ``stop_loss_pct``.
+trading state REDUCING/HALTED). The strategy's only exit is the close before expiry: profit taking,
+stops and rolls are the bot manager's (:mod:`hybrid.management.bot_manager`, which sends its closes and
+rolls to this strategy's command endpoint; configs/demo.toml runs it over the autonomous groups), so a
+run has one rule and one unit for them.
 """
 
 from __future__ import annotations
@@ -70,9 +70,7 @@ from hybrid.risk import (
     request_trading_state,
 )
 from hybrid.tracking import PositionGroup
-from hybrid.tracking.book import group_book
 from hybrid.trading import (
-    CloseGroup,
     EntryProposal,
     GroupTrader,
     GroupTradingConfig,
@@ -119,8 +117,6 @@ class IVRankStrategyConfig(GroupTradingConfig, frozen=True):
     butterfly_wing_width: float = 5.0
     risk_per_position: float = 0.02
     max_units: int = 10
-    take_profit_pct: float | None = 50.0  # P&L in percent of |entry premium|, as ProfitTranche.at_pct
-    stop_loss_pct: float | None = None  # negative P&L in percent of |entry premium|, as the bot's stop_loss_pct
     check_interval_minutes: int = 15
     risk: RiskLimitsConfig = RiskLimitsConfig()
     breaker: CircuitBreakerConfig = CircuitBreakerConfig()
@@ -135,13 +131,6 @@ class IVRankStrategyConfig(GroupTradingConfig, frozen=True):
         parse_time(self.entry_start, "entry_start")
         parse_time(self.entry_end, "entry_end")
         regimes(self)  # each row checked, errors name it
-
-
-def entry_premium_dollars(group: PositionGroup) -> float | None:
-    """|Entry net premium| of every unit the group opened, in dollars: what ``take_profit_pct`` is a percent of."""
-    if group.entry_premium is None:
-        return None
-    return abs(group.entry_premium) * float(group.opened_units) * OPTION_MULTIPLIER
 
 
 def default_regimes(config: IVRankStrategyConfig) -> list[RegimeConfig]:
@@ -362,10 +351,11 @@ class IVRankStrategy(Strategy):
                 OPTION_MULTIPLIER,
             ),
         )
-        reason = check_entry(self.limits, self.book_state(), entry)
-        return reason
+        return check_entry(self.limits, self.book_state(), entry)
 
     def book_state(self) -> BookState:
+        """The book the gate judges an entry against. Groups closing for a roll are not counted among the
+        open groups (the roll's new group replaces each), so a full book can still roll."""
         book = portfolio_greeks(
             self.cache,
             self.clock.timestamp_ns(),
@@ -377,7 +367,7 @@ class IVRankStrategy(Strategy):
         account = self.portfolio.account(self.venue)
         free = account.balance_free(account.base_currency or account.currencies()[0]) if account is not None else None
         return BookState(
-            open_groups=len(self.trader.open_groups()),
+            open_groups=sum(not state.rolling for state in self.trader.open_groups()),
             delta=book.greeks.delta,
             vega=book.greeks.vega,
             free_balance=free.as_double() if free is not None else 0.0,
@@ -386,31 +376,11 @@ class IVRankStrategy(Strategy):
     def equity(self) -> float:
         return marked_equity(self.cache, self.portfolio, self.venue)
 
-    # -- risk and exits ----------------------------------------------------------------------
+    # -- risk and group events --------------------------------------------------------------
 
     def on_risk_check(self, event: TimeEvent) -> None:
-        """Every ``check_interval_minutes``: feed the breaker's daily loss, then the minimal exits."""
+        """Every ``check_interval_minutes``: feed the breaker's daily loss."""
         self.breaker.record_equity(self.equity(), event.ts_event)
-        self.check_exits()
-
-    def check_exits(self) -> None:
-        """Close a group at ``take_profit_pct`` or ``stop_loss_pct`` percent of its entry premium."""
-        held = [s for s in self.trader.open_groups() if s.trade is None and s.held != 0 and s.closing_reason is None]
-        if not held or (self.config.take_profit_pct is None and self.config.stop_loss_pct is None):
-            return
-        book = group_book(self.cache, self.msgbus)
-        take_profit, stop_loss = (
-            None if pct is None else pct / 100 for pct in (self.config.take_profit_pct, self.config.stop_loss_pct)
-        )
-        for state in held:
-            group = book.get(state.tags.group_id)
-            if group is None or group.pnl is None:
-                continue
-            premium = entry_premium_dollars(group)
-            if take_profit is not None and premium and group.pnl >= take_profit * premium:
-                self.trader.close_group(CloseGroup(state.tags.group_id, reason=f"take profit at {group.pnl:.2f}"))
-            elif stop_loss is not None and premium and group.pnl <= stop_loss * premium:
-                self.trader.close_group(CloseGroup(state.tags.group_id, reason=f"stop loss at {group.pnl:.2f}"))
 
     def on_group_closed(self, group: PositionGroup) -> None:
         self.breaker.record_close(group.pnl, self.clock.timestamp_ns())

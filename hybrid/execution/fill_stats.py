@@ -20,13 +20,21 @@ starting rung is the lowest rung that has at least ``min_samples`` ladder attemp
 (attempts with any fill / attempts) of at least ``target_fill_rate``; with no such rung, rung 0
 (the mid). Balancing rows do not count. The counts behind it are kept in memory (loaded once per
 key from the database, then updated with each new attempt), so the rule costs nothing per order.
+A part (:meth:`FillStats.part_start`) starts at the highest of its legs' starting rungs, except under
+the passive floor: of the parts adaptation starts above the mid, every ``1 / passive_floor``-th (the
+10th, 20th, ... with 0.1) starts at the mid anyway. Rungs below the start are otherwise never tried,
+so without it a rung that stopped filling would never be sampled again and the start could only rise;
+with it the mid keeps getting attempts, and once they fill often enough again (``target_fill_rate``
+over all its attempts) the start comes back down. The floor's count is kept per run (in memory).
 
 Schema version 2 added ``kind``; a version-1 database is migrated in place (its rows are ladder rows).
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -119,6 +127,7 @@ class FillStats:
         db.ensure_schema(COMPONENT, SCHEMA_VERSION, SCHEMA)
         self._pending: list[tuple] = []
         self._counts: dict[AdaptKey, dict[int, list[int]]] = {}
+        self._adapted_parts: dict[tuple[AdaptKey, ...], list[int]] = defaultdict(lambda: [0, 0])
 
     @classmethod
     def open(cls, path: str | None, flush_rows: int = 200) -> FillStats:
@@ -155,6 +164,21 @@ class FillStats:
             if attempts >= min_samples and fills >= target_fill_rate * attempts:
                 return step
         return 0
+
+    def part_start(
+        self, keys: Sequence[AdaptKey], min_samples: int, target_fill_rate: float, passive_floor: float
+    ) -> int:
+        """The first rung of a part whose legs have ``keys``: the highest of their :meth:`start_step`, or
+        the mid when the passive floor (module docstring) is due; one call per part."""
+        start = max(self.start_step(key, min_samples, target_fill_rate) for key in keys)
+        if start == 0 or passive_floor <= 0:
+            return start
+        counts = self._adapted_parts[tuple(keys)]  # parts adapted above the mid, of them started at the mid
+        counts[0] += 1
+        if counts[1] < math.floor(passive_floor * counts[0] + 1e-9):
+            counts[1] += 1
+            return 0
+        return start
 
     def table(
         self, run_id: str | None = None, scope: str | None = None, by: tuple[str, ...] = TABLE_KEYS

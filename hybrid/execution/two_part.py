@@ -133,7 +133,8 @@ class TwoPartConfig(ExecAlgorithmConfig, frozen=True):
     ``stats_db``: SQLite file of the fill statistics (None: ``$HYBRID_DB`` or state/hybrid.sqlite);
     ``stats_scope``: their scope (None: ``backtest`` under a simulated clock, else ``live``);
     ``stats_flush_rows``: rows per write in a backtest (live writes when each order ends).
-    ``adapt*``: the starting-rung rule of :mod:`hybrid.execution.fill_stats`.
+    ``adapt*``: the starting-rung rule of :mod:`hybrid.execution.fill_stats`; ``adapt_passive_floor``:
+    the share of the parts adaptation starts above the mid that start at the mid anyway (0: none).
     """
 
     exec_algorithm_id: ExecAlgorithmId | None = ExecAlgorithmId(ALGORITHM_ID)
@@ -158,6 +159,7 @@ class TwoPartConfig(ExecAlgorithmConfig, frozen=True):
     adapt: bool = True
     adapt_min_samples: int = 20
     adapt_target_fill_rate: float = 0.5
+    adapt_passive_floor: float = 0.1
 
     def __post_init__(self) -> None:
         self.defaults()  # the per-order defaults are checked like per-order params
@@ -176,6 +178,7 @@ class TwoPartConfig(ExecAlgorithmConfig, frozen=True):
             ("stats_flush_rows", self.stats_flush_rows >= 1, "an integer >= 1", self.stats_flush_rows),
             ("adapt_min_samples", self.adapt_min_samples >= 1, "an integer >= 1", self.adapt_min_samples),
             ("adapt_target_fill_rate", 0 < self.adapt_target_fill_rate <= 1, "in (0, 1]", self.adapt_target_fill_rate),
+            ("adapt_passive_floor", 0 <= self.adapt_passive_floor <= 1, "in [0, 1]", self.adapt_passive_floor),
         )
         for name, ok, valid, value in checks:
             if not ok:
@@ -531,10 +534,13 @@ class TwoPart(ExecAlgorithm):
         instant = InstantEnd(self.clock, primary.client_order_id.value)
         return _Run(primary, instrument, {leg.id: leg for leg, _ in legs}, machine, instant)
 
-    def _start_step(self, underlying: str, mode: str, role: str, steps: int) -> int:
-        """The fill statistics' starting rung (:meth:`FillStats.start_step`)."""
-        key = (self.scope, underlying, mode, role, steps)
-        return self.stats.start_step(key, self.config.adapt_min_samples, self.config.adapt_target_fill_rate)
+    def _start_step(self, underlying: str, mode: str, roles: tuple[str, ...], steps: int) -> int:
+        """The fill statistics' first rung of a part (:meth:`FillStats.part_start`)."""
+        keys = [(self.scope, underlying, mode, role, steps) for role in roles]
+        config = self.config
+        return self.stats.part_start(
+            keys, config.adapt_min_samples, config.adapt_target_fill_rate, config.adapt_passive_floor
+        )
 
     def _moment(self, run: _Run) -> Moment:
         markets: dict[InstrumentId, Market] = {}

@@ -236,7 +236,8 @@ Action = (
     | Finish
     | Log
 )
-StartRung = Callable[[str, str, str, int], int]  # (underlying, mode, leg role, ladder steps) -> the first rung
+# (underlying, mode, the attempt's leg roles, ladder steps) -> the first rung of a part, asked once per part
+StartRung = Callable[[str, str, tuple[str, ...], int], int]
 LADDER, BALANCE = "ladder", "balance"  # the kinds of child (and of fill-statistics row)
 
 
@@ -293,6 +294,7 @@ class _State:
     stop: Stop | None = None
     part: int = 0
     attempt: int = 0
+    start: int | None = None  # the part's first rung, fixed when its first attempt is priced
     filled_units: int = 0
     spread_filled: Decimal = Decimal(0)
     children: dict[str, _Child] = field(default_factory=dict)  # the working ones, in submission order
@@ -537,17 +539,21 @@ class TwoPartMachine:
         return bool(self._state.children)
 
     def _rung(self, roles: Iterable[str], steps: int) -> int:
-        """The attempt's rung: the completion's is the bound; else the adapted start, one up per attempt.
+        """The attempt's rung: the completion's is the bound; else the part's start, one up per attempt.
 
-        Legging prices every leg at one rung, the highest of the legs' adapted starts (the lowest rung
-        at which each of them usually fills), so no protective leg crosses while its partner waits at mid.
+        The start is asked of ``start_rung`` once per part, for all the attempt's leg roles together
+        (:meth:`hybrid.execution.fill_stats.FillStats.part_start`: the highest of the legs' adapted
+        starts, or the mid under the passive floor), so every leg of a legging attempt is priced at one
+        rung and no protective leg crosses while its partner waits at mid.
         """
-        if self._state.course == Course.COMPLETION:
+        state = self._state
+        if state.course == Course.COMPLETION:
             return steps
-        start_rung = self._start_rung
-        underlying, mode = self.primary.underlying, self.mode
-        start = 0 if start_rung is None else max(start_rung(underlying, mode, role, steps) for role in roles)
-        return min(start + self._state.attempt, steps)
+        if state.start is None:
+            start_rung = self._start_rung
+            underlying, mode = self.primary.underlying, self.mode
+            state.start = 0 if start_rung is None else start_rung(underlying, mode, tuple(roles), steps)
+        return min(state.start + state.attempt, steps)
 
     def _ladder(self, now: Moment, side: OrderSide, leg: _Leg | None) -> Ladder | None:
         """The ladder of the spread (from its legs' markets) or of one leg/contract; None without markets."""
@@ -780,7 +786,7 @@ class TwoPartMachine:
         state = self._state
         if state.stop is None and state.filled_units >= self.goal:
             state.part += 1
-            state.attempt = 0
+            state.attempt, state.start = 0, None
             if state.part == len(self.parts):
                 self._end(now)
                 return

@@ -142,6 +142,9 @@ class _Trade:
     canceling: bool = False
 
 
+ROLL_REASON = "roll"  # the closing reason of a group being rolled
+
+
 @dataclass
 class GroupState:
     """What the owning strategy knows of one of its groups while it lives."""
@@ -167,6 +170,11 @@ class GroupState:
     def units(self) -> Decimal:
         """Structure units held (signed like the opening side: positive once opened)."""
         return self.held / self.per_unit
+
+    @property
+    def rolling(self) -> bool:
+        """Closing for a roll: its new group replaces it (a risk gate need not count both)."""
+        return self.closing_reason == ROLL_REASON
 
 
 class GroupTradingConfig(StrategyConfig, frozen=True):
@@ -387,7 +395,7 @@ class GroupTrader:
         state = self.groups.get(command.group_id)
         if state is None:
             return self._refuser(command.command_id, command.group_id)(f"no open group {command.group_id} to roll")
-        closed = self.close_group(CloseGroup(command.group_id, execution=command.execution, reason="roll"))
+        closed = self.close_group(CloseGroup(command.group_id, execution=command.execution, reason=ROLL_REASON))
         if not closed.accepted:
             return GroupCommandResult(command.command_id, False, command.group_id, closed.reason)
         tags = state.tags

@@ -115,6 +115,30 @@ def test_start_step_is_the_lowest_rung_that_usually_fills(tmp_path: Path) -> Non
     assert stats.start_step(("live", "SPY", "combo", "combo", 4), 1, 0.5) == 0  # another scope
 
 
+def test_a_part_starts_at_the_highest_start_of_its_legs(tmp_path: Path) -> None:
+    stats = FillStats(Database(tmp_path / "s.sqlite"))
+    for _ in range(5):
+        stats.record(attempt(1.0, mode="legging", leg="buy_call", step=3))
+        stats.record(attempt(1.0, mode="legging", leg="buy_put", step=1))
+    keys = [("backtest", "SPY", "legging", leg, 4) for leg in ("buy_call", "buy_put", "sell_call")]
+    assert stats.part_start(keys, min_samples=5, target_fill_rate=0.5, passive_floor=0.0) == 3
+
+
+def test_the_passive_floor_starts_every_tenth_adapted_part_at_mid_so_mid_can_be_learnt_again(tmp_path: Path) -> None:
+    stats = FillStats(Database(tmp_path / "s.sqlite"))
+    key = ("backtest", "SPY", "combo", "combo", 4)
+    for _ in range(20):
+        stats.record(attempt(step=0))  # mid never filled
+        stats.record(attempt(1.0, step=4))  # the natural always did
+    starts = [stats.part_start([key], 20, 0.5, passive_floor=0.1) for _ in range(30)]
+    assert [i for i, start in enumerate(starts, 1) if start == 0] == [10, 20, 30]
+    assert set(starts) == {0, 4}
+    assert {stats.part_start([key], 20, 0.5, passive_floor=0.0) for _ in range(30)} == {4}  # no floor: sticky
+    for _ in range(40):  # the market changed: mid fills again in the parts the floor sends there
+        stats.record(attempt(1.0, step=0))
+    assert stats.part_start([key], 20, 0.5, passive_floor=0.1) == 0
+
+
 def test_adaptation_counts_are_read_back_after_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite"
     stats = FillStats(Database(path))

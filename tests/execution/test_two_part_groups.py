@@ -169,7 +169,7 @@ def test_group_trader_legging_groups_stay_open_balanced_and_unflattened(
 def test_group_trader_closes_legging_groups_before_expiry(
     scenario_catalog: Callable[[str], Path], tmp_path: Path
 ) -> None:
-    strategy = {"execution": LEGGING_EXECUTION, "min_dte": 1, "max_dte": 4, "take_profit_pct": None}
+    strategy = {"execution": LEGGING_EXECUTION, "min_dte": 1, "max_dte": 4}
     out = run_iv_rank(scenario_catalog("high_iv"), tmp_path, strategy, actors=(two_part(tmp_path),))
     closed = [g for g in out.groups if g["status"] == "closed"]
     assert closed and out.summary["all_groups_balanced"]

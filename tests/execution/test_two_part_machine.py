@@ -305,16 +305,19 @@ def test_a_missing_quote_skips_the_attempt() -> None:
     assert not only(actions, SpawnChild) and timer(actions, TimerKind.SETTLE)
 
 
-def test_the_fill_statistics_choose_the_first_rung() -> None:
+def test_the_fill_statistics_choose_the_first_rung_once_per_part() -> None:
     asked = []
 
-    def start_rung(underlying: str, mode: str, role: str, steps: int) -> int:
-        asked.append((underlying, mode, role, steps))
-        return 2
+    def start_rung(underlying: str, mode: str, roles: tuple[str, ...], steps: int) -> int:
+        asked.append((underlying, mode, roles, steps))
+        return 2 - len(asked)  # what the statistics say changes with every question
 
     m = machine(start_rung=start_rung)
-    assert only(m.start(at(0)), SpawnChild)[0].price == 1.15
-    assert asked == [("SPY", "combo", "combo", 4)]
+    assert only(m.start(at(0)), SpawnChild)[0].price == 1.12  # rung 1
+    m.on_child_closed("S1", at(2.5))
+    wait = timer(m.on_timer(TimerKind.SETTLE, at(2.5)), TimerKind.WAIT)
+    assert only(m.on_timer(TimerKind.WAIT, at(wait.at_ns / SECOND_NS)), SpawnChild)[0].price == 1.15  # rung 2
+    assert asked == [("SPY", "combo", ("combo",), 4)]  # the part's start was asked once, not per attempt
 
 
 def test_a_sold_spread_works_the_other_side() -> None:
@@ -367,9 +370,9 @@ def orders(actions: list[Action]) -> list[tuple[InstrumentId, OrderSide, Decimal
     return [(o.instrument_id, o.side, o.quantity, o.price) for o in only(actions, SubmitLegOrder)]
 
 
-def test_legging_prices_every_leg_at_the_highest_adapted_rung() -> None:
+def test_legging_prices_every_leg_at_the_one_rung_of_the_part() -> None:
     adapted = {"buy_call": 4, "buy_put": 0, "sell_call": 1, "sell_put": 0}
-    m = condor(start_rung=lambda _u, _m, role, _s: adapted[role])
+    m = condor(start_rung=lambda _u, _m, roles, _s: max(adapted[role] for role in roles))
     assert orders(m.start(on(0))) == [  # both wings at rung 4 (the ask), not the put wing at mid
         (CALL_WING, OrderSide.BUY, 1, 0.95),
         (PUT_WING, OrderSide.BUY, 1, 0.85),

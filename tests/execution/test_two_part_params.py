@@ -73,3 +73,5 @@ def test_config_rejects_bad_values_in_one_line() -> None:
         TwoPartConfig.parse(msgspec.json.encode({"leg_tick_rule": "dime"}))
     with pytest.raises(ValueError, match="'first_fraction' must be a number between 0 and 1"):
         TwoPartConfig(first_fraction=0.0)
+    with pytest.raises(ValueError, match=r"TwoPartConfig\.adapt_passive_floor must be in \[0, 1\], got 1.5"):
+        TwoPartConfig(adapt_passive_floor=1.5)

@@ -306,7 +306,7 @@ def test_groups_of_every_source_are_managed_through_their_owner(
             1,
             "strategies.iv_rank:IVRankStrategy",
             "strategies.iv_rank:IVRankStrategyConfig",
-            {**iv_rank, "take_profit_pct": None},
+            iv_rank,
         ),
         ComponentSpec(
             "strategies",
@@ -327,6 +327,25 @@ def test_groups_of_every_source_are_managed_through_their_owner(
     (demo,) = [g for g in outcome.groups if g["strategy_id"].startswith("SpreadDemo")]
     assert [a["action"] for a in outcome.actions if a["group_id"] == demo["group_id"]] == ["not_managed"]
     assert outcome.summary["all_groups_balanced"]
+
+
+def test_a_full_autonomous_book_still_rolls_its_group(scenario_catalog: Callable[[str], Path], tmp_path: Path) -> None:
+    """The IV-rank strategy at its open-group limit: the roll's new group replaces its parent, which is
+    not counted against the limit (before, every roll of a full book was refused and closed instead)."""
+    iv_rank = tomllib.loads(Path("configs/iv_rank_small.toml").read_text())["strategies"][0]["config"]
+    config = {**iv_rank, "min_dte": 8, "max_dte": 12, "risk": {**iv_rank["risk"], **ONE_GROUP}}
+    extra = (
+        ComponentSpec(
+            "strategies", 1, "strategies.iv_rank:IVRankStrategy", "strategies.iv_rank:IVRankStrategyConfig", config
+        ),
+    )
+    roll = {"below_dte": 9, "target_dte_min": 14, "target_dte_max": 21}
+    bot = {"rules": {"profit_tranches": [], "stop_loss_pct": None, "roll": roll}}
+    outcome = run(scenario_catalog("high_iv"), tmp_path, bot=bot, without=("RecurringTemplates",), extra=extra)
+    (parent, *_) = [g for g in outcome.groups if g["strategy_id"].startswith("IVRankStrategy")]
+    assert outcome.of("roll", parent["group_id"]) and not outcome.of("roll_failed")
+    (opened,) = [a for a in outcome.of("roll_opened") if a["details"]["parent_id"] == parent["group_id"]]
+    assert outcome.group(opened["group_id"])["status"] == "open" and outcome.summary["all_groups_balanced"]
 
 
 @pytest.mark.parametrize(

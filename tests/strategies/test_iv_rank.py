@@ -158,7 +158,7 @@ def test_orders_larger_than_the_displayed_size_are_repaired_to_balance(
 def test_groups_close_the_session_before_expiry_and_nothing_stays_open(
     scenario_catalog: Catalogs, tmp_path: Path
 ) -> None:
-    out = run_iv_rank(scenario_catalog("high_iv"), tmp_path, {"min_dte": 1, "max_dte": 4, "take_profit_pct": None})
+    out = run_iv_rank(scenario_catalog("high_iv"), tmp_path, {"min_dte": 1, "max_dte": 4})
     assert out.groups and all(g["status"] in ("closed", "unfilled") for g in out.groups)
     assert any(g["status"] == "closed" for g in out.groups)
     assert out.open_positions == 0
@@ -173,7 +173,7 @@ def test_a_close_that_has_not_filled_by_the_last_session_crosses_before_its_clos
     out = run_iv_rank(
         expiry_catalog,
         tmp_path,
-        {"min_dte": 1, "max_dte": 3, "take_profit_pct": None, "execution": execution, "risk": {"max_open_groups": 2}},
+        {"min_dte": 1, "max_dte": 3, "execution": execution, "risk": {"max_open_groups": 2}},
     )
     orders = out.orders()
     assert not orders["tags"].str.contains("EXPIRATION_").any()  # nothing reached the venue's settlement
@@ -206,7 +206,6 @@ def test_a_group_held_to_expiry_is_settled_by_the_venue_and_closed_in_the_books(
         {
             "min_dte": 1,
             "max_dte": 3,
-            "take_profit_pct": None,
             "close_days_before_expiry": 0,
             "exit_time": "16:30",
             "risk": {"max_open_groups": 1},

@@ -27,7 +27,7 @@ def test_the_book_matches_a_rebuild_through_the_iv_rank_strategys_run(scenario_c
 
 
 def test_the_book_matches_a_rebuild_through_expiry_settlement(expiry_catalog: Path, tmp_path: Path):
-    expiry = {"min_dte": 1, "max_dte": 3, "take_profit_pct": None, "close_days_before_expiry": 0, "exit_time": "16:30"}
+    expiry = {"min_dte": 1, "max_dte": 3, "close_days_before_expiry": 0, "exit_time": "16:30"}
     out = run_iv_rank(expiry_catalog, tmp_path, expiry, actors=(ComponentSpec(*ORACLE),))
     assert out.orders()["tags"].str.contains("EXPIRATION_OPRA").any()
     oracle_of(out.actors)
