@@ -303,8 +303,12 @@ class TwoPart(ExecAlgorithm):
 
     def on_quote_tick(self, tick: QuoteTick) -> None:
         for run in self._awaiting.pop(tick.instrument_id, ()):
-            if run.primary.client_order_id in self._runs:
-                self._carry_out(run, run.machine.on_quote(self._moment(run)))
+            # priced once every quote of this instant is in: the other legs' may still come
+            run.instant.defer(functools.partial(self._on_awaited_quote, run))
+
+    def _on_awaited_quote(self, run: _Run) -> None:
+        if run.primary.client_order_id in self._runs:
+            self._carry_out(run, run.machine.on_quote(self._moment(run)))
 
     def on_order_canceled(self, event: OrderCanceled) -> None:
         run = self._runs.get(event.client_order_id)
