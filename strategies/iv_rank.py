@@ -2,7 +2,8 @@
 
 Once a trading day, inside the New York entry window, the strategy ranks today's 30-day ATM implied
 vol against the trailing year (:mod:`hybrid.options.ivrank`) and looks the rank up in its regime
-table. The default table:
+table, at the end of the instant of the underlying's first quote in the window (once that instant's option
+quotes are in: docs/backtest.md, "Decisions and the market of their instant"). The default table:
 
     IV rank (50, 100]  iron_condor     short strikes at the 16-delta put and call, wings ``wing_width`` away
     IV rank (30, 50]   call_butterfly  body at the money, wings ``butterfly_wing_width`` away
