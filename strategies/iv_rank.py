@@ -2,7 +2,8 @@
 
 Once a trading day, inside the New York entry window, the strategy ranks today's 30-day ATM implied
 vol against the trailing year (:mod:`hybrid.options.ivrank`) and looks the rank up in its regime
-table. The default table:
+table, at the end of the instant of the underlying's first quote in the window (once that instant's option
+quotes are in: docs/backtest.md, "Decisions and the market of their instant"). The default table:
 
     IV rank (50, 100]  iron_condor     short strikes at the 16-delta put and call, wings ``wing_width`` away
     IV rank (30, 50]   call_butterfly  body at the money, wings ``butterfly_wing_width`` away
@@ -33,6 +34,7 @@ run has one rule and one unit for them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from datetime import timedelta
 
 import msgspec
@@ -47,6 +49,7 @@ from nautilus_trader.trading.strategy import Strategy
 from pydantic import ValidationError
 
 from hybrid.calendar.exchange_time import ns_new_york, ns_new_york_date
+from hybrid.nautilus_compat.instant_end import InstantEnd
 from hybrid.options.analytics import analyze
 from hybrid.options.catalogue import get_strategy
 from hybrid.options.chain import ChainError
@@ -220,6 +223,7 @@ class IVRankStrategy(Strategy):
     # -- lifecycle ---------------------------------------------------------------------------
 
     def on_start(self) -> None:
+        self.instant = InstantEnd(self.clock, f"{self.id}:entry")
         self.trader.start()
         self.msgbus.register(breaker_endpoint(self.id), self.on_reset_breaker)
         self.subscribe_quote_ticks(self.underlying_id)
@@ -252,8 +256,9 @@ class IVRankStrategy(Strategy):
 
     def on_quote_tick(self, tick: QuoteTick) -> None:
         self.trader.on_quote_tick(tick)
-        if tick.instrument_id == self.underlying_id:
-            self.maybe_enter(tick.ts_event)
+        if tick.instrument_id == self.underlying_id and self.entry_due(tick.ts_event):
+            # decided once the options' quotes of this instant are in, not on the underlying's tick before them
+            self.instant.defer(functools.partial(self.maybe_enter, tick.ts_event))
 
     def on_order_filled(self, event: OrderFilled) -> None:
         self.trader.on_order_filled(event)
@@ -263,14 +268,19 @@ class IVRankStrategy(Strategy):
 
     # -- entries -----------------------------------------------------------------------------
 
-    def maybe_enter(self, ts_ns: int) -> None:
-        """At the first underlying quote inside the entry window of a day due for an entry, decide once."""
+    def entry_due(self, ts_ns: int) -> bool:
+        """Inside the entry window of a day due for an entry, not yet decided."""
         now = ns_new_york(ts_ns)
         today = now.date()
         if today == self.last_decision_day or not self.entry_start <= now.time() <= self.entry_end:
+            return False
+        return self.last_entry_day is None or (today - self.last_entry_day).days >= self.config.entry_every_days
+
+    def maybe_enter(self, ts_ns: int) -> None:
+        """At the first underlying quote inside the entry window of a day due for an entry, decide once."""
+        if not self.entry_due(ts_ns):
             return
-        if self.last_entry_day is not None and (today - self.last_entry_day).days < self.config.entry_every_days:
-            return
+        today = ns_new_york_date(ts_ns)
         decision = self.decide(ts_ns, today)
         if decision is None:
             return  # no market yet: try again at the next quote

@@ -39,7 +39,9 @@ Only clock alerts and awaited quotes drive it (timeouts, waits, the deadline, a 
 for, and an "end of instant" alert after each attempt so that every leg fill of the instant is in):
 simulated time in a backtest, wall time in a live node. The end of an instant is :class:`hybrid.nautilus_compat.instant_end.InstantEnd`:
 in a backtest an alert set when a command is sent, so that it runs before later timers (the deadline
-among them) and before the next data.
+among them) and before the next data. An awaited quote is acted on at the end of its instant too
+(:meth:`~hybrid.nautilus_compat.instant_end.InstantEnd.defer`): the other legs' quotes of that instant may
+still come, and a child priced before them would meet a book that no longer exists.
 
 The primary stays ``INITIALIZED`` while it is worked (``reduce_primary=False``: its quantity is not
 reduced, so nothing needs restoring when a child is cancelled). A strategy that cancels the
@@ -306,8 +308,12 @@ class TwoPart(ExecAlgorithm):
 
     def on_quote_tick(self, tick: QuoteTick) -> None:
         for run in self._awaiting.pop(tick.instrument_id, ()):
-            if run.primary.client_order_id in self._runs:
-                self._carry_out(run, run.machine.on_quote(self._moment(run)))
+            # priced once every quote of this instant is in: the other legs' may still come
+            run.instant.defer(functools.partial(self._on_awaited_quote, run))
+
+    def _on_awaited_quote(self, run: _Run) -> None:
+        if run.primary.client_order_id in self._runs:
+            self._carry_out(run, run.machine.on_quote(self._moment(run)))
 
     def on_order_canceled(self, event: OrderCanceled) -> None:
         run = self._runs.get(event.client_order_id)

@@ -17,6 +17,14 @@ gets an alert at now, as before (events from data processing are answered before
 live node the armed alert fires at once on wall time, usually before the venue answers; ``after`` then
 sets its own alert at now.
 
+The same engine loop decides when a decision sees its market. Data stamped t is processed one point at a
+time, each followed by the handlers and the venue's settlement; timers due at t, among them the data
+engine's ``SPREAD_QUOTE_<spread>`` timer that builds an aggregated spread quote, run only after every data
+point at t. So a strategy deciding on the underlying's tick at t sees the option quotes of t not yet
+applied, or the spread's quote of the previous interval, and its order reaches a venue book of the previous
+instant. :meth:`InstantEnd.defer` runs work one nanosecond after now: after all data and timers of t and the
+venue's answers to them, before anything stamped later (the group trader prices and sends its orders there).
+
 Upstream: no issue found as of 1.231.0. ``tests/nautilus_compat/test_instant_end.py`` fails once an
 alert set in answer to a command runs before the engine's next timer.
 """
@@ -54,6 +62,11 @@ class InstantEnd:
             self._due.append(callback)
         else:
             self._clock.set_time_alert_ns(self._alert_name("now"), self._clock.timestamp_ns(), lambda _e: callback())
+
+    def defer(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once everything stamped now is in (data, timers, the venue's answers): at now + 1 ns."""
+        self.sent()
+        self._due.append(callback)
 
     def _on_alert(self, event: TimeEvent) -> None:
         if self._armed is None or self._armed[0] != event.name:

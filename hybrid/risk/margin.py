@@ -35,6 +35,7 @@ the model on the venue's account at start (the same account object the simulated
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -111,13 +112,18 @@ def book_requirement(options: Sequence[OptionPosition], spot: float, rates: Marg
 def allocate(
     positions: Sequence[OptionPosition], spot: float, rates: MarginRates, multiplier: float
 ) -> dict[InstrumentId, float]:
-    """The book requirement shared among its short legs in proportion to their naked requirements."""
+    """The book requirement shared among its short legs in proportion to their naked requirements, in whole
+    cents that sum to the requirement (the largest remainders get the odd cents), as the account books them."""
     total = book_requirement(positions, spot, rates, multiplier)
     weights = {p.instrument_id: naked_requirement(p, spot, rates, multiplier) for p in positions}
     weight_sum = sum(weights.values())
     if weight_sum <= 0:
         return {p.instrument_id: 0.0 for p in positions}
-    return {instrument_id: total * w / weight_sum for instrument_id, w in weights.items()}
+    cents = round(total * 100)
+    exact = {instrument_id: cents * w / weight_sum for instrument_id, w in weights.items()}
+    shares = {instrument_id: math.floor(v) for instrument_id, v in exact.items()}
+    odd = sorted(exact, key=lambda i: (shares[i] - exact[i], str(i)))[: cents - sum(shares.values())]
+    return {instrument_id: (c + (instrument_id in odd)) / 100 for instrument_id, c in shares.items()}
 
 
 def entry_requirement(

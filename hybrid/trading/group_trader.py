@@ -33,6 +33,11 @@ What it does:
   it; it is settled by the venue, and the trader books it closed when the expiry is recorded or the
   settlement fills arrive (shares delivered by a physical settlement are flattened by leg balancing at
   the next session). Nothing is ordered on a structure with an expired contract.
+- orders are priced and sent at the end of the instant they were decided in
+  (:meth:`hybrid.nautilus_compat.instant_end.InstantEnd.defer`): a decision on the underlying's tick
+  at t, or on a timer at t, is priced from the quotes of t after all data stamped t and the spread's
+  aggregated quote of t are in, and reaches the venue's book of that instant (docs/backtest.md,
+  "Decisions and the market of their instant").
 - after every fill or ended order of a group: at the end of the instant, leg balancing
   (:class:`hybrid.execution.balancing.LegBalancer`); when a group is flat again it is reported closed
   with its P&L (``on_closed``), a rejection with its reason (``on_rejected``).
@@ -75,6 +80,7 @@ from nautilus_trader.trading.strategy import Strategy
 from hybrid.calendar import nyse as calendar
 from hybrid.calendar.exchange_time import NEW_YORK, ns_new_york_date
 from hybrid.execution.balancing import AfterHours, LegBalancer, Repair, RepairOrderType
+from hybrid.nautilus_compat.instant_end import InstantEnd
 from hybrid.nautilus_compat.spreads import LEG_FILL_MARKER
 from hybrid.nautilus_compat.topics import RISK_EVENTS
 from hybrid.options.analytics import AnalysisResult, analyze
@@ -258,11 +264,14 @@ class GroupTrader:
         # instrument -> the ids of the groups on it, in the order they were watched: a dict, not a set, so
         # groups sharing one instrument are worked in the same order whatever the hash seed
         self._watchers: dict[InstrumentId, dict[str, None]] = {}
+        self._instant: InstantEnd | None = None  # where wanted trades are priced and sent (set at start)
+        self._due: dict[str, int] = {}  # group -> the instant its trade was decided, sent at its end, in order
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
         """Register the command endpoint, follow the risk engine's trading state and the expiry records."""
+        self._instant = InstantEnd(self.strategy.clock, f"{self.strategy.id}:work")
         self.strategy.msgbus.register(command_endpoint(self.strategy.id), self.handle_command)
         self.strategy.msgbus.subscribe(RISK_EVENTS, self._on_risk_event)
         self.strategy.msgbus.subscribe(EXPIRY_TOPIC, self._on_expiry)
@@ -272,6 +281,7 @@ class GroupTrader:
         self.strategy.msgbus.deregister(command_endpoint(self.strategy.id), self.handle_command)
         self.strategy.msgbus.unsubscribe(RISK_EVENTS, self._on_risk_event)
         self.strategy.msgbus.unsubscribe(EXPIRY_TOPIC, self._on_expiry)
+        self._due.clear()
         for state in self.groups.values():
             if state.trade is not None and state.trade.working is not None:
                 order = self.strategy.cache.order(state.trade.working)
@@ -529,9 +539,24 @@ class GroupTrader:
         )
 
     def _work(self, state: GroupState) -> None:
-        """Submit the group's wanted trade if nothing is working and the structure has a quote."""
+        """Send the group's wanted trade at the end of this instant, if nothing is working by then."""
         trade = state.trade
-        if trade is None or trade.working is not None or trade.quantity <= 0:
+        group_id = state.tags.group_id
+        if trade is None or trade.working is not None or trade.quantity <= 0 or group_id in self._due:
+            return
+        if self._instant is None:
+            raise RuntimeError(f"group {group_id}: the group trader of {self.strategy.id} is not started")
+        self._due[group_id] = self.strategy.clock.timestamp_ns()
+        self._instant.defer(lambda: self._send(group_id))
+
+    def _send(self, group_id: str) -> None:
+        """Price and submit the group's wanted trade from the instant's quotes, if the structure has one."""
+        decided_ns = self._due.pop(group_id, None)
+        if decided_ns is None:
+            return  # stopped since
+        state = self.groups.get(group_id)
+        trade = state.trade if state is not None else None
+        if state is None or trade is None or trade.working is not None or trade.quantity <= 0:
             return
         strategy = self.strategy
         now = strategy.clock.timestamp_ns()
@@ -573,7 +598,7 @@ class GroupTrader:
                 exec_algorithm_params=trade.execution.exec_algorithm_params if algorithm else None,
             )
         trade.working = order.client_order_id
-        trade.since_ns = now
+        trade.since_ns = decided_ns  # repriced ``reprice_after_seconds`` after the decision, on the instants' grid
         strategy.submit_order(order)
 
     def _cancel(self, trade: _Trade) -> None:

@@ -85,7 +85,7 @@ def fills(outcome: Outcome, name: str) -> pd.DataFrame:
     frame = pd.read_csv(outcome.report / name)
     frame["qty"] = frame["last_qty"].astype(float) * frame["order_side"].map({"BUY": 1.0, "SELL": -1.0})
     frame["fee"] = frame["commission"].str.split(" ").str[0].astype(float)
-    frame["ts"] = pd.to_datetime(frame["ts_event"]).map(lambda t: t.value)
+    frame["ts"] = pd.to_datetime(frame["ts_event"], format="ISO8601").map(lambda t: t.value)  # ns where not whole
     return frame
 
 

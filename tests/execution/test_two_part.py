@@ -35,8 +35,9 @@ def test_split_35_65_and_each_child_asks_for_what_is_left(combo: Worked) -> None
     assert combo.result["parts"] == [7, 13]
     ladder = combo.ladder_children
     assert all(o.instrument_id == combo.spread.id for o in ladder)
-    # the first child goes out at the spread's first aggregated quote, the next leg quote (250 ms)
-    assert FIRST_AT_S < combo.seconds(ladder[0].ts_init) <= FIRST_AT_S + 0.25
+    # the first child goes out at the spread's first aggregated quote, the next leg quote (250 ms), once
+    # every quote of that instant is in (one nanosecond later)
+    assert FIRST_AT_S < combo.seconds(ladder[0].ts_init) <= FIRST_AT_S + 0.25 + 1e-9
     assert ladder[0].quantity.as_double() == 7
     filled = 0.0
     for child in ladder:
