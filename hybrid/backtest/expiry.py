@@ -45,6 +45,9 @@ class ExpiryRecorder(Actor):
         for ts in sorted(self.due):
             self.clock.set_time_alert_ns(f"expiry-{ts}", ts, self._on_expiry)
 
+    def on_stop(self) -> None:
+        """Nothing to release: its alerts end with the run."""
+
     def _on_expiry(self, event: TimeEvent) -> None:
         for underlying in sorted(self.due.pop(event.ts_event, set()), key=lambda i: i.value):
             price = self.cache.price(underlying, PriceType.LAST)
