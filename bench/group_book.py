@@ -8,6 +8,7 @@ the cached order and published, and for each spread fill one leg fill per leg (c
 ``<spread order id>-LEG-<leg symbol>``, belonging to no order). Each group is an opening market order and a
 closing one of one unit; :data:`ACTIVE` groups are open at any time (each new group opens as the oldest
 closes), as in a book of a long session: many closed groups, a steady number of open ones.
+:func:`make_market` and :func:`trade` also feed the API view's tests (the stock's quote prices the Greeks).
 
 Once the book holds ``N`` orders, :data:`SAMPLES` more orders are fed and timed:
 
@@ -54,7 +55,7 @@ from nautilus_trader.model.orders import Order
 from hybrid.nautilus_compat.spreads import LEG_FILL_MARKER
 from hybrid.nautilus_compat.topics import order_events
 from hybrid.options.chain import make_option_spread
-from hybrid.options.instruments import make_option
+from hybrid.options.instruments import make_equity, make_option
 from hybrid.tracking import GroupTags
 from hybrid.tracking.book import group_book
 
@@ -66,7 +67,9 @@ EXPIRY = dt.date(2024, 3, 15)
 
 
 @dataclass
-class _Market:
+class Market:
+    """A cache and message bus holding the spread, its legs and the stock, all quoted."""
+
     cache: Cache
     msgbus: MessageBus
     clock: TestClock
@@ -83,31 +86,35 @@ class _Market:
         self.published += 1
 
 
-def _market() -> _Market:
+def make_market() -> Market:
     clock = TestClock()
     clock.set_time(1_700_000_000_000_000_000)
     cache, msgbus = Cache(), MessageBus(trader_id=TRADER, clock=clock)
     legs = [(make_option("SPY", EXPIRY, "call", 470), 1), (make_option("SPY", EXPIRY, "call", 480), -1)]
     spread = make_option_spread(legs)
-    for instrument in (*(leg for leg, _ in legs), spread):
+    stock = make_equity("SPY")
+    for instrument in (*(leg for leg, _ in legs), spread, stock):
         cache.add_instrument(instrument)
-    for (leg, _), (bid, ask) in zip(legs, (("5.10", "5.30"), ("1.20", "1.30"))):
-        cache.add_quote_tick(
-            QuoteTick(
-                leg.id, Price.from_str(bid), Price.from_str(ask), Quantity.from_int(50), Quantity.from_int(50), 0, 0
-            )
-        )
-    return _Market(cache, msgbus, clock, OrderFactory(TRADER, STRATEGY, clock), spread, legs)
+    for instrument, (bid, ask) in zip((leg for leg, _ in legs), (("5.10", "5.30"), ("1.20", "1.30"))):
+        quote(cache, instrument, bid, ask)
+    quote(cache, stock, "474.00", "474.02")
+    return Market(cache, msgbus, clock, OrderFactory(TRADER, STRATEGY, clock), spread, legs)
 
 
-def _publish(market: _Market, order: Order, event: OrderEvent) -> None:
+def quote(cache: Cache, instrument: Instrument, bid: str, ask: str, ts_ns: int = 0) -> None:
+    """A new top of book of ``instrument`` in the cache, 50 on each side."""
+    size = Quantity.from_int(50)
+    cache.add_quote_tick(QuoteTick(instrument.id, Price.from_str(bid), Price.from_str(ask), size, size, ts_ns, ts_ns))
+
+
+def _publish(market: Market, order: Order, event: OrderEvent) -> None:
     order.apply(event)
     market.cache.update_order(order)
     market.publish(event)
 
 
 def _fill(
-    market: _Market, order: Order, instrument: Instrument, client_order_id: ClientOrderId, side: OrderSide, px: str
+    market: Market, order: Order, instrument: Instrument, client_order_id: ClientOrderId, side: OrderSide, px: str
 ) -> OrderFilled:
     now = market.clock.timestamp_ns()
     return OrderFilled(
@@ -132,7 +139,7 @@ def _fill(
     )
 
 
-def _trade(market: _Market, group_id: str, side: OrderSide) -> None:
+def trade(market: Market, group_id: str, side: OrderSide) -> None:
     """One spread order of one unit, filled at once, with its leg fills."""
     tags = GroupTags(group_id, "manual", "bull_call_spread").to_tags()
     order = market.factory.market(market.spread.id, side, Quantity.from_int(1), tags=tags)
@@ -160,7 +167,7 @@ def _trade(market: _Market, group_id: str, side: OrderSide) -> None:
 class _Load:
     """Feeds groups of two orders each, keeping :data:`ACTIVE` of them open."""
 
-    def __init__(self, market: _Market) -> None:
+    def __init__(self, market: Market) -> None:
         self.market = market
         self.opened: deque[str] = deque()
         self.orders = 0
@@ -170,19 +177,19 @@ class _Load:
         """One order: close the oldest group when :data:`ACTIVE` are open, else open a new one."""
         if len(self.opened) >= ACTIVE and self.orders % 2:
             group_id = self.opened.popleft()
-            _trade(self.market, group_id, OrderSide.SELL)
+            trade(self.market, group_id, OrderSide.SELL)
         else:
             group_id = f"G-{self.count:06d}"
             self.count += 1
             self.opened.append(group_id)
-            _trade(self.market, group_id, OrderSide.BUY)
+            trade(self.market, group_id, OrderSide.BUY)
         self.orders += 1
         return group_id
 
 
 def _measure(size: int) -> tuple[float, float, float]:
     """(update us, query us, load seconds) with ``size`` orders in the book."""
-    market = _market()
+    market = make_market()
     book = group_book(market.cache, market.msgbus)
     load = _Load(market)
     t0 = time.perf_counter()

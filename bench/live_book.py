@@ -52,7 +52,7 @@ orders_per_group = {orders_per_group}
 path = "hybrid.live.drainer:QueueDrainer"
 """
 SIZES = {False: (500, 20, 300), True: (50, 20, 50)}  # groups, orders per group, requests of each kind
-LOAD_WAIT = 420.0  # seconds: the longest the load may take before the run fails (10,000 orders at 50 a second)
+LOAD_WAIT = 420.0  # seconds: the longest the load may take before the run fails (10,000 orders take about 2 minutes)
 UNLIMITED = "viewer=1000000/1000000"  # the viewer's requests are measured, not limited
 SPEED = 60  # replayed seconds per second: a quote change of the small catalog every 30 s or so
 

@@ -22,7 +22,7 @@ import datetime as dt
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from nautilus_trader.cache.base import CacheFacade
@@ -122,6 +122,16 @@ class _Listing:
     chains: dict[str, OptionChain] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class _Listed:
+    """A group's API model as last listed: built from the book's ``source`` at its ``pnl`` and ``greeks``."""
+
+    source: PositionGroup
+    pnl: float | None
+    greeks: valuation.Greeks | None
+    model: Group
+
+
 class CacheEngineView:
     """An :class:`EngineView` over a NautilusTrader cache, clock and portfolio (see the module docstring).
 
@@ -149,6 +159,7 @@ class CacheEngineView:
         self.rate = rate
         self.dividend = dividend
         self._listing_memo = _Listing(count=-1, checked=-LISTING_CHECK_S)
+        self._listed: dict[str, _Listed] = {}  # group id -> its model as last listed
 
     @classmethod
     def from_kernel(cls, kernel: NautilusKernel, *, rate: float = 0.0, dividend: float = 0.0) -> CacheEngineView:
@@ -280,23 +291,40 @@ class CacheEngineView:
         return None if group is None else self._api_groups([group])[0]
 
     def _api_groups(self, book: Sequence[PositionGroup]) -> list[Group]:
-        """The API's groups, their legs valued in one pass over every held contract."""
+        """The API's groups, their legs valued in one pass over every held contract.
+
+        A group's model is built (and validated) once per build of the group by the book, which makes a new
+        :class:`PositionGroup` when the group's orders change; while the book's object stays, only the marks
+        can change, so the model is copied with the new P&L and Greeks, or given again when those are the same
+        (a closed group's always are). Listing hundreds of groups then costs little more than their Greeks.
+        """
         values = self._values(leg.instrument_id for group in book for leg in group.legs if leg.quantity != 0)
         groups = []
         for group in book:
             total: valuation.Greeks | None = valuation.ZERO_GREEKS
-            legs = []
-            underlying = None
             for state in group.legs:
-                leg_instrument = self._cache.instrument(state.instrument_id)
-                held = held_greeks(leg_instrument, float(state.quantity), values)
+                held = held_greeks(self._cache.instrument(state.instrument_id), float(state.quantity), values)
                 total = None if held is None or total is None else total + held
-                legs.append(GroupLeg(**state.to_dict(), **_leg_terms(leg_instrument)))
-                underlying = underlying or _underlying_of(leg_instrument)
-            data = group.to_dict()
-            data["legs"] = legs
-            groups.append(Group(**data, underlying=underlying, greeks=_api_greeks(total)))
+            listed = self._listed.get(group.group_id)
+            if listed is None or listed.source is not group:
+                listed = _Listed(group, group.pnl, total, self._api_group(group, total))
+            elif listed.pnl != group.pnl or listed.greeks != total:
+                marks = {"pnl": group.reported_pnl(), "greeks": _api_greeks(total)}
+                listed = _Listed(group, group.pnl, total, listed.model.model_copy(update=marks))
+            self._listed[group.group_id] = listed
+            groups.append(listed.model)
         return groups
+
+    def _api_group(self, group: PositionGroup, greeks: valuation.Greeks | None) -> Group:
+        legs = []
+        underlying = None
+        for state in group.legs:
+            leg_instrument = self._cache.instrument(state.instrument_id)
+            legs.append(GroupLeg(**state.to_dict(), **_leg_terms(leg_instrument)))
+            underlying = underlying or _underlying_of(leg_instrument)
+        data = group.to_dict()
+        data["legs"] = legs
+        return Group(**data, underlying=underlying, greeks=_api_greeks(greeks))
 
     def _position(self, position: NautilusPosition, values: Mapping[InstrumentId, ContractValue]) -> Position:
         instrument = self._cache.instrument(position.instrument_id)
@@ -338,7 +366,7 @@ class CacheEngineView:
         return Portfolio(
             as_of=self.now(),
             currency=currency,
-            greeks=Greeks(**asdict(book.greeks)),
+            greeks=Greeks.model_validate(book.greeks, from_attributes=True),
             realized_pnl=realized,
             unrealized_pnl=unrealized,
             total_pnl=realized + unrealized,
@@ -359,7 +387,7 @@ class CacheEngineView:
 
 
 def _api_greeks(greeks: valuation.Greeks | None) -> Greeks | None:
-    return None if greeks is None else Greeks(**asdict(greeks))
+    return None if greeks is None else Greeks.model_validate(greeks, from_attributes=True)
 
 
 def _underlying_of(instrument: Instrument | None) -> str | None:

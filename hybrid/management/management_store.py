@@ -7,7 +7,10 @@ its action-log line in one transaction, so the state and the log never disagree 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from hybrid.calendar.exchange_time import utc_text
 from hybrid.management.action_log import ActionLog, ActionRecord
@@ -30,6 +33,14 @@ CREATE TABLE managed_groups (
 );
 CREATE INDEX managed_groups_root ON managed_groups (root_id, generation)
 """
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedGroup:
+    """A group under management: its state and its place in its lineage."""
+
+    state: ManagementState
+    lineage: Lineage
 
 
 class ManagementStore:
@@ -77,6 +88,16 @@ class ManagementStore:
 
     def state(self, group_id: str) -> ManagementState:
         return ManagementState.from_json(self._row(group_id)["state"])
+
+    def managed(self, group_ids: Iterable[str]) -> dict[str, ManagedGroup]:
+        """The state and lineage of each of ``group_ids`` that is under management (the others are left out),
+        in one query: the API lists hundreds of groups per request, and a query per group was most of its cost."""
+        rows = self._db.query(
+            "SELECT group_id, root_id, parent_id, generation, state FROM managed_groups "
+            "WHERE group_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(group_ids)),),
+        )
+        return {row["group_id"]: ManagedGroup(ManagementState.from_json(row["state"]), _lineage(row)) for row in rows}
 
     def open_groups(self) -> dict[str, ManagementState]:
         """Every managed group not yet closed, with its state: what the bot resumes after a restart."""

@@ -7,8 +7,10 @@ message bus (before any strategy sees the event: higher priority) and only notes
 touched; a query rebuilds just those groups, and those that still had working orders (a working order
 closes, or an algorithm records leg-worked units, without a new fill), with the same function the full
 rebuild uses, so both give the same answers. Between rebuilds an open group's P&L is re-marked from
-its own legs' latest quotes. The book keeps the ids of the *active* groups (open, or with working
-orders: the only ones a mark or an event can change) in opening order, so :meth:`LiveGroupBook.get`,
+its own legs' latest quotes, and nothing else of it changes: a rebuild makes a new :class:`PositionGroup`,
+so a reader may keep what it derived from a group object until the book gives it another (the API does).
+The book keeps the ids of the *active* groups (open, or with working orders: the only ones a mark or an
+event can change) in opening order, so :meth:`LiveGroupBook.get`,
 :meth:`~LiveGroupBook.open_groups` and :meth:`~LiveGroupBook.active_groups` cost O(orders of the
 groups that changed + legs of the active groups), whatever the number of orders or closed groups in
 the run; :meth:`~LiveGroupBook.groups` adds one pass over every group (the report and the API list

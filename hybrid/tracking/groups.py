@@ -151,6 +151,10 @@ class PositionGroup:
         """The legs held now, with their signed quantities."""
         return [(leg.instrument_id, float(leg.quantity)) for leg in self.legs if leg.quantity != 0]
 
+    def reported_pnl(self) -> float | None:
+        """``pnl`` to the cent, as reports and the API give it."""
+        return None if self.pnl is None else round(self.pnl, 2)
+
     def to_dict(self) -> dict:
         return {
             "group_id": self.group_id,
@@ -165,7 +169,7 @@ class PositionGroup:
             "entry_premium": self.entry_premium,
             "exit_premium": self.exit_premium,
             "commissions": round(self.commissions, 2),
-            "pnl": None if self.pnl is None else round(self.pnl, 2),
+            "pnl": self.reported_pnl(),
             "balanced": self.balanced,
             "unbalanced_at_ns": self.unbalanced_at_ns,
             "out_of_ratio": [gap.to_dict() for gap in self.out_of_ratio],

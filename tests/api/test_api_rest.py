@@ -334,7 +334,10 @@ def test_overrides_change_management_and_are_logged(api: Api, admin: httpx.Clien
     assert ("body", "rules", "stop_loss_pct") in errors_at(bad)
     resumed = admin.post(f"/groups/{group}/resume").json()  # the body is optional
     assert resumed["state"]["paused"] is False
-    assert viewer.get(f"/groups/{group}").json()["management"]["state"]["rules"]["stop_loss_pct"] == -150.0
+    managed = viewer.get(f"/groups/{group}").json()["management"]
+    assert managed["state"]["rules"]["stop_loss_pct"] == -150.0
+    listed = {g["group_id"]: g["management"] for g in viewer.get("/groups").json()}  # read in one query
+    assert listed[group] == managed and listed[api.facts.closed_group] is None
     actions = viewer.get("/actions", params={"group_id": group}).json()
     assert [a["action"] for a in actions] == ["manage", "pause", "set_rules", "resume"]
     assert actions[1]["reason"] == "earnings (by ada)"

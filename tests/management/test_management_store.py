@@ -114,3 +114,23 @@ def test_rolls_form_one_lineage_with_cumulative_pnl_across_a_restart(path):
     assert store.lineage_pnl("g1", open_unrealised=-20.0) == pytest.approx(50.0)
     assert list(store.open_groups()) == ["g3"]
     assert [e.details["generation"] for e in log.query(action="roll_opened")] == [1, 2]
+
+
+def test_the_batched_lookup_of_many_groups_gives_what_each_groups_own_lookups_give(path):
+    store, _ = open_store(path)
+    store.register("g1", T0)
+    store.pause("g1", T0, reason="by hand")
+    store.record_roll("g1", "g2", T0 + dt.timedelta(days=30))
+    store.record_roll("g2", "g3", T0 + dt.timedelta(days=60))
+    store.register("solo", T0)
+    store.set_rules("solo", ManagementRules(stop_confirmations=3), T0)
+    asked = ["g3", "unmanaged", "solo", "g1", "g2", 'it\'s "quoted"']
+
+    managed = store.managed(asked)
+
+    assert list(managed) and set(managed) == {"g1", "g2", "g3", "solo"}  # the unmanaged are left out
+    for group_id, found in managed.items():
+        (own,) = [m.lineage for m in store.lineage(group_id) if m.lineage.group_id == group_id]
+        assert (found.state, found.lineage) == (store.state(group_id), own)
+    assert managed["g3"].lineage == Lineage("g3", "g1", "g2", 2) and managed["g1"].state.paused
+    assert store.managed([]) == {}

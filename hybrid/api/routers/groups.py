@@ -8,7 +8,7 @@ action log; a group the bot has not taken under management yet is registered fir
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
@@ -101,15 +101,23 @@ class RulesParams(RulesRequest, GroupRef):
     pass
 
 
+def _managements(context: ApiContext, group_ids: Iterable[str]) -> dict[str, Management]:
+    """The bot's state and lineage of each managed group among ``group_ids``, read in one query."""
+    return {
+        group_id: Management(
+            state=managed.state,
+            lineage=Lineage(
+                root_id=managed.lineage.root_id,
+                parent_id=managed.lineage.parent_id,
+                generation=managed.lineage.generation,
+            ),
+        )
+        for group_id, managed in context.management.managed(group_ids).items()
+    }
+
+
 def _management(context: ApiContext, group_id: str) -> Management | None:
-    try:
-        state = context.management.state(group_id)
-    except KeyError:
-        return None
-    own = next(m.lineage for m in context.management.lineage(group_id) if m.lineage.group_id == group_id)
-    return Management(
-        state=state, lineage=Lineage(root_id=own.root_id, parent_id=own.parent_id, generation=own.generation)
-    )
+    return _managements(context, [group_id]).get(group_id)
 
 
 def _group(context: ApiContext, group_id: str) -> Group:
@@ -137,11 +145,18 @@ def _tradeable(context: ApiContext, group_id: str) -> Group:
 def managed_groups(context: ApiContext, query: GroupQuery | None = None) -> list[Group]:
     """The view's groups with the bot's management state, optionally filtered by status and source."""
     query = query or GroupQuery()
-    return [
-        group.model_copy(update={"management": _management(context, group.group_id)})
+    groups = [
+        group
         for group in context.view.groups()
         if (query.status is None or group.status == query.status)
         and (query.source is None or group.source == query.source)
+    ]
+    managements = _managements(context, (group.group_id for group in groups))
+    return [  # the view's groups carry no management: only the managed ones are copied
+        group
+        if (management := managements.get(group.group_id)) is None
+        else group.model_copy(update={"management": management})
+        for group in groups
     ]
 
 
