@@ -372,7 +372,7 @@ class CacheEngineView:
             total_pnl=realized + unrealized,
             open_positions=len(positions),
             unpriced_positions=sum(1 for p in positions if p.unrealized_pnl is None),
-            open_groups=len(self._book.groups().open_groups()),
+            open_groups=len(self._book.open_groups()),
         )
 
     def health(self) -> EngineHealth:

@@ -42,6 +42,11 @@ from hybrid.runconfig.settings import IMPROVEMENT_APPLIES_TO as APPLIES_TO
 NS_PER_MINUTE = 60_000_000_000
 
 
+def _resting_limit(order: Order) -> bool:
+    """A limit order resting on the book (maker): the only orders these models decide on."""
+    return order.order_type == OrderType.LIMIT and order.liquidity_side == LiquiditySide.MAKER
+
+
 class TouchFillModelConfig(FillModelConfig, frozen=True):
     """``prob_fill_on_touch``: chance that one touching quote fills a resting limit order."""
 
@@ -68,7 +73,7 @@ class TouchFillModel(FillModel):
         best_bid: Price,
         best_ask: Price,
     ) -> OrderBook | None:
-        if order.order_type != OrderType.LIMIT or order.liquidity_side != LiquiditySide.MAKER:
+        if not _resting_limit(order):
             return None  # standard matching
         touched = best_ask if order.side == OrderSide.BUY else best_bid
         if touched != order.price or self.rng.random() < self.prob_fill_on_touch:
@@ -206,8 +211,7 @@ class PriceImprovementFillModel(TouchFillModel):
     ) -> OrderBook | None:
         if (
             self.hazard.rate_per_minute > 0
-            and order.order_type == OrderType.LIMIT
-            and order.liquidity_side == LiquiditySide.MAKER
+            and _resting_limit(order)
             and (self.applies_to == "all" or instrument.is_spread())
         ):
             x = self.hazard.position(order.side, order.price.as_double(), best_bid.as_double(), best_ask.as_double())
