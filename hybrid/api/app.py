@@ -4,7 +4,8 @@
 hands in: its engine view, the order queue and stores it drains and manages with, and the hub its
 engine events are published to). Serve it with :func:`hybrid.api.server.make_server` on the node's
 event loop. Every route needs a token and a role (see :mod:`hybrid.api.auth`), including the OpenAPI
-document at ``/openapi.json``; there is no browser docs page (it would load scripts from elsewhere).
+document at ``/openapi.json``; there is no browser docs page (it would load scripts from elsewhere). The web UI
+(docs/ui.md) is served at ``/`` with its assets under ``/ui``; those files need no token.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from hybrid.api.ratelimit import RateLimiter, install_rate_limiter, rate_limited
 from hybrid.api.routers import ROUTERS
 from hybrid.api.routers.groups import managed_groups
 from hybrid.api.routers.health import API_VERSION
+from hybrid.api.routers.ui import install_ui
 from hybrid.api.ws import HubEvent
 from hybrid.management.action_log import ActionRecord
 from hybrid.orders.queue import StatusChange
@@ -44,6 +46,8 @@ TAGS = [
     {"name": "actions", "description": "The bot action log."},
     {"name": "fill_stats", "description": "Fill-rate statistics of the two-part algorithm."},
     {"name": "health", "description": "Engine clock, trading state and queue backlog."},
+    {"name": "leg_templates", "description": "Saved custom leg sets of the UI's leg builder."},
+    {"name": "reports", "description": "Backtest report folders, read from their files."},
     {"name": "rpc", "description": "JSON-RPC 2.0 over the same operations."},
 ]
 _ACTION = TypeAdapter(ActionRecord)
@@ -122,6 +126,7 @@ def create_app(
         app.include_router(router, prefix=PREFIX)
     app.include_router(rpc.router)
     app.include_router(ws.router)
+    install_ui(app)
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(rate_limited("viewer"))])
     async def openapi() -> dict[str, Any]:

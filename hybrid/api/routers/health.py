@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from hybrid.api.auth import Principal
+from hybrid.api.auth import Principal, Role
 from hybrid.api.context import ApiContext
 from hybrid.api.operations import NoParams, call, operation
 from hybrid.api.schemas import EngineHealth
@@ -23,6 +23,7 @@ class Health(BaseModel):
     status: Literal["ok"]
     api_version: str
     principal: str = Field(description="the name of the token that asked")
+    role: Role = Field(description="that token's role (the UI shows only what it may do)")
     engine: EngineHealth
     queued_orders: int = Field(description=f"orders waiting for the engine to claim them (counted up to {MAX_PAGE})")
     websocket_clients: int
@@ -35,6 +36,7 @@ async def health(context: ApiContext, who: Principal, params: NoParams) -> Healt
         status="ok",
         api_version=API_VERSION,
         principal=who.name,
+        role=who.role,
         engine=context.view.health(),
         queued_orders=len(context.queue.orders(OrderStatus.QUEUED, limit=MAX_PAGE)),
         websocket_clients=context.hub.clients,
