@@ -79,8 +79,12 @@ export function builderPage(root, { feed, can }) {
     const expiry = (state.expiries.find((e) => e.dte >= 20) || state.expiries[state.expiries.length - 1]).expiry;
     const listed = await strikesOf(expiry, kind);
     const spot = state.spot ?? listed[listed.length >> 1];
-    const i = Math.min(listed.length - 1, Math.max(0, chain.atmIndex(listed, spot) + offset));
-    state.legs.push({ kind, sign, qty: 1, expiry, strike: kind === "underlying" ? null : listed[i] });
+    // the strike nearest the money that no leg of this kind and expiry uses yet (a contract appears once)
+    const used = new Set(state.legs.filter((l) => l.kind === kind && l.expiry === expiry).map((l) => l.strike));
+    const atm = chain.atmIndex(listed, spot) + offset;
+    const free = listed.map((k, i) => [k, i]).filter(([k]) => !used.has(k)).sort((a, b) => Math.abs(a[1] - atm) - Math.abs(b[1] - atm) || b[1] - a[1]);
+    if (kind === "underlying" && state.legs.some((l) => l.kind === "underlying")) return;
+    state.legs.push({ kind, sign, qty: 1, expiry, strike: kind === "underlying" ? null : (free[0] || [listed[0]])[0] });
     renderLegs();
     analyse();
   }

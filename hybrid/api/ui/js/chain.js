@@ -9,8 +9,10 @@ export async function expiries(underlying) {
   return get(`/chain/${underlying}/expiries`);
 }
 
+// Listed strikes of one expiry and right that have a two-sided quote now (what a preview can price).
 export async function strikes(underlying, expiry, right = "call") {
-  return (await get(`/chain/${underlying}/strikes?expiry=${expiry}&right=${right}`)).strikes;
+  const q = await get(`/chain/${underlying}/quotes?expiry=${expiry}&right=${right}`);
+  return q.quotes.filter((x) => x.mid !== null).map((x) => x.strike).sort((a, b) => a - b);
 }
 
 export async function quotes(underlying, expiry) {

@@ -74,7 +74,11 @@ export function selectorPage(root, { feed, can, args }) {
     const expiry = expirySelects[0].value;
     const q = await chain.quotes(underlying.value, expiry);
     state.spot = q.spot ? q.spot.mid : null;
-    state.strikeList = [...new Set(q.quotes.map((x) => x.strike))].sort((a, b) => a - b);
+    // strikes quoted on both rights, so that any leg the structure puts there can be priced
+    const quoted = (right) => new Set(q.quotes.filter((x) => x.right === right && x.mid !== null).map((x) => x.strike));
+    const calls = quoted("call");
+    const puts = quoted("put");
+    state.strikeList = [...calls].filter((k) => puts.has(k)).sort((a, b) => a - b);
     const atm = chain.atmIndex(state.strikeList, state.spot ?? state.strikeList[state.strikeList.length >> 1]);
     const values = placeStrikes(strategy, state.strikeList, atm + Number(centre.value || 0), Math.max(1, Number(width.value || 1))) ||
       strategy.strikes.map(() => state.strikeList[atm]);
