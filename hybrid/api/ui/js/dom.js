@@ -60,15 +60,19 @@ export function showFieldErrors(form, errors) {
   const inputs = [...form.querySelectorAll("[data-loc]")];
   const unplaced = [];
   for (const error of errors) {
-    const loc = (error.loc || []).filter((p) => p !== "body").join(".");
+    // a field's data-loc matches when its parts appear in the error's loc in order: a union's tag
+    // (["schedule", "weekly", "at"]) and list indices may sit between them
+    const loc = (error.loc || []).filter((p) => p !== "body").map(String);
     let best = null;
     for (const input of inputs) {
-      const at = input.dataset.loc;
-      if ((loc === at || loc.startsWith(at + ".")) && (!best || at.length > best.dataset.loc.length)) best = input;
+      const parts = input.dataset.loc.split(".");
+      let k = 0;
+      for (const p of loc) if (p === parts[k]) k++;
+      if (k === parts.length && loc[0] === parts[0] && (!best || parts.length > best.dataset.loc.split(".").length)) best = input;
     }
     const slot = best && form.querySelector(`[data-error-for="${best.id}"]`);
     if (slot) slot.textContent = error.msg;
-    else unplaced.push(`${loc}: ${error.msg}`);
+    else unplaced.push(`${loc.join(".")}: ${error.msg}`);
   }
   return unplaced;
 }

@@ -19,7 +19,7 @@ export function recurringPage(root, { can }) {
   const daysBox = h("fieldset", { class: "weekdays", "data-loc": "schedule.weekdays", id: "weekdays" }, h("legend", {}, "Weekdays"),
     days.map((box) => h("label", {}, box, box.value)), h("small", { class: "error", "data-error-for": "weekdays", role: "alert" }));
   const strategy = h("input", { type: "text", name: "strategy", value: "iron_condor", "data-loc": "order.structure.strategy" });
-  const strikes = h("input", { type: "text", name: "strikes", value: "delta 0.16, delta 0.16, width 5, width -5", "data-loc": "order.structure.strikes" });
+  const strikes = h("input", { type: "text", name: "strikes", value: "width -5 from short_put_strike, delta 0.16, delta 0.16, width 5 from short_call_strike", "data-loc": "order.structure.strikes" });
   const dte = h("input", { type: "text", name: "dte", value: "30-45", placeholder: "min-max", "data-loc": "order.structure.expiries" });
   const units = h("input", { type: "number", name: "units", value: "1", min: "1", "data-loc": "order.units" });
   const underlying = h("input", { type: "text", name: "underlying", value: "SPY", "data-loc": "order.underlying" });
@@ -29,21 +29,21 @@ export function recurringPage(root, { can }) {
   form.append(title,
     h("div", { class: "row" }, field("Name", name), field("Underlying", underlying), field("Units", units)),
     h("div", { class: "row" }, field("Schedule", kind), field("At (New York)", at), daysBox),
-    h("div", { class: "row" }, field("Strategy", strategy, "catalogue name"), field("Strikes", strikes, "per strike parameter: delta 0.16, atm N, or width ±points (from the previous delta/atm strike)"), field("DTE window", dte)),
+    h("div", { class: "row" }, field("Strategy", strategy, "catalogue name"), field("Strikes", strikes, "per strike parameter, in order: delta 0.16, atm N, or width ±points from NAME"), field("DTE window", dte)),
     field("Enabled", enabled),
     h("div", { class: "row" }, h("button", { type: "submit", class: "primary", "data-testid": "recurring-save" }, "Save"),
       h("button", { type: "button", onclick: () => reset() }, "New")));
 
-  // "delta 0.16, width 5" -> strike rules; widths are taken from the strike before them chosen by delta/atm.
+  // "delta 0.16, width 5 from short_call_strike" -> strike rules (a width without "from": the last delta/atm strike).
   function strikeRules(text, strategyInfo) {
     const names = strategyInfo ? strategyInfo.strikes : [];
     let anchor = null;
     return text.split(",").map((part, i) => {
-      const [by, raw] = part.trim().split(/\s+/);
+      const [by, raw, , from] = part.trim().split(/\s+/);
       const value = Number(raw);
       if (by === "delta") { anchor = names[i]; return { by: "delta", delta: value }; }
       if (by === "atm") { anchor = names[i]; return { by: "atm_offset", steps: value }; }
-      return { by: "width", from_strike: anchor || names[0] || "", points: value };
+      return { by: "width", from_strike: from || anchor || names[0] || "", points: value };
     });
   }
 
@@ -98,7 +98,7 @@ export function recurringPage(root, { can }) {
     const s = tpl.order.structure;
     strategy.value = s.strategy || "";
     if (s.type === "rules") {
-      strikes.value = s.strikes.map((r) => (r.by === "delta" ? `delta ${r.delta}` : r.by === "atm_offset" ? `atm ${r.steps}` : `width ${r.points}`)).join(", ");
+      strikes.value = s.strikes.map((r) => (r.by === "delta" ? `delta ${r.delta}` : r.by === "atm_offset" ? `atm ${r.steps}` : `width ${r.points} from ${r.from_strike}`)).join(", ");
       dte.value = `${s.expiries[0].min_dte}-${s.expiries[0].max_dte}`;
     }
     name.focus();
