@@ -37,7 +37,7 @@ def read_table(path: Path) -> tuple[list[dict[str, str]], bool]:
     if not path.is_file():
         return [], False
     with path.open(newline="") as handle:
-        rows = []
+        rows: list[dict[str, str]] = []
         for row in csv.DictReader(handle):
             if len(rows) == MAX_ROWS:
                 return rows, True

@@ -48,8 +48,12 @@ def write_report(root: Path) -> None:
     }  # fmt: skip
     (folder / "summary.json").write_text(json.dumps(summary))
     (folder / "equity.csv").write_text("ts_ns,equity\n1704205800000000000,100000.0\n1704488400000000000,100114.7\n")
-    (folder / "fill_rates.csv").write_text("underlying,mode,part,step,leg,attempts,fills,fill_rate\nSPY,combo,1,0,combo,4,3,0.75\n")
-    (folder / "actions.csv").write_text("at,component,id,action,group_id,template_id,reason,details\n2024-01-03T15:00:00+00:00,BotManager,1,take_profit,G-1,,tranche 1,{}\n")
+    (folder / "fill_rates.csv").write_text(
+        "underlying,mode,part,step,leg,attempts,fills,fill_rate\nSPY,combo,1,0,combo,4,3,0.75\n"
+    )
+    (folder / "actions.csv").write_text(
+        "at,component,id,action,group_id,template_id,reason,details\n2024-01-03T15:00:00+00:00,BotManager,1,take_profit,G-1,,tranche 1,{}\n"
+    )
 
 
 @pytest.fixture(scope="session")
