@@ -431,10 +431,10 @@ def test_recognise_names_the_catalogue_structure_of_custom_legs(api: Api, viewer
         {"kind": "call", "strike": high, "expiry": expiry, "quantity": -3},
         {"kind": "call", "strike": low, "expiry": expiry, "quantity": 3},
     ]
-    named = viewer.post("/strategies/recognise", json={"type": "legs", "legs": legs}).json()
+    named = viewer.post("/strategies/recognise", json={"legs": legs}).json()
     assert (named["strategy"], named["strikes"], named["units"]) == ("bull_call_spread", [low, high], 3)
     legs[0]["quantity"] = -1  # a 3:1 ratio of calls is no catalogue structure
-    assert viewer.post("/strategies/recognise", json={"type": "legs", "legs": legs}).json()["strategy"] is None
+    assert viewer.post("/strategies/recognise", json={"legs": legs}).json()["strategy"] is None
 
 
 def test_leg_templates_save_replace_list_and_delete(api: Api, viewer: httpx.Client, trader: httpx.Client) -> None:

@@ -17,7 +17,7 @@ from hybrid.api.operations import Params, call, operation
 from hybrid.options import catalogue
 from hybrid.options.catalogue.structure import StrategyDef
 from hybrid.options.legs import Leg
-from hybrid.orders.structures import CatalogueStructure, CustomLegs, PositiveStrike
+from hybrid.orders.structures import MAX_OPTION_LEGS, CatalogueStructure, PositiveStrike
 
 router = APIRouter(prefix="/strategies", tags=["strategies"])
 
@@ -74,6 +74,12 @@ class BuildParams(BuildRequest):
 class BuiltStrategy(BaseModel):
     strategy: str = Field(description="the catalogue's canonical name (aliases are resolved)")
     legs: list[Leg]
+
+
+class LegsToRecognise(Params):
+    """Legs in any quantities (a multiple of a structure's ratios is that many units of it)."""
+
+    legs: list[Leg] = Field(min_length=1, max_length=MAX_OPTION_LEGS + 1)
 
 
 class Recognised(BaseModel):
@@ -160,8 +166,8 @@ async def build_strategy(context: ApiContext, who: Principal, params: BuildParam
     return BuiltStrategy(strategy=strategy.name, legs=legs)
 
 
-@operation("strategies.recognise", "viewer", CustomLegs)
-async def recognise_legs(context: ApiContext, who: Principal, params: CustomLegs) -> Recognised:
+@operation("strategies.recognise", "viewer", LegsToRecognise)
+async def recognise_legs(context: ApiContext, who: Principal, params: LegsToRecognise) -> Recognised:
     """The catalogue structure custom legs form (name, strikes, expiries, units), or none."""
     return recognise(params.legs)
 
@@ -177,7 +183,7 @@ async def get_strategies(
 
 @router.post("/recognise", summary=recognise_legs.summary)
 async def post_recognise(
-    request: Request, body: CustomLegs, who: Principal = Depends(recognise_legs.guard)
+    request: Request, body: LegsToRecognise, who: Principal = Depends(recognise_legs.guard)
 ) -> Recognised:
     return await call(recognise_legs, request, who, body)
 

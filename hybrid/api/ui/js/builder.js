@@ -111,7 +111,7 @@ export function builderPage(root, { feed, can }) {
     const seq = ++state.seq;
     try {
       const s = structure();
-      const [analysis, named] = await Promise.all([post("/analysis", { underlying: underlying.value, structure: s }), post("/strategies/recognise", s)]);
+      const [analysis, named] = await Promise.all([post("/analysis", { underlying: underlying.value, structure: s }), post("/strategies/recognise", { legs: s.legs.map((l) => ({ ...l, quantity: l.quantity * state.units })) })]);
       state.analysis = analysis;
       state.spot = analysis.spot;
       recognised.textContent = named.strategy ? `These legs are ${named.units > 1 ? `${named.units} × ` : ""}a ${named.display_name} (${named.strikes.join(" / ")}).` : "Custom structure (no catalogue match).";
