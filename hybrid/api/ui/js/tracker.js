@@ -1,7 +1,7 @@
 // Page 3: the position tracker. Every group from the WebSocket snapshots (about 1 Hz, sooner after fills),
 // portfolio Greeks and P&L, the bot's state, working orders, the action feed, P&L history; controls with
 // confirmation (close, close part, close all, roll, cancel, pause / resume) for the roles that may use them.
-import { get, idempotencyKey, post } from "./api.js";
+import { api, get, idempotencyKey, post } from "./api.js";
 import { chartBox, plot } from "./chart.js";
 import { confirmDialog, download, h, money, num, signClass } from "./dom.js";
 
@@ -46,23 +46,47 @@ export function trackerPage(root, { feed, can }) {
     }
   };
 
+  // Inputs in the rows survive the rebuild of the table on every snapshot: their values are kept here.
+  const drafts = new Map();
+  function draft(key, initial, attrs) {
+    const input = h("input", { ...attrs, value: drafts.get(key) ?? initial, "data-draft": key });
+    input.addEventListener("input", () => drafts.set(key, input.value));
+    return input;
+  }
+
   function controls(g) {
     if (g.status !== "open") return [];
     const out = [];
     if (can("trader")) {
       out.push(h("button", { type: "button", "data-action": "close", onclick: () => act(`Close ${g.group_id}?`, [`${g.structure}: all ${g.units} units at market`], `/groups/${g.group_id}/close`, { execution: { type: "market" } }) }, "Close"));
       if (g.units > 1) {
-        const units = h("input", { type: "number", min: "1", max: String(g.units - 1), value: String(Math.floor(g.units / 2)), "aria-label": `units of ${g.group_id} to close`, class: "small" });
+        const units = draft(`${g.group_id}:units`, String(Math.floor(g.units / 2)), { type: "number", min: "1", max: String(g.units - 1), "aria-label": `units of ${g.group_id} to close`, class: "small" });
         out.push(units, h("button", { type: "button", "data-action": "close-part", onclick: () => act(`Close ${units.value} of ${g.units} units of ${g.group_id}?`, ["at market"], `/groups/${g.group_id}/close`, { execution: { type: "market" }, units: Number(units.value) }) }, "Close part"));
       }
-      const dte = h("input", { type: "number", min: "1", value: "30", class: "small", "aria-label": `roll ${g.group_id} to at least this many DTE` });
+      const dte = draft(`${g.group_id}:dte`, "30", { type: "number", min: "1", class: "small", "aria-label": `roll ${g.group_id} to at least this many DTE` });
       out.push(dte, h("button", { type: "button", "data-action": "roll", onclick: () => act(`Roll ${g.group_id}?`, [`to the first expiry with ${dte.value} to ${Number(dte.value) + 30} DTE, same strikes, two-part`], `/groups/${g.group_id}/roll`, { execution: { type: "two_part" }, dte: [{ min_dte: Number(dte.value), max_dte: Number(dte.value) + 30 }] }) }, "Roll"));
     }
     if (can("admin") && g.management) {
       const paused = g.management.state.paused;
+      out.push(h("button", { type: "button", "data-action": "rules", onclick: () => editRules(g) }, "Rules…"));
       out.push(h("button", { type: "button", "data-action": paused ? "resume" : "pause", onclick: () => act(`${paused ? "Resume" : "Pause"} the bot on ${g.group_id}?`, [], `/groups/${g.group_id}/${paused ? "resume" : "pause"}`, { reason: "from the UI" }) }, paused ? "Resume bot" : "Pause bot"));
     }
     return out;
+  }
+
+  // The group's own management rules as JSON (empty: back to the bot's defaults); PUT /groups/{id}/rules.
+  async function editRules(g) {
+    const own = g.management.state.rules;
+    const text = h("textarea", { id: "rules-json", rows: "10", cols: "48", spellcheck: "false" }, own ? JSON.stringify(own, null, 2) : "");
+    const ok = await confirmDialog(`Management rules of ${g.group_id}`, h("label", { for: "rules-json" }, "Rules (JSON, as docs/management.md; empty for the defaults)"), text);
+    if (!ok) return;
+    try {
+      const rules = text.value.trim() ? JSON.parse(text.value) : null;
+      await api("PUT", `/groups/${g.group_id}/rules`, { rules, reason: "from the UI" });
+      message.textContent = `Rules of ${g.group_id} ${rules ? "set" : "back to the defaults"}`;
+    } catch (error) {
+      message.textContent = error instanceof SyntaxError ? `Rules are not JSON: ${error.message}` : error.message;
+    }
   }
 
   function botCell(g) {
@@ -111,7 +135,9 @@ export function trackerPage(root, { feed, can }) {
       h("span", {}, `${pf.open_groups} open groups · ${pf.open_positions} positions${pf.unpriced_positions ? ` (${pf.unpriced_positions} unpriced)` : ""}`),
       h("span", { class: "hint" }, `as of ${pf.as_of}`));
     const shown = [...snapshot.groups].sort((a, b) => (a.status === "open" ? 0 : 1) - (b.status === "open" ? 0 : 1));
+    const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.draft : undefined;
     groups.replaceChildren(...shown.map(row));
+    if (focused) groups.querySelector(`[data-draft="${CSS.escape(focused)}"]`)?.focus();
     orders.replaceChildren(...snapshot.orders.slice(0, 30).map((o) => h("tr", { "data-order": o.order_id },
       h("td", {}, h("code", {}, o.order_id.slice(0, 12))), h("td", { "data-field": "status" }, o.status), h("td", {}, o.intent.kind),
       h("td", {}, o.intent.kind === "open" ? o.intent.structure.strategy || o.intent.structure.type : o.intent.group_id),
@@ -138,9 +164,9 @@ export function trackerPage(root, { feed, can }) {
       push(lineage, g.pnl); // a roll continues its lineage's line
     }
     if (Date.now() > chartDue) {
-      chartDue = Date.now() + 5000; // redraw the history at most every 5 s: the table is the live view
-      plot(chart, [...historyBy].map(([key, s]) => ({ x: s.x, y: s.y, name: key === "portfolio" ? "portfolio" : key.slice(0, 10), mode: "lines", line: key === "portfolio" ? { width: 3 } : { width: 1 } })),
-        { xaxis: { title: { text: "engine time" } } });
+      chartDue = Date.now() + 5000; // redraw the history at most every 5 s, after the table: that is the live view
+      setTimeout(() => plot(chart, [...historyBy].map(([key, s]) => ({ x: s.x, y: s.y, name: key === "portfolio" ? "portfolio" : key.slice(0, 10), mode: "lines", line: key === "portfolio" ? { width: 3 } : { width: 1 } })),
+        { xaxis: { title: { text: "engine time" } } }), 0);
     }
   }
 
