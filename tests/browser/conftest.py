@@ -123,11 +123,15 @@ class UI:
         self.page.wait_for_selector(f"#page-{page.split('/')[0]}")
 
     def shoot(self, name: str) -> None:
-        """The page at both sizes, full length, then back to the desktop size."""
+        """The page at both sizes, full length, then back to the desktop size; the page must fit each width."""
         for size, viewport in SIZES.items():
             self.page.set_viewport_size(viewport)
             self.page.wait_for_timeout(300)  # Plotly's responsive relayout
             self.page.screenshot(path=str(self.screenshots / f"{name}-{size}.png"), full_page=True)
+            wide = self.page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= viewport["width"], (
+                f"{name} is {wide} px wide at {size} size: something does not wrap or scroll"
+            )
         self.page.set_viewport_size(SIZES["desktop"])
 
 

@@ -18,9 +18,9 @@ export function figures(analysis, units = 1) {
 }
 
 export function legsTable(analysis) {
-  return table(["leg", "qty", "bid", "ask", "mid", "IV", "Δ"], analysis.legs.map(({ leg, quote }) => [
+  return h("div", { class: "scroll" }, table(["leg", "qty", "bid", "ask", "mid", "IV", "Δ"], analysis.legs.map(({ leg, quote }) => [
     leg.kind === "underlying" ? "underlying" : `${leg.kind} ${leg.strike} ${leg.expiry}`,
     leg.quantity, num(quote.bid), num(quote.ask), num(quote.mid), leg.iv ? pct(leg.iv) : "—",
     quote.greeks ? num(quote.greeks.delta) : "—",
-  ]), { class: "legs", "data-testid": "legs" });
+  ]), { class: "legs", "data-testid": "legs" }));
 }

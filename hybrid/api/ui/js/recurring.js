@@ -107,7 +107,7 @@ export function recurringPage(root, { can }) {
   async function refresh() {
     const templates = await get("/templates?upcoming=3");
     const runs = await Promise.all(templates.map((t) => get(`/templates/${t.template_id}/runs?limit=3`)));
-    list.replaceChildren(templates.length ? h("table", {},
+    list.replaceChildren(templates.length ? h("div", { class: "scroll" }, h("table", {},
       h("thead", {}, h("tr", {}, ["id", "name", "enabled", "schedule", "next runs", "last runs", ""].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", {}, templates.map((t, i) => {
         const toggle = h("input", { type: "checkbox", checked: t.template.enabled, disabled: !can("admin"), "aria-label": `enable ${t.template.name}` });
@@ -123,7 +123,7 @@ export function recurringPage(root, { can }) {
           h("td", {}, runs[i].length ? runs[i].map((r) => `${r.status}${r.reason ? ` (${r.reason})` : ""}`).join("; ") : "none yet"),
           h("td", {}, can("admin") ? [h("button", { type: "button", onclick: () => edit(t) }, "Edit"),
             h("button", { type: "button", onclick: async () => { if (await confirmDialog(`Delete template ${t.template.name}?`)) { await api("DELETE", `/templates/${t.template_id}`); await refresh(); } } }, "Delete")] : ""));
-      }))) : h("p", {}, "No templates yet."));
+      })))) : h("p", {}, "No templates yet."));
   }
 
   (async () => {
