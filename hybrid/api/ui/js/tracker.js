@@ -28,7 +28,7 @@ export function trackerPage(root, { feed, can }) {
       h("button", { type: "button", onclick: () => exportGroups("json") }, "Export JSON")),
     message,
     h("div", { class: "scroll" }, h("table", { class: "groups" },
-      h("thead", {}, h("tr", {}, ["group", "structure", "source", "status", "units", "entry", "P&L", "P&L %", "Δ", "Γ", "ν", "Θ", "bot", ""].map((c) => h("th", { scope: "col" }, c)))),
+      h("thead", {}, h("tr", {}, ["group", "structure", "source", "status", "units", "entry", "mark", "P&L", "P&L %", "Δ", "Γ", "ν", "Θ", "bot", ""].map((c) => h("th", { scope: "col" }, c)))),
       groups)),
     h("h2", {}, "P&L history (this session)"), chart,
     h("div", { class: "split even" },
@@ -107,7 +107,20 @@ export function trackerPage(root, { feed, can }) {
     return g.pnl / Math.abs(g.entry_premium * g.opened_units * 100);
   }
 
-  function row(g) {
+  // The group's mark: net premium per share of one unit at the option legs' mids (as the entry premium is),
+  // from the snapshot's positions; null while a held leg has no mark.
+  function mark(g, marks) {
+    let total = 0;
+    for (const leg of g.legs) {
+      if (leg.kind === "underlying" || !leg.ratio) continue; // the entry premium is the option part only
+      const m = marks.get(leg.instrument_id);
+      if (m === undefined || m === null) return null;
+      total += leg.ratio * m;
+    }
+    return total;
+  }
+
+  function row(g, marks) {
     const greeks = g.greeks || {};
     const p = pnlPct(g);
     return h("tr", { "data-group": g.group_id, class: `source-${g.source} status-${g.status}`, style: `--strategy-hue: ${hue(g.structure)}` },
@@ -117,6 +130,7 @@ export function trackerPage(root, { feed, can }) {
       h("td", {}, g.status, g.balanced ? "" : " (unbalanced)"),
       h("td", { "data-field": "units" }, num(g.units, 0)),
       h("td", {}, num(g.entry_premium)),
+      h("td", { "data-field": "mark" }, num(mark(g, marks))),
       h("td", { class: signClass(g.pnl), "data-field": "pnl" }, money(g.pnl)),
       h("td", { class: signClass(p) }, p === null ? "—" : `${(100 * p).toFixed(1)}%`),
       ...["delta", "gamma", "vega", "theta"].map((k) => h("td", {}, num(greeks[k]))),
@@ -136,7 +150,8 @@ export function trackerPage(root, { feed, can }) {
       h("span", { class: "hint" }, `as of ${pf.as_of}`));
     const shown = [...snapshot.groups].sort((a, b) => (a.status === "open" ? 0 : 1) - (b.status === "open" ? 0 : 1));
     const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.draft : undefined;
-    groups.replaceChildren(...shown.map(row));
+    const marks = new Map(snapshot.positions.map((p) => [p.instrument_id, p.mark]));
+    groups.replaceChildren(...shown.map((group) => row(group, marks)));
     if (focused) groups.querySelector(`[data-draft="${CSS.escape(focused)}"]`)?.focus();
     orders.replaceChildren(...snapshot.orders.slice(0, 30).map((o) => h("tr", { "data-order": o.order_id },
       h("td", {}, h("code", {}, o.order_id.slice(0, 12))), h("td", { "data-field": "status" }, o.status), h("td", {}, o.intent.kind),
