@@ -141,3 +141,38 @@ export function templateLegs(strategy, strikeValues, expiryValues, multiplier = 
     return { kind: m[1] === "C" ? "call" : "put", strike, expiry: expiries[m[3] || strategy.expiries[0]], quantity: Number(m[4]) };
   });
 }
+
+// Delta placement: the short strike parameters (those with a sold leg; all of them when none is sold) at
+// the listed strike whose option's |delta| is nearest `delta` (the put's when the parameter's legs are
+// puts, else the call's); the others `width` listed strikes outward from their nearest placed neighbour
+// in the structure's order. `deltas(right)` maps a strike to that right's delta. Null when a rule breaks.
+export function placeByDelta(strategy, strikes, deltas, delta, width = 1) {
+  const order = ascendingStrikes(strategy);
+  const legs = strategy.legs.map((text) => text.match(/^([CP])\((\w+)\)(?:@\w+)?([+-]\d+)$/)).filter(Boolean);
+  const sold = new Set(legs.filter((m) => Number(m[3]) < 0).map((m) => m[2]));
+  const anchors = order.filter((name) => (sold.size ? sold.has(name) : true));
+  const index = {};
+  for (const name of anchors) {
+    const right = legs.every((m) => m[2] !== name || m[1] === "P") ? "put" : "call";
+    const table = deltas(right);
+    let best = null;
+    strikes.forEach((k, i) => {
+      const d = table.get(k);
+      if (d !== undefined && d !== null && (best === null || Math.abs(Math.abs(d) - delta) < Math.abs(Math.abs(table.get(strikes[best])) - delta))) best = i;
+    });
+    if (best === null) return null;
+    index[name] = best;
+  }
+  const placed = order.map((name) => name in index);
+  order.forEach((name, i) => {
+    if (placed[i]) return;
+    const before = placed.lastIndexOf(true, i);
+    const after = placed.indexOf(true, i);
+    index[name] = before >= 0 && (after < 0 || i - before <= after - i)
+      ? index[order[before]] + width * (i - before)
+      : index[order[after]] - width * (after - i);
+  });
+  if (order.some((name) => index[name] < 0 || index[name] >= strikes.length)) return null;
+  const values = Object.fromEntries(order.map((name) => [name, strikes[index[name]]]));
+  return strategy.rules.every((rule) => ruleHolds(rule, values)) ? strategy.strikes.map((name) => values[name]) : null;
+}

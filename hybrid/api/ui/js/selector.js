@@ -6,7 +6,7 @@ import { chartBox, payoffTraces, plot, sketch } from "./chart.js";
 import * as chain from "./chain.js";
 import { confirmDialog, field, h, select, showFieldErrors } from "./dom.js";
 import { executionForm, followOrder } from "./execution.js";
-import { placeStrikes } from "./options.js";
+import { placeByDelta, placeStrikes } from "./options.js";
 
 const GROUPS = [
   ["Verticals", ["vertical"]], ["Butterflies", ["butterfly"]], ["Condors", ["condor"]],
@@ -46,7 +46,10 @@ export function selectorPage(root, { feed, can, args }) {
   const underlying = select([], "", { name: "underlying", "data-loc": "underlying" });
   const side = select(["buy", "sell"], "buy", { name: "side", "data-loc": "side" });
   const units = h("input", { type: "number", min: "1", value: "1", name: "units", "data-loc": "units" });
+  const placement = select([["atm", "ATM offset"], ["delta", "delta of the short strikes"]], "atm", { name: "placement", "aria-describedby": "place-hint" });
+  const delta = h("input", { type: "number", value: "0.16", min: "0.01", max: "0.99", step: "0.01", name: "delta" });
   const centre = h("input", { type: "number", value: "0", step: "1", name: "atm_offset", "aria-describedby": "place-hint" });
+  const placeNote = h("p", { id: "place-hint", class: "hint", "aria-live": "polite" });
   const width = h("input", { type: "number", value: "2", min: "1", step: "1", name: "width_steps" });
   const legsBox = h("div", { class: "row" });
   const execution = executionForm(() => schedule());
@@ -80,8 +83,15 @@ export function selectorPage(root, { feed, can, args }) {
     const puts = quoted("put");
     state.strikeList = [...calls].filter((k) => puts.has(k)).sort((a, b) => a - b);
     const atm = chain.atmIndex(state.strikeList, state.spot ?? state.strikeList[state.strikeList.length >> 1]);
-    const values = placeStrikes(strategy, state.strikeList, atm + Number(centre.value || 0), Math.max(1, Number(width.value || 1))) ||
-      strategy.strikes.map(() => state.strikeList[atm]);
+    const steps = Math.max(1, Number(width.value || 1));
+    const byDelta = (right) => new Map(q.quotes.filter((x) => x.right === right && x.greeks).map((x) => [x.strike, x.greeks.delta]));
+    const placed = placement.value === "delta"
+      ? placeByDelta(strategy, state.strikeList, byDelta, Number(delta.value || 0.16), steps)
+      : placeStrikes(strategy, state.strikeList, atm + Number(centre.value || 0), steps);
+    const fallback = placed ? null : placeStrikes(strategy, state.strikeList, atm, steps);
+    placeNote.textContent = placed ? "placed on the quoted chain; then pick any strike"
+      : "these settings break the structure's rules here: strikes placed around the money instead";
+    const values = placed || fallback || strategy.strikes.map(() => state.strikeList[atm]);
     strikeSelects = strategy.strikes.map((name, i) => select(state.strikeList, values[i], { name, "data-loc": `structure.strikes.${i}` }));
     renderForm();
     schedule();
@@ -99,14 +109,15 @@ export function selectorPage(root, { feed, can, args }) {
       h("p", { class: "hint" }, s.description, " ", h("code", {}, s.legs.join("  "))),
       h("div", { class: "row" }, field("Underlying", underlying), field("Side", side), field("Units", units)),
       h("fieldset", {}, h("legend", {}, "Strikes and expiries"),
-        h("div", { class: "row" }, field("ATM offset (strikes)", centre), field("Width (strikes)", width),
-          h("p", { id: "place-hint", class: "hint" }, "offset and width place the strikes on the listed chain; then pick any")),
+        h("div", { class: "row" }, field("Place strikes by", placement),
+          placement.value === "delta" ? field("Short strike |delta|", delta) : field("ATM offset (strikes)", centre),
+          field("Width (strikes)", width, "between strikes, or wings beyond the shorts"), placeNote),
         legsBox),
       execution.el,
       can("trader") ? h("button", { type: "button", class: "primary", "data-testid": "submit", onclick: submit }, "Submit…") : null);
   }
   for (const input of [side, units]) input.addEventListener("change", () => schedule());
-  for (const input of [centre, width]) input.addEventListener("change", () => placeAll());
+  for (const input of [placement, delta, centre, width]) input.addEventListener("change", () => placeAll());
 
   const intent = () => ({
     kind: "open",
