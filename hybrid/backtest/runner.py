@@ -45,7 +45,7 @@ from nautilus_trader.persistence.funcs import class_to_filename
 from nautilus_trader.trading.config import ImportableStrategyConfig
 
 from hybrid.backtest.fill_model import PriceImprovementFillModel, PriceImprovementFillModelConfig
-from hybrid.nautilus_compat.leg_prices import price_leg_fills
+from hybrid.nautilus_compat.leg_prices import LegFillPricer, price_leg_fills
 from hybrid.options.iv_data import IV_DATA_CLIENT, AtmImpliedVol
 from hybrid.risk.trading_state import register_trading_state_endpoint
 from hybrid.runconfig.catalog import effective_range, read_manifest
@@ -64,6 +64,7 @@ class BacktestRun:
     engine: BacktestEngine
     result: BacktestResult
     fill_model: PriceImprovementFillModel
+    leg_pricer: LegFillPricer
 
 
 def build_run_config(
@@ -121,7 +122,7 @@ def run_backtest(settings: RunSettings, instrumented: bool = True) -> Iterator[B
             raise RuntimeError(f"the backtest node built no engine for run {run_config.id}")
         kernel = engine.kernel
         register_trading_state_endpoint(kernel.msgbus, kernel.risk_engine)
-        price_leg_fills(kernel.msgbus, kernel.cache, kernel.exec_engine)  # legs inside their quotes, summing
+        leg_pricer = price_leg_fills(kernel.msgbus, kernel.cache, kernel.exec_engine)  # legs inside quotes, summing
         fill_model = venue_fill_model(settings, kernel.clock)
         engine.change_fill_model(Venue(venue), fill_model)
         results = node.run()
@@ -133,6 +134,7 @@ def run_backtest(settings: RunSettings, instrumented: bool = True) -> Iterator[B
             engine=node.get_engine(run_config.id),
             result=results[0],
             fill_model=fill_model,
+            leg_pricer=leg_pricer,
         )
     finally:
         node.dispose()

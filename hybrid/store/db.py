@@ -41,6 +41,7 @@ class Database:
         self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
+        self._commits = 0  # writes through this connection; see version()
         for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=5000"):
             self._conn.execute(f"PRAGMA {pragma}")
         self._conn.execute(
@@ -73,6 +74,7 @@ class Database:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+            self._commits += 1
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -81,7 +83,16 @@ class Database:
     def execute(self, sql: str, params: tuple | dict = ()) -> int | None:
         """A single autocommitted statement; returns the last row id (None when nothing was inserted)."""
         with self._lock:
-            return self._conn.execute(sql, params).lastrowid
+            last = self._conn.execute(sql, params).lastrowid
+            self._commits += 1
+            return last
+
+    def version(self) -> tuple[int, int]:
+        """Changes so far: commits through this object and SQLite's ``data_version`` (commits by any other
+        connection, other processes included). Equal versions mean nothing was written in between, which
+        lets a reader keep what it parsed instead of querying again."""
+        with self._lock:
+            return self._commits, self._conn.execute("PRAGMA data_version").fetchone()[0]
 
     def close(self) -> None:
         with self._lock:
