@@ -1,6 +1,7 @@
 """Group trading: what every strategy that owns position groups shares (see :mod:`.group_trader`)."""
 
 from hybrid.trading.commands import (
+    CancelGroup,
     CloseGroup,
     GroupCommand,
     GroupCommandResult,
@@ -22,6 +23,7 @@ from hybrid.trading.order_working import ExecutionConfig, check_execution, limit
 from hybrid.trading.strike_rules import resolve_rules
 
 __all__ = [
+    "CancelGroup",
     "CloseGroup",
     "EntryGate",
     "EntryProposal",
