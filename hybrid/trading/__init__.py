@@ -18,7 +18,7 @@ from hybrid.trading.group_trader import (
     GroupTradingConfig,
     parse_time,
 )
-from hybrid.trading.market import MarketSnapshot, market_snapshot
+from hybrid.trading.market import MarketSnapshot, market_snapshot, untradeable
 from hybrid.trading.order_working import ExecutionConfig, check_execution, limit_price
 from hybrid.trading.strike_rules import resolve_rules
 
@@ -43,4 +43,5 @@ __all__ = [
     "parse_time",
     "resolve_rules",
     "result_topic",
+    "untradeable",
 ]

@@ -596,7 +596,13 @@ class GroupTrader:
         """Send the group's wanted trade at the end of this instant, if nothing is working by then."""
         trade = state.trade
         group_id = state.tags.group_id
-        if trade is None or trade.withdrawn or trade.working is not None or trade.quantity <= 0 or group_id in self._due:
+        if (
+            trade is None
+            or trade.withdrawn
+            or trade.working is not None
+            or trade.quantity <= 0
+            or group_id in self._due
+        ):
             return
         if self._instant is None:
             raise RuntimeError(f"group {group_id}: the group trader of {self.strategy.id} is not started")
