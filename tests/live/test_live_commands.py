@@ -151,17 +151,6 @@ def test_a_listed_but_unquoted_strike_gets_the_same_422_from_preview_and_submit(
     quotes = trader.get("/chain/SPY/quotes", params={"right": "call"}).json()["quotes"]
     unquoted = next(q for q in quotes if q["bid"] is None)  # listed later in the session: no quote yet
     expiry, strike = unquoted["expiry"], unquoted["strike"]
-    listed = trader.get("/chain/SPY/strikes", params={"expiry": expiry, "right": "call"}).json()
-    contracts = {contract["strike"]: contract for contract in listed["contracts"]}
-    assert [c["strike"] for c in listed["contracts"]] == listed["strikes"]
-    assert contracts[strike]["quoted"] is False and "no quote" in contracts[strike]["reason"]
-    quoted = next(q for q in quotes if q["expiry"] == expiry and q["bid"] is not None)
-    assert contracts[quoted["strike"]] | {"instrument_id": None} == {
-        "strike": quoted["strike"],
-        "instrument_id": None,
-        "quoted": True,
-        "reason": None,
-    }
     intent = {
         "kind": "open",
         "underlying": "SPY",
@@ -177,6 +166,17 @@ def test_a_listed_but_unquoted_strike_gets_the_same_422_from_preview_and_submit(
     assert previewed["type"] == submitted["type"] == "not_tradeable"
     assert previewed["msg"] == submitted["msg"] and "no quote" in submitted["msg"]
     assert submitted["loc"] == ["body", "open", "structure", "legs", "legs", 0, "strike"]
+    listed = trader.get("/chain/SPY/strikes", params={"expiry": expiry, "right": "call"}).json()
+    contracts = {contract["strike"]: contract for contract in listed["contracts"]}
+    assert [c["strike"] for c in listed["contracts"]] == listed["strikes"]
+    assert contracts[strike]["quoted"] is False and "no quote" in contracts[strike]["reason"]
+    quoted = next(q for q in quotes if q["expiry"] == expiry and q["bid"] is not None)
+    assert contracts[quoted["strike"]] | {"instrument_id": None} == {
+        "strike": quoted["strike"],
+        "instrument_id": None,
+        "quoted": True,
+        "reason": None,
+    }
 
 
 def test_close_all_replaces_resting_closes(trader: httpx.Client) -> None:
