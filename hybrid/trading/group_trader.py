@@ -26,17 +26,18 @@ What it does:
   never stored); prices come from the structure's quote (see :mod:`hybrid.trading.order_working`).
 - close: an order in the opposite direction for all or some units; a working opening order is
   cancelled first, and a close already working is replaced (its order cancelled, then the new close sent):
-  a market close supersedes a resting limit.
-- cancel (:class:`~hybrid.trading.commands.CancelGroup`): the group's working trade is withdrawn (an
-  opening order, a close, or both halves of a roll); what filled stays held, a withdrawn close leaves the
-  group open. A group with nothing working is refused with the reason. Groups are closed ``close_days_before_expiry`` sessions before their first expiry
-  at ``exit_time`` New York time, so nothing reaches expiry, and that is enforced: a close that has
+  a market close supersedes a resting limit. Groups are closed ``close_days_before_expiry`` sessions
+  before their first expiry at ``exit_time`` New York time, so nothing reaches expiry, and that is
+  enforced: a close that has
   not filled ``cross_minutes_before_close`` minutes before the close of the last session before expiry
   (of expiry day itself with 0 days) is re-sent at the far touch, and from then on re-crossed every
   minute. Only a group whose exit time falls at or after its expiry (held to expiry on purpose) reaches
   it; it is settled by the venue, and the trader books it closed when the expiry is recorded or the
   settlement fills arrive (shares delivered by a physical settlement are flattened by leg balancing at
   the next session). Nothing is ordered on a structure with an expired contract.
+- cancel (:class:`~hybrid.trading.commands.CancelGroup`): the group's working trade is withdrawn (an
+  opening order, a close, or both halves of a roll); what filled stays held, a withdrawn close leaves the
+  group open. A group with nothing working is refused with the reason.
 - orders are priced and sent at the end of the instant they were decided in
   (:meth:`hybrid.nautilus_compat.instant_end.InstantEnd.defer`): a decision on the underlying's tick
   at t, or on a timer at t, is priced from the quotes of t after all data stamped t and the spread's
