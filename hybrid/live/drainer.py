@@ -12,9 +12,11 @@ Then the drainer follows the group's orders (their tags name the group): the fir
 structure instrument after the hand-off gives the quantity and direction to fill; structure-level fills
 journal ``partially_filled`` and ``filled``; a denied order (the owner gives up an entry the risk engine
 denies) ends the order ``failed`` with the reason. A cancel of an order the engine holds is sent as a
-``CloseGroup`` (the owner cancels a working opening order first and closes what it filled); the order is
-``cancelled`` once that opening order is cancelled, and goes back to ``working`` for a close or roll, which
-cannot be taken back.
+``CancelGroup`` (an opening order, a close or a roll alike: the owner withdraws the group's working trade,
+what filled stays held): the order is ``cancelled`` once the owner withdrew it (and the venue confirmed the
+cancel of its order, when one was out), and goes back to ``working`` (or ``partially_filled``) with the
+owner's reason when there was nothing left to withdraw. An accepted close or roll of a group replaces what
+the group was working on: earlier orders the drainer follows on that group are ``cancelled`` as superseded.
 
 Recovery, once at start, before anything is drained. ``handed_to_engine`` was journaled before the command
 was sent, so such an order may have reached the engine: it counts as known (``working``), never sent twice.
@@ -47,12 +49,12 @@ from hybrid.live.queue_commands import CommandBuilder, CommandError
 from hybrid.live.stores import shared_queue
 from hybrid.nautilus_compat.topics import ALL_ORDER_EVENTS
 from hybrid.options.catalogue import StrategyError
-from hybrid.orders.intents import OpenIntent
+from hybrid.orders.intents import CloseGroupIntent, RollGroupIntent
 from hybrid.orders.queue import OrderQueue, QueuedOrder, StatusChange
 from hybrid.orders.status import FINAL, OrderStatus
 from hybrid.tracking import GroupTags
 from hybrid.tracking.book import group_book
-from hybrid.trading import CloseGroup, GroupCommandResult, command_endpoint, result_topic
+from hybrid.trading import CancelGroup, GroupCommandResult, command_endpoint, result_topic
 
 DRAIN_TIMER = "queue-drain"
 ENGINE_HELD = (OrderStatus.WORKING, OrderStatus.PARTIALLY_FILLED, OrderStatus.CANCEL_REQUESTED)
@@ -84,7 +86,6 @@ class _Tracked:
 
     order_id: str
     group_id: str
-    opening: bool
     since_ns: int  # the group's orders created before this (an earlier command's) are not this order's
     instrument_id: InstrumentId | None = None
     side: OrderSide | None = None
@@ -105,6 +106,7 @@ class QueueDrainer(Actor):
         self._endpoint = command_endpoint(config.owner)
         self._awaiting: dict[str, tuple[QueuedOrder, int]] = {}  # by order id: the order, when it was sent
         self._tracked: dict[str, _Tracked] = {}  # by queue order id
+        self._cancelling: dict[str, str] = {}  # CancelGroup command id -> queue order id
         self._unsubscribe: Callable[[], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake_pending = False
@@ -158,10 +160,7 @@ class QueueDrainer(Actor):
             if self.config.venue_restarts_empty:
                 queue.mark(order.order_id, OrderStatus.FAILED, RESTARTED)
             elif order.engine_ref:  # followed again from now on; fills before the restart are not counted
-                opening = isinstance(order.intent, OpenIntent)
-                tracked = _Tracked(
-                    order.order_id, order.engine_ref, opening, self.clock.timestamp_ns(), status=order.status
-                )
+                tracked = _Tracked(order.order_id, order.engine_ref, self.clock.timestamp_ns(), status=order.status)
                 self._tracked[order.order_id] = tracked
 
     # -- draining --------------------------------------------------------------------------------
@@ -231,6 +230,10 @@ class QueueDrainer(Actor):
             self._queue.mark(order.order_id, OrderStatus.FAILED, f"{self.config.owner} did not answer the command")
 
     def _on_result(self, result: GroupCommandResult) -> None:
+        cancelled = self._cancelling.pop(result.command_id, None)
+        if cancelled is not None:
+            self._on_cancel_result(cancelled, result)
+            return
         awaited = self._awaiting.pop(result.command_id, None)
         if awaited is None:
             return  # another component's command
@@ -240,8 +243,15 @@ class QueueDrainer(Actor):
             return
         assert result.group_id is not None  # an accepted command names its group
         self._queue.mark(order.order_id, OrderStatus.WORKING, engine_ref=result.group_id)
-        opening = isinstance(order.intent, OpenIntent)
-        self._tracked[order.order_id] = _Tracked(order.order_id, result.group_id, opening, sent_ns)
+        intent = order.intent
+        if isinstance(intent, CloseGroupIntent | RollGroupIntent):
+            self._supersede(intent.group_id, order.order_id)
+        self._tracked[order.order_id] = _Tracked(order.order_id, result.group_id, sent_ns)
+
+    def _supersede(self, group_id: str, by: str) -> None:
+        """A close or roll of ``group_id`` was accepted: the owner dropped what the group was working on."""
+        for tracked in [t for t in self._tracked.values() if t.group_id == group_id]:
+            self._finish(tracked, OrderStatus.CANCELLED, f"superseded by order {by} with {_filled(tracked)} filled")
 
     # -- cancels ---------------------------------------------------------------------------------
 
@@ -250,14 +260,21 @@ class QueueDrainer(Actor):
             tracked = self._tracked.get(order.order_id)
             if tracked is None or tracked.status is OrderStatus.CANCEL_REQUESTED:
                 continue
-            if not tracked.opening:
-                tracked.status = OrderStatus.WORKING
-                self._queue.mark(
-                    order.order_id, OrderStatus.WORKING, "a close or roll handed to the engine cannot be cancelled"
-                )
-                continue
             tracked.status = OrderStatus.CANCEL_REQUESTED
-            self.msgbus.send(self._endpoint, CloseGroup(tracked.group_id, reason=f"cancel of order {order.order_id}"))
+            command = CancelGroup(tracked.group_id, reason=f"cancel of order {order.order_id}")
+            self._cancelling[command.command_id] = order.order_id
+            self.msgbus.send(self._endpoint, command)
+
+    def _on_cancel_result(self, order_id: str, result: GroupCommandResult) -> None:
+        """Done when nothing was at the venue; refused: the order works on, and says why it was not cancelled."""
+        tracked = self._tracked.get(order_id)
+        if tracked is None:
+            return
+        if not result.accepted:
+            tracked.status = OrderStatus.PARTIALLY_FILLED if tracked.filled else OrderStatus.WORKING
+            self._queue.mark(order_id, tracked.status, f"not cancelled: {result.reason}")
+        elif not result.awaiting_venue:
+            self._finish(tracked, OrderStatus.CANCELLED, f"cancelled with {_filled(tracked)} filled")
 
     # -- following the engine's orders -------------------------------------------------------------
 
@@ -291,9 +308,7 @@ class QueueDrainer(Actor):
         elif isinstance(event, OrderDenied):
             self._finish(tracked, OrderStatus.FAILED, f"denied: {event.reason}")
         elif isinstance(event, OrderCanceled) and tracked.status is OrderStatus.CANCEL_REQUESTED:
-            self._finish(
-                tracked, OrderStatus.CANCELLED, f"cancelled with {tracked.filled:f} of {tracked.target:f} filled"
-            )
+            self._finish(tracked, OrderStatus.CANCELLED, f"cancelled with {_filled(tracked)} filled")
 
     def _mark(self, tracked: _Tracked, status: OrderStatus, reason: str) -> None:
         if tracked.status is OrderStatus.CANCEL_REQUESTED and status is OrderStatus.PARTIALLY_FILLED:
@@ -305,6 +320,11 @@ class QueueDrainer(Actor):
         self._tracked.pop(tracked.order_id, None)
         if self._queue.get(tracked.order_id).status not in FINAL:
             self._queue.mark(tracked.order_id, status, reason)
+
+
+def _filled(tracked: _Tracked) -> str:
+    """How much of the tracked order filled, for the reason of its final status."""
+    return "nothing" if tracked.target is None else f"{tracked.filled:f} of {tracked.target:f}"
 
 
 def _primary(cache: CacheFacade, order: Order) -> Order:
