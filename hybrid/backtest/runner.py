@@ -35,6 +35,7 @@ from nautilus_trader.backtest.config import (
 from nautilus_trader.backtest.engine import BacktestEngine
 from nautilus_trader.backtest.node import BacktestNode
 from nautilus_trader.backtest.results import BacktestResult
+from nautilus_trader.cache.config import CacheConfig
 from nautilus_trader.common.component import Clock
 from nautilus_trader.common.config import ImportableActorConfig, LoggingConfig
 from nautilus_trader.execution.config import ImportableExecAlgorithmConfig
@@ -56,6 +57,9 @@ from hybrid.runconfig.settings import ConfigError, RunSettings
 
 STREAMING_THRESHOLD_QUOTES = 5_000_000
 DEFAULT_CHUNK_SIZE = 250_000
+# Quotes and trades the cache keeps per instrument: components read only the latest, and the default
+# (10,000) keeps most of a catalog's quotes alive, which is what bounded memory must not do.
+TICK_CAPACITY = 100
 
 
 @dataclass
@@ -90,6 +94,7 @@ def build_run_config(
         data=_data_configs(settings),
         engine=BacktestEngineConfig(
             logging=LoggingConfig(log_level=settings.log_level),
+            cache=CacheConfig(tick_capacity=TICK_CAPACITY),
             catalogs=[DataCatalogConfig(path=str(settings.catalog))],
             strategies=[c for c in components if isinstance(c, ImportableStrategyConfig)],
             actors=[
