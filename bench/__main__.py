@@ -15,7 +15,17 @@ import sys
 import time
 from pathlib import Path
 
-SECTIONS = ("catalog_gen", "analytics", "backtest", "group_book", "exec_algo", "api", "live_book", "ui")
+SECTIONS = (
+    "catalog_gen",
+    "analytics",
+    "backtest",
+    "streaming",
+    "group_book",
+    "exec_algo",
+    "api",
+    "live_book",
+    "ui",
+)
 RESULTS = Path(__file__).with_name("results.json")
 
 
