@@ -56,8 +56,14 @@ def test_writes_waiting_together_share_one_commit_and_a_failing_one_undoes_only_
         return transaction()
 
     monkeypatch.setattr(db, "transaction", counted)
-    release = threading.Event()
-    first = db.write(lambda conn: release.wait(10))  # holds the writer while the others queue up
+    started, release = threading.Event(), threading.Event()
+
+    def hold(conn):  # holds the writer while the others queue up
+        started.set()
+        return release.wait(10)
+
+    first = db.write(hold)
+    assert started.wait(10)
     names = [f"n{i}" for i in range(20)]
     futures = [
         db.write(lambda conn, n=n: conn.execute("INSERT INTO items (name) VALUES (?)", (n,)).lastrowid) for n in names
