@@ -24,6 +24,7 @@ SECTIONS = (
     "exec_algo",
     "api",
     "live_book",
+    "live_api",
     "ui",
 )
 RESULTS = Path(__file__).with_name("results.json")

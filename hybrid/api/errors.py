@@ -6,7 +6,7 @@ limit errors), and for 422 the list FastAPI itself gives, ``{"detail": [{"type",
 
 JSON-RPC codes: the standard ones (:data:`PARSE_ERROR` ... :data:`INTERNAL_ERROR`; invalid params carry
 the field errors in ``data.errors``) and, for what the REST API answers with 403, 404, 409 and 429,
-server-defined codes from the reserved -32000..-32099 range.
+server-defined codes from the reserved -32000..-32099 range (503: -32053).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ FORBIDDEN = -32003
 NOT_FOUND = -32004
 CONFLICT = -32009
 RATE_LIMITED = -32029
+UNAVAILABLE = -32053
 
 Responses = dict[int | str, dict[str, Any]]  # an endpoint's documented error statuses (FastAPI ``responses=``)
 
@@ -38,6 +39,7 @@ class ApiError(Exception):
     status: int = status.HTTP_400_BAD_REQUEST
     rpc_code: int = INVALID_REQUEST
     error: str = "bad_request"
+    headers: dict[str, str] = {}  # noqa: RUF012  # a class default, never mutated
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -59,6 +61,15 @@ class Conflict(ApiError):
     status = status.HTTP_409_CONFLICT
     rpc_code = CONFLICT
     error = "conflict"
+
+
+class Unavailable(ApiError):
+    """Not yet: the answer would be wrong now (the queue's start-up recovery is still running); retry soon."""
+
+    status = status.HTTP_503_SERVICE_UNAVAILABLE
+    rpc_code = UNAVAILABLE
+    error = "unavailable"
+    headers = {"Retry-After": "1"}  # noqa: RUF012  # a class constant
 
 
 class FieldErrors(ApiError):
@@ -98,7 +109,8 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     if isinstance(exc, FieldErrors):
         return JSONResponse({"detail": exc.jsonable()}, status_code=exc.status)
-    return JSONResponse({"detail": {"error": exc.error, "message": exc.message}}, status_code=exc.status)
+    body = {"detail": {"error": exc.error, "message": exc.message}}
+    return JSONResponse(body, status_code=exc.status, headers=exc.headers or None)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -90,9 +90,12 @@ def check_api_settings(host: str, insecure_local: bool) -> None:
 
 def api_context(node: TradingNode, settings: LiveSettings, db: Database) -> ApiContext:
     """The API's view of the node's cache and its stores over ``db``; its order queue is the one the queue
-    drainer gets (:func:`hybrid.live.stores.share_queue`), and engine events reach its WebSocket hub."""
+    drainer gets (:func:`hybrid.live.stores.share_queue`), recovering until the drainer has started, and engine
+    events reach its WebSocket hub."""
     view = CacheEngineView.from_kernel(node.kernel, rate=settings.rate, dividend=settings.dividend)
     context = ApiContext.open(view, db)
+    if settings.has_drainer:
+        context.queue.expect_recovery()  # until the drainer settled the previous run's orders
     share_queue(context.queue, db.path)
     engine_events_to_hub(node.kernel.msgbus, context.hub)
     return context

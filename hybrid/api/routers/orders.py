@@ -23,7 +23,7 @@ from pydantic import Field
 
 from hybrid.api.auth import Principal
 from hybrid.api.context import ApiContext
-from hybrid.api.errors import Conflict, FieldErrors, NotFound, Responses
+from hybrid.api.errors import Conflict, FieldErrors, NotFound, Responses, Unavailable
 from hybrid.api.fields import Limit, Offset, OrderId
 from hybrid.api.operations import Params, call, operation
 from hybrid.api.validation import check_intent
@@ -33,7 +33,8 @@ from hybrid.orders.status import IllegalTransition, OrderStatus
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
-UNKNOWN_ORDER: Responses = {404: {"description": "unknown order"}}
+RECOVERING: Responses = {503: {"description": "the queue is recovering after a restart (Retry-After)"}}
+UNKNOWN_ORDER: Responses = {404: {"description": "unknown order"}, **RECOVERING}
 CANCEL_WAIT_SECONDS = 5.0  # how long a cancel of an order the engine holds waits for the engine's answer
 
 OrderIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
@@ -71,14 +72,22 @@ class CancelParams(OrderRef, CancelRequest):
 
 
 async def queue_intent(context: ApiContext, who: Principal, intent: OrderIntent) -> QueuedOrder:
-    """Store a checked intent in the queue for ``who``; an idempotency key reused differently is a 409."""
+    """Store a checked intent in the queue for ``who``, awaiting its group commit (on disk, the loop free
+    meanwhile); an idempotency key reused differently is a 409."""
     try:
-        return await context.off_loop(context.queue.submit, intent, who.name)
+        return await asyncio.wrap_future(context.queue.submit_future(intent, who.name))
     except IdempotencyConflict as exc:
         raise Conflict(str(exc)) from None
 
 
+def _recovered(context: ApiContext) -> None:
+    """Order statuses are answered only once the drainer's start-up recovery settled the previous run's."""
+    if context.queue.recovering:
+        raise Unavailable("the order queue is recovering after a restart; retry in a moment")
+
+
 def _order(context: ApiContext, order_id: str) -> QueuedOrder:
+    _recovered(context)
     try:
         return context.queue.get(order_id)
     except OrderNotFound as exc:
@@ -95,6 +104,7 @@ async def submit(context: ApiContext, who: Principal, intent: OrderIntent) -> Qu
 @operation("orders.list", "viewer", OrderQuery)
 async def list_orders(context: ApiContext, who: Principal, params: OrderQuery) -> list[QueuedOrder]:
     """Orders newest first, optionally of one status."""
+    _recovered(context)
     return context.queue.orders(params.status, params.limit, params.offset)
 
 
@@ -107,6 +117,7 @@ async def get_order(context: ApiContext, who: Principal, params: OrderRef) -> Qu
 @operation("orders.history", "viewer", OrderRef)
 async def order_history(context: ApiContext, who: Principal, params: OrderRef) -> list[StatusChange]:
     """Every status change of one order, oldest first (the journal)."""
+    _recovered(context)
     try:
         return context.queue.history(params.order_id)
     except OrderNotFound as exc:
@@ -146,7 +157,8 @@ async def cancel(context: ApiContext, who: Principal, params: CancelParams) -> Q
     _order(context, params.order_id)
     outcome = _Outcome(context.queue, params.order_id)
     try:
-        await context.off_loop(context.queue.cancel, params.order_id, f"{params.reason} (by {who.name})")
+        reason = f"{params.reason} (by {who.name})"
+        await asyncio.wrap_future(context.queue.cancel_future(params.order_id, reason))
         order = await outcome.settled(CANCEL_WAIT_SECONDS)
     except IllegalTransition as exc:
         raise Conflict(str(exc)) from None
@@ -186,7 +198,7 @@ async def post_order(
     return order
 
 
-@router.get("", summary=list_orders.summary)
+@router.get("", summary=list_orders.summary, responses=RECOVERING)
 async def get_orders(
     request: Request, query: Annotated[OrderQuery, Query()], who: Principal = Depends(list_orders.guard)
 ) -> list[QueuedOrder]:
