@@ -20,6 +20,7 @@ import contextlib
 import signal
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -107,8 +108,9 @@ def api_app(context: ApiContext, host: str, insecure_local: bool) -> FastAPI:
     return create_app(context, host=host, insecure_local=insecure_local)
 
 
-def api_server(app: FastAPI, host: str, port: int) -> LoopServer:
-    return LoopServer(make_server(app, host, port).config)
+def api_server(app: FastAPI, host: str, port: int, **options: Any) -> LoopServer:
+    """The API's uvicorn server; ``options`` are further uvicorn options (TLS: ``ssl_certfile``, ``ssl_keyfile``)."""
+    return LoopServer(make_server(app, host, port, **options).config)
 
 
 async def run(node: TradingNode, server: uvicorn.Server, sock: socket.socket) -> str | None:

@@ -381,6 +381,15 @@ class OrderQueue:
         """How many orders have ``status`` (an index count: cheap enough for every health probe)."""
         return self._db.query("SELECT COUNT(*) FROM order_queue WHERE status = ?", (parse_status(status),))[0][0]
 
+    def keyed(self, submitted_by: str, key_prefix: str) -> list[QueuedOrder]:
+        """``submitted_by``'s orders whose idempotency key starts with ``key_prefix``, oldest first (what a
+        replayed batch, such as a close-all under one key, stored the first time)."""
+        rows = self._db.query(
+            "SELECT * FROM order_queue WHERE submitted_by = ? AND substr(idempotency_key, 1, ?) = ? ORDER BY seq",
+            (submitted_by, len(key_prefix), key_prefix),
+        )
+        return [QueuedOrder.from_row(row) for row in rows]
+
     def history(self, order_id: str) -> list[StatusChange]:
         """Every status change of the order, oldest first."""
         rows = self._db.query("SELECT * FROM order_journal WHERE order_id = ? ORDER BY event_id", (order_id,))

@@ -62,7 +62,7 @@ class StrategyRef(Params):
 class BuildRequest(Params):
     """Strikes and expiries in the strategy's parameter order (see ``parameters``)."""
 
-    strikes: list[PositiveStrike] = Field(min_length=1, max_length=8, examples=[[440, 445]])
+    strikes: list[PositiveStrike] = Field(min_length=1, max_length=8, examples=[[430, 440, 460, 470]])
     expiries: list[dt.date] = Field(min_length=1, max_length=4, examples=[["2024-02-16"]])
     multiplier: int = Field(default=100, ge=1, le=10_000, description="shares per contract (underlying legs)")
 
