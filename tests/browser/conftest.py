@@ -56,7 +56,7 @@ def write_report(root: Path) -> None:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def node(small_catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     work = tmp_path_factory.mktemp("ui-node")
     write_report(work / "reports")
@@ -68,8 +68,10 @@ def node(small_catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         os.environ.pop("HYBRID_REPORTS_DIR", None)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Module-scoped: Playwright's sync API keeps an asyncio loop marked running in this thread until it stops,
+    and tests after these (a live node driven with run_until_complete) must not find it."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
     with sync_playwright() as playwright:

@@ -142,7 +142,13 @@ def test_states_are_read_once_and_every_write_by_anyone_is_seen_at_the_next_read
     bot, _ = open_store(path)
     bot.register("g1", T0)
     queries: list[str] = []
-    bot._db._conn.set_trace_callback(queries.append)
+    query = bot._db.query
+
+    def counted(sql: str, params: tuple | dict = ()) -> list:
+        queries.append(sql)
+        return query(sql, params)
+
+    bot._db.query = counted  # type: ignore[method-assign]
     first = bot.state("g1")
     assert bot.state("g1") is first and sum("FROM managed_groups" in q for q in queries) == 1
     bot.record_decision("g1", evaluate(credit_spread(3.5), first, RULES, T0), T0)  # its own write is kept
