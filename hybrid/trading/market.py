@@ -21,7 +21,7 @@ from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import OptionContract
 
 from hybrid.calendar.exchange_time import ns_new_york, ns_new_york_date
-from hybrid.options.chain import Mark, OptionChain, contract_expiry
+from hybrid.options.chain import ChainError, Mark, OptionChain, contract_expiry
 from hybrid.options.ivrank import constant_maturity_atm_iv
 from hybrid.options.pricing import chain_iv_greeks, years_to_expiry
 from hybrid.valuation.marks import cache_mark, no_mark_reason, quote_sides
@@ -46,7 +46,10 @@ class MarketSnapshot:
             if t <= 1 / 365:
                 continue
             forward = self.spot * np.exp((self.rate - self.dividend) * t)
-            strike = min(self.chain.strikes(expiry, "call"), key=lambda k: abs(k - forward))
+            try:  # an expiry whose calls are not all quoted now lists none
+                strike = min(self.chain.strikes(expiry, "call"), key=lambda k: abs(k - forward))
+            except ChainError:
+                continue
             found = []
             for right in ("call", "put"):
                 try:
