@@ -13,17 +13,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
+from bench.ui import CHROMIUM as BENCH_CHROMIUM
+from bench.ui import CHROMIUM_ARGS
 from tests.support.live import Node, paper_node, write_config
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM = Path(BENCH_CHROMIUM)  # Debian's chromium, started as the UI bench starts it
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 TIMEOUT_MS = 30_000
 REPORT = "demo-20240102T000000Z"
