@@ -11,7 +11,10 @@ built: NautilusTrader's IB client otherwise retries forever, and is also limited
 (:func:`hybrid.nautilus_compat.interactive_brokers.limit_connection_attempts`). :func:`ib_clients` gives the data and execution client
 configs: the instrument provider loads each underlying and its option chain (expiries ``min_dte`` to
 ``max_dte`` days out), and ``symbol_to_mic_venue`` lists the stock and its options on one venue (``OPRA``
-by default), as the Greeks and the chain code expect.
+by default), as the Greeks and the chain code expect. :func:`apply_ib_fixes` puts the 1.231 adapter's
+workarounds on a built node (:mod:`hybrid.nautilus_compat.interactive_brokers`): spread fills at the combo's net
+price, and orders reconciled after a restart mapped back to their strategy and group tags by the
+:class:`~hybrid.live.order_refs.OrderRefJournal` the IB node runs.
 """
 
 from __future__ import annotations
@@ -28,12 +31,20 @@ from nautilus_trader.adapters.interactive_brokers.config import (
     InteractiveBrokersExecClientConfig,
     InteractiveBrokersInstrumentProviderConfig,
 )
+from nautilus_trader.adapters.interactive_brokers.execution import InteractiveBrokersExecutionClient
 from nautilus_trader.adapters.interactive_brokers.factories import (
     InteractiveBrokersLiveDataClientFactory,
     InteractiveBrokersLiveExecClientFactory,
 )
 from nautilus_trader.config import RoutingConfig
+from nautilus_trader.live.execution_engine import LiveExecutionEngine
 
+from hybrid.nautilus_compat.exec_engine import exec_clients
+from hybrid.nautilus_compat.interactive_brokers import (
+    OrderRefLookup,
+    combo_fills_at_combo_price,
+    restore_reconciled_orders,
+)
 from hybrid.runconfig.settings import ConfigError
 
 IB_CLIENT = "IB"
@@ -129,3 +140,12 @@ def ib_clients(
         **connection,
     )
     return {IB_CLIENT: data}, {IB_CLIENT: execution}
+
+
+def apply_ib_fixes(engine: LiveExecutionEngine, lookup: OrderRefLookup) -> None:
+    """The 1.231 IB adapter's workarounds on a built node: combo fill prices on each IB execution client, and
+    ``lookup`` (the order-ref journal's) restoring reconciled orders' strategy and tags."""
+    for client in exec_clients(engine):
+        if isinstance(client, InteractiveBrokersExecutionClient):
+            combo_fills_at_combo_price(client)
+    restore_reconciled_orders(engine, lookup)
