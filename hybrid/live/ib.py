@@ -4,7 +4,8 @@ Environment (read once at start; the account id is never printed or logged by th
 
 - ``IB_HOST`` (default ``127.0.0.1``), ``IB_PORT`` (default ``4002``, IB Gateway's paper port; TWS paper is
   7497, live 4001 / 7496), ``IB_CLIENT_ID`` (default ``1``), ``IB_ACCOUNT_ID`` (the account orders go to;
-  required when the login has several accounts).
+  required when the login has several accounts) or ``IB_ACCOUNT_ID_FILE`` (a file holding it, kept outside the
+  repository; one of the two).
 
 :func:`check_reachable` opens a TCP connection to the gateway with a short timeout before anything is
 built: NautilusTrader's IB client otherwise retries forever, and is also limited to one attempt
@@ -23,6 +24,7 @@ import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypedDict
 
 from nautilus_trader.adapters.interactive_brokers.common import IBContract
@@ -75,13 +77,29 @@ class IbSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> IbSettings:
-        """The settings from ``IB_HOST``, ``IB_PORT``, ``IB_CLIENT_ID``, ``IB_ACCOUNT_ID`` (ConfigError on a bad value)."""
+        """The settings from ``IB_HOST``, ``IB_PORT``, ``IB_CLIENT_ID``, ``IB_ACCOUNT_ID`` or ``IB_ACCOUNT_ID_FILE``
+        (ConfigError on a bad value, naming the variable and never the account)."""
         return cls(
             host=env.get("IB_HOST", cls.host).strip() or cls.host,
             port=_integer(env, "IB_PORT", DEFAULT_PORT, 1, 65535),
             client_id=_integer(env, "IB_CLIENT_ID", cls.client_id, 0, 2**31 - 1),
-            account_id=env.get("IB_ACCOUNT_ID") or None,
+            account_id=_account(env),
         )
+
+
+def _account(env: Mapping[str, str]) -> str | None:
+    direct, path = env.get("IB_ACCOUNT_ID", "").strip(), env.get("IB_ACCOUNT_ID_FILE", "").strip()
+    if direct and path:
+        raise ConfigError("set IB_ACCOUNT_ID or IB_ACCOUNT_ID_FILE, not both")
+    if not path:
+        return direct or None
+    try:
+        account = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"IB_ACCOUNT_ID_FILE {path!r} cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if not account or any(c.isspace() for c in account):
+        raise ConfigError(f"IB_ACCOUNT_ID_FILE {path!r} must hold one account id on one line")
+    return account
 
 
 def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
