@@ -96,7 +96,9 @@ def _account(env: Mapping[str, str]) -> str | None:
     try:
         account = Path(path).read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise ConfigError(f"IB_ACCOUNT_ID_FILE {path!r} cannot be read ({exc.strerror or type(exc).__name__})") from None
+        raise ConfigError(
+            f"IB_ACCOUNT_ID_FILE {path!r} cannot be read ({exc.strerror or type(exc).__name__})"
+        ) from None
     if not account or any(c.isspace() for c in account):
         raise ConfigError(f"IB_ACCOUNT_ID_FILE {path!r} must hold one account id on one line")
     return account
