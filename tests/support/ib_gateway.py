@@ -49,7 +49,8 @@ from hybrid.tracking.book import LiveGroupBook, group_book
 
 ACCOUNT = "DU0000001"  # a made-up paper account id
 FIRST_CON_ID = 700_001
-SETTLE_ROUNDS = 200  # loop turns :meth:`IbNode.settle` allows for the queues to drain
+SETTLE_ROUNDS = 5_000  # loop turns :meth:`IbNode.settle` allows for the queues to drain
+QUIET_TURNS = 50  # turns in a row with nothing queued that :meth:`IbNode.settle` takes for quiet
 
 
 @dataclass
@@ -305,15 +306,23 @@ class IbNode:
         return self.loop.run_until_complete(awaitable)  # type: ignore[arg-type]
 
     def settle(self) -> None:
-        """Let the adapter's handler queue and the engine's queues drain."""
+        """Let the adapter's handler queue, the engine's queues and the tasks they start run until all is quiet.
+
+        The wrapper hands each callback to the handler queue through ``run_coroutine_threadsafe``, so a callback
+        can be on its way for a turn of the loop while every queue is empty: quiet means :data:`QUIET_TURNS`
+        turns in a row with nothing queued."""
+
+        def busy() -> int:
+            return self.ib._msg_handler_task_queue.qsize() + self.engine.cmd_qsize() + self.engine.evt_qsize()
 
         async def drain() -> None:
+            quiet = 0
             for _ in range(SETTLE_ROUNDS):
                 await asyncio.sleep(0)
-                if not (self.ib._msg_handler_task_queue.qsize() or self.engine.cmd_qsize() or self.engine.evt_qsize()):
-                    await asyncio.sleep(0.01)
-                    if not (self.ib._msg_handler_task_queue.qsize() or self.engine.evt_qsize()):
-                        return
+                quiet = 0 if busy() else quiet + 1
+                if quiet >= QUIET_TURNS:
+                    return
+            raise AssertionError(f"the IB node's queues did not drain in {SETTLE_ROUNDS} turns")
 
         self.run(drain())
 
