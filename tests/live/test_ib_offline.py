@@ -64,6 +64,7 @@ def fill_as_placed(node: IbNode, placed: Placed) -> float:
         for i in node.client.instrument_provider.contract
     }
     if placed.contract.secType == "BAG":
+        assert placed.order.action == "BUY"  # a bought combo's legs trade as their combo legs say
         legs = [
             (leg.conId, "BOT" if leg.action == "BUY" else "SLD", units * leg.ratio, leg_price(symbol_of[leg.conId]))
             for leg in placed.contract.comboLegs
@@ -72,8 +73,6 @@ def fill_as_placed(node: IbNode, placed: Placed) -> float:
         side = "BOT" if placed.order.action == "BUY" else "SLD"
         legs = [(placed.contract.conId, side, units, leg_price(symbol_of[placed.contract.conId]))]
     net = sum((1 if side == "BOT" else -1) * qty * price for _, side, qty, price in legs) / units
-    if placed.contract.secType == "BAG" and placed.order.action == "SELL":
-        net = -net  # IB quotes a sold combo's average like a bought one's
     node.gateway.fill(placed.order_id, legs, round(net, 2))
     node.settle()
     return net
