@@ -210,6 +210,7 @@ def test_paper_config_runs_the_backtest_components_with_the_nodes_database(
     ib_actors = {a.actor_path: a.config for a in ib.actors}
     assert "hybrid.live.chain_quotes:ChainQuotes" in ib_actors
     assert ib_actors["hybrid.live.drainer:QueueDrainer"]["venue_restarts_empty"] is False  # a broker keeps its orders
+    assert ib_actors["hybrid.live.order_refs:OrderRefJournal"]["database"] == str(tmp_path / "state.sqlite")
     assert [c.path for c in ib.catalogs] == [str(small_catalog)]
 
 
