@@ -16,6 +16,9 @@ The book an entry is judged against is the account's (:func:`account_book`): the
 every strategy (:func:`hybrid.tracking.book.group_book`; a roll's new group replaces its parent and is not
 counted again), the Greeks of every open position at the venue (:func:`hybrid.valuation.greeks.portfolio_greeks`,
 the one valuation) and the account's free balance. A source's own ``max_open_groups`` counts its groups only.
+Valuing every position's Greeks costs milliseconds for a large book, so they are revalued after any position
+event and otherwise at most every ``revalue_seconds`` of engine time (1 s; 0: at every check); open groups
+and the free balance are read at every check.
 
 Every refusal is kept (:attr:`AccountRisk.refusals`), published on :data:`REFUSALS_TOPIC` (the live node
 writes it to the bot action log, so it shows in the actions feed) and, at stop, stored in the cache under
@@ -36,6 +39,7 @@ from nautilus_trader.model.identifiers import Venue
 from nautilus_trader.portfolio.base import PortfolioFacade
 
 from hybrid.calendar.exchange_time import ns_new_york, utc_text
+from hybrid.nautilus_compat.topics import ALL_POSITION_EVENTS
 from hybrid.risk.limits import (
     SOURCES,
     BookState,
@@ -48,7 +52,7 @@ from hybrid.risk.limits import (
     limit_usage,
 )
 from hybrid.tracking.book import group_book
-from hybrid.valuation.greeks import portfolio_greeks
+from hybrid.valuation.greeks import BookGreeks, portfolio_greeks
 
 ACCOUNT_RISK_ENDPOINT = "hybrid.risk.account"  # send a list: the actor appends itself
 REFUSALS_TOPIC = "hybrid.risk.refusals"
@@ -64,8 +68,11 @@ class AccountRiskConfig(ActorConfig, frozen=True):
     dividend: float = 0.013
     limits: RiskLimitsConfig = RiskLimitsConfig()
     sources: dict[str, SourceLimitsConfig] = msgspec.field(default_factory=dict)
+    revalue_seconds: float = 1.0
 
     def __post_init__(self) -> None:
+        if not 0 <= self.revalue_seconds <= 60:
+            raise ValueError(f"revalue_seconds must be 0 to 60 seconds, got {self.revalue_seconds}")
         unknown = sorted(set(self.sources) - set(SOURCES))
         if unknown:
             raise ValueError(f"sources: unknown source {unknown[0]!r} (valid: {', '.join(SOURCES)})")
@@ -92,22 +99,21 @@ def account_book(
     msgbus: MessageBus,
     portfolio: PortfolioFacade,
     venue: Venue,
-    now_ns: int,
-    rate: float,
-    dividend: float,
+    greeks: BookGreeks,
     source: str | None = None,
 ) -> BookState:
-    """The account as the gate sees it (module docstring); ``source`` counts only its open groups."""
-    groups = [g for g in group_book(cache, msgbus).active_groups() if source is None or g.source == source]
-    book = portfolio_greeks(cache, now_ns, rate, dividend, venue=venue)
+    """The account as the gate sees it (module docstring) with ``greeks`` of its positions; ``source`` counts
+    only its open groups."""
+    sources = group_book(cache, msgbus).active_sources()
+    opened = len(sources) if source is None else sources.count(source)
     account = portfolio.account(venue)
     free = None
     if account is not None:
         free = account.balance_free(account.base_currency or account.currencies()[0])
     return BookState(
-        open_groups=len(groups),
-        delta=book.greeks.delta,
-        vega=book.greeks.vega,
+        open_groups=opened,
+        delta=greeks.greeks.delta,
+        vega=greeks.greeks.vega,
         free_balance=free.as_double() if free is not None else 0.0,
     )
 
@@ -119,24 +125,34 @@ class AccountRisk(Actor):
         super().__init__(config)
         self.venue = Venue(config.venue)
         self.refusals: list[RefusalRecord] = []
+        self._greeks: tuple[int, BookGreeks] | None = None  # (valued at, the positions' Greeks) until stale
 
     def on_start(self) -> None:
         self.msgbus.register(ACCOUNT_RISK_ENDPOINT, self._answer)
+        self.msgbus.subscribe(ALL_POSITION_EVENTS, self._on_position_event)
 
     def on_stop(self) -> None:
         self.msgbus.deregister(ACCOUNT_RISK_ENDPOINT, self._answer)
+        self.msgbus.unsubscribe(ALL_POSITION_EVENTS, self._on_position_event)
         rows = [asdict(record) for record in self.refusals]
         self.cache.add(REFUSALS_CACHE_KEY, json.dumps(rows).encode())
 
     def _answer(self, request: list[AccountRisk]) -> None:
         request.append(self)
 
-    def book(self, source: str | None = None) -> BookState:
-        config = self.config
+    def _on_position_event(self, event: object) -> None:
+        self._greeks = None  # a position opened, changed or closed: revalue at the next check
+
+    def greeks(self) -> BookGreeks:
+        """The positions' Greeks, revalued after a position event or ``revalue_seconds`` of engine time."""
         now = self.clock.timestamp_ns()
-        return account_book(
-            self.cache, self.msgbus, self.portfolio, self.venue, now, config.rate, config.dividend, source
-        )
+        if self._greeks is None or now - self._greeks[0] >= self.config.revalue_seconds * 1e9:
+            config = self.config
+            self._greeks = now, portfolio_greeks(self.cache, now, config.rate, config.dividend, venue=self.venue)
+        return self._greeks[1]
+
+    def book(self, source: str | None = None) -> BookState:
+        return account_book(self.cache, self.msgbus, self.portfolio, self.venue, self.greeks(), source)
 
     def check(
         self, source: str, structure: str, units: int, entry: EntryRisk, replaces: bool = False

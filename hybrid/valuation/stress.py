@@ -57,9 +57,10 @@ def stress_grid(
     vols = np.maximum(legs.ivs[:, None, None] + vol_shifts[None, None, :] * VEGA_PER_POINT, 0.0)  # (L, 1, V)
     years = (legs.years - horizon)[:, None, None]
     option = bs_price(prices, legs.strikes[:, None, None], years, vols, legs.is_call[:, None, None], rate, dividend)
-    value = np.where(legs.is_option[:, None, None], option, prices)  # a stock leg is worth its price
-    pnl = (value - legs.marks[:, None, None]) * legs.weights[:, None, None]  # (L, M, V)
-    membership = np.zeros((groups, legs.group.size))
-    membership[legs.group, np.arange(legs.group.size)] = 1.0
-    shape = pnl.shape
-    return (membership @ pnl.reshape(shape[0], -1)).reshape(groups, shape[1], shape[2])
+    if not legs.is_option.all():
+        option = np.where(legs.is_option[:, None, None], option, prices)  # a stock leg is worth its price
+    weights = np.zeros((groups, legs.group.size))  # group x leg: the leg's weight in its group
+    weights[legs.group, np.arange(legs.group.size)] = legs.weights
+    shape = option.shape
+    value = weights @ option.reshape(shape[0], -1) - (weights @ legs.marks)[:, None]
+    return value.reshape(groups, shape[1], shape[2])

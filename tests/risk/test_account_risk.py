@@ -10,7 +10,14 @@ from nautilus_trader.common.component import MessageBus, TestClock
 from nautilus_trader.model.identifiers import TraderId
 from nautilus_trader.portfolio.portfolio import Portfolio
 
-from hybrid.risk.account import REFUSALS_TOPIC, AccountRisk, AccountRiskConfig, RefusalRecord, account_risk, cached_refusals
+from hybrid.risk.account import (
+    REFUSALS_TOPIC,
+    AccountRisk,
+    AccountRiskConfig,
+    RefusalRecord,
+    account_risk,
+    cached_refusals,
+)
 from hybrid.risk.limits import (
     BookState,
     EntryRisk,
@@ -96,7 +103,10 @@ def test_a_full_account_refuses_every_source_but_lets_a_roll_replace_its_group()
 def test_usage_lists_every_account_limit_and_the_sources_set_limits() -> None:
     rows = gate(manual=SourceLimitsConfig(max_loss_per_group=500.0)).usage()
     assert [(r.scope, r.limit) for r in rows][-1] == ("manual", "max_loss_per_group")
-    assert {(r.limit, r.usage) for r in rows if r.scope == "account"} >= {("max_open_groups", 2), ("max_abs_delta", 120.0)}
+    assert {(r.limit, r.usage) for r in rows if r.scope == "account"} >= {
+        ("max_open_groups", 2),
+        ("max_abs_delta", 120.0),
+    }
 
 
 @pytest.mark.parametrize(
@@ -109,6 +119,8 @@ def test_usage_lists_every_account_limit_and_the_sources_set_limits() -> None:
     ],
 )
 def test_the_run_config_names_a_bad_key(config: dict, message: str) -> None:
-    spec = ComponentSpec("actors", 0, "hybrid.risk.account:AccountRisk", "hybrid.risk.account:AccountRiskConfig", config)
+    spec = ComponentSpec(
+        "actors", 0, "hybrid.risk.account:AccountRisk", "hybrid.risk.account:AccountRiskConfig", config
+    )
     with pytest.raises(ConfigError, match=message):
         importable(spec, "run.toml")
