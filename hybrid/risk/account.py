@@ -126,6 +126,7 @@ class AccountRisk(Actor):
         self.venue = Venue(config.venue)
         self.refusals: list[RefusalRecord] = []
         self._greeks: tuple[int, BookGreeks] | None = None  # (valued at, the positions' Greeks) until stale
+        self._pending: list[tuple[int, str, str, EntryRisk]] = []  # accepted this instant: (at, group, source, risk)
 
     def on_start(self) -> None:
         self.msgbus.register(ACCOUNT_RISK_ENDPOINT, self._answer)
@@ -155,15 +156,28 @@ class AccountRisk(Actor):
         return account_book(self.cache, self.msgbus, self.portfolio, self.venue, self.greeks(), source)
 
     def check(
-        self, source: str, structure: str, units: int, entry: EntryRisk, replaces: bool = False
+        self,
+        source: str,
+        structure: str,
+        units: int,
+        entry: EntryRisk,
+        replaces: bool = False,
+        group_id: str | None = None,
     ) -> Refusal | None:
         """The first limit the entry breaks (the account's, then its source's), recorded; None when within all.
-        ``replaces``: a roll's new group, which takes its parent's place among the open groups."""
+        ``replaces``: a roll's new group, which takes its parent's place among the open groups. ``group_id``:
+        the group an accepted entry opens, counted (with its Greeks) by the checks later in the same instant,
+        before its first order reaches the group book (orders go out at the end of the instant)."""
+        now = self.clock.timestamp_ns()
+        self._pending = [p for p in self._pending if p[0] == now]
         book = self.book()
-        refusal = entry_refusal(self.config.limits, _replacing(book, replaces), entry)
+        refusal = entry_refusal(self.config.limits, self._with_pending(book, None, replaces), entry)
         limits = self.config.sources.get(source)
         if refusal is None and limits is not None:
-            refusal = entry_refusal(limits, _replacing(self.book(source), replaces), entry, scope=source)
+            own = self._with_pending(self.book(source), source, replaces)
+            refusal = entry_refusal(limits, own, entry, scope=source)
+        if refusal is None and group_id is not None:
+            self._pending.append((now, group_id, source, entry))
         if refusal is not None:
             record = RefusalRecord(
                 self.clock.timestamp_ns(), source, structure, units, refusal.scope, refusal.limit, refusal.value,
@@ -174,18 +188,25 @@ class AccountRisk(Actor):
             self.msgbus.publish(REFUSALS_TOPIC, record)
         return refusal
 
+    def _with_pending(self, book: BookState, source: str | None, replaces: bool) -> BookState:
+        """``book`` with the entries accepted earlier in this instant that the group book does not hold yet, less
+        the group a roll replaces."""
+        known = group_book(self.cache, self.msgbus)
+        pending = [p for p in self._pending if (source is None or p[2] == source) and known.get(p[1]) is None]
+        opened = book.open_groups + len(pending) - (1 if replaces and book.open_groups else 0)
+        return BookState(
+            opened,
+            book.delta + sum(p[3].delta for p in pending),
+            book.vega + sum(p[3].vega for p in pending),
+            book.free_balance,
+        )
+
     def usage(self) -> list[LimitUsage]:
         """Every limit, the account's then each source's, with its setting and usage now."""
         rows = limit_usage(self.config.limits, self.book(), "account")
         for source, limits in sorted(self.config.sources.items()):
             rows += [row for row in limit_usage(limits, self.book(source), source) if row.value is not None]
         return rows
-
-
-def _replacing(book: BookState, replaces: bool) -> BookState:
-    if not replaces or book.open_groups == 0:
-        return book
-    return BookState(book.open_groups - 1, book.delta, book.vega, book.free_balance)
 
 
 def account_risk(msgbus: MessageBus) -> AccountRisk | None:

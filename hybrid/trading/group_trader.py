@@ -414,7 +414,7 @@ class GroupTrader:
         if gate is None:
             return None
         tags = proposal.tags
-        refusal = gate.check(tags.source, tags.structure, proposal.units, proposal.risk(), replaces)
+        refusal = gate.check(tags.source, tags.structure, proposal.units, proposal.risk(), replaces, tags.group_id)
         return None if refusal is None else refusal.message
 
     def close_group(self, command: CloseGroup) -> GroupCommandResult:

@@ -124,3 +124,13 @@ def test_the_run_config_names_a_bad_key(config: dict, message: str) -> None:
     )
     with pytest.raises(ConfigError, match=message):
         importable(spec, "run.toml")
+
+
+def test_an_entry_accepted_earlier_in_the_instant_counts_before_its_orders_reach_the_book() -> None:
+    risk = FixedBook(AccountRiskConfig(limits=RiskLimitsConfig(max_open_groups=3, max_abs_delta=190.0)), {None: BOOK})
+    assert risk.check("autonomous", "iron_condor", 1, ENTRY, group_id="G-1") is None  # 2 open + this one
+    refusal = risk.check("manual", "iron_condor", 1, ENTRY)
+    assert refusal is not None and (refusal.limit, refusal.usage) == ("max_open_groups", 3)
+    assert risk.check("manual", "iron_condor", 1, ENTRY, replaces=True).limit == "max_abs_delta"  # 120 + 40 + 40
+    risk.clock.advance_time(1_000)  # the instant is over: the group book holds what was sent
+    assert risk.check("manual", "iron_condor", 1, ENTRY) is None
