@@ -193,6 +193,7 @@ class LegBalancer:
         self.waiting: set[str] = set()  # groups whose repairs wait for a session
         self.stale: set[str] = set()  # groups whose next round waits for a leg quote newer than the last round
         self._sent_ns: dict[tuple[str, InstrumentId], int] = {}  # (group, leg) -> when its last repair went out
+        self._gaps: dict[str, Decimal] = {}  # group -> contracts its last round asked for
 
     def on_group_event(self, group_id: str) -> None:
         """Schedule a balance check of ``group_id`` at the end of the current instant (once per instant)."""
@@ -232,6 +233,7 @@ class LegBalancer:
         repairs = plan_repairs(holdings(group), group.units)
         if not repairs:
             self.attempts.pop(group_id, None)
+            self._gaps.pop(group_id, None)
             self.waiting.discard(group_id)
             self.stale.discard(group_id)
             for key in [key for key in self._sent_ns if key[0] == group_id]:
@@ -298,7 +300,10 @@ class LegBalancer:
         clock.set_time_alert_ns(name, _next_chance(now), lambda _event: self.check(group_id))
 
     def _submit(self, group_id: str, group: PositionGroup, repairs: list[Repair]) -> None:
-        attempt = self.attempts.get(group_id, 0) + 1
+        gap = sum((repair.quantity for repair in repairs), Decimal(0))
+        progressed = gap < self._gaps.get(group_id, gap)  # the last round filled some: IOC partials go on
+        self._gaps[group_id] = gap
+        attempt = 1 if progressed else self.attempts.get(group_id, 0) + 1
         self.attempts[group_id] = attempt
         log = self.strategy.log
         if attempt > self.max_attempts:
