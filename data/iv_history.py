@@ -1,0 +1,234 @@
+"""Daily 30-day ATM implied vol (the ``AtmImpliedVol`` series IV rank needs): from a catalog's option quotes,
+or loaded from a CSV of a longer history.
+
+From the quotes (``python -m data.iv_history --catalog DIR``, which the Databento import runs itself):
+every NYSE session the catalog's quotes cover is sampled ``SNAPSHOT_BEFORE_CLOSE`` before its close (15:45
+New York, 12:45 on a half day): each live contract's last quote of the session, if at most ``STALE_AFTER``
+old and marked by the project's one rule (:func:`hybrid.valuation.marks.mark`), and the underlying's last
+mid. Their implied vols (:func:`hybrid.options.pricing.chain_iv_greeks`, rate and dividend yield as the
+strategies' defaults) go through the strategy's own ATM rule (:meth:`hybrid.trading.MarketSnapshot.atm_iv`:
+per expiry the mean of the call and put IVs at the strike nearest the forward, interpolated in total variance
+to 30 days), so the history ranks what the strategy measures live. A session without a spot or marked
+contracts has no record.
+
+From a CSV (``--csv FILE``): columns ``date`` (YYYY-MM-DD, an NYSE session) and ``iv_30d`` (a fraction, 0.18
+for 18%); a longer history than the data, e.g. a year before the first quote so IV rank can start.
+
+Records are stamped at each session's close. Days the catalog has already keep their value (the data's
+own derivation is not overwritten by a CSV); the series is rewritten whole, and ``manifest.json``'s
+``iv_history_days`` updated. Bad input exits with code 2 and one line naming the row or option.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.instruments import OptionContract
+from nautilus_trader.persistence.catalog import ParquetDataCatalog
+
+from data.databento.catalog_io import data_directory, quote_columns
+from hybrid.calendar import nyse
+from hybrid.calendar.exchange_time import NEW_YORK, ns_new_york
+from hybrid.options.chain import Mark, OptionChain, contract_expiry
+from hybrid.options.iv_data import AtmImpliedVol
+from hybrid.options.pricing import chain_iv_greeks, years_to_expiry
+from hybrid.runconfig.manifest import MANIFEST_NAME, CatalogManifest
+from hybrid.trading import GroupTradingConfig, MarketSnapshot
+from hybrid.valuation.marks import LegQuote
+
+SNAPSHOT_BEFORE_CLOSE = pd.Timedelta(minutes=15)
+STALE_AFTER = pd.Timedelta(minutes=30)
+_MIN_IV, _MAX_IV = 0.0, 5.0
+
+_log = logging.getLogger(__name__)
+
+
+class IvHistoryError(ValueError):
+    """Bad input: one line naming the file, row or option."""
+
+
+def derive(catalog: ParquetDataCatalog, underlying_id: InstrumentId, rate: float, dividend: float) -> dict[dt.date, float]:
+    """The 30-day ATM IV of every session the catalog's quotes cover (module docstring), by New York date."""
+    spot_ts, bid, ask, bid_size, ask_size = quote_columns(catalog, underlying_id)
+    two_sided = (bid_size > 0) & (ask_size > 0) & (bid > 0) & (ask >= bid)
+    spot_ts, spot = spot_ts[two_sided], ((bid + ask) / 2)[two_sided]
+    if not len(spot_ts):
+        _log.warning("%s has no two-sided quotes: no IV history derived", underlying_id)
+        return {}
+    sessions = nyse.trading_days(ns_new_york(int(spot_ts[0])).date(), ns_new_york(int(spot_ts[-1])).date())
+    bounds = [b for day in sessions if (b := nyse.session_bounds_ns(day)) is not None]
+    snaps = np.array([close - SNAPSHOT_BEFORE_CLOSE.value for _, close in bounds], dtype=np.int64)
+    opens = np.array([open_ for open_, _ in bounds], dtype=np.int64)
+    spot_at = _last_before(spot_ts.astype(np.int64), snaps, opens)
+    options = [
+        i for i in catalog.instruments(instrument_type=OptionContract) if i.underlying == underlying_id.symbol.value
+    ]
+    marks: list[dict[OptionContract, float]] = [{} for _ in sessions]
+    for option in options:
+        ts, obid, oask, obid_size, oask_size = quote_columns(catalog, option.id)
+        if not len(ts):
+            continue
+        at = _last_before(ts.astype(np.int64), snaps, np.maximum(opens, snaps - STALE_AFTER.value))
+        for n in np.flatnonzero(at >= 0).tolist():
+            if not option.activation_ns <= snaps[n] < option.expiration_ns:
+                continue
+            i = at[n]
+            mid = LegQuote(
+                float(obid[i]) if obid_size[i] > 0 else None, float(oask[i]) if oask_size[i] > 0 else None
+            ).mid
+            if mid is not None:
+                marks[n][option] = mid
+    history: dict[dt.date, float] = {}
+    for n, day in enumerate(sessions):
+        if spot_at[n] < 0 or not marks[n]:
+            continue
+        iv = _atm_iv(marks[n], float(spot[spot_at[n]]), ns_new_york(int(snaps[n])), underlying_id, rate, dividend)
+        if iv is not None and np.isfinite(iv):
+            history[day] = iv
+    return history
+
+
+def _last_before(ts: np.ndarray, at: np.ndarray, not_before: np.ndarray) -> np.ndarray:
+    """Index of the last time <= each ``at`` that is >= ``not_before`` (-1 when none)."""
+    i = np.searchsorted(ts, at, side="right") - 1
+    ok = (i >= 0) & (ts[np.maximum(i, 0)] >= not_before)
+    return np.where(ok, i, -1)
+
+
+def _atm_iv(
+    mids: dict[OptionContract, float], spot: float, as_of: dt.datetime, underlying_id: InstrumentId, rate: float, dividend: float
+) -> float | None:
+    contracts = list(mids)
+    prices = np.array([mids[c] for c in contracts])
+    strikes = np.array([c.strike_price.as_double() for c in contracts])
+    years = np.array([years_to_expiry(contract_expiry(c), as_of) for c in contracts])
+    calls = np.array([c.option_kind.name == "CALL" for c in contracts])
+    greeks = chain_iv_greeks(spot, strikes, years, calls, prices, rate, dividend)
+    chain = OptionChain(underlying_id.symbol.value, contracts)
+    chain.attach_marks(
+        {
+            c.id: Mark(price=float(prices[i]), iv=float(greeks.iv[i]) if greeks.valid[i] else None)
+            for i, c in enumerate(contracts)
+        }
+    )
+    return MarketSnapshot(chain, spot, as_of, rate, dividend).atm_iv()
+
+
+def read_csv(path: str | Path) -> dict[dt.date, float]:
+    """A daily history from ``date,iv_30d`` rows (module docstring); errors name the row."""
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, dtype=str)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise IvHistoryError(f"--csv {path.name}: cannot read ({str(exc).splitlines()[0]})") from None
+    missing = [c for c in ("date", "iv_30d") if c not in frame.columns]
+    if missing:
+        raise IvHistoryError(f"--csv {path.name}: no column {', '.join(missing)} (columns: date,iv_30d)")
+    history: dict[dt.date, float] = {}
+    for line, (text, value) in enumerate(zip(frame["date"], frame["iv_30d"], strict=True), start=2):
+        where = f"--csv {path.name} line {line}"
+        try:
+            day = dt.date.fromisoformat(str(text).strip())
+        except ValueError:
+            raise IvHistoryError(f"{where}: date {text!r} is not YYYY-MM-DD") from None
+        if not (nyse.FIRST_DAY <= day <= nyse.LAST_DAY and nyse.is_trading_day(day)):
+            raise IvHistoryError(f"{where}: {day} is not an NYSE session")
+        try:
+            iv = float(value)
+        except (TypeError, ValueError):
+            raise IvHistoryError(f"{where}: iv_30d {value!r} is not a number") from None
+        if not _MIN_IV < iv <= _MAX_IV:
+            raise IvHistoryError(f"{where}: iv_30d must be a fraction in (0, 5] (0.18 for 18%), got {value}")
+        if day in history:
+            raise IvHistoryError(f"{where}: {day} appears twice")
+        history[day] = iv
+    if not history:
+        raise IvHistoryError(f"--csv {path.name}: no rows")
+    return history
+
+
+def existing(catalog: ParquetDataCatalog, underlying_id: InstrumentId) -> dict[dt.date, float]:
+    """The catalog's ``AtmImpliedVol`` of ``underlying_id`` by New York date."""
+    records = [item.data for item in catalog.query(AtmImpliedVol, identifiers=[underlying_id.value])]
+    return {
+        pd.Timestamp(r.ts_event, tz="UTC").tz_convert(NEW_YORK).date(): float(r.iv_30d)
+        for r in records
+        if r.instrument_id == underlying_id
+    }
+
+
+def write(catalog: ParquetDataCatalog, underlying_id: InstrumentId, added: dict[dt.date, float]) -> int:
+    """``added`` merged under the catalog's own days, the series rewritten whole; returns its length."""
+    merged = {**added, **existing(catalog, underlying_id)}
+    if not merged:
+        return 0
+    shutil.rmtree(data_directory(catalog, AtmImpliedVol, underlying_id), ignore_errors=True)
+    records = []
+    for day in sorted(merged):
+        close = nyse.session_bounds_ns(day)
+        if close is None:
+            continue
+        records.append(AtmImpliedVol(instrument_id=underlying_id, iv_30d=merged[day], ts_event=close[1], ts_init=close[1]))
+    catalog.write_data(records)
+    manifest_path = Path(catalog.path) / MANIFEST_NAME
+    if manifest_path.exists():
+        manifest = CatalogManifest.read(catalog.path)
+        manifest.iv_history_days = len(records)
+        manifest.write(catalog.path)
+    return len(records)
+
+
+def write_derived(catalog: ParquetDataCatalog, underlying_id: InstrumentId, rate: float, dividend: float) -> int:
+    """Derive the history from the catalog's quotes and write it; returns the series' length."""
+    derived = derive(catalog, underlying_id, rate, dividend)
+    _log.info("IV history: %s sessions derived from the option quotes", len(derived))
+    return write(catalog, underlying_id, derived)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line entry: ``python -m data.iv_history --help``."""
+    defaults = GroupTradingConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m data.iv_history",
+        description="Write the daily 30-day ATM IV history (AtmImpliedVol) of a catalog: derived from its "
+        "option quotes, or loaded from a CSV (date,iv_30d).",
+    )
+    parser.add_argument("--catalog", required=True, help="catalog directory (with manifest.json)")
+    parser.add_argument("--csv", help="load a daily history from this CSV instead of deriving it")
+    parser.add_argument("--underlying", help="underlying instrument id, e.g. SPY.OPRA (default: the manifest's)")
+    parser.add_argument("--rate", type=float, default=defaults.rate, help="risk-free rate for the derived IVs")
+    parser.add_argument("--dividend", type=float, default=defaults.dividend, help="dividend yield for the derived IVs")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    try:
+        path = Path(args.catalog)
+        if not (path / MANIFEST_NAME).is_file():
+            raise IvHistoryError(f"--catalog {args.catalog}: no {MANIFEST_NAME}; not a catalog this project wrote")
+        underlying = args.underlying or CatalogManifest.read(path).underlying
+        try:
+            underlying_id = InstrumentId.from_str(underlying)
+        except ValueError:
+            raise IvHistoryError(f"--underlying {underlying!r}: not an instrument id such as SPY.OPRA") from None
+        catalog = ParquetDataCatalog(str(path))
+        if args.csv:
+            days = write(catalog, underlying_id, read_csv(args.csv))
+        else:
+            days = write_derived(catalog, underlying_id, args.rate, args.dividend)
+    except IvHistoryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"catalog {args.catalog}: {days} days of AtmImpliedVol for {underlying_id}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
