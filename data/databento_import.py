@@ -162,7 +162,7 @@ def import_databento(
             {"definition_files": definition_files, "quote_files": quote_files, "underlying_quote_files": underlying_files, "underlying_trade_files": trade_files},
         )
         if with_iv_history:
-            days = iv_history.write_derived(catalog, chain.equity.id, *_rates())
+            days = iv_history.write_derived(catalog, chain.equity.id, *_rates(), end_ns=run.last_ns or 0)
             manifest.iv_history_days = days
         manifest.write(catalog.path)
     return manifest
@@ -189,7 +189,9 @@ class _Import:
         size = len(chain.instruments)
         self.counts = np.zeros(size, np.int64)
         self.trade_count = 0
-        self.spans: list[tuple[str, np.ndarray, np.ndarray]] = []  # per file: first and last ts per instrument
+        # per file: first and last ts per instrument, of quotes and of trades
+        self.spans: list[tuple[str, np.ndarray, np.ndarray]] = []
+        self.trade_spans: list[tuple[str, np.ndarray, np.ndarray]] = []
         self.first_ns: int | None = None
         self.last_ns: int | None = None
 
@@ -278,7 +280,7 @@ class _Import:
             ts = rows["ts_recv"]
             side = rows["side"]
             aggressor = np.where(side == b"B", 1, np.where(side == b"A", 2, 0)).astype(np.uint8)
-            self._check_overlap(file, *_span(first, last, u, ts))
+            self._check_overlap(file, *_span(first, last, u, ts), self.trade_spans)
             write_trades(
                 self.catalog,
                 self.chain.equity.id,
@@ -290,7 +292,7 @@ class _Import:
             self.spot.add(ts, rows["price"].astype(np.float64))
         if not last[u]:
             raise DatabentoImportError(f"{file.name}: none of its {records:,} records are trades of {self.chain.equity.id.symbol}")
-        self._file_done(file, first, last)
+        self._file_done(file, first, last, self.trade_spans)
         _log.info("%s: %s trades of %s written", file.name, f"{self.trade_count:,}", self.chain.equity.id.symbol)
 
     # -- shared -----------------------------------------------------------------------------
@@ -320,18 +322,20 @@ class _Import:
                 f"(e.g. {sample}; symbology {file.stype_in}); add the definition files of the same days to --definitions",
             )
 
-    def _check_overlap(self, file: DbnFile, first: np.ndarray, last: np.ndarray) -> None:
-        for other, other_first, other_last in self.spans:
+    def _check_overlap(
+        self, file: DbnFile, first: np.ndarray, last: np.ndarray, spans: list | None = None
+    ) -> None:
+        for other, other_first, other_last in self.spans if spans is None else spans:
             overlap = (first <= other_last) & (other_first <= last) & (last > 0) & (other_last > 0)
             if overlap.any():
                 instrument_id = self.chain.instrument_id(int(np.flatnonzero(overlap)[0]))
                 raise DatabentoImportError(
-                    f"{file.name}: quotes for {instrument_id} overlap those from {other} in time; "
-                    "give one quote file per instrument and period",
+                    f"{file.name}: data for {instrument_id} overlap those from {other} in time; "
+                    "give one file per instrument and period",
                 )
 
-    def _file_done(self, file: DbnFile, first: np.ndarray, last: np.ndarray) -> None:
-        self.spans.append((file.name, first, last))
+    def _file_done(self, file: DbnFile, first: np.ndarray, last: np.ndarray, spans: list | None = None) -> None:
+        (self.spans if spans is None else spans).append((file.name, first, last))
         present = last > 0
         if present.any():
             lo, hi = int(first[present].min()), int(last[present].max())

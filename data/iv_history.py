@@ -3,9 +3,9 @@ or loaded from a CSV of a longer history.
 
 From the quotes (``python -m data.iv_history --catalog DIR``, which the Databento import runs itself):
 every NYSE session the catalog's quotes cover is sampled ``SNAPSHOT_BEFORE_CLOSE`` before its close (15:45
-New York, 12:45 on a half day): each live contract's last quote of the session, if at most ``STALE_AFTER``
-old and marked by the project's one rule (:func:`hybrid.valuation.marks.mark`), and the underlying's last
-mid. Their implied vols (:func:`hybrid.options.pricing.chain_iv_greeks`, rate and dividend yield as the
+New York, 12:45 on a half day): each live contract's last quote then, marked by the project's one rule
+(:func:`hybrid.valuation.marks.mark`), and the underlying's last two-sided mid (the market a backtest sees at
+that instant: the import drops quotes that repeat the previous one, so a quote's age says nothing). Their implied vols (:func:`hybrid.options.pricing.chain_iv_greeks`, rate and dividend yield as the
 strategies' defaults) go through the strategy's own ATM rule (:meth:`hybrid.trading.MarketSnapshot.atm_iv`:
 per expiry the mean of the call and put IVs at the strike nearest the forward, interpolated in total variance
 to 30 days), so the history ranks what the strategy measures live. A session without a spot or marked
@@ -46,7 +46,6 @@ from hybrid.trading import GroupTradingConfig, MarketSnapshot
 from hybrid.valuation.marks import LegQuote
 
 SNAPSHOT_BEFORE_CLOSE = pd.Timedelta(minutes=15)
-STALE_AFTER = pd.Timedelta(minutes=30)
 _MIN_IV, _MAX_IV = 0.0, 5.0
 
 _log = logging.getLogger(__name__)
@@ -56,19 +55,22 @@ class IvHistoryError(ValueError):
     """Bad input: one line naming the file, row or option."""
 
 
-def derive(catalog: ParquetDataCatalog, underlying_id: InstrumentId, rate: float, dividend: float) -> dict[dt.date, float]:
-    """The 30-day ATM IV of every session the catalog's quotes cover (module docstring), by New York date."""
+def derive(
+    catalog: ParquetDataCatalog, underlying_id: InstrumentId, rate: float, dividend: float, end_ns: int = 0
+) -> dict[dt.date, float]:
+    """The 30-day ATM IV of every session from the underlying's first quote to its last or ``end_ns`` (the
+    catalog's last quote) (module docstring), by New York date."""
     spot_ts, bid, ask, bid_size, ask_size = quote_columns(catalog, underlying_id)
     two_sided = (bid_size > 0) & (ask_size > 0) & (bid > 0) & (ask >= bid)
     spot_ts, spot = spot_ts[two_sided], ((bid + ask) / 2)[two_sided]
     if not len(spot_ts):
         _log.warning("%s has no two-sided quotes: no IV history derived", underlying_id)
         return {}
-    sessions = nyse.trading_days(ns_new_york(int(spot_ts[0])).date(), ns_new_york(int(spot_ts[-1])).date())
+    last = max(int(spot_ts[-1]), end_ns)
+    sessions = nyse.trading_days(ns_new_york(int(spot_ts[0])).date(), ns_new_york(last).date())
     bounds = [b for day in sessions if (b := nyse.session_bounds_ns(day)) is not None]
     snaps = np.array([close - SNAPSHOT_BEFORE_CLOSE.value for _, close in bounds], dtype=np.int64)
-    opens = np.array([open_ for open_, _ in bounds], dtype=np.int64)
-    spot_at = _last_before(spot_ts.astype(np.int64), snaps, opens)
+    spot_at = _last_before(spot_ts.astype(np.int64), snaps)
     options = [
         i for i in catalog.instruments(instrument_type=OptionContract) if i.underlying == underlying_id.symbol.value
     ]
@@ -77,7 +79,7 @@ def derive(catalog: ParquetDataCatalog, underlying_id: InstrumentId, rate: float
         ts, obid, oask, obid_size, oask_size = quote_columns(catalog, option.id)
         if not len(ts):
             continue
-        at = _last_before(ts.astype(np.int64), snaps, np.maximum(opens, snaps - STALE_AFTER.value))
+        at = _last_before(ts.astype(np.int64), snaps)
         for n in np.flatnonzero(at >= 0).tolist():
             if not option.activation_ns <= snaps[n] < option.expiration_ns:
                 continue
@@ -97,11 +99,9 @@ def derive(catalog: ParquetDataCatalog, underlying_id: InstrumentId, rate: float
     return history
 
 
-def _last_before(ts: np.ndarray, at: np.ndarray, not_before: np.ndarray) -> np.ndarray:
-    """Index of the last time <= each ``at`` that is >= ``not_before`` (-1 when none)."""
-    i = np.searchsorted(ts, at, side="right") - 1
-    ok = (i >= 0) & (ts[np.maximum(i, 0)] >= not_before)
-    return np.where(ok, i, -1)
+def _last_before(ts: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Index of the last time <= each ``at`` (-1 when none)."""
+    return np.searchsorted(ts, at, side="right") - 1
 
 
 def _atm_iv(
@@ -187,9 +187,11 @@ def write(catalog: ParquetDataCatalog, underlying_id: InstrumentId, added: dict[
     return len(records)
 
 
-def write_derived(catalog: ParquetDataCatalog, underlying_id: InstrumentId, rate: float, dividend: float) -> int:
+def write_derived(
+    catalog: ParquetDataCatalog, underlying_id: InstrumentId, rate: float, dividend: float, end_ns: int = 0
+) -> int:
     """Derive the history from the catalog's quotes and write it; returns the series' length."""
-    derived = derive(catalog, underlying_id, rate, dividend)
+    derived = derive(catalog, underlying_id, rate, dividend, end_ns)
     _log.info("IV history: %s sessions derived from the option quotes", len(derived))
     return write(catalog, underlying_id, derived)
 
@@ -222,7 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.csv:
             days = write(catalog, underlying_id, read_csv(args.csv))
         else:
-            days = write_derived(catalog, underlying_id, args.rate, args.dividend)
+            end_ns = pd.Timestamp(CatalogManifest.read(path).end).value
+            days = write_derived(catalog, underlying_id, args.rate, args.dividend, end_ns)
     except IvHistoryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

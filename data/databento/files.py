@@ -22,6 +22,7 @@ from databento.common.constants import SCHEMA_STRUCT_MAP, SCHEMA_STRUCT_MAP_V1, 
 
 RECORDS_PER_CHUNK = 1 << 20  # about 80 MB of mbp-1 records at a time
 _READ_BYTES = 1 << 22
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _PREAMBLE = 8  # "DBN", the version byte, the metadata length (u32)
 
 
@@ -65,6 +66,11 @@ def inspect_dbn(path: str | Path, option: str, schemas: Sequence[str]) -> DbnFil
         store = databento.DBNStore.from_file(path)
         metadata = store.metadata
     except (databento.BentoError, databento_dbn.DBNError, ValueError, OSError) as exc:
+        if _cut_zstd(path):
+            raise DatabentoImportError(
+                f"{where}: truncated: the zstd stream stops inside its first frame, before the DBN header is "
+                "complete; the download is incomplete, fetch the file again",
+            ) from None
         raise DatabentoImportError(f"{where}: not a Databento DBN file ({one_line(exc)})") from None
     if store.compression != databento.Compression.ZSTD:
         raise DatabentoImportError(
@@ -152,6 +158,19 @@ def _decompressed(file: DbnFile) -> Iterator[bytes]:
                     data = b""
     if inside:
         raise _TruncatedFrame
+
+
+def _cut_zstd(path: Path) -> bool:
+    """A zstd stream (by its magic number) that ends inside a frame."""
+    with path.open("rb") as handle:
+        if handle.read(4) != _ZSTD_MAGIC:
+            return False
+    frame = zstandard.ZstdDecompressor().decompressobj()
+    try:
+        frame.decompress(path.read_bytes())
+    except zstandard.ZstdError:
+        return False
+    return not frame.eof
 
 
 class _TruncatedFrame(Exception):
