@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-SECTIONS = ("catalog_gen", "analytics", "backtest", "group_book", "exec_algo", "api", "live_book")
+SECTIONS = ("catalog_gen", "databento", "analytics", "backtest", "group_book", "exec_algo", "api", "live_book")
 RESULTS = Path(__file__).with_name("results.json")
 
 

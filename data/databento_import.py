@@ -159,7 +159,12 @@ def import_databento(
             venue,
             filters,
             publisher,
-            {"definition_files": definition_files, "quote_files": quote_files, "underlying_quote_files": underlying_files, "underlying_trade_files": trade_files},
+            {
+                "definition_files": definition_files,
+                "quote_files": quote_files,
+                "underlying_quote_files": underlying_files,
+                "underlying_trade_files": trade_files,
+            },
         )
         if with_iv_history:
             days = iv_history.write_derived(catalog, chain.equity.id, *_rates(), end_ns=run.last_ns or 0)
@@ -200,7 +205,11 @@ class _Import:
     def quotes(self, file: DbnFile, underlying: bool) -> None:
         started = time.monotonic()
         size = len(self.chain.instruments)
-        best = None if file.schema in CONSOLIDATED_QUOTE_SCHEMAS else BestQuote(size, consolidated_publishers(file.dataset))
+        best = (
+            None
+            if file.schema in CONSOLIDATED_QUOTE_SCHEMAS
+            else BestQuote(size, consolidated_publishers(file.dataset))
+        )
         writer = QuoteWriter(self.catalog)
         first = np.full(size, np.iinfo(np.uint64).max, np.uint64)
         last = np.zeros(size, np.uint64)
@@ -272,7 +281,7 @@ class _Import:
             records += len(chunk)
             index = self._resolve(file, chunk, underlying=True)
             wanted = index == u
-            if "action" in chunk.dtype.names and file.schema == "mbp-1":
+            if file.schema == "mbp-1":
                 wanted &= chunk["action"] == _TRADE_ACTION
             rows = chunk[wanted]
             if not len(rows):
@@ -291,7 +300,9 @@ class _Import:
             self.trade_count += len(rows)
             self.spot.add(ts, rows["price"].astype(np.float64))
         if not last[u]:
-            raise DatabentoImportError(f"{file.name}: none of its {records:,} records are trades of {self.chain.equity.id.symbol}")
+            raise DatabentoImportError(
+                f"{file.name}: none of its {records:,} records are trades of {self.chain.equity.id.symbol}"
+            )
         self._file_done(file, first, last, self.trade_spans)
         _log.info("%s: %s trades of %s written", file.name, f"{self.trade_count:,}", self.chain.equity.id.symbol)
 
@@ -322,9 +333,7 @@ class _Import:
                 f"(e.g. {sample}; symbology {file.stype_in}); add the definition files of the same days to --definitions",
             )
 
-    def _check_overlap(
-        self, file: DbnFile, first: np.ndarray, last: np.ndarray, spans: list | None = None
-    ) -> None:
+    def _check_overlap(self, file: DbnFile, first: np.ndarray, last: np.ndarray, spans: list | None = None) -> None:
         for other, other_first, other_last in self.spans if spans is None else spans:
             overlap = (first <= other_last) & (other_first <= last) & (last > 0) & (other_last > 0)
             if overlap.any():
@@ -342,7 +351,9 @@ class _Import:
             self.first_ns = lo if self.first_ns is None else min(self.first_ns, lo)
             self.last_ns = hi if self.last_ns is None else max(self.last_ns, hi)
 
-    def manifest(self, venue: str, filters: ImportFilters, publisher: str | None, files: dict[str, list[DbnFile]]) -> CatalogManifest:
+    def manifest(
+        self, venue: str, filters: ImportFilters, publisher: str | None, files: dict[str, list[DbnFile]]
+    ) -> CatalogManifest:
         u = self.chain.underlying_index
         every = [f for group in files.values() for f in group]
         return CatalogManifest(

@@ -105,7 +105,12 @@ def _last_before(ts: np.ndarray, at: np.ndarray) -> np.ndarray:
 
 
 def _atm_iv(
-    mids: dict[OptionContract, float], spot: float, as_of: dt.datetime, underlying_id: InstrumentId, rate: float, dividend: float
+    mids: dict[OptionContract, float],
+    spot: float,
+    as_of: dt.datetime,
+    underlying_id: InstrumentId,
+    rate: float,
+    dividend: float,
 ) -> float | None:
     contracts = list(mids)
     prices = np.array([mids[c] for c in contracts])
@@ -177,7 +182,9 @@ def write(catalog: ParquetDataCatalog, underlying_id: InstrumentId, added: dict[
         close = nyse.session_bounds_ns(day)
         if close is None:
             continue
-        records.append(AtmImpliedVol(instrument_id=underlying_id, iv_30d=merged[day], ts_event=close[1], ts_init=close[1]))
+        records.append(
+            AtmImpliedVol(instrument_id=underlying_id, iv_30d=merged[day], ts_event=close[1], ts_init=close[1])
+        )
     catalog.write_data(records)
     manifest_path = Path(catalog.path) / MANIFEST_NAME
     if manifest_path.exists():

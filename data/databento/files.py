@@ -117,13 +117,13 @@ def record_chunks(file: DbnFile, records: int = RECORDS_PER_CHUNK) -> Iterator[n
             chunk = np.frombuffer(bytes(buffer[:want]), dtype=dtype)
             del buffer[:want]
             count += len(chunk)
-            last_ts = int(chunk["ts_recv"][-1]) if "ts_recv" in dtype.names else last_ts
+            last_ts = int(chunk["ts_recv"][-1]) if "ts_recv" in (dtype.names or ()) else last_ts
             yield chunk
     whole = len(buffer) // dtype.itemsize
     if whole:
         chunk = np.frombuffer(bytes(buffer[: whole * dtype.itemsize]), dtype=dtype)
         count += whole
-        last_ts = int(chunk["ts_recv"][-1]) if "ts_recv" in dtype.names else last_ts
+        last_ts = int(chunk["ts_recv"][-1]) if "ts_recv" in (dtype.names or ()) else last_ts
         yield chunk
     loose = len(buffer) - whole * dtype.itemsize
     if loose:

@@ -47,7 +47,7 @@ class ImportFilters:
 
     @property
     def sample_ns(self) -> int | None:
-        return None if self.sample_s is None else int(round(self.sample_s * SECOND_NS))
+        return None if self.sample_s is None else round(self.sample_s * SECOND_NS)
 
     def describe(self) -> dict:
         return {"max_dte": self.max_dte, "moneyness": self.moneyness, "sample_interval_s": self.sample_s}

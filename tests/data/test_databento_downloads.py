@@ -131,7 +131,9 @@ def test_one_exchange_can_be_kept(tmp_path: Path) -> None:
 
 
 def test_underlying_trades_are_imported_for_settlement(tmp_path: Path) -> None:
-    prints = [trade_record(XNAS, 15144, SESSION_OPEN_NS + i * SECOND_NS, 530.0 + i, 100 + i, "BAN"[i]) for i in range(3)]
+    prints = [
+        trade_record(XNAS, 15144, SESSION_OPEN_NS + i * SECOND_NS, 530.0 + i, 100 + i, "BAN"[i]) for i in range(3)
+    ]
     other = trade_record(XNAS, 38, SESSION_OPEN_NS, 190.0, 5, "B")
     trades = write_dbn(tmp_path / "t.dbn.zst", "XNAS.ITCH", "trades", {"SPY": 15144, "AAPL": 38}, [other, *prints])
     quotes = [quote_record("cbbo-1s", OPRA, DB_IDS[CALL], q) for q in quote_series(SESSION_OPEN_NS, 2, 2.0)]
