@@ -36,9 +36,7 @@ EXCHANGES = [databento.Publisher[f"OPRA_PILLAR_{v}"].to_int() for v in ("XCBO", 
 
 
 def write_market(tmp: Path, records: int) -> tuple[Path, Path, Path]:
-    symbols = {
-        occ_symbol("SPY", dt.date(2024, 7, 12), "CP"[n % 2], 400 + n // 2): 10_000 + n for n in range(OPTIONS)
-    }
+    symbols = {occ_symbol("SPY", dt.date(2024, 7, 12), "CP"[n % 2], 400 + n // 2): 10_000 + n for n in range(OPTIONS)}
     defs = write_dbn(
         tmp / "defs.dbn.zst",
         "OPRA.PILLAR",
