@@ -3,7 +3,7 @@ PY := .venv/bin/python
 CATALOG ?= catalogs/demo
 CONFIG ?= configs/demo.toml
 
-.PHONY: venv demo demo-recurring lint test test-fast bench catalog clean
+.PHONY: venv demo demo-recurring live lint test test-fast bench catalog clean
 
 venv:
 	@bash scripts/bootstrap.sh
@@ -17,6 +17,10 @@ demo: catalog
 
 demo-recurring: catalog
 	$(PY) run_backtest.py --config configs/recurring_demo.toml --catalog $(CATALOG)
+
+# The paper node with the web UI on 127.0.0.1:$(PORT) (default 8000); prints the URL and a fresh admin token.
+live: catalog
+	@bash scripts/live.sh
 
 # Lint, format, types and the layer contract, then the whole suite; test-fast is the unit tests alone.
 lint: venv

@@ -15,7 +15,19 @@ import sys
 import time
 from pathlib import Path
 
-SECTIONS = ("catalog_gen", "databento", "analytics", "backtest", "group_book", "exec_algo", "api", "live_book")
+SECTIONS = (
+    "catalog_gen",
+    "databento",
+    "analytics",
+    "backtest",
+    "streaming",
+    "group_book",
+    "exec_algo",
+    "api",
+    "live_book",
+    "live_api",
+    "ui",
+)
 RESULTS = Path(__file__).with_name("results.json")
 
 

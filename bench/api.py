@@ -163,17 +163,17 @@ def _server(catalog: str, db_path: str, token: str, pipe: Connection) -> None:
     drainer.stop()
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def _check_deadline(started: float) -> None:
+def check_deadline(started: float) -> None:
     if time.monotonic() - started > DEADLINE_S:
         raise TimeoutError(f"the API benchmark ran past its {DEADLINE_S:g} s deadline")
 
 
-class _Connection:
+class HttpConnection:
     """A minimal HTTP/1.1 keep-alive client over one socket: a load generator light enough that the
     2-core machine's time goes to the server, not to the client (httpx costs about as much as the
     server per request)."""
@@ -183,7 +183,7 @@ class _Connection:
         self.head = f"Host: {host}\r\nAuthorization: Bearer {token}\r\n"
 
     @classmethod
-    async def open(cls, url: str, token: str) -> _Connection:
+    async def open(cls, url: str, token: str) -> HttpConnection:
         host, port = url.removeprefix("http://").split(":")
         reader, writer = await asyncio.open_connection(host, int(port))
         return cls(reader, writer, host, token)
@@ -201,7 +201,7 @@ class _Connection:
         self.writer.close()
 
 
-async def _expect(connection: _Connection, status: int, method: str, path: str, body: dict | None = None) -> bytes:
+async def expect(connection: HttpConnection, status: int, method: str, path: str, body: dict | None = None) -> bytes:
     code, content = await connection.request(method, path, body)
     if code != status:
         raise RuntimeError(f"{method} {path}: {code} {content[:200]!r}")
@@ -221,16 +221,16 @@ def _intent(structure: dict, sequence: int) -> dict:
 
 
 async def _rate(
-    url: str, token: str, total: int, request: Callable[[_Connection, int], Awaitable[bytes]], started: float
+    url: str, token: str, total: int, request: Callable[[HttpConnection, int], Awaitable[bytes]], started: float
 ) -> float:
     """Requests per second of ``total`` requests over CLIENTS concurrent keep-alive connections."""
-    connections = [await _Connection.open(url, token) for _ in range(CLIENTS)]
+    connections = [await HttpConnection.open(url, token) for _ in range(CLIENTS)]
 
-    async def worker(connection: _Connection, offset: int) -> None:
+    async def worker(connection: HttpConnection, offset: int) -> None:
         for i in range(offset, total, CLIENTS):
             await request(connection, i)
             if i % 100 == 0:
-                _check_deadline(started)
+                check_deadline(started)
 
     began = time.perf_counter()
     await asyncio.gather(*(worker(connection, offset) for offset, connection in enumerate(connections)))
@@ -243,26 +243,26 @@ async def _rate(
 async def _latencies(url: str, token: str, structure: dict, count: int, started: float) -> tuple[str, list[float]]:
     """One client submitting one order at a time, after a few unmeasured ones that warm the server and the
     drainer up: the first order's id and each measured 201's round trip (ms)."""
-    connection = await _Connection.open(url, token)
+    connection = await HttpConnection.open(url, token)
     warm_up = [
-        await _expect(connection, 201, "POST", "/api/v1/orders", _intent(structure, -n)) for n in range(1, WARM_UP + 1)
+        await expect(connection, 201, "POST", "/api/v1/orders", _intent(structure, -n)) for n in range(1, WARM_UP + 1)
     ]
     first = json.loads(warm_up[0])
     accepted = []
     for n in range(count):
         began = time.perf_counter()
-        await _expect(connection, 201, "POST", "/api/v1/orders", _intent(structure, n))
+        await expect(connection, 201, "POST", "/api/v1/orders", _intent(structure, n))
         accepted.append((time.perf_counter() - began) * 1000)
-        _check_deadline(started)
+        check_deadline(started)
     connection.close()
     return first["order_id"], accepted
 
 
 async def _drained(url: str, token: str, started: float) -> None:
     """Wait until the drainer has claimed every order, so its backlog does not colour the next phase."""
-    connection = await _Connection.open(url, token)
-    while json.loads(await _expect(connection, 200, "GET", "/api/v1/health"))["queued_orders"]:
-        _check_deadline(started)
+    connection = await HttpConnection.open(url, token)
+    while json.loads(await expect(connection, 200, "GET", "/api/v1/health"))["queued_orders"]:
+        check_deadline(started)
         await asyncio.sleep(0.1)
     connection.close()
 
@@ -313,25 +313,25 @@ def _measure(url: str, token: str, structure: dict, pipe: Connection, quick: boo
     handed = [(done - sent) / 1e6 for n, sent, done in pipe.recv().values() if n >= 0]
     paths = [f"/api/v1{path}" for path in ("/health", f"/orders/{order_id}", *READ_PATHS)]
 
-    def read(connection: _Connection, i: int) -> Awaitable[bytes]:
-        return _expect(connection, 200, "GET", paths[i % len(paths)])
+    def read(connection: HttpConnection, i: int) -> Awaitable[bytes]:
+        return expect(connection, 200, "GET", paths[i % len(paths)])
 
-    def submit(connection: _Connection, i: int) -> Awaitable[bytes]:
-        return _expect(connection, 201, "POST", "/api/v1/orders", _intent(structure, i))
+    def submit(connection: HttpConnection, i: int) -> Awaitable[bytes]:
+        return expect(connection, 201, "POST", "/api/v1/orders", _intent(structure, i))
 
     read_rate = asyncio.run(_rate(url, token, reads, read, started))
     submit_rate = asyncio.run(_rate(url, token, submits, submit, started))
     asyncio.run(_drained(url, token, started))
     fill_ms = _fill_latencies(url, token, pipe, fills)
-    _check_deadline(started)
+    check_deadline(started)
     return {
         "api_submit_accepted_p50_ms": round(statistics.median(accepted), 2),
-        "api_submit_accepted_p99_ms": round(_percentile(accepted, 0.99), 2),
-        "api_submit_handed_p99_ms": round(_percentile(handed, 0.99), 2),
+        "api_submit_accepted_p99_ms": round(percentile(accepted, 0.99), 2),
+        "api_submit_handed_p99_ms": round(percentile(handed, 0.99), 2),
         "api_reads_per_s": round(read_rate),
         "api_submits_per_s": round(submit_rate),
         "api_fill_ws_p50_ms": round(statistics.median(fill_ms), 2),
-        "api_fill_ws_p99_ms": round(_percentile(fill_ms, 0.99), 2),
+        "api_fill_ws_p99_ms": round(percentile(fill_ms, 0.99), 2),
     }
 
 

@@ -69,7 +69,7 @@ def run(quick: bool = False) -> dict:
         out = settings.out
         if out is None:
             raise RuntimeError("the demo settings name no report directory")
-        _warm(catalog, settings.components)
+        warm_up(catalog, settings.components)
         wall, cpu = time.perf_counter(), time.process_time()
         with run_backtest(settings) as demo:
             demo_seconds, demo_cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -95,7 +95,7 @@ def run(quick: bool = False) -> dict:
     }
 
 
-def _warm(catalog: Path, components: tuple[ComponentSpec, ...]) -> None:
+def warm_up(catalog: Path, components: tuple[ComponentSpec, ...]) -> None:
     """Read every file of the catalog once and import every component's module and config module."""
     for path in sorted(catalog.rglob("*")):
         if path.is_file():

@@ -17,21 +17,23 @@ Keys (``quick``: 50 groups and fewer requests):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
 from data.synthetic import MarketConfig, generate
 from hybrid.api.ratelimit import LIMITS_ENV
-from tests.support.live import VIEWER, paper_node
+from tests.support.live import VIEWER, Node, paper_node
 
 CONFIG = """\
-name = "bench-live-book"
+name = "{name}"
 catalog = "{catalog}"
 log_level = "WARNING"
 
@@ -41,42 +43,50 @@ starting_balance = 100000000
 [[strategies]]
 path = "strategies.order_desk:OrderDesk"
 
+[[actors]]
+path = "hybrid.live.drainer:QueueDrainer"
+{extra}"""
+BOOK_LOAD = """
 [[strategies]]
 path = "bench.book_load:BookLoad"
 
 [strategies.config]
 groups = {groups}
 orders_per_group = {orders_per_group}
-
-[[actors]]
-path = "hybrid.live.drainer:QueueDrainer"
 """
 SIZES = {False: (500, 20, 300), True: (50, 20, 50)}  # groups, orders per group, requests of each kind
 LOAD_WAIT = 420.0  # seconds: the longest the load may take before the run fails (10,000 orders take about 2 minutes)
-UNLIMITED = "viewer=1000000/1000000"  # the viewer's requests are measured, not limited
+UNLIMITED = "viewer=1000000/1000000,trader=1000000/1000000"  # the requests are measured, not limited
 SPEED = 60  # replayed seconds per second: a quote change of the small catalog every 30 s or so
+
+
+@contextlib.contextmanager
+def bench_node(name: str, extra: str = "", speed: float = SPEED) -> Iterator[Node]:
+    """``run_live.py`` (paper) over a freshly generated small catalog with the order desk, the queue drainer
+    and ``extra`` config tables, rate limits out of the way; stopped (SIGTERM) when the block ends."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
+        root = Path(tmp)
+        generate(MarketConfig.profile("small"), root / "catalog", progress=False)
+        config = root / "live.toml"
+        config.write_text(CONFIG.format(name=f"bench-{name}", catalog=(root / "catalog").as_posix(), extra=extra))
+        os.environ[LIMITS_ENV] = UNLIMITED  # the node's environment is this process's plus its own
+        with paper_node(config, root / "db.sqlite", root / "node", speed=speed) as node:
+            yield node
+            node.stop()
 
 
 def run(quick: bool = False) -> dict:
     groups, per_group, requests = SIZES[quick]
-    with tempfile.TemporaryDirectory(prefix="bench-live-book-") as tmp:
-        root = Path(tmp)
-        generate(MarketConfig.profile("small"), root / "catalog", progress=False)
-        config = root / "live.toml"
-        config.write_text(
-            CONFIG.format(catalog=(root / "catalog").as_posix(), groups=groups, orders_per_group=per_group)
-        )
-        os.environ[LIMITS_ENV] = UNLIMITED  # the node's environment is this process's plus its own
-        with paper_node(config, root / "db.sqlite", root / "node", speed=SPEED) as node, node.client(VIEWER) as client:
-            t0 = time.perf_counter()
-            listed = _wait_listed(client, groups)
-            load_seconds = time.perf_counter() - t0
-            health, listing = [], []
-            for _ in range(requests):
-                health.append(_timed(client, "/health"))
-                listing.append(_timed(client, "/groups"))
-            orders = sum(len(group["orders"]) for group in listed)
-            node.stop()
+    load = BOOK_LOAD.format(groups=groups, orders_per_group=per_group)
+    with bench_node("live-book", load) as node, node.client(VIEWER) as client:
+        t0 = time.perf_counter()
+        listed = _wait_listed(client, groups)
+        load_seconds = time.perf_counter() - t0
+        health, listing = [], []
+        for _ in range(requests):
+            health.append(_timed(client, "/health"))
+            listing.append(_timed(client, "/groups"))
+        orders = sum(len(group["orders"]) for group in listed)
     return {
         "live_book_orders": orders,
         "live_book_groups": len(listed),

@@ -4,7 +4,11 @@
 hands in: its engine view, the order queue and stores it drains and manages with, and the hub its
 engine events are published to). Serve it with :func:`hybrid.api.server.make_server` on the node's
 event loop. Every route needs a token and a role (see :mod:`hybrid.api.auth`), including the OpenAPI
-document at ``/openapi.json``; there is no browser docs page (it would load scripts from elsewhere).
+document at ``/openapi.json``; there is no browser docs page (it would load scripts from elsewhere). The
+one exception is ``GET /livez``, a liveness probe that says ``{"status": "ok"}`` and nothing more. Every
+request first passes :class:`hybrid.api.gate.Gate` (token in the URL 400, no token 401, body cap 413,
+strict JSON 422) before a route reads its body.
+The web UI (docs/ui.md) is served at ``/`` with its assets under ``/ui``; those files need no token either.
 """
 
 from __future__ import annotations
@@ -16,16 +20,18 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from hybrid.api import rpc, ws
 from hybrid.api.auth import TokenRegistry, install_auth
 from hybrid.api.context import ApiContext
-from hybrid.api.errors import install_error_handlers
+from hybrid.api.errors import Responses, install_error_handlers
+from hybrid.api.gate import LIVEZ, MAX_BODY_BYTES, Gate
 from hybrid.api.ratelimit import RateLimiter, install_rate_limiter, rate_limited
 from hybrid.api.routers import ROUTERS
 from hybrid.api.routers.groups import managed_groups
 from hybrid.api.routers.health import API_VERSION
+from hybrid.api.routers.ui import install_ui
 from hybrid.api.ws import HubEvent
 from hybrid.management.action_log import ActionRecord
 from hybrid.orders.queue import StatusChange
@@ -44,9 +50,36 @@ TAGS = [
     {"name": "actions", "description": "The bot action log."},
     {"name": "fill_stats", "description": "Fill-rate statistics of the two-part algorithm."},
     {"name": "health", "description": "Engine clock, trading state and queue backlog."},
+    {"name": "leg_templates", "description": "Saved custom leg sets of the UI's leg builder."},
+    {"name": "reports", "description": "Backtest report folders, read from their files."},
     {"name": "rpc", "description": "JSON-RPC 2.0 over the same operations."},
 ]
 _ACTION = TypeAdapter(ActionRecord)
+
+
+class ErrorDetail(BaseModel):
+    error: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error but 422: a code word and one line saying what to change."""
+
+    detail: ErrorDetail
+
+
+class Liveness(BaseModel):
+    status: str
+
+
+_RETRY_AFTER = {"Retry-After": {"description": "whole seconds to wait", "schema": {"type": "integer"}}}
+GUARDED: Responses = {  # what any authenticated route may answer before or besides its own statuses
+    400: {"model": ErrorBody, "description": "a token in the URL (?token=): send it as a header instead"},
+    401: {"model": ErrorBody, "description": "no known bearer token (checked before the body is read)"},
+    403: {"model": ErrorBody, "description": "the token's role does not allow this"},
+    413: {"model": ErrorBody, "description": f"the request body is over {MAX_BODY_BYTES} bytes"},
+    429: {"model": ErrorBody, "description": "over the token's rate limit", "headers": _RETRY_AFTER},
+}
 
 
 def snapshot(context: ApiContext) -> dict[str, Any]:
@@ -115,17 +148,25 @@ def create_app(
     )
     app.state.context = context
     registry = tokens if tokens is not None else TokenRegistry.from_env()
-    install_auth(app, registry, host=host, insecure_local=insecure_local)
+    authenticator = install_auth(app, registry, host=host, insecure_local=insecure_local)
     install_rate_limiter(app, limiter if limiter is not None else RateLimiter.from_env())
     install_error_handlers(app)
     for router in ROUTERS:
-        app.include_router(router, prefix=PREFIX)
-    app.include_router(rpc.router)
+        app.include_router(router, prefix=PREFIX, responses=GUARDED)
+    app.include_router(rpc.router, responses=GUARDED)
     app.include_router(ws.router)
+    install_ui(app)
+
+    @app.get(LIVEZ, tags=["health"], responses={400: GUARDED[400]})
+    async def livez() -> Liveness:
+        """Liveness without a token: the process answers; says nothing about the engine (see /health)."""
+        return Liveness(status="ok")
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(rate_limited("viewer"))])
     async def openapi() -> dict[str, Any]:
         return app.openapi()
+
+    app.add_middleware(Gate, authenticator=authenticator)  # inside CORS, so preflights need no token
 
     origins = list(cors_origins) if cors_origins is not None else cors_origins_from_env()
     if origins:

@@ -22,7 +22,12 @@ prints a fresh ``name:role:token`` entry. Only token *names* are ever logged.
 Presenting a token: ``Authorization: Bearer <token>`` over HTTP. A WebSocket takes the same header
 or, since browsers cannot set headers on a WebSocket, the subprotocol pair ``["bearer", "<token>"]``
 (``new WebSocket(url, ["bearer", token])``); the server then accepts with subprotocol ``bearer``.
-A token in the query string is refused: it would be written to access logs.
+A token in any URL is refused (REST: 400 from :mod:`hybrid.api.gate`; WebSocket: closed with 1008): it
+would be written to access logs. A refused WebSocket handshake is accepted and then closed with 1008 and a
+reason, so the client can read why (an HTTP 403 to the upgrade carries none a browser can see).
+
+Refusals are logged at most once per :data:`REFUSAL_LOG_INTERVAL` seconds (:class:`RefusalLog`): a client
+hammering without a token cannot flood the log; the next line counts what was left out.
 
 Fail closed: :func:`install_auth` refuses to start an app with no tokens configured unless
 ``insecure_local`` is set (the runner's ``--insecure-local`` flag), which is honoured only on a
@@ -40,6 +45,8 @@ import os
 import secrets
 import stat
 import sys
+import threading
+import time
 import tomllib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -58,6 +65,8 @@ TOKENS_FILE_ENV = "HYBRID_API_TOKENS_FILE"
 WS_SUBPROTOCOL = "bearer"
 INSECURE_PRINCIPAL = "insecure-local"
 MIN_TOKEN_LENGTH = 32
+REFUSAL_LOG_INTERVAL = 10.0  # seconds between two logged auth refusals; the ones between are counted
+URL_TOKEN_PARAMS = frozenset({"token", "access_token", "api_key", "apikey", "bearer"})
 
 Role = Literal["viewer", "trader", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "trader", "admin")  # each includes the ones before it
@@ -190,6 +199,36 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+class RefusalLog:
+    """Auth refusals, logged at most once per ``interval`` seconds with the count of those left out."""
+
+    def __init__(self, interval: float = REFUSAL_LOG_INTERVAL, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._last: float | None = None
+        self._skipped = 0
+        self._lock = threading.Lock()
+
+    def refused(self, what: str, client: str, reason: str) -> None:
+        """Log one refusal (``what``: method and path), unless one was logged less than ``interval`` ago."""
+        with self._lock:
+            now = self._clock()
+            if self._last is not None and now - self._last < self.interval:
+                self._skipped += 1
+                return
+            skipped, self._skipped, self._last = self._skipped, 0, now
+        more = f" ({skipped} more refused since the last line)" if skipped else ""
+        log.warning("refused %s from %s: %s%s", what, client, reason, more)
+
+
+REFUSALS = RefusalLog()  # one per process: what matters is how much reaches the log
+
+
+def url_token(query: Mapping[str, str] | Iterable[str]) -> str | None:
+    """The name of a query parameter that looks like a token (``token``, ``access_token``, ...), or None."""
+    return next((name for name in query if name.lower() in URL_TOKEN_PARAMS), None)
+
+
 @dataclass(frozen=True, slots=True)
 class Authenticator:
     """What :func:`install_auth` keeps on the app: the tokens, or the explicit insecure local mode."""
@@ -269,7 +308,7 @@ def require_role(role: Role) -> Callable[..., Awaitable[Principal]]:
         if principal is None:
             client = request.client.host if request.client else "unknown"
             reason = "unknown token" if credentials else "no bearer token"
-            log.warning("refused %s %s from %s: %s", request.method, request.url.path, client, reason)
+            REFUSALS.refused(f"{request.method} {request.url.path}", client, reason)
             message = f"{reason}: send Authorization: Bearer <token>"
             raise http_error(status.HTTP_401_UNAUTHORIZED, "unauthorized", message, {"WWW-Authenticate": "Bearer"})
         check_role(principal, role)
@@ -295,19 +334,24 @@ def ws_subprotocol(websocket: WebSocket) -> str | None:
 
 @cache
 def require_ws_role(role: Role) -> Callable[..., Awaitable[Principal]]:
-    """The WebSocket twin of :func:`require_role`: an unauthorised handshake is closed with 1008."""
+    """The WebSocket twin of :func:`require_role`: an unauthorised handshake is accepted, then closed with
+    1008 and a reason saying what to change."""
     _known_role(role)
 
     async def ws_principal_with_role(websocket: WebSocket) -> Principal:
-        if "token" in websocket.query_params:
-            raise WebSocketException(status.WS_1008_POLICY_VIOLATION, "tokens in the URL are refused")
+        reason = None
         principal = _authenticator(websocket.app).principal(_ws_token(websocket))
-        if principal is None:
+        if (name := url_token(websocket.query_params)) is not None:
+            reason = f"tokens in the URL are refused (?{name}=): send it as a subprotocol or header"
+        elif principal is None:
             client = websocket.client.host if websocket.client else "unknown"
-            log.warning("refused WebSocket %s from %s: no known token", websocket.url.path, client)
-            raise WebSocketException(status.WS_1008_POLICY_VIOLATION, "a known API token is required")
-        if not principal.allows(role):
-            raise WebSocketException(status.WS_1008_POLICY_VIOLATION, f"this needs role {role}")
+            REFUSALS.refused(f"WebSocket {websocket.url.path}", client, "no known token")
+            reason = "a known API token is required: subprotocols ['bearer', <token>] or Authorization: Bearer"
+        elif not principal.allows(role):
+            reason = f"token {principal.name!r} has role {principal.role}; this needs {role}"
+        if reason is not None or principal is None:
+            await websocket.accept(subprotocol=ws_subprotocol(websocket))
+            raise WebSocketException(status.WS_1008_POLICY_VIOLATION, reason)
         return principal
 
     return ws_principal_with_role

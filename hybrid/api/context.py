@@ -10,8 +10,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from hybrid.api.engine_view import EngineView
+from hybrid.api.leg_templates import LegTemplateStore
+from hybrid.api.reports import reports_dir_from_env
 from hybrid.api.ws import Hub
 from hybrid.execution.fill_stats import FillStats
 from hybrid.management.action_log import ActionLog
@@ -25,7 +28,8 @@ from hybrid.store.db import Database
 class ApiContext:
     """The engine view, the persistent queue and stores (one SQLite database), and the WebSocket hub.
 
-    ``fill_stats`` reads the two-part algorithm's fill-rate statistics (None: the route answers 404).
+    ``fill_stats`` reads the two-part algorithm's fill-rate statistics (None: the route answers 404);
+    ``reports`` is the folder of backtest reports the UI lists.
     """
 
     view: EngineView
@@ -33,8 +37,10 @@ class ApiContext:
     actions: ActionLog
     management: ManagementStore
     templates: TemplateStore
+    leg_templates: LegTemplateStore
     hub: Hub = field(default_factory=Hub)
     fill_stats: FillStats | None = None
+    reports: Path = field(default_factory=reports_dir_from_env)
 
     @classmethod
     def open(cls, view: EngineView, db: Database, *, hub: Hub | None = None) -> ApiContext:
@@ -46,6 +52,7 @@ class ApiContext:
             actions=actions,
             management=ManagementStore(db, actions),
             templates=TemplateStore(db, actions),
+            leg_templates=LegTemplateStore(db),
             hub=hub or Hub(),
             fill_stats=FillStats(db),
         )

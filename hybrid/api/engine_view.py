@@ -50,6 +50,7 @@ from hybrid.options.chain import OptionChain, Right, contract_expiry, contract_r
 from hybrid.options.legs import Leg
 from hybrid.tracking import PositionGroup
 from hybrid.tracking.book import group_book
+from hybrid.trading.market import untradeable
 from hybrid.valuation import greeks as valuation
 from hybrid.valuation.greeks import ContractValue, held_greeks, portfolio_greeks, value_contracts, value_held
 from hybrid.valuation.marks import quote_sides
@@ -81,6 +82,11 @@ class EngineView(Protocol):
     ) -> list[OptionQuote]:
         """Listed contracts (optionally of one expiry and right) with quotes, IV and Greeks, sorted by
         expiry, right and strike."""
+        ...
+
+    def untradeable(self, contract: OptionContract) -> str | None:
+        """Why the engine would not trade ``contract`` now (:func:`hybrid.trading.market.untradeable`: not
+        active, or no two-sided quote), or None when it would."""
         ...
 
     def leg_quotes(self, underlying: str, legs: Sequence[Leg]) -> list[Quote | None]:
@@ -267,6 +273,9 @@ class CacheEngineView:
         ]
         contracts.sort(key=lambda c: (c.expiration_ns, contract_right(c), float(c.strike_price)))
         return self._priced(contracts, self._spot(underlying))
+
+    def untradeable(self, contract: OptionContract) -> str | None:
+        return untradeable(self._cache, contract, self._clock.timestamp_ns())
 
     def leg_quotes(self, underlying: str, legs: Sequence[Leg]) -> list[Quote | None]:
         chain = self.chain(underlying)

@@ -16,7 +16,6 @@ Errors: -32700 parse error, -32600 invalid request, -32601 method not found, -32
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -27,6 +26,8 @@ from pydantic import ValidationError
 
 from hybrid.api import errors
 from hybrid.api.auth import Principal, require_role
+from hybrid.api.errors import FieldErrors
+from hybrid.api.gate import strict_loads
 from hybrid.api.operations import OPERATIONS, context_of
 from hybrid.api.ratelimit import RateLimiter, get_rate_limiter
 from hybrid.api.routers import ROUTERS  # noqa: F401  (registers every operation before the schema lists them)
@@ -47,10 +48,6 @@ _REQUEST_SCHEMA = {
         "id": {"oneOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}]},
     },
 }
-
-
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _error(id_: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
@@ -137,8 +134,10 @@ async def rpc(
     limiter: RateLimiter = Depends(get_rate_limiter),
 ) -> Response:
     try:
-        payload = json.loads(await request.body(), parse_constant=_no_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
+        payload = strict_loads(await request.body(), ())
+    except FieldErrors as exc:  # a key given twice, NaN, Infinity, a number beyond a float
+        return JSONResponse(_error(None, errors.PARSE_ERROR, f"the body is not strict JSON: {exc}", exc.rpc_data()))
+    except ValueError as exc:
         return JSONResponse(_error(None, errors.PARSE_ERROR, f"the body is not JSON: {exc}"))
     if isinstance(payload, list):
         if not payload or len(payload) > MAX_BATCH:

@@ -1,8 +1,13 @@
 """Checks of an order intent against the engine, after its own model has checked shape and bounds.
 
-- open: every contract is listed (:func:`hybrid.orders.chain_check.chain_errors` over the engine view's
-  chain; the message names the nearest listed strikes or expiries);
-- close: the group exists, holds units, and no more units are closed than it holds;
+- open: every contract is listed and one the engine trades now (:func:`hybrid.orders.chain_check.chain_errors`
+  over the engine view's chain and its :meth:`~hybrid.api.engine_view.EngineView.untradeable`, the engine's
+  own test: active, quoted on both sides); the message names the nearest listed strikes or expiries, or why
+  a listed contract is not tradeable now;
+- close: the group exists, holds units, and no more units are closed than it holds; a limit (a limit
+  price, or a two-part ``limit_price``) has the sign of the closing trade's natural now (what crossing
+  every leg's market would pay, positive, or receive, negative: README, "Sign conventions"), so a close
+  cannot rest with the sign flipped where it never fills;
 - roll: the group is open, each new expiry is listed and later than the group's nearest, one expiry
   (or DTE window) per expiry parameter of its strategy, each DTE window holds a listed expiry.
 
@@ -17,13 +22,22 @@ from typing import assert_never
 
 from hybrid.api.context import ApiContext
 from hybrid.api.errors import FieldErrors
-from hybrid.api.schemas import Group
+from hybrid.api.schemas import Group, GroupLeg
 from hybrid.calendar.exchange_time import new_york_date
 from hybrid.options import catalogue
 from hybrid.options.chain import ChainError, OptionChain, Right
+from hybrid.options.legs import Leg
 from hybrid.orders.chain_check import chain_errors, chain_validator
-from hybrid.orders.intents import CloseGroupIntent, OpenIntent, OrderIntent, RollGroupIntent
+from hybrid.orders.intents import (
+    CloseGroupIntent,
+    LimitExecution,
+    OpenIntent,
+    OrderIntent,
+    RollGroupIntent,
+    TwoPartExecution,
+)
 from hybrid.orders.structures import DteWindow
+from hybrid.valuation.marks import LegQuote, net_premium
 
 Loc = tuple[str | int, ...]
 
@@ -64,7 +78,7 @@ def open_group(context: ApiContext, group_id: str, loc: Loc) -> Group:
 
 def check_open(context: ApiContext, intent: OpenIntent, prefix: Loc = ("open",)) -> None:
     """Field errors for the contracts of an open intent that the chain does not list."""
-    errors = chain_errors(intent, chain_validator(context.view.chain))
+    errors = chain_errors(intent, chain_validator(context.view.chain, context.view.untradeable))
     if errors:
         raise FieldErrors([{**error, "loc": (*prefix, *error["loc"][1:])} for error in errors])
 
@@ -75,6 +89,55 @@ def check_close(context: ApiContext, intent: CloseGroupIntent, prefix: Loc = ("c
     if intent.units is not None and intent.units > held:
         message = f"units must be at most {held:g}, the units group {group.group_id!r} holds"
         raise FieldErrors.one((*prefix, "units"), message, intent.units, "too_many_units")
+    check_close_limit(context, group, intent, prefix)
+
+
+def closing_natural(context: ApiContext, group: Group) -> float | None:
+    """The net premium per share of closing one unit of ``group`` by crossing every option leg's market now
+    (buy at the ask, sell at the bid): positive a debit paid, negative a credit received; None without a
+    two-sided quote on every leg."""
+    side = 1 if group.units > 0 else -1
+    legs = [_closing_leg(leg, side) for leg in group.legs if leg.ratio != 0 and leg.kind in ("call", "put")]
+    if not legs or group.underlying is None:
+        return None
+    try:
+        quotes = [
+            None if quote is None else LegQuote(quote.bid, quote.ask)
+            for quote in context.view.leg_quotes(group.underlying, legs)
+        ]
+    except (ChainError, ValueError):
+        return None
+    if any(quote is None or quote.mid is None for quote in quotes):
+        return None
+    return net_premium(legs, quotes, multiplier=1).ask
+
+
+def _closing_leg(leg: GroupLeg, side: int) -> Leg:
+    """One unit of the trade that closes ``leg`` of a group held long (``side`` 1) or short (-1)."""
+    return Leg(leg.kind or "call", leg.strike, leg.expiry, -side * leg.ratio)
+
+
+def check_close_limit(context: ApiContext, group: Group, intent: CloseGroupIntent, prefix: Loc) -> None:
+    """A field error when the close's limit has the opposite sign to the closing trade's natural now."""
+    execution = intent.execution
+    if isinstance(execution, LimitExecution):
+        limit, field = execution.price, "price"
+    elif isinstance(execution, TwoPartExecution) and execution.limit_price is not None:
+        limit, field = execution.limit_price, "limit_price"
+    else:
+        return
+    natural = closing_natural(context, group)
+    if natural is None or limit * natural >= 0:
+        return
+    if natural > 0:
+        expected = "closing it pays a debit now, so the limit is the most to pay: a positive number"
+    else:
+        expected = "closing it receives a credit now, so the limit is the least to accept: a negative number"
+    message = (
+        f"group {group.group_id!r}: {expected} (natural {natural:+.2f} per share; premiums are positive for a "
+        f"debit paid and negative for a credit received, whichever side), got {limit:+.2f}"
+    )
+    raise FieldErrors.one((*prefix, "execution", field), message, limit, "limit_sign")
 
 
 def check_roll(context: ApiContext, intent: RollGroupIntent, prefix: Loc = ("roll",)) -> None:

@@ -17,8 +17,13 @@ Each client has a bounded send queue; a client that falls ``queue_size`` message
 (close code 1013, try again later) instead of slowing the server or the other clients. It gets a fresh
 snapshot when it reconnects.
 
-:meth:`Hub.publish` may be called from any thread (the queue's drainer, the engine's event handlers);
-the broadcast itself happens on the API's event loop.
+:meth:`Hub.publish` may be called from any thread (the queue's drainer, the engine's event handlers, a
+worker thread writing the queue); every event takes the same path, ``call_soon_threadsafe`` onto the API's
+event loop, so clients receive events in the order they were published whichever thread published them.
+
+Each token may hold at most ``max_per_token`` connections (:data:`DEFAULT_MAX_PER_TOKEN`); one more is
+accepted and closed with 1008 and a reason. A handshake without a known token is closed the same way
+(see :func:`hybrid.api.auth.require_ws_role`).
 """
 
 from __future__ import annotations
@@ -27,7 +32,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -36,7 +40,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, WebSocket
 from starlette.websockets import WebSocketState
 
-from hybrid.api.auth import require_ws_role, ws_subprotocol
+from hybrid.api.auth import Principal, require_ws_role, ws_subprotocol
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +49,9 @@ STATE_EVENTS = frozenset({"order", "fill", "position"})  # events after which a 
 TRY_AGAIN_LATER = 1013  # close code for a client dropped for falling behind
 GOING_AWAY = 1001  # close code when the server stops
 SERVER_ERROR = 1011  # close code when the first snapshot cannot be built
+POLICY_VIOLATION = 1008  # close code for a refused token or one over its connection cap
 DEFAULT_QUEUE_SIZE = 256
+DEFAULT_MAX_PER_TOKEN = 8  # WebSocket connections one token may hold at once
 DEFAULT_INTERVAL = 1.0
 SNAPSHOT_COALESCE = 0.05  # seconds: events within this window share one follow-up snapshot
 
@@ -59,8 +65,9 @@ class HubEvent:
 
 
 class _Client:
-    def __init__(self, websocket: WebSocket, queue_size: int) -> None:
+    def __init__(self, websocket: WebSocket, queue_size: int, owner: str) -> None:
         self.websocket = websocket
+        self.owner = owner
         self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
         self.dropped = asyncio.Event()
         self.close_with = (TRY_AGAIN_LATER, "too slow: reconnect for a fresh snapshot")
@@ -69,18 +76,27 @@ class _Client:
 class Hub:
     """Broadcasts events to the connected WebSocket clients; see the module docstring."""
 
-    def __init__(self, *, interval: float = DEFAULT_INTERVAL, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
+    def __init__(
+        self,
+        *,
+        interval: float = DEFAULT_INTERVAL,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+        max_per_token: int = DEFAULT_MAX_PER_TOKEN,
+    ) -> None:
         if not interval > 0:
             raise ValueError(f"interval must be a positive number of seconds, got {interval!r}")
         if queue_size < 1:
             raise ValueError(f"queue_size must be at least 1, got {queue_size!r}")
+        if max_per_token < 1:
+            raise ValueError(f"max_per_token must be at least 1, got {max_per_token!r}")
         self.interval = interval
         self.queue_size = queue_size
+        self.max_per_token = max_per_token
         self._clients: set[_Client] = set()
         self._seq = 0
         self._snapshot: Callable[[], Mapping[str, Any]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_thread: int | None = None
+        self._connected: dict[str, int] = {}  # token name -> open connections (past the handshake)
         self._dirty: asyncio.Event | None = None
         self._ticker: asyncio.Task | None = None
 
@@ -96,7 +112,6 @@ class Hub:
             raise RuntimeError("this hub is already serving an app; give each app its own Hub")
         self._snapshot = snapshot
         self._loop = asyncio.get_running_loop()
-        self._loop_thread = threading.get_ident()
         self._dirty = asyncio.Event()
         self._ticker = asyncio.create_task(self._tick(self._dirty), name="ws-snapshots")
 
@@ -112,15 +127,16 @@ class Hub:
         self._loop = None
 
     def publish(self, event: HubEvent) -> None:
-        """Broadcast ``event`` to every client; safe from any thread, a no-op before :meth:`start`."""
+        """Broadcast ``event`` to every client; safe from any thread, a no-op before :meth:`start`.
+
+        Always deferred to the loop, even on the loop's own thread: one FIFO for every publisher keeps the
+        order of publication (broadcasting at once on the loop would overtake events a worker thread had
+        already scheduled)."""
         loop = self._loop
         if loop is None:
             return
-        if threading.get_ident() == self._loop_thread:
-            self._broadcast(event)
-        else:
-            with contextlib.suppress(RuntimeError):  # the loop closed in between: nobody to tell
-                loop.call_soon_threadsafe(self._broadcast, event)
+        with contextlib.suppress(RuntimeError):  # the loop closed in between: nobody to tell
+            loop.call_soon_threadsafe(self._broadcast, event)
 
     def _message(self, type_: EventType, seq: int, data: Mapping[str, Any]) -> str:
         return json.dumps({"type": type_, "seq": seq, "ts": time.time_ns(), "data": data}, separators=(",", ":"))
@@ -171,10 +187,23 @@ class Hub:
         self._clients.discard(client)
         client.dropped.set()
 
-    async def serve(self, websocket: WebSocket) -> None:
+    async def serve(self, websocket: WebSocket, who: Principal) -> None:
         """Run one client's connection: snapshot first, then broadcasts, until either side leaves."""
         await websocket.accept(subprotocol=ws_subprotocol(websocket))
-        client = _Client(websocket, self.queue_size)
+        if self._connected.get(who.name, 0) >= self.max_per_token:
+            reason = f"token {who.name!r} already holds {self.max_per_token} connections, the most allowed"
+            await websocket.close(code=POLICY_VIOLATION, reason=reason)
+            return
+        self._connected[who.name] = self._connected.get(who.name, 0) + 1
+        try:
+            await self._serve(_Client(websocket, self.queue_size, who.name))
+        finally:
+            self._connected[who.name] -= 1
+            if not self._connected[who.name]:
+                del self._connected[who.name]
+
+    async def _serve(self, client: _Client) -> None:
+        websocket = client.websocket
         # No await between the snapshot and joining the broadcast list: nothing can slip in between.
         if not self._send_snapshot(client):
             await websocket.close(code=SERVER_ERROR, reason="the snapshot could not be built")
@@ -221,7 +250,7 @@ def _peer(client: _Client) -> str:
 router = APIRouter()
 
 
-@router.websocket("/ws", dependencies=[Depends(require_ws_role("viewer"))])
-async def websocket_feed(websocket: WebSocket) -> None:
+@router.websocket("/ws")
+async def websocket_feed(websocket: WebSocket, who: Principal = Depends(require_ws_role("viewer"))) -> None:
     """The live feed; see :mod:`hybrid.api.ws` for the messages. Needs a viewer token."""
-    await websocket.app.state.context.hub.serve(websocket)
+    await websocket.app.state.context.hub.serve(websocket, who)

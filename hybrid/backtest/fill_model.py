@@ -194,7 +194,8 @@ class PriceImprovementFillModel(TouchFillModel):
             },
             "description": (
                 f"a resting limit touched by the far quote fills with probability {self.prob_fill_on_touch:g} per "
-                f"quote, through it always; {inside}; market orders slip one tick with probability "
+                f"quote, through it always (a spread limit at its legs' natural, as a complex order trades against the "
+                f"legs' books: jumped_through counts them); {inside}; market orders slip one tick with probability "
                 f"{self.prob_slippage:g}"
             ),
         }

@@ -201,7 +201,7 @@ def summary(run: BacktestRun, leg_fill_count: int, groups: GroupBook, rows: list
         "start": run.start.isoformat(),
         "end": run.end.isoformat(),
         "seed": settings.seed,
-        "fill_model": run.fill_model.assumptions(),
+        "fill_model": run.fill_model.assumptions() | {"jumped_through": run.leg_pricer.jumped_through},
         "fee_per_contract": settings.venue.fee_per_contract,
         "fee_per_share": settings.venue.fee_per_share,
         "share_fee_minimum": settings.venue.share_fee_minimum,

@@ -10,10 +10,11 @@ The catalog is also the data engine's catalog, so strategies can ``request_data`
 (the IV-rank strategy's year of daily ATM IV), and the kernel's RiskEngine takes trading-state
 requests on :data:`hybrid.risk.TRADING_STATE_ENDPOINT` (the circuit breaker's REDUCING / HALTED).
 
-The catalog is loaded in one shot. Streaming it in chunks (``BacktestRunConfig.chunk_size``) was
-measured on the demo catalog (5.8M quotes, 3,219 instruments): 500k-row chunks took 113 s of CPU
-against 92 s and peaked at 3.3 GB against 3.6 GB, and the catalog's custom ``AtmImpliedVol`` data
-cannot be streamed at all (it is not registered with an Arrow schema for the Rust backend).
+A large catalog is streamed (:mod:`hybrid.backtest.streaming`): read in chunks of ``chunk_size`` rows
+while the engine runs, so memory stays bounded whatever the catalog's size; a small one is loaded in
+one shot by ``BacktestNode.run()``. Both give the same fills. ``[backtest] chunk_size`` decides: a
+number of rows streams, 0 loads in one shot, and without it catalogs of more than
+:data:`STREAMING_THRESHOLD_QUOTES` quotes stream in chunks of :data:`DEFAULT_CHUNK_SIZE`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from nautilus_trader.backtest.config import (
 from nautilus_trader.backtest.engine import BacktestEngine
 from nautilus_trader.backtest.node import BacktestNode
 from nautilus_trader.backtest.results import BacktestResult
+from nautilus_trader.cache.config import CacheConfig
 from nautilus_trader.common.component import Clock
 from nautilus_trader.common.config import ImportableActorConfig, LoggingConfig
 from nautilus_trader.execution.config import ImportableExecAlgorithmConfig
@@ -45,12 +47,19 @@ from nautilus_trader.persistence.funcs import class_to_filename
 from nautilus_trader.trading.config import ImportableStrategyConfig
 
 from hybrid.backtest.fill_model import PriceImprovementFillModel, PriceImprovementFillModelConfig
-from hybrid.nautilus_compat.leg_prices import price_leg_fills
+from hybrid.nautilus_compat.leg_prices import LegFillPricer, price_leg_fills
+from hybrid.nautilus_compat.streaming import add_streams
 from hybrid.options.iv_data import IV_DATA_CLIENT, AtmImpliedVol
 from hybrid.risk.trading_state import register_trading_state_endpoint
 from hybrid.runconfig.catalog import effective_range, read_manifest
 from hybrid.runconfig.components import importable
 from hybrid.runconfig.settings import ConfigError, RunSettings
+
+STREAMING_THRESHOLD_QUOTES = 5_000_000
+DEFAULT_CHUNK_SIZE = 250_000
+# Quotes and trades the cache keeps per instrument: components read only the latest, and the default
+# (10,000) keeps most of a catalog's quotes alive, which is what bounded memory must not do.
+TICK_CAPACITY = 100
 
 
 @dataclass
@@ -64,6 +73,8 @@ class BacktestRun:
     engine: BacktestEngine
     result: BacktestResult
     fill_model: PriceImprovementFillModel
+    leg_pricer: LegFillPricer
+    chunk_size: int | None  # rows a chunk when the catalog was streamed, None when loaded in one shot
 
 
 def build_run_config(
@@ -84,6 +95,7 @@ def build_run_config(
         data=_data_configs(settings),
         engine=BacktestEngineConfig(
             logging=LoggingConfig(log_level=settings.log_level),
+            cache=CacheConfig(tick_capacity=TICK_CAPACITY),
             catalogs=[DataCatalogConfig(path=str(settings.catalog))],
             strategies=[c for c in components if isinstance(c, ImportableStrategyConfig)],
             actors=[
@@ -107,6 +119,7 @@ def run_backtest(settings: RunSettings, instrumented: bool = True) -> Iterator[B
     manifest = read_manifest(settings.catalog)
     start, end = effective_range(manifest, settings.catalog, settings.start, settings.end)
     venue = settings.venue.name or manifest.venue
+    chunk_size = streaming_chunk_size(settings, manifest.quotes)
     run_config = build_run_config(settings, venue, start, end, instrumented)
     if settings.progress:  # loading comes before the simulated clock (and the progress actor) starts
         print(
@@ -121,10 +134,10 @@ def run_backtest(settings: RunSettings, instrumented: bool = True) -> Iterator[B
             raise RuntimeError(f"the backtest node built no engine for run {run_config.id}")
         kernel = engine.kernel
         register_trading_state_endpoint(kernel.msgbus, kernel.risk_engine)
-        price_leg_fills(kernel.msgbus, kernel.cache, kernel.exec_engine)  # legs inside their quotes, summing
+        leg_pricer = price_leg_fills(kernel.msgbus, kernel.cache, kernel.exec_engine)  # legs inside quotes, summing
         fill_model = venue_fill_model(settings, kernel.clock)
         engine.change_fill_model(Venue(venue), fill_model)
-        results = node.run()
+        results = node.run() if chunk_size is None else [_stream(engine, run_config, start, end, chunk_size)]
         yield BacktestRun(
             settings=settings,
             venue=Venue(venue),
@@ -133,9 +146,32 @@ def run_backtest(settings: RunSettings, instrumented: bool = True) -> Iterator[B
             engine=node.get_engine(run_config.id),
             result=results[0],
             fill_model=fill_model,
+            leg_pricer=leg_pricer,
+            chunk_size=chunk_size,
         )
     finally:
         node.dispose()
+
+
+def streaming_chunk_size(settings: RunSettings, quotes: int) -> int | None:
+    """Rows a chunk when the run streams the catalog, None to load it in one shot (``[backtest] chunk_size``)."""
+    if settings.chunk_size is not None:
+        return settings.chunk_size or None
+    return DEFAULT_CHUNK_SIZE if quotes > STREAMING_THRESHOLD_QUOTES else None
+
+
+def _stream(
+    engine: BacktestEngine,
+    run_config: BacktestRunConfig,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    chunk_size: int,
+) -> BacktestResult:
+    """What ``BacktestNode.run()`` does for one run, with the catalog streamed instead of loaded."""
+    add_streams(engine, run_config.data, start, end, chunk_size)
+    engine.run(start=run_config.start, end=run_config.end, run_config_id=run_config.id)
+    engine.clear_data()
+    return engine.get_result()
 
 
 def venue_fill_model(settings: RunSettings, clock: Clock) -> PriceImprovementFillModel:

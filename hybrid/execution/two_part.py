@@ -344,7 +344,7 @@ class TwoPart(ExecAlgorithm):
             event.last_qty.as_decimal(),
             event.last_px.as_double(),
             event.order_side,
-            event.ts_event,
+            self.clock.timestamp_ns(),  # when this node learns of it, on the clock of the order's ts_init
             order.is_closed,
             self._moment(run),
         )

@@ -2,9 +2,12 @@
 
 Actors cannot submit orders, so API orders reach the engine as group commands (:mod:`hybrid.trading.commands`)
 sent to the ``owner`` strategy (an ``OrderDesk``). On a timer, and at once when an order is queued, the
-drainer takes orders with :meth:`OrderQueue.claim_next` (priority, then first come first served), which
-journals ``handed_to_engine`` on disk *before* the command is sent, builds the command
-(:mod:`hybrid.live.queue_commands`; ``command_id`` = queue order id) and sends it. The owner answers at
+drainer claims up to ``batch`` orders with :meth:`OrderQueue.claim_future` (priority, then first come first
+served), which journals them ``handed_to_engine``; once that is on disk, and only then, it builds each
+command (:mod:`hybrid.live.queue_commands`; ``command_id`` = queue order id) and sends it. The drainer never
+waits for the disk on the event loop: the claim and every status change below are group-committed by the
+database's writer thread (:meth:`hybrid.store.db.Database.write`), the claim's orders come back to the
+loop when it is committed, and status changes are journaled in the order they happen. The owner answers at
 once with a :class:`GroupCommandResult`: accepted -> ``working`` (``engine_ref`` = the group id), refused
 -> ``rejected`` with its reason; an order that cannot become a command is ``rejected`` with why.
 
@@ -12,11 +15,14 @@ Then the drainer follows the group's orders (their tags name the group): the fir
 structure instrument after the hand-off gives the quantity and direction to fill; structure-level fills
 journal ``partially_filled`` and ``filled``; a denied order (the owner gives up an entry the risk engine
 denies) ends the order ``failed`` with the reason. A cancel of an order the engine holds is sent as a
-``CloseGroup`` (the owner cancels a working opening order first and closes what it filled); the order is
-``cancelled`` once that opening order is cancelled, and goes back to ``working`` for a close or roll, which
-cannot be taken back.
+``CancelGroup`` (an opening order, a close or a roll alike: the owner withdraws the group's working trade,
+what filled stays held): the order is ``cancelled`` once the owner withdrew it (and the venue confirmed the
+cancel of its order, when one was out), and goes back to ``working`` (or ``partially_filled``) with the
+owner's reason when there was nothing left to withdraw. An accepted close or roll of a group replaces what
+the group was working on: earlier orders the drainer follows on that group are ``cancelled`` as superseded.
 
-Recovery, once at start, before anything is drained. ``handed_to_engine`` was journaled before the command
+Recovery, once at start, before anything is drained; until it is done the queue says it is recovering
+(:meth:`OrderQueue.expect_recovery`, set by the live node; the API answers order status with 503). ``handed_to_engine`` was journaled before the command
 was sent, so such an order may have reached the engine: it counts as known (``working``), never sent twice.
 With ``venue_restarts_empty`` (paper: the sandbox venue and the in-memory cache start empty every run) the
 orders the previous run's engine held (working, partially filled, cancel requested, and those just
@@ -28,7 +34,10 @@ again by ``engine_ref``. Orders still ``queued`` are drained as usual, exactly o
 from __future__ import annotations
 
 import asyncio
+from collections import Counter, deque
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_all
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -47,12 +56,12 @@ from hybrid.live.queue_commands import CommandBuilder, CommandError
 from hybrid.live.stores import shared_queue
 from hybrid.nautilus_compat.topics import ALL_ORDER_EVENTS
 from hybrid.options.catalogue import StrategyError
-from hybrid.orders.intents import OpenIntent
+from hybrid.orders.intents import CloseGroupIntent, RollGroupIntent
 from hybrid.orders.queue import OrderQueue, QueuedOrder, StatusChange
-from hybrid.orders.status import FINAL, OrderStatus
+from hybrid.orders.status import OrderStatus
 from hybrid.tracking import GroupTags
 from hybrid.tracking.book import group_book
-from hybrid.trading import CloseGroup, GroupCommandResult, command_endpoint, result_topic
+from hybrid.trading import CancelGroup, GroupCommandResult, command_endpoint, result_topic
 
 DRAIN_TIMER = "queue-drain"
 ENGINE_HELD = (OrderStatus.WORKING, OrderStatus.PARTIALLY_FILLED, OrderStatus.CANCEL_REQUESTED)
@@ -84,7 +93,6 @@ class _Tracked:
 
     order_id: str
     group_id: str
-    opening: bool
     since_ns: int  # the group's orders created before this (an earlier command's) are not this order's
     instrument_id: InstrumentId | None = None
     side: OrderSide | None = None
@@ -105,9 +113,14 @@ class QueueDrainer(Actor):
         self._endpoint = command_endpoint(config.owner)
         self._awaiting: dict[str, tuple[QueuedOrder, int]] = {}  # by order id: the order, when it was sent
         self._tracked: dict[str, _Tracked] = {}  # by queue order id
+        self._cancelling: dict[str, str] = {}  # CancelGroup command id -> queue order id
         self._unsubscribe: Callable[[], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake_pending = False
+        self._claiming = False  # a claim is being committed or handed over: the next drain waits for it
+        self._handing: deque[QueuedOrder] = deque()  # claimed (on disk), not yet handed over
+        self._drain_again = False  # a drain was asked for while a claim was being committed
+        self._writing: Counter[str] = Counter()  # order id -> status changes handed to the writer, not yet on disk
         self._owner_missing_logged = False
         self._waiting_since_ns: int | None = None  # until the venue's first underlying quote (or the wait ends)
 
@@ -149,20 +162,22 @@ class QueueDrainer(Actor):
     # -- recovery --------------------------------------------------------------------------------
 
     def _recover(self) -> None:
+        """Settle the previous run's orders (module docstring), on disk before the queue says it recovered."""
         queue = self._queue
         report = queue.recover(lambda order_id: True)  # handed over = may have reached the engine
         if report.working:
             self.log.warning(f"recovered {len(report.working)} order(s) handed to the engine before a restart")
         held = [order for status in ENGINE_HELD for order in queue.orders(status, limit=1000)]
+        failed: list[Future] = []
         for order in sorted(held, key=lambda o: o.seq):
             if self.config.venue_restarts_empty:
-                queue.mark(order.order_id, OrderStatus.FAILED, RESTARTED)
+                failed.append(queue.mark_future(order.order_id, OrderStatus.FAILED, RESTARTED))
             elif order.engine_ref:  # followed again from now on; fills before the restart are not counted
-                opening = isinstance(order.intent, OpenIntent)
-                tracked = _Tracked(
-                    order.order_id, order.engine_ref, opening, self.clock.timestamp_ns(), status=order.status
-                )
+                tracked = _Tracked(order.order_id, order.engine_ref, self.clock.timestamp_ns(), status=order.status)
                 self._tracked[order.order_id] = tracked
+        for future in wait_all(failed).done:
+            future.result()  # one group commit for them all; a failure is the start's
+        queue.recovery_done()
 
     # -- draining --------------------------------------------------------------------------------
 
@@ -182,8 +197,12 @@ class QueueDrainer(Actor):
         self.drain()
 
     def drain(self) -> None:
-        """Hand up to ``batch`` queued orders to the owner, and pass on cancels of orders it holds."""
+        """Claim up to ``batch`` queued orders for the owner (handed over once the claim is on disk, see
+        :meth:`_claimed`), and pass on cancels of orders it holds."""
         if self.queue is None:
+            return
+        if self._claiming:
+            self._drain_again = True
             return
         if self._endpoint not in self.msgbus.endpoints():
             if not self._owner_missing_logged:
@@ -194,11 +213,38 @@ class QueueDrainer(Actor):
         self._pass_cancels()
         if not self._market_ready():
             return
-        for _ in range(self.config.batch):
-            order = self._queue.claim_next()
-            if order is None:
-                return
-            self._hand_over(order)
+        self._claiming, self._drain_again = True, False
+        claim = self._queue.claim_future(self.config.batch)
+        loop = self._loop
+        if loop is None:  # a backtest: no loop to come back to, the claim is waited for
+            self._claimed(claim)
+        else:
+            claim.add_done_callback(lambda done: loop.call_soon_threadsafe(self._claimed, done))
+
+    def _claimed(self, claim: Future[list[QueuedOrder]]) -> None:
+        """On the loop: the claimed orders are journaled ``handed_to_engine`` on disk; hand them over, one per
+        turn of the loop when it runs, so the API's requests and the engine's events are served in between."""
+        try:
+            orders = claim.result()
+        except Exception as exc:
+            self._claiming = False
+            self.log.exception("claiming queued orders failed", exc)
+            return
+        self._handing.extend(orders)
+        self._drain_again = self._drain_again or len(orders) == self.config.batch
+        self._hand_over_next()
+
+    def _hand_over_next(self) -> None:
+        if self._handing:
+            self._hand_over(self._handing.popleft())
+        if self._handing and self._loop is not None:
+            self._loop.call_soon(self._hand_over_next)
+            return
+        while self._handing:  # a backtest: no loop to come back to
+            self._hand_over(self._handing.popleft())
+        self._claiming = False
+        if self._drain_again:
+            self.drain()
 
     def _market_ready(self) -> bool:
         """True once an underlying of the venue is quoted, or ``market_wait_seconds`` after start."""
@@ -220,7 +266,7 @@ class QueueDrainer(Actor):
             assert self._builder is not None  # set by on_start
             command = self._builder.command(order, self.clock.timestamp_ns())
         except (CommandError, StrategyError, ValueError) as exc:
-            self._queue.mark(order.order_id, OrderStatus.REJECTED, str(exc))
+            self._journal(order.order_id, OrderStatus.REJECTED, str(exc))
             return
         self._awaiting[order.order_id] = (order, self.clock.timestamp_ns())
         try:
@@ -228,36 +274,55 @@ class QueueDrainer(Actor):
         except Exception as exc:  # the owner raised: the order must not stay handed over silently
             self.log.exception(f"owner failed on order {order.order_id}", exc)
         if self._awaiting.pop(order.order_id, None) is not None:  # no answer came back
-            self._queue.mark(order.order_id, OrderStatus.FAILED, f"{self.config.owner} did not answer the command")
+            self._journal(order.order_id, OrderStatus.FAILED, f"{self.config.owner} did not answer the command")
 
     def _on_result(self, result: GroupCommandResult) -> None:
+        cancelled = self._cancelling.pop(result.command_id, None)
+        if cancelled is not None:
+            self._on_cancel_result(cancelled, result)
+            return
         awaited = self._awaiting.pop(result.command_id, None)
         if awaited is None:
             return  # another component's command
         order, sent_ns = awaited
         if not result.accepted:
-            self._queue.mark(order.order_id, OrderStatus.REJECTED, result.reason or "refused by the owner")
+            self._journal(order.order_id, OrderStatus.REJECTED, result.reason or "refused by the owner")
             return
         assert result.group_id is not None  # an accepted command names its group
-        self._queue.mark(order.order_id, OrderStatus.WORKING, engine_ref=result.group_id)
-        opening = isinstance(order.intent, OpenIntent)
-        self._tracked[order.order_id] = _Tracked(order.order_id, result.group_id, opening, sent_ns)
+        self._journal(order.order_id, OrderStatus.WORKING, engine_ref=result.group_id)
+        intent = order.intent
+        if isinstance(intent, CloseGroupIntent | RollGroupIntent):
+            self._supersede(intent.group_id, order.order_id)
+        self._tracked[order.order_id] = _Tracked(order.order_id, result.group_id, sent_ns)
+
+    def _supersede(self, group_id: str, by: str) -> None:
+        """A close or roll of ``group_id`` was accepted: the owner dropped what the group was working on."""
+        for tracked in [t for t in self._tracked.values() if t.group_id == group_id]:
+            self._finish(tracked, OrderStatus.CANCELLED, f"superseded by order {by} with {_filled(tracked)} filled")
 
     # -- cancels ---------------------------------------------------------------------------------
 
     def _pass_cancels(self) -> None:
         for order in self._queue.orders(OrderStatus.CANCEL_REQUESTED, limit=1000):
             tracked = self._tracked.get(order.order_id)
-            if tracked is None or tracked.status is OrderStatus.CANCEL_REQUESTED:
-                continue
-            if not tracked.opening:
-                tracked.status = OrderStatus.WORKING
-                self._queue.mark(
-                    order.order_id, OrderStatus.WORKING, "a close or roll handed to the engine cannot be cancelled"
-                )
+            if tracked is None or tracked.status is OrderStatus.CANCEL_REQUESTED or self._writing[order.order_id]:
+                continue  # not held, passed on already, or its status on disk is about to change
                 continue
             tracked.status = OrderStatus.CANCEL_REQUESTED
-            self.msgbus.send(self._endpoint, CloseGroup(tracked.group_id, reason=f"cancel of order {order.order_id}"))
+            command = CancelGroup(tracked.group_id, reason=f"cancel of order {order.order_id}")
+            self._cancelling[command.command_id] = order.order_id
+            self.msgbus.send(self._endpoint, command)
+
+    def _on_cancel_result(self, order_id: str, result: GroupCommandResult) -> None:
+        """Done when nothing was at the venue; refused: the order works on, and says why it was not cancelled."""
+        tracked = self._tracked.get(order_id)
+        if tracked is None:
+            return
+        if not result.accepted:
+            tracked.status = OrderStatus.PARTIALLY_FILLED if tracked.filled else OrderStatus.WORKING
+            self._journal(order_id, tracked.status, f"not cancelled: {result.reason}")
+        elif not result.awaiting_venue:
+            self._finish(tracked, OrderStatus.CANCELLED, f"cancelled with {_filled(tracked)} filled")
 
     # -- following the engine's orders -------------------------------------------------------------
 
@@ -291,20 +356,48 @@ class QueueDrainer(Actor):
         elif isinstance(event, OrderDenied):
             self._finish(tracked, OrderStatus.FAILED, f"denied: {event.reason}")
         elif isinstance(event, OrderCanceled) and tracked.status is OrderStatus.CANCEL_REQUESTED:
-            self._finish(
-                tracked, OrderStatus.CANCELLED, f"cancelled with {tracked.filled:f} of {tracked.target:f} filled"
-            )
+            self._finish(tracked, OrderStatus.CANCELLED, f"cancelled with {_filled(tracked)} filled")
 
     def _mark(self, tracked: _Tracked, status: OrderStatus, reason: str) -> None:
         if tracked.status is OrderStatus.CANCEL_REQUESTED and status is OrderStatus.PARTIALLY_FILLED:
             return  # keep the cancel visible; the fill shows in the reason of the final status
         tracked.status = status
-        self._queue.mark(tracked.order_id, status, reason)
+        self._journal(tracked.order_id, status, reason)
 
     def _finish(self, tracked: _Tracked, status: OrderStatus, reason: str) -> None:
         self._tracked.pop(tracked.order_id, None)
-        if self._queue.get(tracked.order_id).status not in FINAL:
-            self._queue.mark(tracked.order_id, status, reason)
+        self._journal(tracked.order_id, status, reason, unless_final=True)
+
+    def _journal(
+        self,
+        order_id: str,
+        status: OrderStatus,
+        reason: str | None = None,
+        engine_ref: str | None = None,
+        unless_final: bool = False,
+    ) -> None:
+        """Journal a status change without waiting for the disk: the writer commits it with others, in the
+        order they were asked for; a failure is logged."""
+        self._writing[order_id] += 1
+        change = self._queue.mark_future(order_id, status, reason, engine_ref, unless_final)
+        loop = self._loop
+        if loop is None:
+            self._journaled(order_id, change)
+        else:
+            change.add_done_callback(lambda done: loop.call_soon_threadsafe(self._journaled, order_id, done))
+
+    def _journaled(self, order_id: str, change: Future) -> None:
+        self._writing[order_id] -= 1
+        if not self._writing[order_id]:
+            del self._writing[order_id]
+        error = change.exception()
+        if error is not None:
+            self.log.error(f"journaling a status change of order {order_id} failed: {error}")
+
+
+def _filled(tracked: _Tracked) -> str:
+    """How much of the tracked order filled, for the reason of its final status."""
+    return "nothing" if tracked.target is None else f"{tracked.filled:f} of {tracked.target:f}"
 
 
 def _primary(cache: CacheFacade, order: Order) -> Order:

@@ -20,6 +20,7 @@ import contextlib
 import signal
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -90,9 +91,12 @@ def check_api_settings(host: str, insecure_local: bool) -> None:
 
 def api_context(node: TradingNode, settings: LiveSettings, db: Database) -> ApiContext:
     """The API's view of the node's cache and its stores over ``db``; its order queue is the one the queue
-    drainer gets (:func:`hybrid.live.stores.share_queue`), and engine events reach its WebSocket hub."""
+    drainer gets (:func:`hybrid.live.stores.share_queue`), recovering until the drainer has started, and engine
+    events reach its WebSocket hub."""
     view = CacheEngineView.from_kernel(node.kernel, rate=settings.rate, dividend=settings.dividend)
     context = ApiContext.open(view, db)
+    if settings.has_drainer:
+        context.queue.expect_recovery()  # until the drainer settled the previous run's orders
     share_queue(context.queue, db.path)
     engine_events_to_hub(node.kernel.msgbus, context.hub)
     return context
@@ -104,8 +108,9 @@ def api_app(context: ApiContext, host: str, insecure_local: bool) -> FastAPI:
     return create_app(context, host=host, insecure_local=insecure_local)
 
 
-def api_server(app: FastAPI, host: str, port: int) -> LoopServer:
-    return LoopServer(make_server(app, host, port).config)
+def api_server(app: FastAPI, host: str, port: int, **options: Any) -> LoopServer:
+    """The API's uvicorn server; ``options`` are further uvicorn options (TLS: ``ssl_certfile``, ``ssl_keyfile``)."""
+    return LoopServer(make_server(app, host, port, **options).config)
 
 
 async def run(node: TradingNode, server: uvicorn.Server, sock: socket.socket) -> str | None:

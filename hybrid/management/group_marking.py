@@ -10,8 +10,9 @@ take. Conventions:
 - legs per unit carry the side the group was opened with (a spread held short has its ratios negated)
   and come in :func:`canonical_legs` order, which a roll keeps (same kinds and signs, strikes in the
   same order), so per-leg facts such as the entry deltas stay attached to the right leg across rolls;
-- the entry net premium is per share of one unit, positive for a debit: the structure's opening price
-  times the side, plus an underlying leg's shares at their average opening price over the multiplier.
+- the entry net premium is per share of one unit, positive for a debit: the group's ``entry_premium``
+  (already signed as paid), plus an underlying leg's shares at their average opening price over the
+  multiplier.
 """
 
 from __future__ import annotations
@@ -92,8 +93,7 @@ def entry_net_premium(cache: CacheFacade, view: GroupView) -> float:
     group = view.group
     if group.entry_premium is None:
         raise ValueError(f"group {group.group_id} has no entry premium: it holds no structure units")  # see group_view
-    side = 1 if group.units > 0 else -1
-    premium = side * group.entry_premium
+    premium = group.entry_premium  # the opening trade's, signed as paid (hybrid.tracking.groups)
     for leg, instrument_id in zip(view.legs, view.instrument_ids):
         if not leg.is_option:
             premium += leg.quantity * _opening_price(cache, group, instrument_id, leg.quantity > 0) / view.multiplier

@@ -44,12 +44,19 @@ class ManagedGroup:
 
 
 class ManagementStore:
-    """Group state, overrides and lineage in the shared database; every change is logged."""
+    """Group state, overrides and lineage in the shared database; every change is logged.
+
+    Parsed states are kept while the database reports no write in between (:meth:`Database.version`): the
+    bot reads every open group's state at each check, and a person's override through the API (another
+    store on the same file) is a write, so it is seen at the next read.
+    """
 
     def __init__(self, db: Database, log: ActionLog) -> None:
         self._db = db
         self._log = log
         db.ensure_schema("managed_groups", 1, SCHEMA)
+        self._states: dict[str, ManagementState] = {}
+        self._version = db.version()
 
     def register(self, group_id: str, now: dt.datetime, state: ManagementState | None = None) -> Lineage:
         """Bring a newly opened group (the root of its lineage) under management; idempotent."""
@@ -87,7 +94,11 @@ class ManagementStore:
         return lineage
 
     def state(self, group_id: str) -> ManagementState:
-        return ManagementState.from_json(self._row(group_id)["state"])
+        states = self._valid_states()
+        state = states.get(group_id)
+        if state is None:
+            state = states[group_id] = ManagementState.from_json(self._row(group_id)["state"])
+        return state
 
     def managed(self, group_ids: Iterable[str]) -> dict[str, ManagedGroup]:
         """The state and lineage of each of ``group_ids`` that is under management (the others are left out),
@@ -119,9 +130,11 @@ class ManagementStore:
                 ActionRecord(now, action, decision.reason, group_id=group_id, details=decision.details()),
                 together_with=lambda conn: _write_state(conn, group_id, decision.state),
             )
+            self._wrote(group_id, decision.state)
         elif decision.state != current:
             with self._db.transaction() as conn:
                 _write_state(conn, group_id, decision.state)
+            self._wrote(group_id, decision.state)
 
     def release(self, group_id: str, state: ManagementState, now: dt.datetime, reason: str) -> None:
         """Put back the state from before a decision whose command the owning strategy refused (a close or
@@ -130,6 +143,7 @@ class ManagementStore:
             ActionRecord(now, "released", reason, group_id=group_id),
             together_with=lambda conn: _write_state(conn, group_id, state),
         )
+        self._wrote(group_id, state)
 
     def pause(self, group_id: str, now: dt.datetime, reason: str = "manual override") -> ManagementState:
         """Stop managing the group (a person takes over) until :meth:`resume`."""
@@ -177,7 +191,27 @@ class ManagementStore:
             ActionRecord(now, action, reason, group_id=group_id, details=details),
             together_with=lambda conn: _write_state(conn, group_id, state),
         )
+        self._wrote(group_id, state)
         return state
+
+    def _valid_states(self) -> dict[str, ManagementState]:
+        """The kept states, emptied first when anything was written since they were read."""
+        version = self._db.version()
+        if version != self._version:
+            self._states.clear()
+            self._version = version
+        return self._states
+
+    def _wrote(self, group_id: str, state: ManagementState) -> None:
+        """Keep the state this store just wrote, when that write was the only one since the last check;
+        with any other write in between, forget every kept state."""
+        version = self._db.version()
+        commits, data_version = self._version
+        if version == (commits + 1, data_version):
+            self._states[group_id] = state
+        else:
+            self._states.clear()
+        self._version = version
 
     def _row(self, group_id: str) -> sqlite3.Row:
         row = self._find(group_id)

@@ -21,13 +21,21 @@ of its own quote, from the side a seller of the spread gets to the side its buye
 have room inside their quote: of all tick prices, none negative, whose ratio-weighted sum is exactly p,
 the one with the fewest ticks outside the legs' quotes (none whenever such prices exist), and among
 those the one nearest the fraction rule (least squares, in fractions of each leg's width; a tie goes
-the same way every run). No tick prices inside every quote exist when p lies outside [B, A] (a resting
-limit the market jumped through fills at its own limit, worse than the legs' market; or the spread
-matched an aggregated spread quote older than a leg's latest quote) or, rarely, when a ratio leg's step
-cannot be made up (a 1x2 whose unit leg is locked): the sum still holds, f is clamped to 0 or 1, the
-fewest ticks are placed outside and :class:`LegFillPricer` logs a warning. Only when no non-negative
-tick prices sum to p at all (ratios sharing a factor that p is no multiple of) are the venue's prices
-kept, with an error logged.
+the same way every run).
+
+Jumped through. The venue fills a resting spread limit that the market moved through at the limit
+itself, as it would a single contract's resting order. A spread has no book of its own here: its legs
+rest in theirs, and a complex order that becomes marketable against them trades at their prices. So a
+resting order's spread fill worse than its legs' natural for its side (a buy above A, a sell below B) is booked at the
+natural (A, B) before the engine sees it, and its legs then lie at their touches; the order is never
+filled worse than its limit, since the natural is better. :attr:`LegFillPricer.jumped_through` counts them.
+
+No tick prices inside every quote exist when p is better than the natural (the spread matched an
+aggregated spread quote older than a leg's latest quote) or, rarely, when a ratio leg's step cannot be
+made up (a 1x2 whose unit leg is locked): the sum still holds, f is clamped to 0 or 1, the fewest ticks
+are placed outside and :class:`LegFillPricer` logs a warning. Only when no non-negative tick prices sum
+to p at all (ratios sharing a factor that p is no multiple of) are the venue's prices kept, with an
+error logged.
 
 The seam. :func:`price_leg_fills` puts a :class:`LegFillPricer` on the endpoint the venue sends its
 order events to (:data:`~hybrid.nautilus_compat.exec_engine.EXEC_ENDPOINT`), in front of
@@ -35,7 +43,7 @@ order events to (:data:`~hybrid.nautilus_compat.exec_engine.EXEC_ENDPOINT`), in 
 and the report see only the corrected leg fills. The venue builds the legs of a match from its first
 fill (``fills[0]``; the leg-quantity bug of :mod:`hybrid.nautilus_compat.spreads`), so the target p is
 the first spread fill of the order at that instant since the order's last leg fills (its price as the
-venue booked it, slippage included). Commission is kept as the venue computed it: the per-contract fee
+venue booked it, slippage included, or the natural when that was worse). Commission is kept as the venue computed it: the per-contract fee
 does not depend on the price.
 
 Upstream: no issue found as of 1.231.0. ``tests/nautilus_compat/test_leg_prices.py`` fails once the
@@ -53,8 +61,10 @@ from fractions import Fraction
 from nautilus_trader.cache.base import CacheFacade
 from nautilus_trader.common.component import Logger, MessageBus
 from nautilus_trader.execution.engine import ExecutionEngine
+from nautilus_trader.model.enums import LiquiditySide, OrderSide
 from nautilus_trader.model.events import OrderEvent, OrderFilled
 from nautilus_trader.model.identifiers import InstrumentId, is_generic_spread_id
+from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import Price
 
 from hybrid.nautilus_compat.exec_engine import EXEC_ENDPOINT
@@ -149,6 +159,7 @@ class LegFillPricer:
         self._process = process
         self._matches: dict[str, _Match] = {}  # spread client order id -> its current match
         self._log = Logger(type(self).__name__)
+        self.jumped_through = 0  # spread fills booked at their legs' natural instead of a worse limit
 
     def __call__(self, event: OrderEvent) -> None:
         if isinstance(event, OrderFilled):
@@ -156,14 +167,31 @@ class LegFillPricer:
             if marker and parent in self._matches:  # expiry settlement fills carry the marker too
                 event = self._priced(parent, event)
             elif is_generic_spread_id(event.instrument_id):
-                self._on_spread_fill(event)
+                event = self._on_spread_fill(event)
         self._process(event)
 
-    def _on_spread_fill(self, fill: OrderFilled) -> None:
+    def _on_spread_fill(self, fill: OrderFilled) -> OrderFilled:
+        fill = self._not_worse_than_natural(fill)
         key = fill.client_order_id.value
         match = self._matches.get(key)
         if match is None or match.prices is not None or match.spread_fill.ts_event != fill.ts_event:
             self._matches[key] = _Match(fill)  # a later fill of the same match changes nothing
+        return fill
+
+    def _not_worse_than_natural(self, fill: OrderFilled) -> OrderFilled:
+        """``fill``, or at its legs' natural when a resting limit (a maker fill) got worse for its side (module
+        docstring, Jumped through); a taker's slippage is the fill model's and stays."""
+        if fill.liquidity_side != LiquiditySide.MAKER:
+            return fill
+        spread = self._cache.instrument(fill.instrument_id)
+        places, markets = self._markets(spread)
+        bid, ask = natural_market(markets)
+        price = _units(fill.last_px, places)
+        natural = ask if fill.order_side == OrderSide.BUY else bid
+        if (price - natural) * (1 if fill.order_side == OrderSide.BUY else -1) <= 0:
+            return fill
+        self.jumped_through += 1
+        return _with_price(fill, spread.make_price(Decimal(natural).scaleb(-places)))
 
     def _priced(self, parent: str, leg_fill: OrderFilled) -> OrderFilled:
         match = self._matches[parent]
@@ -174,18 +202,24 @@ class LegFillPricer:
             del self._matches[parent]
         return leg_fill if price is None else _with_price(leg_fill, price)
 
-    def _allocate(self, spread_fill: OrderFilled) -> dict[InstrumentId, Price | None]:
-        spread = self._cache.instrument(spread_fill.instrument_id)
+    def _markets(self, spread: Instrument) -> tuple[int, list[LegMarket]]:
+        """The price places shared by the spread and its legs, and each leg's market in those units."""
         legs = spread.legs()
         instruments = [self._cache.instrument(leg_id) for leg_id, _ in legs]
         quotes = [self._cache.quote_tick(leg_id) for leg_id, _ in legs]  # the venue priced its legs from these
         places = max(spread.price_precision, *(i.price_precision for i in instruments))
-        markets = [
+        return places, [
             LegMarket(
                 ratio, _units(q.bid_price, places), _units(q.ask_price, places), _units(i.price_increment, places)
             )
             for (_, ratio), q, i in zip(legs, quotes, instruments, strict=True)
         ]
+
+    def _allocate(self, spread_fill: OrderFilled) -> dict[InstrumentId, Price | None]:
+        spread = self._cache.instrument(spread_fill.instrument_id)
+        legs = spread.legs()
+        instruments = [self._cache.instrument(leg_id) for leg_id, _ in legs]
+        places, markets = self._markets(spread)
         try:
             prices = allocate_leg_prices(markets, _units(spread_fill.last_px, places))
         except ValueError as e:
@@ -212,7 +246,9 @@ def _with_price(fill: OrderFilled, price: Price) -> OrderFilled:
     return OrderFilled.from_dict(OrderFilled.to_dict(fill) | {"last_px": str(price)})
 
 
-def price_leg_fills(msgbus: MessageBus, cache: CacheFacade, exec_engine: ExecutionEngine) -> None:
+def price_leg_fills(msgbus: MessageBus, cache: CacheFacade, exec_engine: ExecutionEngine) -> LegFillPricer:
     """Put a :class:`LegFillPricer` in front of ``exec_engine`` on :data:`EXEC_ENDPOINT` (module docstring)."""
     msgbus.deregister(EXEC_ENDPOINT, exec_engine.process)
-    msgbus.register(EXEC_ENDPOINT, LegFillPricer(cache, exec_engine.process))
+    pricer = LegFillPricer(cache, exec_engine.process)
+    msgbus.register(EXEC_ENDPOINT, pricer)
+    return pricer

@@ -15,6 +15,9 @@ Prices. A limit price is the net premium per share for one unit of the structure
 the side is applied): positive is a debit paid, negative a credit received (the catalogue's sign
 convention). For a close it is the net premium of the closing trade, with the same sign convention.
 
+Numbers are numbers: units, prices, strikes and the algorithm's parameters are strict (``true`` or
+``"1"`` is refused, not read as 1), and prices are finite.
+
 Limits. ``units`` is at most ``max_units``: ``HYBRID_MAX_UNITS`` (default 100), or ``max_units`` in
 the pydantic validation context. Intents read back from the queue are validated with
 ``STORED_CONTEXT``: they were accepted under the limits of their day and are not judged again.
@@ -55,7 +58,7 @@ _ID = r"^[A-Za-z0-9._:\-]+$"  # also safe inside the group tags of hybrid.tracki
 Side = Literal["buy", "sell"]
 IdempotencyKey = Annotated[str, Field(min_length=1, max_length=128, pattern=_ID)]
 GroupId = Annotated[str, Field(min_length=1, max_length=64, pattern=_ID)]
-NetPremium = Annotated[float, Field(ge=-MAX_ABS_PRICE, le=MAX_ABS_PRICE, allow_inf_nan=False)]
+NetPremium = Annotated[float, Field(ge=-MAX_ABS_PRICE, le=MAX_ABS_PRICE, allow_inf_nan=False, strict=True)]
 
 
 @functools.cache
@@ -84,7 +87,7 @@ class LimitExecution(StrictModel):
 
 def _optional_within(bounds: Bounds) -> Any:
     """A field left out by default (the algorithm's configured value), else within the parameter's bounds."""
-    return Field(default=None, gt=bounds.gt, ge=bounds.ge, lt=bounds.lt, le=bounds.le)
+    return Field(default=None, gt=bounds.gt, ge=bounds.ge, lt=bounds.lt, le=bounds.le, strict=True)
 
 
 class TwoPartExecution(StrictModel):
@@ -108,7 +111,9 @@ Execution = Annotated[MarketExecution | LimitExecution | TwoPartExecution, Field
 
 class _Intent(StrictModel):
     execution: Execution
-    priority: int = Field(default=5, ge=0, le=9, description="0 is served first; ties go first-come first-served")
+    priority: int = Field(
+        default=5, ge=0, le=9, strict=True, description="0 is served first; ties go first-come first-served"
+    )
     idempotency_key: IdempotencyKey | None = Field(
         default=None,
         description="The same submitter resending the same intent with the same key gets the same order back",
@@ -136,7 +141,7 @@ class OpenIntent(_Intent):
     underlying: str = Field(pattern=r"^[A-Z][A-Z0-9.]{0,5}$", examples=["SPY"])
     structure: Structure
     side: Side = "buy"
-    units: int = Field(ge=1, examples=[1])
+    units: int = Field(ge=1, strict=True, examples=[1])
 
     @field_validator("units")
     @classmethod
@@ -162,7 +167,7 @@ class CloseGroupIntent(_Intent):
 
     kind: Literal["close"] = "close"
     group_id: GroupId
-    units: int | None = Field(default=None, ge=1, description="Leave out to close every remaining unit")
+    units: int | None = Field(default=None, ge=1, strict=True, description="Leave out to close every remaining unit")
 
 
 class RollGroupIntent(_Intent):

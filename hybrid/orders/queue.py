@@ -1,8 +1,10 @@
 """The persistent order queue between the API (and templates) and the engine.
 
-Every accepted intent is a row in SQLite before :meth:`OrderQueue.submit` returns, and every status
-change is a journal row written in the same transaction as the change, so the queue survives a
-``kill -9`` and its history is complete. The engine-side drainer takes orders with
+Every accepted intent is a row in SQLite before :meth:`OrderQueue.submit` returns (before the future of
+:meth:`OrderQueue.submit_future` resolves), and every status change is a journal row written in the same
+transaction as the change, so the queue survives a ``kill -9`` and its history is complete. Writes are
+group-committed by the database's writer thread (:meth:`hybrid.store.db.Database.write`): many orders, one
+fsync, and an event loop awaiting the future is never held up by the disk. The engine-side drainer takes orders with
 :meth:`OrderQueue.claim_next`: priority first (0 is served first), then acceptance order.
 
 Never executed twice. A claimed order is ``handed_to_engine`` until the engine acknowledges it
@@ -21,9 +23,11 @@ import hashlib
 import json
 import logging
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
 
 from pydantic import BaseModel, ConfigDict
 
@@ -147,9 +151,10 @@ Listener = Callable[[StatusChange], None]
 class OrderQueue:
     """Priority-then-FIFO order queue with a journal, over the shared :class:`Database`.
 
-    Safe for several threads and processes on one database file: every change is one
+    Safe for several threads and processes on one database file: every change is one savepoint of a
     ``BEGIN IMMEDIATE`` transaction. ``clock`` returns UTC nanoseconds (the live node may pass its
-    NautilusTrader clock). Listeners are called after each committed change, in the caller's thread.
+    NautilusTrader clock). Listeners are called after each committed change, in the database's writer
+    thread (a listener must not block; it may write to the queue again).
     """
 
     def __init__(self, db: Database, clock: Callable[[], int] = time.time_ns) -> None:
@@ -157,6 +162,21 @@ class OrderQueue:
         self._db = db
         self._clock = clock
         self._listeners: list[Listener] = []
+        self._recovered = threading.Event()
+        self._recovered.set()  # until a drainer says it will recover (expect_recovery)
+
+    @property
+    def recovering(self) -> bool:
+        """True from :meth:`expect_recovery` until :meth:`recovery_done`: statuses may still be pre-restart ones."""
+        return not self._recovered.is_set()
+
+    def expect_recovery(self) -> None:
+        """A drainer will settle the previous run's orders: until it calls :meth:`recovery_done`, readers are
+        told the queue is :attr:`recovering` (the API answers order status with 503)."""
+        self._recovered.clear()
+
+    def recovery_done(self) -> None:
+        self._recovered.set()
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` on every status change from now on; returns the function that unsubscribes."""
@@ -164,17 +184,21 @@ class OrderQueue:
         return lambda: self._listeners.remove(listener)
 
     def submit(self, intent: OrderIntent, submitted_by: str = "system") -> QueuedOrder:
-        """Store ``intent`` as a queued order; on disk when this returns.
+        """Store ``intent`` as a queued order; on disk when this returns (see :meth:`submit_future`)."""
+        return self.submit_future(intent, submitted_by).result()
+
+    def submit_future(self, intent: OrderIntent, submitted_by: str = "system") -> Future[QueuedOrder]:
+        """Store ``intent`` as a queued order in the next group commit; the future resolves once it is on disk.
 
         Idempotent per ``(submitted_by, intent.idempotency_key)``: the same key with the same intent
-        returns the order stored the first time; with a different intent it raises
-        :class:`IdempotencyConflict`.
+        resolves to the order stored the first time; with a different intent to
+        :class:`IdempotencyConflict`. An event loop awaits it with ``asyncio.wrap_future`` and is not held up.
         """
         payload = ORDER_INTENT.dump_json(intent)
         digest = hashlib.sha256(payload).hexdigest()
         key = intent.idempotency_key
-        changes: list[StatusChange] = []
-        with self._db.transaction() as conn:
+
+        def run(conn: sqlite3.Connection) -> tuple[QueuedOrder, list[StatusChange]]:
             if key is not None:
                 row = conn.execute(
                     "SELECT * FROM order_queue WHERE submitted_by = ? AND idempotency_key = ?", (submitted_by, key)
@@ -182,7 +206,7 @@ class OrderQueue:
                 if row is not None:
                     if row["payload_sha256"] != digest:
                         raise IdempotencyConflict(key, row["order_id"])
-                    return QueuedOrder.from_row(row)
+                    return QueuedOrder.from_row(row), []
             now = self._clock()
             order_id = uuid.uuid4().hex
             values = (order_id, OrderStatus.ACCEPTED, intent.priority, payload.decode(), digest, submitted_by, key)
@@ -191,60 +215,108 @@ class OrderQueue:
                 " idempotency_key, created_ns, updated_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*values, now, now),
             )
-            changes.append(self._journal(conn, order_id, None, OrderStatus.ACCEPTED, None, None, now))
-            changes.append(self._move(conn, self._row(conn, order_id), OrderStatus.QUEUED))
-            order = QueuedOrder.from_row(self._row(conn, order_id))
-        self._notify(changes)
-        return order
+            accepted = self._journal(conn, order_id, None, OrderStatus.ACCEPTED, None, None, now)
+            queued = self._move(conn, self._row(conn, order_id), OrderStatus.QUEUED)
+            return QueuedOrder.from_row(self._row(conn, order_id)), [accepted, queued]
+
+        return self._write(run)
 
     def claim_next(self) -> QueuedOrder | None:
         """Take the next queued order (lowest priority value, then oldest) and mark it handed_to_engine.
 
         Atomic: two drainers, threads or processes, never get the same order. ``None`` when empty.
         """
-        with self._db.transaction() as conn:
-            row = conn.execute(
-                "SELECT * FROM order_queue WHERE status = ? ORDER BY priority, seq LIMIT 1", (OrderStatus.QUEUED,)
-            ).fetchone()
-            if row is None:
-                return None
-            change = self._move(conn, row, OrderStatus.HANDED_TO_ENGINE)
-            order = QueuedOrder.from_row(self._row(conn, row["order_id"]))
-        self._notify([change])
-        return order
+        claimed = self.claim_future(1).result()
+        return claimed[0] if claimed else None
+
+    def claim_future(self, limit: int) -> Future[list[QueuedOrder]]:
+        """Take up to ``limit`` queued orders in queue order, each marked handed_to_engine, in one group commit;
+        the future resolves to them (maybe none) once that is on disk."""
+
+        def run(conn: sqlite3.Connection) -> tuple[list[QueuedOrder], list[StatusChange]]:
+            rows = conn.execute(
+                "SELECT * FROM order_queue WHERE status = ? ORDER BY priority, seq LIMIT ?",
+                (OrderStatus.QUEUED, limit),
+            ).fetchall()
+            changes = [self._move(conn, row, OrderStatus.HANDED_TO_ENGINE) for row in rows]
+            return [QueuedOrder.from_row(self._row(conn, row["order_id"])) for row in rows], changes
+
+        return self._write(run)
 
     def mark(
         self, order_id: str, status: OrderStatus, reason: str | None = None, engine_ref: str | None = None
     ) -> QueuedOrder:
-        """Record what the engine reports; only the transitions of :mod:`hybrid.orders.status` are allowed.
-
-        ``engine_ref`` (e.g. the NautilusTrader client order id) is kept once given.
-        """
-        status = parse_status(status)
-        with self._db.transaction() as conn:
-            change = self._move(conn, self._row(conn, order_id), status, reason, engine_ref)
-            order = QueuedOrder.from_row(self._row(conn, order_id))
-        self._notify([change])
+        """Record what the engine reports, on disk when this returns (see :meth:`mark_future`)."""
+        order = self.mark_future(order_id, status, reason, engine_ref).result()
+        assert order is not None  # unless_final is off
         return order
 
+    def mark_future(
+        self,
+        order_id: str,
+        status: OrderStatus,
+        reason: str | None = None,
+        engine_ref: str | None = None,
+        unless_final: bool = False,
+    ) -> Future[QueuedOrder | None]:
+        """Record what the engine reports in the next group commit; only the transitions of
+        :mod:`hybrid.orders.status` are allowed. The change is timed now, when the engine reports it.
+
+        ``engine_ref`` (e.g. the NautilusTrader client order id) is kept once given. ``unless_final``: an
+        order already final is left alone (the future resolves to None) instead of refused.
+        """
+        status = parse_status(status)
+        now = self._clock()
+
+        def run(conn: sqlite3.Connection) -> tuple[QueuedOrder | None, list[StatusChange]]:
+            row = self._row(conn, order_id)
+            if unless_final and OrderStatus(row["status"]) in FINAL:
+                return None, []
+            change = self._move(conn, row, status, reason, engine_ref, now=now)
+            return QueuedOrder.from_row(self._row(conn, order_id)), [change]
+
+        return self._write(run)
+
     def cancel(self, order_id: str, reason: str = "cancel requested") -> QueuedOrder:
+        """Cancel, on disk when this returns (see :meth:`cancel_future`)."""
+        return self.cancel_future(order_id, reason).result()
+
+    def cancel_future(self, order_id: str, reason: str = "cancel requested") -> Future[QueuedOrder]:
         """Cancel: a queued order is cancelled at once; one the engine holds becomes cancel_requested.
 
-        Cancelling an order already cancel_requested returns it unchanged; a final order is an
-        :class:`IllegalTransition`.
+        Cancelling an order already cancel_requested resolves to it unchanged; a final order is an
+        :class:`IllegalTransition`, an unknown one :class:`OrderNotFound`.
         """
-        with self._db.transaction() as conn:
+
+        def run(conn: sqlite3.Connection) -> tuple[QueuedOrder, list[StatusChange]]:
             row = self._row(conn, order_id)
             current = OrderStatus(row["status"])
             if current is OrderStatus.CANCEL_REQUESTED:
-                return QueuedOrder.from_row(row)
+                return QueuedOrder.from_row(row), []
             if current in FINAL:
                 raise IllegalTransition(f"order {order_id} is already {current}; there is nothing to cancel")
             target = OrderStatus.CANCELLED if current is OrderStatus.QUEUED else OrderStatus.CANCEL_REQUESTED
             change = self._move(conn, row, target, reason)
-            order = QueuedOrder.from_row(self._row(conn, order_id))
-        self._notify([change])
-        return order
+            return QueuedOrder.from_row(self._row(conn, order_id)), [change]
+
+        return self._write(run)
+
+    def _write[T](self, run: Callable[[sqlite3.Connection], tuple[T, list[StatusChange]]]) -> Future[T]:
+        """``run`` in the database's next group commit; listeners hear of its changes once they are on disk."""
+        result: Future[T] = Future()
+
+        def after(outcome: tuple[T, list[StatusChange]]) -> None:
+            self._notify(outcome[1])
+
+        def resolve(done: Future[tuple[T, list[StatusChange]]]) -> None:
+            error = done.exception()
+            if error is not None:
+                result.set_exception(error)
+            else:
+                result.set_result(done.result()[0])
+
+        self._db.write(run, after).add_done_callback(resolve)
+        return result
 
     def recover(self, is_known_to_engine: Callable[[str], bool]) -> RecoveryReport:
         """After a restart, settle orders a crash left between the queue and the engine.
@@ -305,6 +377,19 @@ class OrderQueue:
         )
         return [QueuedOrder.from_row(row) for row in rows]
 
+    def count(self, status: OrderStatus) -> int:
+        """How many orders have ``status`` (an index count: cheap enough for every health probe)."""
+        return self._db.query("SELECT COUNT(*) FROM order_queue WHERE status = ?", (parse_status(status),))[0][0]
+
+    def keyed(self, submitted_by: str, key_prefix: str) -> list[QueuedOrder]:
+        """``submitted_by``'s orders whose idempotency key starts with ``key_prefix``, oldest first (what a
+        replayed batch, such as a close-all under one key, stored the first time)."""
+        rows = self._db.query(
+            "SELECT * FROM order_queue WHERE submitted_by = ? AND substr(idempotency_key, 1, ?) = ? ORDER BY seq",
+            (submitted_by, len(key_prefix), key_prefix),
+        )
+        return [QueuedOrder.from_row(row) for row in rows]
+
     def history(self, order_id: str) -> list[StatusChange]:
         """Every status change of the order, oldest first."""
         rows = self._db.query("SELECT * FROM order_journal WHERE order_id = ? ORDER BY event_id", (order_id,))
@@ -327,12 +412,13 @@ class OrderQueue:
         reason: str | None = None,
         engine_ref: str | None = None,
         check: bool = True,
+        now: int | None = None,
     ) -> StatusChange:
-        """Change one order's status and journal it, inside the caller's transaction."""
+        """Change one order's status and journal it, inside the caller's transaction (timed ``now``, default now)."""
         current = OrderStatus(row["status"])
         if check:
             check_transition(current, status)
-        now = self._clock()
+        now = now if now is not None else self._clock()
         engine_ref = engine_ref or row["engine_ref"]
         conn.execute(
             "UPDATE order_queue SET status = ?, reason = ?, engine_ref = ?, updated_ns = ? WHERE order_id = ?",

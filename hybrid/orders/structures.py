@@ -28,7 +28,7 @@ MAX_OPTION_RATIO = 10  # contracts of one leg per unit of the structure
 MAX_UNDERLYING_SHARES = 1_000  # shares of the underlying leg per unit: ten US contracts' worth
 MAX_STRIKE = 1_000_000
 
-PositiveStrike = Annotated[float, Field(gt=0, le=MAX_STRIKE, allow_inf_nan=False)]
+PositiveStrike = Annotated[float, Field(gt=0, le=MAX_STRIKE, allow_inf_nan=False, strict=True)]
 
 
 def field_error(loc: tuple[str | int, ...], message: str, value: object, kind: str) -> ValidationError:
@@ -94,14 +94,14 @@ class DeltaStrike(StrictModel):
     """
 
     by: Literal["delta"] = "delta"
-    delta: float = Field(gt=0, lt=1)
+    delta: float = Field(gt=0, lt=1, strict=True)
 
 
 class AtmOffsetStrike(StrictModel):
     """The listed strike ``steps`` strikes above (+) or below (-) the at-the-money strike."""
 
     by: Literal["atm_offset"] = "atm_offset"
-    steps: int = Field(ge=-50, le=50)
+    steps: int = Field(ge=-50, le=50, strict=True)
 
 
 class WidthStrike(StrictModel):
@@ -109,7 +109,7 @@ class WidthStrike(StrictModel):
 
     by: Literal["width"] = "width"
     from_strike: str = Field(min_length=1, max_length=64, examples=["short_put_strike"])
-    points: float = Field(ge=-10_000, le=10_000, allow_inf_nan=False)
+    points: float = Field(ge=-10_000, le=10_000, allow_inf_nan=False, strict=True)
 
     @model_validator(mode="after")
     def _non_zero(self) -> WidthStrike:
@@ -124,8 +124,8 @@ StrikeRule = Annotated[DeltaStrike | AtmOffsetStrike | WidthStrike, Field(discri
 class DteWindow(StrictModel):
     """Days to expiry, both ends included: the resolver picks a listed expiry inside the window."""
 
-    min_dte: int = Field(ge=0, le=1100)
-    max_dte: int = Field(ge=0, le=1100)
+    min_dte: int = Field(ge=0, le=1100, strict=True)
+    max_dte: int = Field(ge=0, le=1100, strict=True)
 
     @model_validator(mode="after")
     def _ordered(self) -> DteWindow:

@@ -87,6 +87,7 @@ class RunSettings:
     venue: VenueSettings
     fill_model: FillSettings
     components: tuple[ComponentSpec, ...]
+    chunk_size: int | None = None  # [backtest] chunk_size: rows a chunk when streaming, 0: one shot, None: by size
 
 
 # key -> (accepted types, description of what is valid)
@@ -102,6 +103,7 @@ _TOP: dict[str, tuple[tuple[type, ...], str]] = {
     "venue": ((dict,), "a table"),
     "fill_model": ((dict,), "a table"),
     "report": ((dict,), "a table"),
+    "backtest": ((dict,), "a table"),
     **dict.fromkeys(COMPONENT_TABLES, ((list,), "an array of tables ([[...]])")),
 }
 _VENUE = {
@@ -123,6 +125,7 @@ _IMPROVEMENT = {
     "applies_to": ((str,), "one of " + ", ".join(IMPROVEMENT_APPLIES_TO)),
 }
 _REPORT = {"equity_interval_minutes": ((int,), "a positive integer")}
+_BACKTEST = {"chunk_size": ((int,), "a number of rows >= 0 (0: load the catalog in one shot)")}
 _COMPONENT = {
     "path": ((str,), "an import path like package.module:ClassName"),
     "config_path": ((str,), "an import path like package.module:ClassNameConfig"),
@@ -147,6 +150,7 @@ def load_settings(
     fill = _checked(top.get("fill_model", {}), _FILL, "fill_model.", path)
     improvement = _checked(fill.get("improvement", {}), _IMPROVEMENT, "fill_model.improvement.", path)
     report = _checked(top.get("report", {}), _REPORT, "report.", path)
+    backtest = _checked(top.get("backtest", {}), _BACKTEST, "backtest.", path)
     catalog = catalog if catalog is not None else top.get("catalog")
     if catalog is None:
         raise ConfigError(f'{path}: no catalog: set catalog = "DIR" in the file or pass --catalog DIR')
@@ -182,6 +186,7 @@ def load_settings(
             improvement=_improvement(improvement, path),
         ),
         components=tuple(_components(top, path)),
+        chunk_size=_chunk_size(backtest.get("chunk_size"), path),
     )
     if settings.start is not None and settings.end is not None and settings.start >= settings.end:
         raise ConfigError(f"{path}: start {settings.start} is not before end {settings.end}; swap or widen the dates")
@@ -285,6 +290,14 @@ def _log_level(value: str, path: Path) -> str:
 def _positive(value: int, key: str, path: Path) -> int:
     if value <= 0:
         raise ConfigError(f"{path}: '{key}' must be a positive integer, got {value}")
+    return value
+
+
+def _chunk_size(value: int | None, path: Path) -> int | None:
+    if value is not None and value < 0:
+        raise ConfigError(
+            f"{path}: 'backtest.chunk_size' must be a number of rows >= 0 (0: load the catalog in one shot), got {value}"
+        )
     return value
 
 

@@ -17,9 +17,12 @@ Definitions (also in docs/backtest.md):
   (:func:`hybrid.tracking.tags.parse_leg_ratios`): the underlying leg, with its signed shares per
   unit of the structure instrument. Fills on any other instrument land on a leg with ratio 0.
 - a leg's ``quantity``: net signed quantity of the leg's actual fills; ``expected``: ratio x units.
-- ``entry_premium`` / ``exit_premium``: volume-weighted price of the structure-level fills that
-  opened / closed units, per unit of the structure instrument in its own price (a spread's net
-  premium, a contract's price). For a structure with an underlying leg this is the option part
+- ``entry_premium`` / ``exit_premium``: the net premium per share of the trades that opened / closed
+  units, per unit of the structure instrument: the volume-weighted price of those structure-level
+  fills, signed by the trade as every premium is (README, "Sign conventions"): positive a debit paid,
+  negative a credit received, whichever side. Buying a spread at 1.20 is +1.20, selling it at 1.20 is
+  -1.20, and buying a spread quoted as a credit (-1.20) is -1.20; the same sign a limit of that trade
+  takes. For a structure with an underlying leg this is the option part
   only: the shares are separate orders at their own prices and instants, so they are not folded
   into a per-unit price. ``pnl`` counts every leg, the shares included: cash of all leg fills (at
   each instrument's multiplier, 1 for shares) less commissions, plus held legs at their last mark
@@ -488,8 +491,9 @@ def _apply_unit_fill(group: PositionGroup, fill: Fill, opened: _Vwap, closed: _V
     if group.units != 0 and (group.units > 0) != (qty > 0):
         reducing = min(abs(qty), abs(group.units))
     adding = abs(qty) - reducing
-    closed.add(fill.price, reducing)
-    opened.add(fill.price, adding)
+    premium = fill.price if qty > 0 else -fill.price  # what the trade paid per share: debit +, credit -
+    closed.add(premium, reducing)
+    opened.add(premium, adding)
     group.opened_units += adding
     group.units += qty
 

@@ -1,6 +1,7 @@
 """Group trading: what every strategy that owns position groups shares (see :mod:`.group_trader`)."""
 
 from hybrid.trading.commands import (
+    CancelGroup,
     CloseGroup,
     GroupCommand,
     GroupCommandResult,
@@ -17,11 +18,12 @@ from hybrid.trading.group_trader import (
     GroupTradingConfig,
     parse_time,
 )
-from hybrid.trading.market import MarketSnapshot, market_snapshot
+from hybrid.trading.market import MarketSnapshot, market_snapshot, untradeable
 from hybrid.trading.order_working import ExecutionConfig, check_execution, limit_price
 from hybrid.trading.strike_rules import resolve_rules
 
 __all__ = [
+    "CancelGroup",
     "CloseGroup",
     "EntryGate",
     "EntryProposal",
@@ -41,4 +43,5 @@ __all__ = [
     "parse_time",
     "resolve_rules",
     "result_topic",
+    "untradeable",
 ]

@@ -81,14 +81,32 @@ class RollGroup:
     command_id: str = field(default_factory=_new_id)
 
 
-GroupCommand = OpenGroup | CloseGroup | RollGroup
+@dataclass(frozen=True)
+class CancelGroup:
+    """Withdraw what a group is working on: an opening order, a close, or both trades of a roll.
+
+    What filled stays held; a withdrawn close leaves the group open (and closable again). A group with
+    nothing working is refused with the reason, so a person asking to cancel learns it could not be done.
+    """
+
+    group_id: str
+    reason: str = "cancel requested"
+    command_id: str = field(default_factory=_new_id)
+
+
+GroupCommand = OpenGroup | CloseGroup | RollGroup | CancelGroup
 
 
 @dataclass(frozen=True)
 class GroupCommandResult:
-    """The owning strategy's answer: ``group_id`` is the group opened or acted on."""
+    """The owning strategy's answer: ``group_id`` is the group opened or acted on.
+
+    ``awaiting_venue``: for an accepted :class:`CancelGroup`, True while an order cancel is still on its
+    way (its ``OrderCanceled`` ends it); False when nothing was at the venue and the cancel is done.
+    """
 
     command_id: str
     accepted: bool
     group_id: str | None = None
     reason: str | None = None
+    awaiting_venue: bool = False

@@ -25,14 +25,19 @@ What it does:
   ``OptionSpread`` is built by ``request_instrument`` (spread quotes are aggregated from the legs,
   never stored); prices come from the structure's quote (see :mod:`hybrid.trading.order_working`).
 - close: an order in the opposite direction for all or some units; a working opening order is
-  cancelled first. Groups are closed ``close_days_before_expiry`` sessions before their first expiry
-  at ``exit_time`` New York time, so nothing reaches expiry, and that is enforced: a close that has
+  cancelled first, and a close already working is replaced (its order cancelled, then the new close sent):
+  a market close supersedes a resting limit. Groups are closed ``close_days_before_expiry`` sessions
+  before their first expiry at ``exit_time`` New York time, so nothing reaches expiry, and that is
+  enforced: a close that has
   not filled ``cross_minutes_before_close`` minutes before the close of the last session before expiry
   (of expiry day itself with 0 days) is re-sent at the far touch, and from then on re-crossed every
   minute. Only a group whose exit time falls at or after its expiry (held to expiry on purpose) reaches
   it; it is settled by the venue, and the trader books it closed when the expiry is recorded or the
   settlement fills arrive (shares delivered by a physical settlement are flattened by leg balancing at
   the next session). Nothing is ordered on a structure with an expired contract.
+- cancel (:class:`~hybrid.trading.commands.CancelGroup`): the group's working trade is withdrawn (an
+  opening order, a close, or both halves of a roll); what filled stays held, a withdrawn close leaves the
+  group open. A group with nothing working is refused with the reason.
 - orders are priced and sent at the end of the instant they were decided in
   (:meth:`hybrid.nautilus_compat.instant_end.InstantEnd.defer`): a decision on the underlying's tick
   at t, or on a timer at t, is priced from the quotes of t after all data stamped t and the spread's
@@ -92,6 +97,7 @@ from hybrid.tracking import GroupTags, PositionGroup, legged_units
 from hybrid.tracking.settlement import EXPIRY_TOPIC, ExpiryRecord, is_settlement
 from hybrid.tracking.tags import leg_ratio_tag
 from hybrid.trading.commands import (
+    CancelGroup,
     CloseGroup,
     GroupCommand,
     GroupCommandResult,
@@ -146,6 +152,7 @@ class _Trade:
     working: ClientOrderId | None = None
     since_ns: int = 0
     canceling: bool = False
+    withdrawn: bool = False  # cancelled by a CancelGroup or superseded: ends when its working order does
 
 
 ROLL_REASON = "roll"  # the closing reason of a group being rolled
@@ -319,6 +326,8 @@ class GroupTrader:
                 return self.close_group(command)
             case RollGroup():
                 return self.roll_group(command)
+            case CancelGroup():
+                return self.cancel_group(command)
             case _:
                 assert_never(command)
 
@@ -378,12 +387,13 @@ class GroupTrader:
         if isinstance(execution, str):
             return refuse(execution)
         trade = state.trade
-        if trade is not None and trade.purpose == "open" and trade.working is not None:
-            state.close_after_cancel = command  # close what the opening order filled, once it is cancelled
-            self._cancel(trade)
+        if trade is not None and trade.working is not None:
+            # an opening order: close what it filled once it is cancelled; a close: replace it
+            state.close_after_cancel = command
+            trade.withdrawn = True
+            if not trade.canceling:
+                self._cancel(trade)
             return GroupCommandResult(command.command_id, True, command.group_id)
-        if trade is not None and trade.purpose == "close":
-            return refuse(f"group {command.group_id} is already closing ({state.closing_reason})")
         quantity = abs(state.held)
         if command.units is not None:
             quantity = min(quantity, Decimal(command.units * abs(state.per_unit)))
@@ -399,6 +409,43 @@ class GroupTrader:
         )
         self._work(state)
         return GroupCommandResult(command.command_id, True, command.group_id)
+
+    def cancel_group(self, command: CancelGroup) -> GroupCommandResult:
+        """Withdraw the group's working trade, and for a roll's new group the closing half on its parent too.
+
+        Accepted with ``awaiting_venue`` while the group's own order is being cancelled; refused when the
+        group has nothing working (nothing to withdraw).
+        """
+        refuse = self._refuser(command.command_id, command.group_id)
+        state = self.groups.get(command.group_id)
+        if state is None:
+            return refuse(f"no open group {command.group_id} owned by {self.strategy.id}")
+        parent = self.groups.get(state.parent_group_id) if state.parent_group_id else None
+        rolled_from = parent if parent is not None and parent.rolling else None
+        if not _working(state) and (rolled_from is None or not _working(rolled_from)):
+            return refuse(f"group {command.group_id} has nothing working to cancel")
+        awaiting = self._withdraw(state)
+        if rolled_from is not None:
+            self._withdraw(rolled_from)
+        self.strategy.log.info(f"cancel group {command.group_id}: its working trade is withdrawn ({command.reason})")
+        return GroupCommandResult(command.command_id, True, command.group_id, awaiting_venue=awaiting)
+
+    def _withdraw(self, state: GroupState) -> bool:
+        """Stop working the group's trade (a withdrawn close leaves it open); True while its order's cancel
+        is on its way to the venue."""
+        state.close_after_cancel = None
+        trade = state.trade
+        if trade is None:
+            return False
+        if trade.purpose == "close":
+            state.closing_reason = None
+        trade.withdrawn = True
+        if trade.working is not None and not trade.canceling:
+            self._cancel(trade)
+        if not trade.canceling:  # nothing at the venue: withdrawn at once
+            state.trade = None
+            trade.working = None
+        return trade.canceling
 
     def roll_group(self, command: RollGroup) -> GroupCommandResult:
         """Close the group and open ``legs`` as its child (same source and structure name)."""
@@ -455,6 +502,7 @@ class GroupTrader:
                 trade.quantity = max(trade.quantity - qty, Decimal(0))
                 if trade.quantity == 0:
                     state.trade = None
+                    self._close_after_cancel(state)
         self.balancer.on_group_event(state.tags.group_id)
 
     def on_order_event(self, event: OrderEvent) -> None:
@@ -511,10 +559,11 @@ class GroupTrader:
         trade.working = None
         trade.canceling = False
         if state.close_after_cancel is not None:
-            command, state.close_after_cancel = state.close_after_cancel, None
             state.trade = None
-            if state.held != 0:
-                self.close_group(command)
+            self._close_after_cancel(state)
+            return
+        if trade.withdrawn:
+            state.trade = None
             return
         if trade.quantity == 0:
             state.trade = None
@@ -538,11 +587,23 @@ class GroupTrader:
             f"{abs(state.held)} of {state.instrument_id} filled",
         )
 
+    def _close_after_cancel(self, state: GroupState) -> None:
+        """The order a close waited for has ended (cancelled or filled): send that close, if anything is held."""
+        command, state.close_after_cancel = state.close_after_cancel, None
+        if command is not None and state.held != 0:
+            self.close_group(command)
+
     def _work(self, state: GroupState) -> None:
         """Send the group's wanted trade at the end of this instant, if nothing is working by then."""
         trade = state.trade
         group_id = state.tags.group_id
-        if trade is None or trade.working is not None or trade.quantity <= 0 or group_id in self._due:
+        if (
+            trade is None
+            or trade.withdrawn
+            or trade.working is not None
+            or trade.quantity <= 0
+            or group_id in self._due
+        ):
             return
         if self._instant is None:
             raise RuntimeError(f"group {group_id}: the group trader of {self.strategy.id} is not started")
@@ -771,6 +832,11 @@ class GroupTrader:
     def _new_group_id(self) -> str:
         # Client order ids are unique per trader and deterministic in a backtest.
         return "G" + self.strategy.order_factory.generate_client_order_id().value.removeprefix("O")
+
+
+def _working(state: GroupState) -> bool:
+    """The group has a trade it is still working (not already withdrawn) or a close waiting on a cancel."""
+    return (state.trade is not None and not state.trade.withdrawn) or state.close_after_cancel is not None
 
 
 def _tags_of(order: Order) -> GroupTags | None:

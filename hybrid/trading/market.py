@@ -20,11 +20,11 @@ from nautilus_trader.model.enums import OptionKind
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import OptionContract
 
-from hybrid.calendar.exchange_time import ns_new_york
-from hybrid.options.chain import Mark, OptionChain, contract_expiry
+from hybrid.calendar.exchange_time import ns_new_york, ns_new_york_date
+from hybrid.options.chain import ChainError, Mark, OptionChain, contract_expiry
 from hybrid.options.ivrank import constant_maturity_atm_iv
 from hybrid.options.pricing import chain_iv_greeks, years_to_expiry
-from hybrid.valuation.marks import cache_mark
+from hybrid.valuation.marks import cache_mark, no_mark_reason, quote_sides
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,10 @@ class MarketSnapshot:
             if t <= 1 / 365:
                 continue
             forward = self.spot * np.exp((self.rate - self.dividend) * t)
-            strike = min(self.chain.strikes(expiry, "call"), key=lambda k: abs(k - forward))
+            try:  # an expiry whose calls are not all quoted now lists none
+                strike = min(self.chain.strikes(expiry, "call"), key=lambda k: abs(k - forward))
+            except ChainError:
+                continue
             found = []
             for right in ("call", "put"):
                 try:
@@ -63,14 +66,31 @@ class MarketSnapshot:
         return constant_maturity_atm_iv(years, ivs, target_days / 365, extrapolate=True)
 
 
+def untradeable(cache: CacheFacade, contract: OptionContract, now_ns: int) -> str | None:
+    """Why the engine does not trade ``contract`` at ``now_ns``, or None when it does.
+
+    The one definition of a tradeable contract, for the engine's chain (:func:`market_snapshot`) and the
+    API's chain, preview and order validation alike: active (listed and not expired) and quoted on both
+    sides by the mark rule (:func:`hybrid.valuation.marks.mark`).
+    """
+    if now_ns < contract.activation_ns:
+        return f"{contract.id} is not listed until {ns_new_york_date(contract.activation_ns)}"
+    if now_ns >= contract.expiration_ns:
+        return f"{contract.id} has expired"
+    tick = cache.quote_tick(contract.id)
+    if tick is None:
+        return f"{contract.id} has no quote yet"
+    sides = quote_sides(tick)
+    reason = no_mark_reason(sides.bid, sides.ask)
+    return None if reason is None else f"{contract.id} has no two-sided quote now: {reason}"
+
+
 def live_contracts(cache: CacheFacade, underlying: str, now_ns: int) -> list[OptionContract]:
-    """Contracts of ``underlying`` listed and not expired at ``now_ns`` that have a quote."""
+    """Contracts of ``underlying`` the engine trades at ``now_ns`` (:func:`untradeable`)."""
     return [
         i
         for i in cache.instruments(underlying=underlying)
-        if isinstance(i, OptionContract)
-        and i.activation_ns <= now_ns < i.expiration_ns
-        and cache.quote_tick(i.id) is not None
+        if isinstance(i, OptionContract) and untradeable(cache, i, now_ns) is None
     ]
 
 

@@ -8,6 +8,7 @@ strikes) are read from the engine (:class:`tests.support.api.Market`).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,7 +82,9 @@ def errors_at(response: httpx.Response) -> dict[tuple, str]:
 # -- auth -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/health", "/groups", "/orders", "/chain", "/strategies", "/templates"])
+@pytest.mark.parametrize(
+    "path", ["/health", "/groups", "/orders", "/chain", "/strategies", "/templates", "/leg-templates", "/reports"]
+)
 def test_every_route_needs_a_known_token(api: Api, path: str) -> None:
     with api.client(None) as anonymous, api.client("x" * 43) as stranger:
         for client in (anonymous, stranger):
@@ -412,6 +415,75 @@ def test_fill_stats_table(api: Api, viewer: httpx.Client) -> None:
 
 def test_health(viewer: httpx.Client) -> None:
     health = viewer.get("/health").json()
-    assert health["principal"] == "vera" and health["status"] == "ok"
+    assert health["principal"] == "vera" and health["status"] == "ok" and health["role"] == "viewer"
     assert health["engine"]["trading_state"] == "ACTIVE" and health["engine"]["underlyings"] == ["SPY"]
     assert health["queued_orders"] >= 1
+
+
+# -- what the web UI adds ---------------------------------------------------------------------------
+
+
+def test_recognise_names_the_catalogue_structure_of_custom_legs(api: Api, viewer: httpx.Client) -> None:
+    spread = api.facts.spread
+    low, high = spread["strikes"]
+    expiry = spread["expiries"][0]
+    legs = [
+        {"kind": "call", "strike": high, "expiry": expiry, "quantity": -3},
+        {"kind": "call", "strike": low, "expiry": expiry, "quantity": 3},
+    ]
+    named = viewer.post("/strategies/recognise", json={"legs": legs}).json()
+    assert (named["strategy"], named["strikes"], named["units"]) == ("bull_call_spread", [low, high], 3)
+    legs[0]["quantity"] = -1  # a 3:1 ratio of calls is no catalogue structure
+    assert viewer.post("/strategies/recognise", json={"legs": legs}).json()["strategy"] is None
+
+
+def test_leg_templates_save_replace_list_and_delete(api: Api, viewer: httpx.Client, trader: httpx.Client) -> None:
+    spread = api.facts.spread
+    legs = [
+        {"kind": "call", "strike": strike, "expiry": spread["expiries"][0], "quantity": quantity}
+        for strike, quantity in zip(spread["strikes"], (1, -1))
+    ]
+    body = {"name": "my spread", "underlying": "SPY", "structure": {"type": "legs", "legs": legs}}
+    assert viewer.post("/leg-templates", json=body).status_code == 403
+    first = trader.post("/leg-templates", json=body)
+    assert first.status_code == 201
+    legs[1]["quantity"] = -2
+    second = trader.post("/leg-templates", json=body).json()  # the same name: replaced
+    assert second["leg_template_id"] == first.json()["leg_template_id"]
+    listed = viewer.get("/leg-templates").json()
+    assert [(t["name"], t["structure"]["legs"][1]["quantity"]) for t in listed] == [("my spread", -2)]
+    legs[1]["quantity"] = -1
+    legs.append(dict(legs[0]))  # the same contract twice
+    assert ("body", "structure", "legs", 2) in errors_at(trader.post("/leg-templates", json=body))
+    assert trader.delete(f"/leg-templates/{second['leg_template_id']}").status_code == 204
+    assert trader.delete(f"/leg-templates/{second['leg_template_id']}").status_code == 404
+    assert viewer.get("/leg-templates").json() == []
+
+
+def test_reports_list_and_read_report_folders(api: Api, viewer: httpx.Client, tmp_path: Path) -> None:
+    folder = tmp_path / "demo-1"
+    folder.mkdir()
+    summary = {"config_file": "configs/demo.toml", "counts": {"groups": 1}, "statistics": {"pnl": {"total": -5.5}}}
+    (folder / "summary.json").write_text(json.dumps(summary))
+    (folder / "equity.csv").write_text("ts_ns,equity\n1,100.0\n2,94.5\n")
+    (tmp_path / "not-a-report").mkdir()
+    api.context.reports = tmp_path
+    try:
+        listed = viewer.get("/reports").json()
+        assert [(r["name"], r["groups"], r["total_pnl"]) for r in listed] == [("demo-1", 1, -5.5)]
+        report = viewer.get("/reports/demo-1").json()
+        assert report["equity"]["rows"] == [{"ts_ns": "1", "equity": "100.0"}, {"ts_ns": "2", "equity": "94.5"}]
+        assert report["actions"] == {"rows": [], "truncated": False}
+        assert viewer.get("/reports/not-a-report").status_code == 404
+        assert viewer.get("/reports/..%2Fetc").status_code in (404, 422)
+    finally:
+        api.context.reports = Path("reports")
+
+
+def test_the_ui_page_and_plotly_are_served_without_a_token(api: Api) -> None:
+    with httpx.Client(base_url=api.url, trust_env=False) as client:
+        page = client.get("/")
+        assert page.status_code == 200 and "/ui/js/app.js" in page.text
+        assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+        assert client.get("/ui/js/api.js").headers["content-type"].startswith("text/javascript")
+        assert client.get("/ui/vendor/plotly.min.js").content.startswith(b"/**")

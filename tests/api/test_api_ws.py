@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,9 +13,10 @@ import httpx
 import pytest
 from nautilus_trader.model.events import OrderFilled
 from starlette.websockets import WebSocketState
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosedError
 from websockets.sync.client import ClientConnection, connect
 
+from hybrid.api.auth import Principal
 from hybrid.api.context import ApiContext
 from hybrid.api.engine_view import fill_event
 from hybrid.api.ws import TRY_AGAIN_LATER, Hub, HubEvent
@@ -75,8 +77,14 @@ def test_browser_style_subprotocol_auth_and_refusals(url: str) -> None:
     with connect(address, subprotocols=["bearer", VIEWER], proxy=None) as ws:
         assert ws.subprotocol == "bearer" and receive(ws)["type"] == "snapshot"
     for headers, path in (({}, "/ws"), (auth("y" * 43), "/ws"), ({}, f"/ws?token={VIEWER}")):
-        with pytest.raises(InvalidStatus):
-            connect(url.replace("http", "ws", 1) + path, additional_headers=headers, proxy=None)
+        address = url.replace("http", "ws", 1) + path
+        with (
+            connect(address, additional_headers=headers, proxy=None) as ws,
+            pytest.raises(ConnectionClosedError) as closed,
+        ):
+            ws.recv(timeout=WAIT)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        assert "token" in closed.value.rcvd.reason
 
 
 def test_order_status_changes_are_pushed(url: str, context: ApiContext, facts: Market) -> None:
@@ -170,8 +178,8 @@ def test_a_slow_client_is_dropped_and_the_others_keep_up() -> None:
         hub = Hub(queue_size=3)
         await hub.start(lambda: {"state": 1})
         stuck, fast = _StuckSocket(), _FastSocket()
-        stuck_task = asyncio.create_task(hub.serve(stuck))
-        fast_task = asyncio.create_task(hub.serve(fast))
+        stuck_task = asyncio.create_task(hub.serve(stuck, Principal("vera", "viewer")))
+        fast_task = asyncio.create_task(hub.serve(fast, Principal("tom", "viewer")))
         await asyncio.sleep(0.01)
         for number in range(10):
             hub.publish(HubEvent("fill", {"n": number}))
@@ -187,3 +195,24 @@ def test_a_slow_client_is_dropped_and_the_others_keep_up() -> None:
     assert stuck.closed_with == TRY_AGAIN_LATER and clients == 1
     fills = [json.loads(text)["data"]["n"] for text in fast.sent if json.loads(text)["type"] == "fill"]
     assert fills == list(range(10))
+
+
+def test_events_published_from_a_worker_thread_and_then_the_loop_arrive_in_that_order() -> None:
+    """The queue's writes publish from a worker thread, the drainer from the loop: one FIFO for both."""
+
+    async def scenario() -> list[int]:
+        hub = Hub()
+        await hub.start(lambda: {"state": 1})
+        fast = _FastSocket()
+        task = asyncio.create_task(hub.serve(fast, Principal("tom", "viewer")))
+        await asyncio.sleep(0.01)
+        worker = threading.Thread(target=hub.publish, args=(HubEvent("order", {"n": 0}),))
+        worker.start()
+        worker.join()  # scheduled from the worker; the loop has not run it yet
+        hub.publish(HubEvent("order", {"n": 1}))  # and now from the loop's own thread
+        await asyncio.sleep(0.05)
+        await hub.stop()
+        await asyncio.wait_for(task, WAIT)
+        return [json.loads(text)["data"]["n"] for text in fast.sent if json.loads(text)["type"] == "order"]
+
+    assert asyncio.run(scenario()) == [0, 1]

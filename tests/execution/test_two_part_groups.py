@@ -53,9 +53,8 @@ def test_a_completed_legging_execution_is_a_balanced_group_at_its_units(complete
     assert_held_at(group, 6 * sign_of(completed))
     assert group.opened_units == 6 and group.status == "open" and group.working_orders == 0
     assert group.entry_premium == pytest.approx(net_premium(completed), abs=1e-6)
-    assert (
-        0 < group.entry_premium < 6.00
-    )  # a spread price of the 100/105 vertical, bought or sold: below the 100 call (about 6.00)
+    # a debit when bought, a credit when sold, of the 100/105 vertical: below the 100 call (about 6.00)
+    assert 0 < sign_of(completed) * group.entry_premium < 6.00
 
 
 def test_the_units_are_counted_when_the_legs_are_even(completed: Worked) -> None:
@@ -133,7 +132,7 @@ def test_combo_groups_are_counted_from_their_spread_fills_only() -> None:
         ]
         assert sum(q for _, q in spread_fills) == group.opened_units  # each spread unit once
         assert group.entry_premium == pytest.approx(
-            sum(p * q for p, q in spread_fills) / float(group.opened_units), abs=1e-6
+            sign_of(worked) * sum(p * q for p, q in spread_fills) / float(group.opened_units), abs=1e-6
         )
     finally:
         worked.engine.dispose()

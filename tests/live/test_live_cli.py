@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hybrid.live.cli import main
+from hybrid.live.cli import main, parser, tls_options
 from tests.support.live import TOKENS, WAIT, run_live, write_config
 
 pytestmark = pytest.mark.slow  # a backtest, a server or a subprocess per test
@@ -74,3 +74,35 @@ def test_no_api_tokens_is_refused_unless_insecure_local(
     assert main(["--config", str(config), "--port", "0"]) == 2
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 and "no API tokens configured: set HYBRID_API_TOKENS" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--host", "0.0.0.0"], "--host 0.0.0.0 is reachable from other machines: add --allow-remote"),
+        (["--ssl-certfile", "cert.pem"], "--ssl-certfile and --ssl-keyfile go together"),
+        (["--ssl-certfile", "no-cert.pem", "--ssl-keyfile", "no-key.pem"], "--ssl-certfile: no such file no-cert.pem"),
+    ],
+)
+def test_a_remote_host_needs_allow_remote_and_tls_needs_both_files(
+    config: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", str(config), "--port", "0", *args]) == 2  # refused before anything is bound
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and message in lines[0]
+
+
+def test_allow_remote_without_tls_is_a_warning_and_with_tls_gives_uvicorn_both_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    remote = parser().parse_args(["--host", "0.0.0.0", "--allow-remote"])  # parsed only: nothing is bound
+    assert tls_options(remote) == {}
+    assert "warning: serving the API on 0.0.0.0 over plain HTTP" in capsys.readouterr().err
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.write_text("certificate")
+    key.write_text("key")
+    secure = parser().parse_args(
+        ["--host", "0.0.0.0", "--allow-remote", "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)]
+    )
+    assert tls_options(secure) == {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+    assert capsys.readouterr().err == ""

@@ -1,15 +1,18 @@
 """The paper node end to end over real HTTP and WebSocket on 127.0.0.1: health, an API order reaching the engine
 and filling (every status change pushed on the WebSocket), SIGTERM, and a kill -9 with a restart on the same
-state: queue and templates intact, nothing executed twice (filled stays filled, what the dead paper venue held
-or may have held fails, what was only queued executes once). Each node is a ``run_live.py`` subprocess replaying
+state: queue and templates intact, every accepted order kept, nothing executed twice (filled stays filled, what
+the dead paper venue held or may have held fails, what was only queued, also orders posted just before the kill,
+executes once). Each node is a ``run_live.py`` subprocess replaying
 the session's small catalog at high speed."""
 
 from __future__ import annotations
 
 import json
 import signal
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 from websockets.sync.client import connect
 
@@ -36,6 +39,7 @@ from tests.support.live import (
 pytestmark = pytest.mark.slow  # a backtest, a server or a subprocess per test
 
 MARKET = {"type": "market"}
+BURST, BURST_CLIENTS = 40, 4  # orders posted concurrently just before the kill -9
 RESTING = {"type": "limit", "price": 0.01}  # a debit spread bid at a cent: it rests
 
 
@@ -74,6 +78,13 @@ def test_api_order_reaches_the_engine_and_every_change_is_pushed(config: Path, t
     assert reopened.get(order_id).status == "filled"
 
 
+def _accepted(url: str, intent: dict) -> str:
+    with httpx.Client(base_url=url + "/api/v1", headers=auth(TRADER), timeout=WAIT) as client:
+        answer = client.post("/orders", json=intent)
+        assert answer.status_code == 201, answer.text
+        return answer.json()["order_id"]
+
+
 def test_kill_9_then_restart_keeps_queue_and_templates_and_executes_nothing_twice(config: Path, tmp_path: Path) -> None:
     db = tmp_path / "state.sqlite"
     with paper_node(config, db, tmp_path / "run-1") as node:
@@ -89,11 +100,15 @@ def test_kill_9_then_restart_keeps_queue_and_templates_and_executes_nothing_twic
             }
             template_id = admin.post("/templates", json=template).json()["template_id"]
             later = spread_intent(trader, MARKET)
+            with ThreadPoolExecutor(BURST_CLIENTS) as pool:  # killed right after the last 201: some still queued
+                burst = list(pool.map(lambda _: _accepted(node.url, later), range(BURST)))
         node.stop(signal.SIGKILL)
 
     store = Database(db)
     queue = OrderQueue(store)
     assert (queue.get(filled).status, queue.get(resting).status) == ("filled", "working")
+    at_kill = {order_id: queue.get(order_id).status for order_id in burst}  # every 201 is on disk
+    assert set(at_kill.values()) <= {"queued", "handed_to_engine", "working", "filled", "rejected", "failed"}
     assert [t.template_id for t in TemplateStore(store, ActionLog(store)).templates()] == [template_id]
     filled_history = queue.history(filled)
     queued = queue.submit(ORDER_INTENT.validate_python(later), "tom").order_id  # accepted just before the crash
@@ -105,6 +120,13 @@ def test_kill_9_then_restart_keeps_queue_and_templates_and_executes_nothing_twic
     with paper_node(config, db, tmp_path / "run-2") as node:
         with node.client(VIEWER) as viewer:
             eventually(lambda: order_status(viewer, queued) == "filled", "the order queued before the crash to fill")
+            for order_id, status in at_kill.items():
+                if status == "queued":  # executed once after the restart
+                    eventually(lambda o=order_id: order_status(viewer, o) == "filled", "a burst order to fill")
+                    assert history(viewer, order_id).count("handed_to_engine") == 1
+                elif status in ("handed_to_engine", "working"):  # the dead venue may have had it: never again
+                    assert order_status(viewer, order_id) == "failed"
+                    assert history(viewer, order_id).count("handed_to_engine") == 1
             for held in (resting, handed):  # the engine may have had them: failed, never sent again
                 assert viewer.get(f"/orders/{held}").json()["reason"] == RESTARTED
                 assert order_status(viewer, held) == "failed"
@@ -112,5 +134,6 @@ def test_kill_9_then_restart_keeps_queue_and_templates_and_executes_nothing_twic
             assert history(viewer, queued).count("handed_to_engine") == 1
             assert [t["template_id"] for t in viewer.get("/templates").json()] == [template_id]
             groups = {group["group_id"] for group in viewer.get("/groups").json()}
-            assert groups == {group_id_for(queued)}  # nothing of the first run executed again
+            requeued = {group_id_for(o) for o, status in at_kill.items() if status == "queued"}
+            assert groups == {group_id_for(queued), *requeued}  # nothing of the first run executed again
         assert node.stop(signal.SIGTERM) == 0

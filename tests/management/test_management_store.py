@@ -134,3 +134,31 @@ def test_the_batched_lookup_of_many_groups_gives_what_each_groups_own_lookups_gi
         assert (found.state, found.lineage) == (store.state(group_id), own)
     assert managed["g3"].lineage == Lineage("g3", "g1", "g2", 2) and managed["g1"].state.paused
     assert store.managed([]) == {}
+
+
+def test_states_are_read_once_and_every_write_by_anyone_is_seen_at_the_next_read(path):
+    """The bot reads each open group's state at every check; a person's override reaches it by another store
+    on the same database (the API in the live node) or by another connection to the file (another process)."""
+    bot, _ = open_store(path)
+    bot.register("g1", T0)
+    queries: list[str] = []
+    query = bot._db.query
+
+    def counted(sql: str, params: tuple | dict = ()) -> list:
+        queries.append(sql)
+        return query(sql, params)
+
+    bot._db.query = counted  # type: ignore[method-assign]
+    first = bot.state("g1")
+    assert bot.state("g1") is first and sum("FROM managed_groups" in q for q in queries) == 1
+    bot.record_decision("g1", evaluate(credit_spread(3.5), first, RULES, T0), T0)  # its own write is kept
+    queries.clear()
+    assert bot.state("g1").stop_count == 1 and not any("FROM managed_groups" in q for q in queries)
+
+    api = ManagementStore(bot._db, ActionLog(bot._db))  # same database object
+    api.pause("g1", T0)
+    assert bot.state("g1").paused
+
+    other_process, _ = open_store(path)  # another connection to the file
+    other_process.resume("g1", T0)
+    assert not bot.state("g1").paused and bot.state("g1").stop_count == 0

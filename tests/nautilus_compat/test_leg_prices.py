@@ -163,3 +163,56 @@ def test_legs_of_an_order_larger_than_the_displayed_size_sum_to_its_first_fill()
         assert breaches(audit.matches) == []
     finally:
         engine.dispose()
+
+
+class RestingBidsConfig(StrategyConfig, frozen=True):
+    spread_id: str
+    every_seconds: float = 2.0
+
+
+class RestingBids(Strategy):
+    """Every ``every_seconds``: cancel what rests, then bid for the spread one tick under its natural ask if flat
+    (sell it at market if long), so the legs' market often moves through a resting spread limit."""
+
+    def __init__(self, config: RestingBidsConfig) -> None:
+        super().__init__(config)
+        self.spread_id = InstrumentId.from_str(config.spread_id)
+
+    def on_start(self) -> None:
+        params = {"disable_vega_pricing": True, "update_interval_seconds": None}
+        self.subscribe_quote_ticks(self.spread_id, aggregate_spread_quotes=True, params=params)
+        self.clock.set_timer("bid", dt.timedelta(seconds=self.config.every_seconds), callback=self.on_due)
+
+    def on_due(self, _event: TimeEvent) -> None:
+        self.cancel_all_orders(self.spread_id)
+        spread = self.cache.instrument(self.spread_id)
+        quote = self.cache.quote_tick(self.spread_id)
+        if quote is None:
+            return
+        if self.portfolio.is_flat(spread.legs()[0][0]):
+            price = spread.make_price(quote.ask_price.as_double() - 0.01)
+            self.submit_order(self.order_factory.limit(self.spread_id, OrderSide.BUY, spread.make_qty(1), price))
+        else:
+            self.submit_order(self.order_factory.market(self.spread_id, OrderSide.SELL, spread.make_qty(1)))
+
+
+def test_a_resting_spread_limit_the_legs_market_moves_through_fills_at_the_legs_natural() -> None:
+    """The venue fills such a limit at the limit itself, worse than its legs' natural, so no leg prices inside
+    their quotes can sum to it; it is booked at the natural instead (never worse than the limit)."""
+    market = make_market(SimMarketConfig(seconds=300.0, step_ticks=2.0))
+    spread = market.vertical(0, 1)
+    engine = build_engine(market, spreads=(spread,), log_level="OFF", prob_fill_on_touch=0.0)
+    audit = LegFillAudit()
+    engine.add_actor(audit)
+    engine.add_strategy(RestingBids(RestingBidsConfig(spread_id=spread.id.value)))
+    try:
+        engine.run()
+        resting = [m for m in audit.matches if m.spread_fill.liquidity_side.name == "MAKER"]
+        assert resting, "no resting limit filled: the scenario no longer exercises the case"
+        limits = {o.client_order_id: o.price for o in engine.cache.orders(instrument_id=spread.id) if o.has_price}
+        assert all(m.excess == 0 for m in audit.matches)
+        assert breaches(audit.matches) == []
+        assert all(m.spread_fill.last_px <= limits[m.spread_fill.client_order_id] for m in resting)
+        assert any(m.spread_fill.last_px < limits[m.spread_fill.client_order_id] for m in resting), "none moved through"
+    finally:
+        engine.dispose()

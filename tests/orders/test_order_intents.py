@@ -313,6 +313,26 @@ def test_chain_misses_become_errors_on_the_fields_that_were_typed():
     assert chain_errors(listed, validator) == []
 
 
+def test_a_listed_contract_the_engine_would_not_trade_is_an_error_on_its_strike_with_the_engines_reason():
+    unquoted = {"SPY   240621C00450000"}
+    validator = chain_validator(
+        {"SPY": spy_chain()}.get,
+        lambda contract: "it has no quote yet" if contract.id.symbol.value in unquoted else None,
+    )
+    spread = ORDER_INTENT.validate_python(open_intent(catalogue("bull_call_spread", [445, 450])))
+    (error,) = chain_errors(spread, validator)
+    assert error["loc"] == ("open", "structure", "catalogue", "strikes", 1)
+    assert (error["input"], error["type"], error["msg"]) == (
+        450,
+        "not_tradeable",
+        "the engine does not trade it has no quote yet",
+    )
+    custom = ORDER_INTENT.validate_python(open_intent(legs(("call", 450, EXPIRY, 1))))
+    (error,) = chain_errors(custom, validator)
+    assert error["loc"] == ("open", "structure", "legs", "legs", 0, "strike") and error["type"] == "not_tradeable"
+    assert chain_errors(ORDER_INTENT.validate_python(open_intent(legs(("put", 450, EXPIRY, 1)))), validator) == []
+
+
 def test_intents_without_contracts_yet_are_left_to_the_engine():
     def must_not_be_called(underlying, unit_legs):
         raise AssertionError("no contracts to check")

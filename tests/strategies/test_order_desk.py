@@ -9,12 +9,14 @@ import pytest
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.common.events import TimeEvent
+from nautilus_trader.model.enums import OptionKind
 from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.instruments import OptionContract
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
 from hybrid.calendar.exchange_time import NEW_YORK
 from hybrid.management.intent_commands import execution_for, intent_legs, open_command
-from hybrid.options.chain import OptionChain
+from hybrid.options.chain import OptionChain, contract_expiry
 from hybrid.options.legs import Leg
 from hybrid.orders.intents import LimitExecution, MarketExecution, OpenIntent, TwoPartExecution
 from hybrid.orders.structures import RuleStructure
@@ -148,3 +150,21 @@ def test_custom_legs_keep_their_legs_and_are_named_custom(market: MarketSnapshot
     assert resolved == [Leg("put", 440.0, expiry, -1), Leg("put", 430.0, expiry, 1)]
     command = open_command(intent, resolved)
     assert (command.structure, command.limit_price, command.execution, command.group_id) == ("custom", -1.1, None, None)
+
+
+def test_atm_iv_passes_over_an_expiry_whose_calls_are_not_quoted(small_catalog: Path) -> None:
+    """Live, the chain holds only contracts quoted on both sides now: an expiry can list puts and no calls,
+    which is no reason for the entry decision to fail (it raised ChainError in the live node)."""
+    instruments = ParquetDataCatalog(str(small_catalog)).instruments()
+    chain = OptionChain.from_instruments(instruments, "SPY")
+    first = chain.expiries[0]
+    no_calls = [
+        i
+        for i in instruments
+        if not (isinstance(i, OptionContract) and contract_expiry(i) == first and i.option_kind == OptionKind.CALL)
+    ]
+    snapshot = MarketSnapshot(
+        OptionChain.from_instruments(no_calls, "SPY"), 452.3, dt.datetime(2024, 1, 2, 10, tzinfo=NEW_YORK), 0.045, 0.013
+    )
+    assert snapshot.chain.strikes(first, "put")
+    assert snapshot.atm_iv() is None  # no marks attached: nothing to interpolate, and no error

@@ -162,7 +162,7 @@ def round_trips(worked: Worked) -> dict[str, Decimal]:
 
 def net_premium(worked: Worked) -> float:
     """What the legs cost per unit filled and share: every fill of every leg order of the primary (balancing
-    included), signed like the primary's price (positive: a debit for a BUY)."""
+    included), signed as paid like a group's ``entry_premium`` (positive a debit, negative a credit)."""
     assert worked.result is not None
     cash = sum(
         (1 if e.order_side == OrderSide.BUY else -1) * e.last_px.as_double() * e.last_qty.as_double()
@@ -171,7 +171,7 @@ def net_premium(worked: Worked) -> float:
         for e in o.events
         if isinstance(e, OrderFilled)
     )
-    return cash / worked.result["filled_units"] * (1 if worked.primary.side == OrderSide.BUY else -1)
+    return cash / worked.result["filled_units"]
 
 
 def canceled_at(order: Order) -> int | None:

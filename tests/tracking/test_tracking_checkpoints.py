@@ -90,7 +90,8 @@ def test_a_round_trip_closes_with_entry_exit_and_pnl_from_the_leg_fills() -> Non
     h.spread_fill(exit_, 2, 5.80, 4.30, T0 + 11 * MINUTE)
     group = only_group(h)
     assert group.status == "closed" and group.balanced
-    assert (group.entry_premium, group.exit_premium, group.opened_units, group.units) == (1.00, 1.50, 2, 0)
+    # the premiums of both trades, signed as paid: the spread bought for a 1.00 debit, sold for a 1.50 credit
+    assert (group.entry_premium, group.exit_premium, group.opened_units, group.units) == (1.00, -1.50, 2, 0)
     commissions = 4 * 2 * FEE  # four leg fills of 2 contracts; the spread-level fills are not charged
     assert group.commissions == pytest.approx(commissions)
     assert group.pnl == pytest.approx(2 * 100 * ((5.80 - 5.00) - (4.30 - 4.00)) - commissions)

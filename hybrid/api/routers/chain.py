@@ -1,4 +1,9 @@
-"""The option chain as the engine holds it: underlyings, expiries, strikes, and quotes with IV and Greeks."""
+"""The option chain as the engine holds it: underlyings, expiries, strikes, and quotes with IV and Greeks.
+
+The strikes list every listed contract of an expiry and right, each with whether the engine trades it now
+(:func:`hybrid.trading.market.untradeable`: active, quoted on both sides): an order on one it would not
+trade is refused at submit and by the preview alike, with that reason.
+"""
 
 from __future__ import annotations
 
@@ -51,11 +56,21 @@ class StrikesParams(ChainRef, StrikesQuery):
     pass
 
 
+class ListedContract(BaseModel):
+    """One listed contract and whether the engine would trade it now."""
+
+    strike: float
+    instrument_id: str
+    quoted: bool = Field(description="active and quoted on both sides now: the engine trades it")
+    reason: str | None = Field(description="why the engine would not trade it now; null when quoted")
+
+
 class Strikes(BaseModel):
     underlying: str
     expiry: dt.date
     right: Right
     strikes: list[float]
+    contracts: list[ListedContract] = Field(description="per strike, in the same order: quoted now or why not")
 
 
 class ChainQuotes(BaseModel):
@@ -116,11 +131,20 @@ async def list_expiries(context: ApiContext, who: Principal, params: ChainRef) -
 
 @operation("chain.strikes", "viewer", StrikesParams)
 async def list_strikes(context: ApiContext, who: Principal, params: StrikesParams) -> Strikes:
-    """Listed strikes of one expiry and right, ascending."""
+    """Listed strikes of one expiry and right, ascending, each with whether the engine trades it now."""
     chain = listed_chain(context, params.underlying)
     check_expiry(chain, params.expiry, params.right)
     listed = list(chain.strikes(params.expiry, params.right))
-    return Strikes(underlying=params.underlying, expiry=params.expiry, right=params.right, strikes=listed)
+    contracts = []
+    for strike in listed:
+        contract = chain.contract(params.expiry, params.right, strike)
+        reason = context.view.untradeable(contract)
+        contracts.append(
+            ListedContract(strike=strike, instrument_id=contract.id.value, quoted=reason is None, reason=reason)
+        )
+    return Strikes(
+        underlying=params.underlying, expiry=params.expiry, right=params.right, strikes=listed, contracts=contracts
+    )
 
 
 @operation("chain.quotes", "viewer", ChainQuery)

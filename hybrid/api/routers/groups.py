@@ -182,8 +182,15 @@ async def close_group(context: ApiContext, who: Principal, intent: CloseGroupInt
 
 @operation("groups.close_all", "trader", CloseAllParams)
 async def close_all(context: ApiContext, who: Principal, params: CloseAllParams) -> CloseAll:
-    """Queue a close of every open group (optionally of one source)."""
+    """Queue a close of every open group (optionally of one source); resent with its key, the first call's orders."""
     key = params.idempotency_key
+    if key is not None and (first := await context.off_loop(context.queue.keyed, who.name, f"{key}:")):
+        same = all(
+            (order.intent.execution, order.intent.priority) == (params.execution, params.priority) for order in first
+        )
+        if not same:
+            raise Conflict(f"idempotency key {key!r} was already used for a close-all with another execution")
+        return CloseAll(orders=first)
     orders = []
     for group in context.view.groups():
         if group.status != "open" or (params.source is not None and group.source != params.source):

@@ -1,4 +1,5 @@
-"""Health: the engine's clock and trading state, the queue's backlog and the WebSocket clients."""
+"""Health: the engine's clock and trading state, whether the queue is still recovering, its backlog, the
+WebSocket clients."""
 
 from __future__ import annotations
 
@@ -7,11 +8,10 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from hybrid.api.auth import Principal
+from hybrid.api.auth import Principal, Role
 from hybrid.api.context import ApiContext
 from hybrid.api.operations import NoParams, call, operation
 from hybrid.api.schemas import EngineHealth
-from hybrid.orders.queue import MAX_PAGE
 from hybrid.orders.status import OrderStatus
 
 router = APIRouter(tags=["health"])
@@ -20,11 +20,14 @@ API_VERSION = "1"
 
 
 class Health(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "recovering"] = Field(
+        description="recovering: after a restart, until the drainer settled the previous run's orders"
+    )
     api_version: str
     principal: str = Field(description="the name of the token that asked")
+    role: Role = Field(description="that token's role (the UI shows only what it may do)")
     engine: EngineHealth
-    queued_orders: int = Field(description=f"orders waiting for the engine to claim them (counted up to {MAX_PAGE})")
+    queued_orders: int = Field(description="orders waiting for the engine to claim them")
     websocket_clients: int
 
 
@@ -32,11 +35,12 @@ class Health(BaseModel):
 async def health(context: ApiContext, who: Principal, params: NoParams) -> Health:
     """The engine clock and trading state, the orders waiting for the engine, the WebSocket clients."""
     return Health(
-        status="ok",
+        status="recovering" if context.queue.recovering else "ok",
         api_version=API_VERSION,
         principal=who.name,
+        role=who.role,
         engine=context.view.health(),
-        queued_orders=len(context.queue.orders(OrderStatus.QUEUED, limit=MAX_PAGE)),
+        queued_orders=context.queue.count(OrderStatus.QUEUED),
         websocket_clients=context.hub.clients,
     )
 

@@ -4,10 +4,18 @@ Idempotency. An intent may carry ``idempotency_key``; over REST it may instead (
 in the ``Idempotency-Key`` header. Keys are per token: the same token sending the same intent with the
 same key gets the order stored the first time (``201`` again, the original ``created_at``); the same
 key with a different intent is ``409``. Without a key every submission is a new order.
+
+Cancel. A queued order is cancelled at once. One the engine holds is withdrawn by its owner (an opening
+order, a close or a roll alike; what filled stays held): the answer waits up to :data:`CANCEL_WAIT_SECONDS`
+for the engine and is ``200`` with the order ``cancelled``, ``409`` with the reason when it could not be
+cancelled (it filled first, or the engine had nothing left to withdraw), or ``202`` with the order still
+``cancel_requested`` when the engine has not answered by then.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
@@ -15,17 +23,19 @@ from pydantic import Field
 
 from hybrid.api.auth import Principal
 from hybrid.api.context import ApiContext
-from hybrid.api.errors import Conflict, FieldErrors, NotFound, Responses
+from hybrid.api.errors import Conflict, FieldErrors, NotFound, Responses, Unavailable
 from hybrid.api.fields import Limit, Offset, OrderId
 from hybrid.api.operations import Params, call, operation
 from hybrid.api.validation import check_intent
 from hybrid.orders.intents import OrderIntent
-from hybrid.orders.queue import IdempotencyConflict, OrderNotFound, QueuedOrder, StatusChange
+from hybrid.orders.queue import IdempotencyConflict, OrderNotFound, OrderQueue, QueuedOrder, StatusChange
 from hybrid.orders.status import IllegalTransition, OrderStatus
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
-UNKNOWN_ORDER: Responses = {404: {"description": "unknown order"}}
+RECOVERING: Responses = {503: {"description": "the queue is recovering after a restart (Retry-After)"}}
+UNKNOWN_ORDER: Responses = {404: {"description": "unknown order"}, **RECOVERING}
+CANCEL_WAIT_SECONDS = 5.0  # how long a cancel of an order the engine holds waits for the engine's answer
 
 OrderIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
 KeyHeader = Annotated[
@@ -62,14 +72,22 @@ class CancelParams(OrderRef, CancelRequest):
 
 
 async def queue_intent(context: ApiContext, who: Principal, intent: OrderIntent) -> QueuedOrder:
-    """Store a checked intent in the queue for ``who``; an idempotency key reused differently is a 409."""
+    """Store a checked intent in the queue for ``who``, awaiting its group commit (on disk, the loop free
+    meanwhile); an idempotency key reused differently is a 409."""
     try:
-        return await context.off_loop(context.queue.submit, intent, who.name)
+        return await asyncio.wrap_future(context.queue.submit_future(intent, who.name))
     except IdempotencyConflict as exc:
         raise Conflict(str(exc)) from None
 
 
+def _recovered(context: ApiContext) -> None:
+    """Order statuses are answered only once the drainer's start-up recovery settled the previous run's."""
+    if context.queue.recovering:
+        raise Unavailable("the order queue is recovering after a restart; retry in a moment")
+
+
 def _order(context: ApiContext, order_id: str) -> QueuedOrder:
+    _recovered(context)
     try:
         return context.queue.get(order_id)
     except OrderNotFound as exc:
@@ -86,6 +104,7 @@ async def submit(context: ApiContext, who: Principal, intent: OrderIntent) -> Qu
 @operation("orders.list", "viewer", OrderQuery)
 async def list_orders(context: ApiContext, who: Principal, params: OrderQuery) -> list[QueuedOrder]:
     """Orders newest first, optionally of one status."""
+    _recovered(context)
     return context.queue.orders(params.status, params.limit, params.offset)
 
 
@@ -98,20 +117,56 @@ async def get_order(context: ApiContext, who: Principal, params: OrderRef) -> Qu
 @operation("orders.history", "viewer", OrderRef)
 async def order_history(context: ApiContext, who: Principal, params: OrderRef) -> list[StatusChange]:
     """Every status change of one order, oldest first (the journal)."""
+    _recovered(context)
     try:
         return context.queue.history(params.order_id)
     except OrderNotFound as exc:
         raise NotFound(str(exc)) from None
 
 
+class _Outcome:
+    """The status changes of one order, listened to from before a cancel so that none is missed."""
+
+    def __init__(self, queue: OrderQueue, order_id: str) -> None:
+        self._queue = queue
+        self._order_id = order_id
+        self._loop = asyncio.get_running_loop()
+        self._changed = asyncio.Event()
+        self.close = queue.subscribe(self._on_change)
+
+    def _on_change(self, change: StatusChange) -> None:  # in the thread that changed the queue
+        if change.order_id == self._order_id:
+            self._loop.call_soon_threadsafe(self._changed.set)
+
+    async def settled(self, timeout: float) -> QueuedOrder:
+        """The order once it left ``cancel_requested``, or as it is after ``timeout`` seconds."""
+        deadline = self._loop.time() + timeout
+        while (order := self._queue.get(self._order_id)).status is OrderStatus.CANCEL_REQUESTED:
+            remaining = deadline - self._loop.time()
+            if remaining <= 0:
+                break
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+        return order
+
+
 @operation("orders.cancel", "trader", CancelParams)
 async def cancel(context: ApiContext, who: Principal, params: CancelParams) -> QueuedOrder:
-    """Cancel: a queued order at once, one the engine holds becomes cancel_requested; a final one is 409."""
+    """Cancel an order: cancelled (or still cancel_requested), or 409 with the reason it could not be."""
     _order(context, params.order_id)
+    outcome = _Outcome(context.queue, params.order_id)
     try:
-        return await context.off_loop(context.queue.cancel, params.order_id, f"{params.reason} (by {who.name})")
+        reason = f"{params.reason} (by {who.name})"
+        await asyncio.wrap_future(context.queue.cancel_future(params.order_id, reason))
+        order = await outcome.settled(CANCEL_WAIT_SECONDS)
     except IllegalTransition as exc:
         raise Conflict(str(exc)) from None
+    finally:
+        outcome.close()
+    if order.status not in (OrderStatus.CANCELLED, OrderStatus.CANCEL_REQUESTED):
+        raise Conflict(f"order {order.order_id} was not cancelled: it is {order.status} ({order.reason})")
+    return order
 
 
 def with_header_key(intent: OrderIntent, key: str | None, loc: tuple[str, ...]) -> OrderIntent:
@@ -143,7 +198,7 @@ async def post_order(
     return order
 
 
-@router.get("", summary=list_orders.summary)
+@router.get("", summary=list_orders.summary, responses=RECOVERING)
 async def get_orders(
     request: Request, query: Annotated[OrderQuery, Query()], who: Principal = Depends(list_orders.guard)
 ) -> list[QueuedOrder]:
@@ -167,12 +222,20 @@ async def get_history(
 @router.post(
     "/{order_id}/cancel",
     summary=cancel.summary,
-    responses={**UNKNOWN_ORDER, 409: {"description": "the order is final"}},
+    responses={
+        **UNKNOWN_ORDER,
+        202: {"description": "the engine has not answered yet: the order is cancel_requested", "model": QueuedOrder},
+        409: {"description": "not cancelled: the order is final, filled first, or had nothing left to withdraw"},
+    },
 )
 async def post_cancel(
     request: Request,
+    response: Response,
     order_id: OrderIdPath,
     body: CancelRequest = DEFAULT_CANCEL,
     who: Principal = Depends(cancel.guard),
 ) -> QueuedOrder:
-    return await call(cancel, request, who, CancelParams(order_id=order_id, reason=body.reason))
+    order = await call(cancel, request, who, CancelParams(order_id=order_id, reason=body.reason))
+    if order.status is OrderStatus.CANCEL_REQUESTED:
+        response.status_code = status.HTTP_202_ACCEPTED
+    return order

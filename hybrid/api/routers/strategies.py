@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import math
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -15,7 +17,7 @@ from hybrid.api.operations import Params, call, operation
 from hybrid.options import catalogue
 from hybrid.options.catalogue.structure import StrategyDef
 from hybrid.options.legs import Leg
-from hybrid.orders.structures import CatalogueStructure, PositiveStrike
+from hybrid.orders.structures import MAX_OPTION_LEGS, CatalogueStructure, PositiveStrike
 
 router = APIRouter(prefix="/strategies", tags=["strategies"])
 
@@ -60,7 +62,7 @@ class StrategyRef(Params):
 class BuildRequest(Params):
     """Strikes and expiries in the strategy's parameter order (see ``parameters``)."""
 
-    strikes: list[PositiveStrike] = Field(min_length=1, max_length=8, examples=[[440, 445]])
+    strikes: list[PositiveStrike] = Field(min_length=1, max_length=8, examples=[[430, 440, 460, 470]])
     expiries: list[dt.date] = Field(min_length=1, max_length=4, examples=[["2024-02-16"]])
     multiplier: int = Field(default=100, ge=1, le=10_000, description="shares per contract (underlying legs)")
 
@@ -72,6 +74,56 @@ class BuildParams(BuildRequest):
 class BuiltStrategy(BaseModel):
     strategy: str = Field(description="the catalogue's canonical name (aliases are resolved)")
     legs: list[Leg]
+
+
+class LegsToRecognise(Params):
+    """Legs in any quantities (a multiple of a structure's ratios is that many units of it)."""
+
+    legs: list[Leg] = Field(min_length=1, max_length=MAX_OPTION_LEGS + 1)
+
+
+class Recognised(BaseModel):
+    """The catalogue structure a set of legs forms, if any (``null`` fields when none)."""
+
+    strategy: str | None = Field(description="canonical name, or null when the legs form no catalogue structure")
+    display_name: str | None
+    strikes: list[float] = Field(description="in the strategy's parameter order")
+    expiries: list[dt.date]
+    units: int = Field(description="how many units of it the legs are (quantities / the structure's ratios)")
+
+
+def _leg_key(legs: list[Leg], scale: int = 1) -> list[tuple]:
+    return sorted((leg.kind, leg.strike, leg.expiry, leg.quantity * scale) for leg in legs)
+
+
+def recognise(legs: list[Leg]) -> Recognised:
+    """The first catalogue structure whose legs, for some strikes and expiries drawn from ``legs``, are
+    ``legs`` up to a common unit count; tried in catalogue order with every assignment of the distinct
+    strikes and expiries to the structure's parameters (at most 4! each)."""
+    strikes = sorted({leg.strike for leg in legs if leg.strike is not None})
+    expiries = sorted({leg.expiry for leg in legs if leg.expiry is not None})
+    units = math.gcd(*(leg.quantity for leg in legs))
+    unit_legs = [Leg(leg.kind, leg.strike, leg.expiry, leg.quantity // units) for leg in legs]
+    wanted = _leg_key(unit_legs)
+    multiplier = next((abs(leg.quantity) for leg in unit_legs if not leg.is_option), 100)
+    for strategy in catalogue.STRATEGIES.values():
+        if strategy.n_strikes != len(strikes) or strategy.n_expiries != len(expiries):
+            continue
+        for strike_order in itertools.permutations(strikes):
+            for expiry_order in itertools.permutations(expiries):
+                try:
+                    built = strategy.build(list(strike_order), list(expiry_order), multiplier)
+                except catalogue.StrategyError:
+                    continue
+                if _leg_key(built) == wanted:
+                    return Recognised(
+                        strategy=strategy.name,
+                        display_name=strategy.about.display_name,
+                        strikes=list(strike_order),
+                        expiries=list(expiry_order),
+                        units=units,
+                    )
+    return Recognised(strategy=None, display_name=None, strikes=[], expiries=[], units=units)
 
 
 def _info(strategy: StrategyDef) -> StrategyInfo:
@@ -114,6 +166,12 @@ async def build_strategy(context: ApiContext, who: Principal, params: BuildParam
     return BuiltStrategy(strategy=strategy.name, legs=legs)
 
 
+@operation("strategies.recognise", "viewer", LegsToRecognise)
+async def recognise_legs(context: ApiContext, who: Principal, params: LegsToRecognise) -> Recognised:
+    """The catalogue structure custom legs form (name, strikes, expiries, units), or none."""
+    return recognise(params.legs)
+
+
 @router.get("", summary=list_strategies.summary)
 async def get_strategies(
     request: Request,
@@ -121,6 +179,13 @@ async def get_strategies(
     who: Principal = Depends(list_strategies.guard),
 ) -> list[StrategyInfo]:
     return await call(list_strategies, request, who, params, "query")
+
+
+@router.post("/recognise", summary=recognise_legs.summary)
+async def post_recognise(
+    request: Request, body: LegsToRecognise, who: Principal = Depends(recognise_legs.guard)
+) -> Recognised:
+    return await call(recognise_legs, request, who, body)
 
 
 @router.get("/{name}", summary=get_strategy.summary, responses=UNKNOWN_NAME)

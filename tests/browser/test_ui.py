@@ -1,0 +1,153 @@
+"""The web UI in headless Chromium against a paper node on 127.0.0.1 (docs/ui.md): the issue's acceptance list.
+Each test fails on any console error (see conftest); each page's screenshot is written at both sizes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import REPORT, UI
+from tests.support.live import ADMIN, TRADER, VIEWER
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+LIVE = 30_000  # ms: the longest a live update (fill, snapshot) may take to show
+
+
+def confirm(ui: UI) -> None:
+    dialog = ui.page.locator("#confirm")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Confirm").click()
+
+
+def test_iron_condor_preview_submit_track_then_close_part_and_the_rest(ui: UI) -> None:
+    ui.login(TRADER)
+    page = ui.page
+    page.get_by_label("Search strategies").fill("condor")
+    page.locator("[data-strategy=iron_condor]").click()
+    expect(page.get_by_test_id("strategy-name")).to_have_text("Iron Condor")
+    expect(page.get_by_test_id("max-loss")).to_contain_text("$")
+    expect(page.get_by_test_id("legs").locator("tbody tr")).to_have_count(4)
+    expect(page.get_by_test_id("payoff-chart").locator(".main-svg").first).to_be_visible()
+    seq = page.get_by_test_id("preview").get_attribute("data-seq")
+    page.get_by_label("Units").fill("2")
+    page.get_by_label("Units").dispatch_event("change")
+    expect(page.get_by_test_id("preview")).not_to_have_attribute("data-seq", seq or "")  # a new preview came
+    ui.shoot("strategies")
+    page.get_by_test_id("submit").click()
+    confirm(ui)
+    order_id = page.get_by_test_id("order-id").inner_text()
+    expect(page.get_by_test_id("submitted-status")).to_have_text(re.compile(r"^filled"), timeout=LIVE)
+
+    ui.go("positions")
+    row = page.locator("tr[data-group]", has=page.locator("td", has_text=re.compile("open")))
+    expect(row).to_have_count(1, timeout=LIVE)
+    expect(row.locator("[data-field=units]")).to_have_text("2")
+    expect(row.locator("[data-field=pnl]")).to_contain_text("$")
+    groups = page.get_by_test_id("groups")
+    seq = groups.get_attribute("data-seq")
+    expect(groups).not_to_have_attribute("data-seq", seq or "", timeout=LIVE)  # redrawn by the next snapshot
+    expect(page.locator(f"tr[data-order^='{order_id[:12]}'] [data-field=status]")).to_have_text("filled")
+    ui.shoot("positions")
+
+    row.get_by_label(re.compile("units of .* to close")).fill("1")
+    row.locator("[data-action=close-part]").click()
+    confirm(ui)
+    expect(row.locator("[data-field=units]")).to_have_text("1", timeout=LIVE)
+    row.locator("[data-action=close]").click()
+    confirm(ui)
+    expect(page.locator("tr[data-group].status-closed")).to_have_count(1, timeout=LIVE)
+    expect(page.locator("tr[data-group].status-open")).to_have_count(0)
+
+
+def test_builder_drag_a_strike_then_save_and_load_after_a_reload(ui: UI) -> None:
+    ui.login(TRADER)
+    ui.go("builder")
+    page = ui.page
+    chart = page.get_by_test_id("builder-chart")
+    page.locator("[data-action=add-call]").click()
+    expect(chart).to_have_attribute("data-strikes", re.compile(r"^[\d.]+$"))
+    page.locator("[data-action=add-call]").click()
+    expect(chart).to_have_attribute("data-strikes", re.compile(r"^[\d.]+,[\d.]+$"))
+    page.locator("[data-leg='1'] [data-field=side]").select_option("-1")
+    expect(page.get_by_test_id("recognised")).to_contain_text("Spread")
+    table_before = page.get_by_test_id("pnl-table").inner_text()
+    strikes_before = chart.get_attribute("data-strikes")
+    # drag the first strike line 60 px to the right, where Plotly draws it
+    at = page.evaluate(
+        """() => { const gd = document.querySelector('[data-testid=builder-chart]'); const L = gd._fullLayout;
+                   const box = gd.getBoundingClientRect(); const k = Number(gd.dataset.strikes.split(',')[0]);
+                   return {x: box.left + L._size.l + L.xaxis.l2p(k), y: box.top + L._size.t + L._size.h / 2}; }"""
+    )
+    page.mouse.move(at["x"], at["y"])
+    page.mouse.down()
+    page.mouse.move(at["x"] + 60, at["y"], steps=8)
+    page.mouse.up()
+    expect(chart).not_to_have_attribute("data-strikes", strikes_before or "")
+    expect(page.get_by_test_id("pnl-table")).not_to_have_text(table_before)
+    page.get_by_label("IV shift (vol points)").fill("10")
+    strikes = chart.get_attribute("data-strikes")
+    page.get_by_label("Name").fill("dragged spread")
+    page.locator("[data-action=save]").click()
+    expect(page.locator("[data-template='dragged spread']")).to_be_visible()
+    ui.shoot("builder")
+
+    page.reload()  # the token stays in session storage: no new login
+    ui.go("builder")
+    page.locator("[data-template='dragged spread'] [data-action=load]").click()
+    expect(chart).to_have_attribute("data-strikes", strikes or "")
+    expect(page.get_by_test_id("builder-legs").locator("tr")).to_have_count(2)
+
+
+def test_recurring_template_invalid_field_then_valid_and_a_backtest_report(ui: UI) -> None:
+    ui.allowed_statuses = {422}  # the invalid template, refused by the API on purpose
+    ui.login(ADMIN)
+    ui.go("recurring")
+    page = ui.page
+    form = page.get_by_test_id("recurring-form")
+    form.get_by_label("Name", exact=True).fill("weekly condor")
+    form.get_by_label("At (New York)").fill("17:30")  # after the close
+    page.get_by_test_id("recurring-save").click()
+    at_error = form.locator(f"[data-error-for='{form.get_by_label('At (New York)').get_attribute('id')}']")
+    expect(at_error).to_contain_text("09:30")
+    form.get_by_label("At (New York)").fill("10:00")
+    page.get_by_test_id("recurring-save").click()
+    expect(page.get_by_test_id("recurring-message")).to_contain_text("Saved template")
+    expect(at_error).to_be_empty()
+    expect(page.get_by_test_id("recurring-list").locator("tr[data-template]")).to_have_count(1)
+    ui.shoot("recurring")
+
+    ui.go("reports")
+    page.locator(f"[data-report='{REPORT}']").click()
+    expect(page.get_by_test_id("report-name")).to_have_text(REPORT)
+    expect(page.get_by_test_id("report-groups").locator("tbody tr")).to_have_count(2)
+    expect(page.get_by_test_id("equity-chart").locator(".main-svg").first).to_be_visible()
+    ui.shoot("reports")
+
+    ui.go("health")
+    expect(page.get_by_test_id("trading-state")).to_have_text("ACTIVE")
+    ui.shoot("health")
+
+
+def test_a_viewer_sees_no_trading_controls_and_a_direct_call_is_refused(ui: UI) -> None:
+    ui.allowed_statuses = {403}  # the direct call below
+    ui.login(VIEWER)
+    page = ui.page
+    page.locator("[data-strategy=iron_condor]").click()
+    expect(page.get_by_test_id("max-loss")).to_contain_text("$")
+    expect(page.get_by_test_id("submit")).to_have_count(0)
+    ui.go("positions")
+    expect(page.get_by_test_id("portfolio")).to_contain_text("Total P&L")
+    expect(page.get_by_test_id("close-all")).to_have_count(0)
+    expect(page.locator("[data-action=close], [data-action=cancel]")).to_have_count(0)
+    ui.go("builder")
+    expect(page.locator("[data-action=save], [data-testid=builder-submit]")).to_have_count(0)
+    status = page.evaluate(
+        """async () => (await fetch('/api/v1/groups/close-all', {method: 'POST',
+              headers: {Authorization: `Bearer ${sessionStorage.getItem('hybrid.token')}`, 'Content-Type': 'application/json'},
+              body: JSON.stringify({execution: {type: 'market'}})})).status"""
+    )
+    assert status == 403
+    ui.shoot("viewer-positions")
