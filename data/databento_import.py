@@ -74,7 +74,7 @@ from nautilus_trader.adapters.databento.loaders import DatabentoDataLoader  # no
 from nautilus_trader.persistence.catalog import ParquetDataCatalog  # noqa: E402
 
 from data import iv_history  # noqa: E402
-from data.databento.catalog_io import QuoteWriter, write_trades  # noqa: E402
+from data.databento.catalog_io import DBN_PRECISION, QuoteWriter, write_instruments, write_trades  # noqa: E402
 from data.databento.consolidate import (  # noqa: E402
     BestQuote,
     Quotes,
@@ -88,6 +88,7 @@ from data.databento.files import DatabentoImportError, DbnFile, inspect_dbn, one
 from data.databento.filters import ImportFilters, Spot, keep_options, sampled  # noqa: E402
 from data.databento.symbology import UNKNOWN, UNWANTED, Chain, IdResolver, load_definitions  # noqa: E402
 from data.synthetic.catalog_writer import check_target, staged_catalog  # noqa: E402
+from hybrid.calendar.exchange_time import ns_new_york  # noqa: E402
 from hybrid.options.instruments import DEFAULT_VENUE, parse_occ_symbol  # noqa: E402
 from hybrid.runconfig.manifest import CatalogManifest  # noqa: E402
 from hybrid.trading import GroupTradingConfig  # noqa: E402
@@ -138,9 +139,10 @@ def import_databento(
 
     with staged_catalog(out_dir) as catalog:
         chain, resolver = load_definitions(loader, definition_files, venue, underlying)
-        catalog.write_data(chain.instruments)
+        write_instruments(catalog, chain.instruments)
         _log.info("instruments: %s options, underlying %s", f"{len(chain.options):,}", chain.equity.id)
-        run = _Import(catalog, chain, resolver, filters, only)
+        snapshots = _snapshots(chain, [*quote_files, *underlying_files]) if with_iv_history else None
+        run = _Import(catalog, chain, resolver, filters, only, snapshots)
         for file in underlying_files:
             run.quotes(file, underlying=True)
         for file in trade_files:
@@ -166,11 +168,25 @@ def import_databento(
                 "underlying_trade_files": trade_files,
             },
         )
-        if with_iv_history:
-            days = iv_history.write_derived(catalog, chain.equity.id, *_rates(), end_ns=run.last_ns or 0)
-            manifest.iv_history_days = days
+        if snapshots is not None:
+            derived = iv_history.history(
+                snapshots, chain.options, chain.equity.id, *_rates(), run.first_ns or 0, run.last_ns or 0
+            )
+            manifest.iv_history_days = iv_history.write_history(catalog, chain.equity.id, derived)
         manifest.write(catalog.path)
     return manifest
+
+
+def _snapshots(chain: Chain, files: list[DbnFile]) -> iv_history.SessionSnapshots | None:
+    """The IV history's session snapshots over the days the quote files' headers span (the request's range)."""
+    starts = [f.metadata.start for f in files if f.metadata.start is not None]
+    ends = [f.metadata.end for f in files if f.metadata.end is not None]
+    if not starts or not ends:
+        _log.warning("no IV history: the files' headers give no time range; run python -m data.iv_history --catalog")
+        return None
+    first, last = ns_new_york(min(starts)).date(), ns_new_york(max(ends)).date()
+    units = 10 ** (DBN_PRECISION - chain.precisions)
+    return iv_history.SessionSnapshots(first, last, len(chain.instruments), units)
 
 
 def _rates() -> tuple[float, float]:
@@ -183,9 +199,16 @@ class _Import:
     """One import's state across files: counts, time spans per instrument, the underlying's price."""
 
     def __init__(
-        self, catalog: ParquetDataCatalog, chain: Chain, resolver: IdResolver, filters: ImportFilters, only: int | None
+        self,
+        catalog: ParquetDataCatalog,
+        chain: Chain,
+        resolver: IdResolver,
+        filters: ImportFilters,
+        only: int | None,
+        snapshots: iv_history.SessionSnapshots | None,
     ) -> None:
         self.catalog = catalog
+        self.snapshots = snapshots
         self.chain = chain
         self.resolver = resolver
         self.filters = filters
@@ -210,7 +233,7 @@ class _Import:
             if file.schema in CONSOLIDATED_QUOTE_SCHEMAS
             else BestQuote(size, consolidated_publishers(file.dataset))
         )
-        writer = QuoteWriter(self.catalog)
+        writer = QuoteWriter(self.catalog, [i.id for i in self.chain.instruments], self.chain.precisions)
         first = np.full(size, np.iinfo(np.uint64).max, np.uint64)
         last = np.zeros(size, np.uint64)
         records = kept = 0
@@ -240,14 +263,18 @@ class _Import:
             else:
                 q = keep_options(q, self.chain, self.filters, self.spot)
             q = sampled(q, self.filters.sample_ns)
+            if self.snapshots is not None:
+                mine = q.take(np.flatnonzero(iv_history.two_sided(*q.columns[2:]))) if underlying else q
+                self.snapshots.add(*mine.columns)
             kept += len(q)
-            for start, end in _groups(q.index):
-                i = int(q.index[start])
-                columns = tuple(c[start:end] for c in q.columns[1:])
-                first[i] = min(first[i], columns[0][0])
-                last[i] = max(last[i], columns[0][-1])
-                writer.add(self.chain.instrument_id(i), self.chain.precision(i), columns)
-                self.counts[i] += end - start
+            if len(q):
+                starts = np.flatnonzero(np.append(True, q.index[1:] != q.index[:-1]))
+                ends = np.append(starts[1:], len(q)) - 1
+                i = q.index[starts]
+                first[i] = np.minimum(first[i], q.ts[starts])
+                last[i] = np.maximum(last[i], q.ts[ends])
+                self.counts[i] += ends - starts + 1
+                writer.add(q.columns)
             if writer.due():
                 self._check_overlap(file, first, last)
                 writer.flush()
@@ -402,15 +429,6 @@ def _time_ordered(file: DbnFile, sample_ns: int | None) -> Iterator[np.ndarray]:
             yield data[:ready]
     if carry is not None and len(carry):
         yield carry
-
-
-def _groups(index: np.ndarray) -> list[tuple[int, int]]:
-    """(start, end) of each run of one instrument in rows grouped by instrument."""
-    if not len(index):
-        return []
-    starts = np.flatnonzero(np.append(True, index[1:] != index[:-1]))
-    ends = np.append(starts[1:], len(index))
-    return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
 def _span(first: np.ndarray, last: np.ndarray, i: int, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -55,53 +55,142 @@ class IvHistoryError(ValueError):
     """Bad input: one line naming the file, row or option."""
 
 
+class SessionSnapshots:
+    """Every instrument's last quote at each session's snapshot instant, gathered as the quotes stream by.
+
+    A quote is the market at the snapshots from its own time until the instrument's next quote, so each
+    (snapshot, instrument) pair is set once: memory grows with sessions times instruments, never with the
+    quotes, and the import collects them from the chunks it writes instead of reading the catalog back.
+    ``units`` (per instrument) says the prices come as Databento integers (1e-9) and rounds them to the
+    instrument's tick, as the catalog stores them.
+    """
+
+    def __init__(
+        self, first_day: dt.date, last_day: dt.date, instruments: int, units: np.ndarray | None = None
+    ) -> None:
+        self.sessions = nyse.trading_days(first_day, last_day)
+        closes = [b[1] for day in self.sessions if (b := nyse.session_bounds_ns(day)) is not None]
+        self.snaps = np.array([close - SNAPSHOT_BEFORE_CLOSE.value for close in closes], dtype=np.int64)
+        self._units = units
+        self._pending_ts = np.full(instruments, -1, np.int64)  # each instrument's last quote so far
+        self._pending_quote = np.zeros((instruments, 4))
+        self._set: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (snapshot, instrument, quote rows)
+
+    def add(self, index: np.ndarray, ts: np.ndarray, bid: np.ndarray, ask: np.ndarray, bid_size, ask_size) -> None:
+        """Quotes grouped by instrument and in time order in each, later than those added before for the same
+        instrument."""
+        if not len(index):
+            return
+        index = index.astype(np.int64)
+        ts = ts.astype(np.int64)
+        starts = np.flatnonzero(np.append(True, index[1:] != index[:-1]))
+        ends = np.append(starts[1:], len(index)) - 1
+        # each instrument's pending quote covers the snapshots until its first quote here
+        pending = self._pending_ts[index[starts]] >= 0
+        held = index[starts[pending]]
+        snap, at = self._covered(self._pending_ts[held], ts[starts[pending]])
+        self._set.append((snap, held[at], self._pending_quote[held[at]]))
+        # every quote but each instrument's last (pending now) covers those until the next one
+        rows = np.flatnonzero(index[:-1] == index[1:])
+        snap, at = self._covered(ts[rows], ts[rows + 1])
+        picked = rows[at]
+        self._set.append((snap, index[picked], _stack(picked, bid, ask, bid_size, ask_size)))
+        self._pending_ts[index[ends]] = ts[ends]
+        self._pending_quote[index[ends]] = _stack(ends, bid, ask, bid_size, ask_size)
+
+    def _covered(self, ts: np.ndarray, until: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(snapshot, position) of each snapshot at or after ``ts`` and before ``until``, for each position."""
+        lo = np.searchsorted(self.snaps, ts, side="left")
+        hi = np.searchsorted(self.snaps, until, side="left")
+        covers = np.flatnonzero(hi > lo)
+        counts = hi[covers] - lo[covers]
+        at = np.repeat(covers, counts)
+        step = np.arange(len(at)) - np.repeat(np.cumsum(counts) - counts, counts)
+        return lo[at] + step, at
+
+    def quotes(self) -> list[dict[int, tuple[float, float, float, float]]]:
+        """Per session, instrument -> its quote (bid, ask, bid size, ask size) at the snapshot."""
+        held = np.flatnonzero(self._pending_ts >= 0)
+        snap, at = self._covered(self._pending_ts[held], np.full(len(held), np.iinfo(np.int64).max))
+        self._set.append((snap, held[at], self._pending_quote[held[at]]))
+        self._pending_ts[held] = -1
+        out: list[dict[int, tuple[float, float, float, float]]] = [{} for _ in self.snaps]
+        for snaps, index, quote in self._set:
+            if self._units is not None and len(index):
+                unit = self._units[index][:, None].astype(np.float64)
+                quote = quote.copy()
+                quote[:, :2] = np.floor((quote[:, :2] + unit // 2) / unit) * unit / 1e9
+            for n, i, (bid, ask, bid_size, ask_size) in zip(
+                snaps.tolist(), index.tolist(), quote.tolist(), strict=True
+            ):
+                out[n][i] = (bid, ask, bid_size, ask_size)
+        return out
+
+
+def _stack(rows: np.ndarray, *columns: np.ndarray) -> np.ndarray:
+    return np.column_stack([c[rows] for c in columns]).astype(np.float64) if len(rows) else np.zeros((0, len(columns)))
+
+
+def history(
+    snapshots: SessionSnapshots,
+    options: Sequence[OptionContract],
+    underlying_id: InstrumentId,
+    rate: float,
+    dividend: float,
+    first_ns: int,
+    last_ns: int,
+) -> dict[dt.date, float]:
+    """The 30-day ATM IV of every session from ``first_ns`` to ``last_ns`` (module docstring), by New York
+    date; ``snapshots`` holds ``options`` at indices 0..n-1 and the underlying's two-sided quotes at n."""
+    first_day, last_day = ns_new_york(first_ns).date(), ns_new_york(last_ns).date()
+    spot_index = len(options)
+    result: dict[dt.date, float] = {}
+    for n, at in enumerate(snapshots.quotes()):
+        day, snap = snapshots.sessions[n], int(snapshots.snaps[n])
+        spot = at.get(spot_index)
+        if not first_day <= day <= last_day or spot is None:
+            continue
+        marks: dict[OptionContract, float] = {}
+        for i, (bid, ask, bid_size, ask_size) in at.items():
+            if i == spot_index or not options[i].activation_ns <= snap < options[i].expiration_ns:
+                continue
+            mid = LegQuote(bid if bid_size > 0 else None, ask if ask_size > 0 else None).mid
+            if mid is not None:
+                marks[options[i]] = mid
+        if not marks:
+            continue
+        iv = _atm_iv(marks, (spot[0] + spot[1]) / 2, ns_new_york(snap), underlying_id, rate, dividend)
+        if iv is not None and np.isfinite(iv):
+            result[day] = iv
+    return result
+
+
+def two_sided(bid: np.ndarray, ask: np.ndarray, bid_size: np.ndarray, ask_size: np.ndarray) -> np.ndarray:
+    """The underlying's quotes whose mid is its price: both sides shown, not crossed."""
+    return (bid_size > 0) & (ask_size > 0) & (bid > 0) & (ask >= bid)
+
+
 def derive(
     catalog: ParquetDataCatalog, underlying_id: InstrumentId, rate: float, dividend: float, end_ns: int = 0
 ) -> dict[dt.date, float]:
     """The 30-day ATM IV of every session from the underlying's first quote to its last or ``end_ns`` (the
-    catalog's last quote) (module docstring), by New York date."""
-    spot_ts, bid, ask, bid_size, ask_size = quote_columns(catalog, underlying_id)
-    two_sided = (bid_size > 0) & (ask_size > 0) & (bid > 0) & (ask >= bid)
-    spot_ts, spot = spot_ts[two_sided], ((bid + ask) / 2)[two_sided]
-    if not len(spot_ts):
+    catalog's last quote) (module docstring), by New York date: the catalog read one instrument at a time."""
+    spot_ts, *spot_quote = quote_columns(catalog, underlying_id)
+    spot_rows = np.flatnonzero(two_sided(*spot_quote))
+    if not len(spot_rows):
         _log.warning("%s has no two-sided quotes: no IV history derived", underlying_id)
         return {}
-    last = max(int(spot_ts[-1]), end_ns)
-    sessions = nyse.trading_days(ns_new_york(int(spot_ts[0])).date(), ns_new_york(last).date())
-    bounds = [b for day in sessions if (b := nyse.session_bounds_ns(day)) is not None]
-    snaps = np.array([close - SNAPSHOT_BEFORE_CLOSE.value for _, close in bounds], dtype=np.int64)
-    spot_at = _last_before(spot_ts.astype(np.int64), snaps)
+    first, last = int(spot_ts[spot_rows[0]]), max(int(spot_ts[spot_rows[-1]]), end_ns)
     options = [
         i for i in catalog.instruments(instrument_type=OptionContract) if i.underlying == underlying_id.symbol.value
     ]
-    marks: list[dict[OptionContract, float]] = [{} for _ in sessions]
-    for option in options:
-        ts, obid, oask, obid_size, oask_size = quote_columns(catalog, option.id)
-        if not len(ts):
-            continue
-        at = _last_before(ts.astype(np.int64), snaps)
-        for n in np.flatnonzero(at >= 0).tolist():
-            if not option.activation_ns <= snaps[n] < option.expiration_ns:
-                continue
-            i = at[n]
-            mid = LegQuote(
-                float(obid[i]) if obid_size[i] > 0 else None, float(oask[i]) if oask_size[i] > 0 else None
-            ).mid
-            if mid is not None:
-                marks[n][option] = mid
-    history: dict[dt.date, float] = {}
-    for n, day in enumerate(sessions):
-        if spot_at[n] < 0 or not marks[n]:
-            continue
-        iv = _atm_iv(marks[n], float(spot[spot_at[n]]), ns_new_york(int(snaps[n])), underlying_id, rate, dividend)
-        if iv is not None and np.isfinite(iv):
-            history[day] = iv
-    return history
-
-
-def _last_before(ts: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Index of the last time <= each ``at`` (-1 when none)."""
-    return np.searchsorted(ts, at, side="right") - 1
+    snapshots = SessionSnapshots(ns_new_york(first).date(), ns_new_york(last).date(), len(options) + 1)
+    for n, option in enumerate(options):
+        ts, *quote = quote_columns(catalog, option.id)
+        snapshots.add(np.full(len(ts), n), ts, *quote)
+    spot = [column[spot_rows] for column in spot_quote]
+    snapshots.add(np.full(len(spot_rows), len(options)), spot_ts[spot_rows], *spot)
+    return history(snapshots, options, underlying_id, rate, dividend, first, last)
 
 
 def _atm_iv(
@@ -198,7 +287,11 @@ def write_derived(
     catalog: ParquetDataCatalog, underlying_id: InstrumentId, rate: float, dividend: float, end_ns: int = 0
 ) -> int:
     """Derive the history from the catalog's quotes and write it; returns the series' length."""
-    derived = derive(catalog, underlying_id, rate, dividend, end_ns)
+    return write_history(catalog, underlying_id, derive(catalog, underlying_id, rate, dividend, end_ns))
+
+
+def write_history(catalog: ParquetDataCatalog, underlying_id: InstrumentId, derived: dict[dt.date, float]) -> int:
+    """A derived history written (:func:`write`); returns the series' length."""
     _log.info("IV history: %s sessions derived from the option quotes", len(derived))
     return write(catalog, underlying_id, derived)
 

@@ -9,7 +9,6 @@ from numpy columns; tests read every import back through the catalog's own ``quo
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -18,15 +17,18 @@ import pyarrow.parquet as pq
 from nautilus_trader.core.datetime import unix_nanos_to_iso8601
 from nautilus_trader.model.data import QuoteTick, TradeTick
 from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import FIXED_PRECISION, HIGH_PRECISION
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 from nautilus_trader.persistence.funcs import class_to_filename, urisafe_identifier
+
+from data.databento.consolidate import grouped_order
 
 DBN_PRECISION = 9  # Databento prices are integers in units of 1e-9
 _WIDTH = 16 if HIGH_PRECISION else 8
 _MASK32 = np.uint64(0xFFFFFFFF)
 _FIXED = pa.binary(_WIDTH)
-FLUSH_ROWS = 2_000_000  # rows buffered before the writer writes its files
+FLUSH_ROWS = 4_000_000  # rows buffered (about 45 bytes each) before the writer writes a file per instrument
 
 
 def fixed_point(values: np.ndarray, scale_exponent: int) -> pa.FixedSizeBinaryArray:
@@ -36,6 +38,9 @@ def fixed_point(values: np.ndarray, scale_exponent: int) -> pa.FixedSizeBinaryAr
     words = np.empty((len(x), _WIDTH // 8), dtype=np.uint64)
     if _WIDTH == 8:
         words[:, 0] = x * np.uint64(m)
+    elif not len(x) or int(x.max()) <= np.iinfo(np.uint64).max // m:  # the product fits the low word
+        np.multiply(x, np.uint64(m), out=words[:, 0])
+        words[:, 1] = 0
     else:  # 64 x 64 -> 128 bit product from 32-bit halves
         xh, xl = x >> np.uint64(32), x & _MASK32
         mh, ml = np.uint64(m >> 32), np.uint64(m & 0xFFFFFFFF)
@@ -56,27 +61,13 @@ def from_fixed_point(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 def dbn_prices(px: np.ndarray, precision: int) -> pa.FixedSizeBinaryArray:
     """Databento prices (1e-9 units) rounded to the instrument's precision, as the raw column."""
-    unit = 10 ** (DBN_PRECISION - precision)
+    return _rounded_prices(px, np.int64(10 ** (DBN_PRECISION - precision)))
+
+
+def _rounded_prices(px: np.ndarray, unit: np.ndarray | np.int64) -> pa.FixedSizeBinaryArray:
+    """Prices rounded to ``unit`` (1e-9 units: one per row, or one for all) as the raw column."""
     rounded = (px.astype(np.int64) + unit // 2) // unit * unit
     return fixed_point(np.maximum(rounded, 0), FIXED_PRECISION - DBN_PRECISION)
-
-
-def quote_table(
-    instrument_id: InstrumentId, precision: int, ts: np.ndarray, bid: np.ndarray, ask: np.ndarray, bid_size, ask_size
-) -> pa.Table:
-    """One instrument's quotes (Databento fixed-point prices, whole sizes) as NautilusTrader's QuoteTick table."""
-    stamps = pa.array(np.ascontiguousarray(ts, dtype=np.uint64))
-    table = pa.table(
-        {
-            "bid_price": dbn_prices(bid, precision),
-            "ask_price": dbn_prices(ask, precision),
-            "bid_size": fixed_point(bid_size, FIXED_PRECISION),
-            "ask_size": fixed_point(ask_size, FIXED_PRECISION),
-            "ts_event": stamps,
-            "ts_init": stamps,
-        },
-    )
-    return _with_metadata(table, instrument_id, precision)
 
 
 def trade_table(
@@ -105,27 +96,42 @@ def trade_table(
 
 def _with_metadata(table: pa.Table, instrument_id: InstrumentId, precision: int) -> pa.Table:
     fields = [pa.field(f.name, f.type, nullable=False) for f in table.schema]
-    schema = pa.schema(
-        fields,
-        metadata={"instrument_id": instrument_id.value, "price_precision": str(precision), "size_precision": "0"},
-    )
-    return table.cast(schema)
+    return table.cast(pa.schema(fields, metadata=_metadata(instrument_id, precision)))
+
+
+def _metadata(instrument_id: InstrumentId, precision: int) -> dict[str, str]:
+    return {"instrument_id": instrument_id.value, "price_precision": str(precision), "size_precision": "0"}
 
 
 def data_directory(catalog: ParquetDataCatalog, data_cls: type, instrument_id: InstrumentId | str) -> Path:
     return Path(catalog.path) / "data" / class_to_filename(data_cls) / urisafe_identifier(str(instrument_id))
 
 
-def write_table(catalog: ParquetDataCatalog, data_cls: type, instrument_id: InstrumentId, table: pa.Table) -> Path:
-    """``table`` as one more file of the instrument, named as the catalog names its files."""
+def write_table(
+    catalog: ParquetDataCatalog, data_cls: type, instrument_id: InstrumentId, table: pa.Table, first: int, last: int
+) -> Path:
+    """``table`` (``ts_init`` from ``first`` to ``last``) as one more file of the instrument, named as the
+    catalog names its files."""
     directory = data_directory(catalog, data_cls, instrument_id)
     directory.mkdir(parents=True, exist_ok=True)
-    ts = table.column("ts_init")
-    path = directory / f"{_file_stamp(ts[0].as_py())}_{_file_stamp(ts[-1].as_py())}.parquet"
+    path = directory / f"{_file_stamp(first)}_{_file_stamp(last)}.parquet"
     if path.exists():
         raise ValueError(f"{instrument_id}: a catalog file for the same time span exists already ({path.name})")
     pq.write_table(table, path, row_group_size=catalog.max_rows_per_group)
     return path
+
+
+def write_instruments(catalog: ParquetDataCatalog, instruments: list[Instrument]) -> None:
+    """What ``catalog.write_data(instruments)`` writes (one file per instrument), encoded in one batch per
+    class: the catalog's own write lists and checks the directory of every instrument, seconds per chain."""
+    by_class: dict[type, list[Instrument]] = {}
+    for instrument in instruments:
+        by_class.setdefault(type(instrument), []).append(instrument)
+    for cls, group in by_class.items():
+        table = catalog.serializer.serialize_batch(group, data_cls=cls)
+        for row, instrument in enumerate(group):
+            stamp = instrument.ts_init
+            write_table(catalog, cls, instrument.id, table.slice(row, 1), stamp, stamp)
 
 
 def _file_stamp(ns: int) -> str:
@@ -148,28 +154,61 @@ def quote_columns(catalog: ParquetDataCatalog, instrument_id: InstrumentId) -> t
 
 
 class QuoteWriter:
-    """Buffers quotes per instrument and writes them as one file per instrument every ``FLUSH_ROWS`` rows."""
+    """Buffers quotes of every instrument and writes them, every ``FLUSH_ROWS`` rows, as one file per
+    instrument: the flush's columns are encoded once for all instruments, then sliced per instrument."""
 
-    def __init__(self, catalog: ParquetDataCatalog, flush_rows: int = FLUSH_ROWS) -> None:
+    def __init__(
+        self,
+        catalog: ParquetDataCatalog,
+        instrument_ids: list[InstrumentId],
+        precisions: np.ndarray,
+        flush_rows: int = FLUSH_ROWS,
+    ) -> None:
         self._catalog = catalog
+        self._ids = instrument_ids
+        self._precisions = np.asarray(precisions, dtype=np.int64)
+        self._units = 10 ** (DBN_PRECISION - self._precisions)
         self._flush_rows = flush_rows
-        self._parts: dict[tuple[InstrumentId, int], list[tuple[np.ndarray, ...]]] = defaultdict(list)
+        self._parts: list[tuple[np.ndarray, ...]] = []
         self._rows = 0
 
-    def add(self, instrument_id: InstrumentId, precision: int, columns: tuple[np.ndarray, ...]) -> None:
-        """(ts, bid, ask, bid_size, ask_size) of one instrument, later than anything added for it before."""
-        self._parts[(instrument_id, precision)].append(columns)
-        self._rows += len(columns[0])
+    def add(self, columns: tuple[np.ndarray, ...]) -> None:
+        """(chain index, ts, bid, ask, bid_size, ask_size), each instrument's rows later than those added before."""
+        if len(columns[0]):
+            self._parts.append(columns)
+            self._rows += len(columns[0])
 
     def due(self) -> bool:
         return self._rows >= self._flush_rows
 
     def flush(self) -> None:
-        for (instrument_id, precision), parts in self._parts.items():
-            columns = [np.concatenate([p[i] for p in parts]) for i in range(5)]
-            write_table(self._catalog, QuoteTick, instrument_id, quote_table(instrument_id, precision, *columns))
+        if not self._parts:
+            return
+        index, ts, bid, ask, bid_size, ask_size = (np.concatenate([p[i] for p in self._parts]) for i in range(6))
         self._parts.clear()
         self._rows = 0
+        order = grouped_order(index)  # grouped by instrument, each in time order
+        index, ts = index[order], np.ascontiguousarray(ts[order], dtype=np.uint64)
+        unit = self._units[index]
+        stamps = pa.array(ts)
+        table = pa.table(
+            {
+                "bid_price": _rounded_prices(bid[order], unit),
+                "ask_price": _rounded_prices(ask[order], unit),
+                "bid_size": fixed_point(bid_size[order], FIXED_PRECISION),
+                "ask_size": fixed_point(ask_size[order], FIXED_PRECISION),
+                "ts_event": stamps,
+                "ts_init": stamps,
+            },
+        )
+        table = table.cast(pa.schema([pa.field(f.name, f.type, nullable=False) for f in table.schema]))
+        starts = np.flatnonzero(np.append(True, index[1:] != index[:-1]))
+        ends = np.append(starts[1:], len(index))
+        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+            i = int(index[start])
+            metadata = _metadata(self._ids[i], int(self._precisions[i]))
+            part = table.slice(start, end - start).replace_schema_metadata(metadata)
+            write_table(self._catalog, QuoteTick, self._ids[i], part, int(ts[start]), int(ts[end - 1]))
 
 
 def write_trades(
@@ -184,4 +223,4 @@ def write_trades(
     ts, price, size, aggressor = columns
     trade_ids = [str(first_number + i) for i in range(len(ts))]
     table = trade_table(instrument_id, precision, ts, price, size, aggressor, trade_ids)
-    write_table(catalog, TradeTick, instrument_id, table)
+    write_table(catalog, TradeTick, instrument_id, table, int(ts[0]), int(ts[-1]))

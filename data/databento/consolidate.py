@@ -92,7 +92,14 @@ def written(quotes: Quotes) -> Quotes:
 
 def by_instrument(quotes: Quotes) -> Quotes:
     """Rows grouped by instrument, in time order within each (a stable sort of time-ordered records)."""
-    return quotes.take(np.argsort(quotes.index, kind="stable"))
+    return quotes.take(grouped_order(quotes.index))
+
+
+def grouped_order(index: np.ndarray) -> np.ndarray:
+    """The stable sort of chain indices (>= 0): as 16-bit keys when they fit, which numpy radix-sorts."""
+    if len(index) and int(index.max()) <= np.iinfo(np.uint16).max:
+        index = index.astype(np.uint16)
+    return np.argsort(index, kind="stable")
 
 
 class BestQuote:
@@ -109,32 +116,33 @@ class BestQuote:
 
     def __call__(self, quotes: Quotes, publishers: np.ndarray) -> Quotes:
         """``quotes`` (in time order, sides as :func:`shown`) reduced to the best quote, grouped by instrument."""
-        order = np.argsort(quotes.index, kind="stable")
+        order = grouped_order(quotes.index)
         q, pub = quotes.take(order), publishers[order].astype(np.int64)
         n = len(q)
         rows = np.arange(n)
         first = np.ones(n, dtype=bool)
         first[1:] = q.index[1:] != q.index[:-1]
         starts = np.flatnonzero(first)
-        group_start = starts[np.cumsum(first) - 1]
+        group = np.cumsum(first) - 1  # each row's run of one instrument
+        group_start = starts[group]
         ends = np.append(starts[1:] - 1, n - 1)
         inst = q.index
+        group_inst = inst[starts]
 
         best = _Best(n)
         is_consolidated = np.isin(pub, self._consolidated)
         present = {self._column(p): p for p in np.unique(pub[~is_consolidated]).tolist()}
         for column in range(len(self._columns)):
+            before = [state[group_inst, column] for state in self._state]  # its quote before the chunk, per group
             if column in present:  # this exchange's latest quote at each row, from before the chunk until its first
                 latest = np.maximum.accumulate(np.where(pub == present[column], rows, -1))
-                own, at = latest >= group_start, np.maximum(latest, 0)
-                side = [
-                    np.where(own, mine[at], state[inst, column])
-                    for mine, state in zip(q.columns[2:], self._state, strict=True)
-                ]
+                own = latest >= group_start
+                at = np.where(own, latest, n + group)
+                side = [np.concatenate([mine, old]).take(at) for mine, old in zip(q.columns[2:], before, strict=True)]
                 for state, values in zip(self._state, side, strict=True):
                     state[inst[ends], column] = values[ends]
             else:  # silent in this chunk: its quote from before still counts
-                side = [state[inst, column] for state in self._state]
+                side = [old.take(group) for old in before]
             best.fold(*side)
 
         latest_consolidated = np.maximum.accumulate(np.where(is_consolidated, rows, -1))
@@ -148,23 +156,25 @@ class BestQuote:
             np.where(is_consolidated, q.ask, best.ask),
             np.where(is_consolidated, q.bid_size, best.bid_size),
             np.where(is_consolidated, q.ask_size, best.ask_size),
-        ).take(np.flatnonzero(keep))
-        return self._changed(out)
+        )
+        return self._changed(out if keep.all() else out.take(np.flatnonzero(keep)))
 
     def _changed(self, q: Quotes) -> Quotes:
         """Drop quotes equal to the instrument's previous one (rows grouped by instrument)."""
         n = len(q)
         if n == 0:
             return q
-        values = np.stack([q.bid, q.ask, q.bid_size, q.ask_size], axis=1)
         first = np.ones(n, dtype=bool)
         first[1:] = q.index[1:] != q.index[:-1]
-        previous = np.empty_like(values)
-        previous[1:] = values[:-1]
-        previous[first] = self._last[q.index[first]]
-        changed = (values != previous).any(axis=1)
+        at_first = q.index[first]
+        changed = np.zeros(n, dtype=bool)
+        for k, column in enumerate((q.bid, q.ask, q.bid_size, q.ask_size)):
+            previous = np.empty_like(column)
+            previous[1:] = column[:-1]
+            previous[first] = self._last[at_first, k]
+            changed |= column != previous
         last = np.append(np.flatnonzero(first)[1:] - 1, n - 1)
-        self._last[q.index[last]] = values[last]
+        self._last[q.index[last]] = np.column_stack([q.bid[last], q.ask[last], q.bid_size[last], q.ask_size[last]])
         return q.take(np.flatnonzero(changed))
 
     def _column(self, publisher: int) -> int:
@@ -188,9 +198,12 @@ class _Best:
         self.ask_size = np.zeros(n, np.int64)
 
     def fold(self, bid: np.ndarray, ask: np.ndarray, bid_size: np.ndarray, ask_size: np.ndarray) -> None:
-        level = (bid == self.bid) & (bid != NO_BID)
-        self.bid_size = np.where(bid > self.bid, bid_size, np.where(level, self.bid_size + bid_size, self.bid_size))
-        self.bid = np.maximum(self.bid, bid)
-        level = (ask == self.ask) & (ask != NO_ASK)
-        self.ask_size = np.where(ask < self.ask, ask_size, np.where(level, self.ask_size + ask_size, self.ask_size))
-        self.ask = np.minimum(self.ask, ask)
+        # a side not shown has size 0, so adding it at an equal price changes nothing
+        better, level = bid > self.bid, bid == self.bid
+        self.bid_size += bid_size * level
+        np.copyto(self.bid_size, bid_size, where=better)
+        np.maximum(self.bid, bid, out=self.bid)
+        better, level = ask < self.ask, ask == self.ask
+        self.ask_size += ask_size * level
+        np.copyto(self.ask_size, ask_size, where=better)
+        np.minimum(self.ask, ask, out=self.ask)

@@ -85,47 +85,57 @@ def inspect_dbn(path: str | Path, option: str, schemas: Sequence[str]) -> DbnFil
 
 def record_chunks(file: DbnFile, records: int = RECORDS_PER_CHUNK) -> Iterator[np.ndarray]:
     """The file's records as structured arrays of at most ``records`` rows; a truncated file is an error
-    (raised after the last whole chunk, so the caller must not keep what it wrote)."""
+    (raised after the last whole chunk, so the caller must not keep what it wrote).
+
+    Each chunk is its own array, filled straight from the decompressed pieces (one copy per byte)."""
     dtype = file.dtype
     want = dtype.itemsize * records
-    buffer = bytearray()
+    out = np.empty(want, np.uint8)
+    filled = 0
     skip: int | None = None
+    head = b""
     count = 0
     last_ts = 0
+    has_ts = "ts_recv" in (dtype.names or ())
     pieces = _decompressed(file)
     while True:
         try:
-            piece = next(pieces)
+            piece = memoryview(next(pieces))
         except StopIteration:
             break
         except _TruncatedFrame:
             raise DatabentoImportError(
-                f"{file.option} {file.name}: truncated: the zstd stream stops inside a frame after {count:,} whole "
-                f"records{_last_at(last_ts)} (the header promises data to {_iso(file.metadata.end)}); "
-                "the download is incomplete, fetch the file again",
+                f"{file.option} {file.name}: truncated: the zstd stream stops inside a frame after "
+                f"{count + filled // dtype.itemsize:,} whole records{_last_at(last_ts)} (the header promises data "
+                f"to {_iso(file.metadata.end)}); the download is incomplete, fetch the file again",
             ) from None
-        buffer += piece
         if skip is None:
-            if len(buffer) < _PREAMBLE:
+            head += piece
+            if len(head) < _PREAMBLE:
                 continue
-            skip = _PREAMBLE + int.from_bytes(buffer[4:8], "little")
+            skip = _PREAMBLE + int.from_bytes(head[4:8], "little")
+            piece, head = memoryview(head), b""
         if skip:
-            dropped = min(skip, len(buffer))
-            del buffer[:dropped]
-            skip -= dropped
-        while len(buffer) >= want:
-            chunk = np.frombuffer(bytes(buffer[:want]), dtype=dtype)
-            del buffer[:want]
-            count += len(chunk)
-            last_ts = int(chunk["ts_recv"][-1]) if "ts_recv" in (dtype.names or ()) else last_ts
-            yield chunk
-    whole = len(buffer) // dtype.itemsize
+            dropped = min(skip, len(piece))
+            piece, skip = piece[dropped:], skip - dropped
+        while len(piece):
+            take = min(want - filled, len(piece))
+            out[filled : filled + take] = np.frombuffer(piece[:take], np.uint8)
+            filled += take
+            piece = piece[take:]
+            if filled == want:
+                chunk = out.view(dtype)
+                count += len(chunk)
+                last_ts = int(chunk["ts_recv"][-1]) if has_ts else last_ts
+                yield chunk
+                out, filled = np.empty(want, np.uint8), 0
+    whole = filled // dtype.itemsize
     if whole:
-        chunk = np.frombuffer(bytes(buffer[: whole * dtype.itemsize]), dtype=dtype)
+        chunk = out[: whole * dtype.itemsize].view(dtype)
         count += whole
-        last_ts = int(chunk["ts_recv"][-1]) if "ts_recv" in (dtype.names or ()) else last_ts
+        last_ts = int(chunk["ts_recv"][-1]) if has_ts else last_ts
         yield chunk
-    loose = len(buffer) - whole * dtype.itemsize
+    loose = filled - whole * dtype.itemsize
     if loose:
         raise DatabentoImportError(
             f"{file.option} {file.name}: truncated: ends inside a record ({loose} of {dtype.itemsize} bytes) after "

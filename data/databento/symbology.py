@@ -10,6 +10,7 @@ when it was requested by raw symbol: they are the fallback for ids no definition
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -54,8 +55,9 @@ class Chain:
     def instrument_id(self, index: int) -> InstrumentId:
         return self.instruments[index].id
 
-    def precision(self, index: int) -> int:
-        return self.instruments[index].price_precision
+    @property
+    def precisions(self) -> np.ndarray:
+        return np.array([i.price_precision for i in self.instruments], dtype=np.int64)
 
 
 def load_definitions(
@@ -111,10 +113,16 @@ def _at_close(option: OptionContract) -> OptionContract:
         expiry = parse_occ_symbol(option.raw_symbol.value)[1]
     except ValueError:
         expiry = pd.Timestamp(option.expiration_ns, tz="UTC").tz_convert(NEW_YORK).date()
-    close = expiry_close_ns(expiry)
+    close = _close_ns(expiry)
     if close == option.expiration_ns:
         return option
     return OptionContract.from_dict({**OptionContract.to_dict(option), "expiration_ns": close})
+
+
+@functools.cache
+def _close_ns(expiry: dt.date) -> int:
+    """:func:`expiry_close_ns` once per date (a calendar lookup; a chain has thousands of contracts per date)."""
+    return expiry_close_ns(expiry)
 
 
 class IdResolver:
