@@ -13,10 +13,12 @@ import databento
 import numpy as np
 import pandas as pd
 import pytest
+from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
 import run_backtest
 from data.databento_import import main as import_main
+from data.iv_history import derive
 from data.iv_history import main as iv_main
 from hybrid.calendar import nyse
 from hybrid.calendar.exchange_time import NEW_YORK
@@ -144,6 +146,9 @@ def test_databento_files_to_a_demo_report(tmp_path: Path, capsys) -> None:
     assert widths <= {0.0, 0.01, 0.02}  # the NBBO only: XCBO's wider quotes dropped
     derived = load_atm_iv_history(catalog, "SPY.OPRA")
     assert list(derived.index) == list(SESSIONS) and np.allclose(derived.to_numpy(), VOL, atol=0.01)
+    # gathered from the chunks as they were written, the same as read back from the catalog
+    read_back = derive(ParquetDataCatalog(str(catalog)), InstrumentId.from_str("SPY.OPRA"), RATE, DIVIDEND)
+    assert read_back == pytest.approx(derived.to_dict(), abs=1e-12)
 
     assert iv_main(["--catalog", str(catalog), "--csv", str(iv_csv(tmp_path / "iv.csv"))]) == 0
     assert CatalogManifest.read(catalog).iv_history_days == 260 + len(SESSIONS)
