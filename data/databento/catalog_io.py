@@ -9,6 +9,7 @@ from numpy columns; tests read every import back through the catalog's own ``quo
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,13 @@ _WIDTH = 16 if HIGH_PRECISION else 8
 _MASK32 = np.uint64(0xFFFFFFFF)
 _FIXED = pa.binary(_WIDTH)
 FLUSH_ROWS = 4_000_000  # rows buffered (about 45 bytes each) before the writer writes a file per instrument
+ENCODE_ROWS = 500_000  # rows encoded to Arrow at a time when flushing
+
+
+_QUOTE_SCHEMA = pa.schema(
+    [pa.field(name, _FIXED, nullable=False) for name in ("bid_price", "ask_price", "bid_size", "ask_size")]
+    + [pa.field(name, pa.uint64(), nullable=False) for name in ("ts_event", "ts_init")]
+)
 
 
 def fixed_point(values: np.ndarray, scale_exponent: int) -> pa.FixedSizeBinaryArray:
@@ -48,7 +56,7 @@ def fixed_point(values: np.ndarray, scale_exponent: int) -> pa.FixedSizeBinaryAr
         mid = (p0 >> np.uint64(32)) + (p1 & _MASK32) + (p2 & _MASK32)
         words[:, 0] = (p0 & _MASK32) | ((mid & _MASK32) << np.uint64(32))
         words[:, 1] = p3 + (p1 >> np.uint64(32)) + (p2 >> np.uint64(32)) + (mid >> np.uint64(32))
-    return pa.FixedSizeBinaryArray.from_buffers(_FIXED, len(x), [None, pa.py_buffer(words.tobytes())])
+    return pa.FixedSizeBinaryArray.from_buffers(_FIXED, len(x), [None, pa.py_buffer(words)])
 
 
 def from_fixed_point(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -184,31 +192,40 @@ class QuoteWriter:
     def flush(self) -> None:
         if not self._parts:
             return
-        index, ts, bid, ask, bid_size, ask_size = (np.concatenate([p[i] for p in self._parts]) for i in range(6))
+        index = np.concatenate([p[0] for p in self._parts])
+        order = grouped_order(index)  # grouped by instrument, each in time order
+        index = index[order]
+        columns = [np.concatenate([p[k] for p in self._parts])[order] for k in range(1, 6)]
         self._parts.clear()
         self._rows = 0
-        order = grouped_order(index)  # grouped by instrument, each in time order
-        index, ts = index[order], np.ascontiguousarray(ts[order], dtype=np.uint64)
-        unit = self._units[index]
-        stamps = pa.array(ts)
-        table = pa.table(
-            {
-                "bid_price": _rounded_prices(bid[order], unit),
-                "ask_price": _rounded_prices(ask[order], unit),
-                "bid_size": fixed_point(bid_size[order], FIXED_PRECISION),
-                "ask_size": fixed_point(ask_size[order], FIXED_PRECISION),
-                "ts_event": stamps,
-                "ts_init": stamps,
-            },
-        )
-        table = table.cast(pa.schema([pa.field(f.name, f.type, nullable=False) for f in table.schema]))
         starts = np.flatnonzero(np.append(True, index[1:] != index[:-1]))
         ends = np.append(starts[1:], len(index))
-        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-            i = int(index[start])
-            metadata = _metadata(self._ids[i], int(self._precisions[i]))
-            part = table.slice(start, end - start).replace_schema_metadata(metadata)
-            write_table(self._catalog, QuoteTick, self._ids[i], part, int(ts[start]), int(ts[end - 1]))
+        # encoded a batch of whole instruments at a time, so the Arrow columns never hold the whole flush
+        batch = np.searchsorted(starts, np.arange(0, len(index), ENCODE_ROWS), side="right") - 1
+        cuts = [*np.unique(starts[batch]).tolist(), len(index)]
+        ts = columns[0]
+        for lo, hi in itertools.pairwise(cuts):
+            table = self._table(index[lo:hi], *(c[lo:hi] for c in columns))
+            group = (starts >= lo) & (starts < hi)
+            for start, end in zip(starts[group].tolist(), ends[group].tolist(), strict=True):
+                i = int(index[start])
+                part = table.slice(start - lo, end - start).replace_schema_metadata(
+                    _metadata(self._ids[i], int(self._precisions[i]))
+                )
+                write_table(self._catalog, QuoteTick, self._ids[i], part, int(ts[start]), int(ts[end - 1]))
+
+    def _table(self, index: np.ndarray, ts, bid, ask, bid_size, ask_size) -> pa.Table:
+        unit = self._units[index]
+        stamps = pa.array(np.ascontiguousarray(ts, dtype=np.uint64))
+        arrays = [
+            _rounded_prices(bid, unit),
+            _rounded_prices(ask, unit),
+            fixed_point(bid_size, FIXED_PRECISION),
+            fixed_point(ask_size, FIXED_PRECISION),
+            stamps,
+            stamps,
+        ]
+        return pa.Table.from_arrays(arrays, schema=_QUOTE_SCHEMA)
 
 
 def write_trades(
