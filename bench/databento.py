@@ -5,7 +5,7 @@
 in turn, each record a new bid/ask; then times the raw decode (every record decompressed and decoded to
 numpy by the databento client, ``DBNStore.to_ndarray`` in chunks) and the import (``data.databento_import``,
 best quote across the exchanges, catalog written in chunks, IV history derived), the import in a child
-process whose peak RSS is measured. Keys:
+process whose peak RSS (its own ``VmHWM``) is measured. Keys:
 
 - ``databento_records``: records in the file;
 - ``databento_raw_decode_records_per_s``: records / seconds of the raw decode;
@@ -75,14 +75,17 @@ def raw_decode(path: Path) -> tuple[int, float]:
     return count, time.perf_counter() - began
 
 
+# The peak is the child's VmHWM: getrusage's ru_maxrss keeps, across fork and exec, the high-water mark of
+# the bench process that wrote the file (gigabytes of records), which is not the import's.
 _CHILD = """
-import json, resource, sys, time
+import json, re, sys, time
+from pathlib import Path
 from data.databento_import import import_databento
 defs, q, u, out = sys.argv[1:]
 began = time.perf_counter()
 m = import_databento([defs], [q], [u], out)
-print(json.dumps({"seconds": time.perf_counter() - began, "quotes": m.quotes,
-                  "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+peak = int(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1))
+print(json.dumps({"seconds": time.perf_counter() - began, "quotes": m.quotes, "peak_kb": peak}))
 """
 
 
