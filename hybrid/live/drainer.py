@@ -213,7 +213,7 @@ class QueueDrainer(Actor):
         if tracked.target is None:
             self._finish(tracked, OrderStatus.FAILED, RESTARTED)
         else:
-            self._finish(tracked, OrderStatus.CANCELLED, f"{RESTORED}: {_filled(tracked)} filled, held in the group")
+            self._finish(tracked, OrderStatus.CANCELLED, f"{RESTORED}; {_filled(tracked)} filled")
 
     # -- draining --------------------------------------------------------------------------------
 

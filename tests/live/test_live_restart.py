@@ -13,7 +13,16 @@ import pytest
 
 from hybrid.live.drainer import RESTORED
 from hybrid.live.queue_commands import group_id_for
-from tests.support.live import TRADER, VIEWER, eventually, history, order_status, paper_node, spread_intent, write_config
+from tests.support.live import (
+    TRADER,
+    VIEWER,
+    eventually,
+    history,
+    order_status,
+    paper_node,
+    spread_intent,
+    write_config,
+)
 
 pytestmark = pytest.mark.slow  # two run_live.py subprocesses
 
