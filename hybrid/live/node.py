@@ -11,7 +11,7 @@ report) are accepted and ignored. What differs by mode:
   the node's database and restored at the next start (:mod:`hybrid.live.paper_book`); the replay lists the
   contracts moved by the days the book was first journalled under, so a restart on a later day finds them;
 - both: the queue drainer's ``venue`` and ``venue_restarts_empty`` default to the node's venue and mode
-  (the paper venue restarts empty, a broker does not); a component whose config has a ``database`` key
+  (the paper venue's orders do not rest across a restart, a broker's do); a component whose config has a ``database`` key
   left unset (the recurring templates, the bot manager) gets the node's database, ``$HYBRID_DB`` or
   ``state/hybrid.sqlite``, the API's (in a backtest unset means in memory: a live node would lose it);
 - ``ib``: the Interactive Brokers data and execution clients (:mod:`hybrid.live.ib`) for the underlyings
