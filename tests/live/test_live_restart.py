@@ -46,6 +46,11 @@ def book(client: httpx.Client) -> dict:
     return {"groups": groups, "positions": positions, "accounts": accounts}
 
 
+def quiet(client: httpx.Client, group_id: str) -> bool:
+    group = client.get(f"/groups/{group_id}").json()
+    return group["balanced"] and group["working_orders"] == 0
+
+
 def submit(client: httpx.Client, intent: dict) -> str:
     answer = client.post("/orders", json=intent)
     assert answer.status_code == 201, answer.text
@@ -66,6 +71,8 @@ def test_sigterm_then_start_shows_the_same_paper_book(small_catalog: Path, tmp_p
         closing = trader.post(f"/groups/{group_id_for(closed)}/close", json={"execution": MARKET}).json()["order_id"]
         eventually(lambda: order_status(trader, closing) == "filled", "the close to fill")
         eventually(lambda: trader.get(f"/groups/{group_id_for(resting)}").json()["working_orders"] == 1, "a rest")
+        for order_id in (held, closed):  # no repair left to change a group before the stop
+            eventually(lambda o=order_id: quiet(trader, group_id_for(o)), "the group's legs to settle")
         before = book(trader)
         statuses = {o: order_status(trader, o) for o in (held, closed, closing)}
         assert node.stop(signal.SIGTERM) == 0
