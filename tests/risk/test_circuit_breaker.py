@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from hybrid.risk import BreakerState, CircuitBreaker, CircuitBreakerConfig, check_breaker
+from hybrid.runconfig import ConfigError, load_settings
+from hybrid.runconfig.components import importable
+from hybrid.runconfig.settings import ComponentSpec
+from tests.support.iv_rank_runs import CONFIG, merged
 
 
 def ns(text: str) -> int:
@@ -117,3 +123,11 @@ def test_each_state_is_handed_to_the_owner_once_per_trip(state: str) -> None:
 def test_bad_config_is_one_line_naming_the_field(field: str, value: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         check_breaker(CircuitBreakerConfig(**{field: value}))
+
+
+def test_a_bad_state_in_the_config_file_names_the_field_and_the_valid_ones(tmp_path: Path) -> None:
+    spec = load_settings(CONFIG, catalog=tmp_path).components[0]
+    config = merged(spec.config, {"breaker": {"state": "STOP"}})
+    bad = ComponentSpec(spec.table, spec.index, spec.path, spec.config_path, config)
+    with pytest.raises(ConfigError, match="breaker.state must be one of REDUCING, HALTED, FLATTEN, got 'STOP'"):
+        importable(bad, str(CONFIG))
