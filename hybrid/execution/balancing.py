@@ -240,7 +240,8 @@ class LegBalancer:
             if group_id not in self.held:
                 self.held.add(group_id)
                 self.strategy.log.warning(
-                    f"group {group_id}: leg repairs held, trading state HALTED: " + "; ".join(r.describe() for r in ready)
+                    f"group {group_id}: leg repairs held, trading state HALTED: "
+                    + "; ".join(r.describe() for r in ready)
                 )
         elif ready:
             self.waiting.discard(group_id)

@@ -64,4 +64,6 @@ class BreakerResponse:
 
     def _request(self, state: TradingState, reason: str) -> None:
         if not request_trading_state(self.strategy.msgbus, SetTradingState(state, reason, str(self.strategy.id))):
-            self.strategy.log.warning("no trading-state endpoint registered: new entries are stopped by this strategy only")
+            self.strategy.log.warning(
+                "no trading-state endpoint registered: new entries are stopped by this strategy only"
+            )

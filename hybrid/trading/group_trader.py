@@ -98,8 +98,8 @@ from hybrid.options.instruments import first_expiration_ns
 from hybrid.options.legs import Leg
 from hybrid.orders.execution_mode import ExecutionMode
 from hybrid.risk.trading_state import TradingStateFollower
-from hybrid.tracking.book import group_book
 from hybrid.tracking import GroupTags, PositionGroup, legged_units
+from hybrid.tracking.book import group_book
 from hybrid.tracking.settlement import EXPIRY_TOPIC, ExpiryRecord, is_settlement
 from hybrid.tracking.tags import leg_ratio_tag
 from hybrid.trading.commands import (

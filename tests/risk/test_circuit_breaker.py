@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -129,5 +130,7 @@ def test_a_bad_state_in_the_config_file_names_the_field_and_the_valid_ones(tmp_p
     spec = load_settings(CONFIG, catalog=tmp_path).components[0]
     config = merged(spec.config, {"breaker": {"state": "STOP"}})
     bad = ComponentSpec(spec.table, spec.index, spec.path, spec.config_path, config)
-    with pytest.raises(ConfigError, match="breaker.state must be one of REDUCING, HALTED, FLATTEN, got 'STOP'"):
+    with pytest.raises(
+        ConfigError, match=re.escape("breaker.state must be one of REDUCING, HALTED, FLATTEN, got 'STOP'")
+    ):
         importable(bad, str(CONFIG))

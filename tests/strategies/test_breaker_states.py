@@ -116,4 +116,3 @@ def test_the_report_lists_the_trip_and_what_it_did(runs: dict[str, Outcome], sta
     assert out.summary["risk"]["trips"][0]["state"] == state
     denials = pd.read_csv(out.report / "denials.csv")
     assert len(denials) == out.summary["risk"]["denials"]["count"]
-
