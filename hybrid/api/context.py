@@ -29,7 +29,8 @@ class ApiContext:
     """The engine view, the persistent queue and stores (one SQLite database), and the WebSocket hub.
 
     ``fill_stats`` reads the two-part algorithm's fill-rate statistics (None: the route answers 404);
-    ``reports`` is the folder of backtest reports the UI lists.
+    ``reports`` is the folder of backtest reports the UI lists; ``mode`` the node's (``paper`` or ``ib``; None
+    outside a live node).
     """
 
     view: EngineView
@@ -41,6 +42,7 @@ class ApiContext:
     hub: Hub = field(default_factory=Hub)
     fill_stats: FillStats | None = None
     reports: Path = field(default_factory=reports_dir_from_env)
+    mode: str | None = None
 
     @classmethod
     def open(cls, view: EngineView, db: Database, *, hub: Hub | None = None) -> ApiContext:

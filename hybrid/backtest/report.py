@@ -13,6 +13,7 @@ fill_rates.csv       the two-part algorithm's fill-rate table of this run (docs/
 actions.csv          the bot manager's and recurring templates' action log of this run (docs/management.md)
 breaker_trips.csv    every circuit-breaker trip: when, why, the state asked for, what it did (hybrid.backtest.risk_report)
 denials.csv          every order the RiskEngine denied, with its reason
+refusals.csv         every pre-trade refusal of the account risk gate, with the limit and its reason (hybrid.risk.account)
 summary.json         counts, statistics.json, commissions, range, seed, the position groups, the bot actions, the fill
                      rates and the risk section (trips and denials)
 """
@@ -39,6 +40,7 @@ from hybrid.backtest.risk_report import DENIAL_COLUMNS, TRIP_COLUMNS, breaker_tr
 from hybrid.backtest.runner import BacktestRun, run_backtest
 from hybrid.execution.two_part_report import fill_rates
 from hybrid.management.action_feed import actions_frame, actions_summary, cached_actions
+from hybrid.risk.account import REFUSAL_COLUMNS, cached_refusals
 from hybrid.runconfig.settings import RunSettings
 from hybrid.tracking import GroupBook, synthetic_leg_fills
 from hybrid.tracking.book import group_book
@@ -117,6 +119,7 @@ def write_report(run: BacktestRun, out_dir: Path) -> Path:
     trips, denied = breaker_trips(run.engine), denials(run.engine)
     pd.DataFrame(trips, columns=TRIP_COLUMNS).to_csv(out_dir / "breaker_trips.csv", index=False)
     pd.DataFrame(denied, columns=DENIAL_COLUMNS).to_csv(out_dir / "denials.csv", index=False)
+    pd.DataFrame(cached_refusals(cache), columns=REFUSAL_COLUMNS).to_csv(out_dir / "refusals.csv", index=False)
     _json(
         summary(run, len(leg_fills), groups, rows, stats)
         | {"fill_rates": json.loads(rates.to_json(orient="records")), "risk": risk_summary(trips, denied)},
@@ -230,6 +233,7 @@ def summary(run: BacktestRun, leg_fill_count: int, groups: GroupBook, rows: list
         "out_of_ratio": [{"group_id": g.group_id, **gap.to_dict()} for g in groups for gap in g.out_of_ratio],
         "groups": rows,
         "actions": actions_summary(cached_actions(cache), groups),
+        "risk_refusals": cached_refusals(cache),
     }
 
 
