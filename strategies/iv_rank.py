@@ -25,7 +25,8 @@ Orders, balancing, expiry and risk go through the shared machinery: :class:`hybr
 ``source=autonomous``; leg repairs; groups closed ``close_days_before_expiry`` sessions before expiry),
 its gate :func:`hybrid.risk.check_entry` (open groups, portfolio |delta| and |vega|, loss per group,
 buying power) and :class:`hybrid.risk.CircuitBreaker` (daily loss, losing streak, rejections ->
-trading state REDUCING/HALTED). The strategy's only exit is the close before expiry: profit taking,
+REDUCING, HALTED or FLATTEN, carried out by :class:`hybrid.trading.BreakerResponse`; its trips go to the
+cache under :func:`hybrid.risk.trips_key` at stop, for the report). The strategy's only exit is the close before expiry: profit taking,
 stops and rolls are the bot manager's (:mod:`hybrid.management.bot_manager`, which sends its closes and
 rolls to this strategy's command endpoint; configs/demo.toml runs it over the autonomous groups), so a
 run has one rule and one unit for them.
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 from datetime import timedelta
 
 import msgspec
@@ -63,14 +65,14 @@ from hybrid.risk import (
     CircuitBreakerConfig,
     ResetBreaker,
     RiskLimitsConfig,
-    SetTradingState,
     breaker_endpoint,
     check_entry,
-    request_trading_state,
+    trips_key,
 )
 from hybrid.tracking import PositionGroup
 from hybrid.tracking.notices import record_notice
 from hybrid.trading import (
+    BreakerResponse,
     EntryProposal,
     GroupTrader,
     GroupTradingConfig,
@@ -216,7 +218,8 @@ class IVRankStrategy(Strategy):
             on_closed=self.on_group_closed,
             on_rejected=self.on_rejected,
         )
-        self.breaker = CircuitBreaker(config.breaker, self.request_state, self.log.warning)
+        self.response = BreakerResponse(self, self.trader, on_halted=lambda ts: self.breaker.halted(ts))
+        self.breaker = CircuitBreaker(config.breaker, self.response.respond, self.response.reactivate, self.log.warning)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -242,6 +245,7 @@ class IVRankStrategy(Strategy):
     def on_stop(self) -> None:
         self.trader.stop()
         self.msgbus.deregister(breaker_endpoint(self.id), self.on_reset_breaker)
+        self.cache.add(trips_key(self.id), json.dumps([trip.to_dict() for trip in self.breaker.trips]).encode())
 
     # -- data --------------------------------------------------------------------------------
 
@@ -396,8 +400,4 @@ class IVRankStrategy(Strategy):
 
     def on_reset_breaker(self, command: ResetBreaker) -> None:
         """The operator's reset, sent to :func:`hybrid.risk.breaker_endpoint` of this strategy."""
-        self.breaker.reset(command.requested_by)
-
-    def request_state(self, state: TradingState, reason: str) -> None:
-        if not request_trading_state(self.msgbus, SetTradingState(state, reason, str(self.id))):
-            self.log.warning("no trading-state endpoint registered: new entries are stopped by this strategy only")
+        self.breaker.reset(command.requested_by, self.clock.timestamp_ns())

@@ -468,7 +468,7 @@ class CacheEngineView:
                 strategy_id=strategy_id,
                 tripped=breaker.tripped,
                 reason=breaker.tripped_reason,
-                tripped_at=_utc(breaker.trips[-1][0]) if breaker.tripped and breaker.trips else None,
+                tripped_at=_utc(breaker.trips[-1].ts_ns) if breaker.tripped and breaker.trips else None,
                 state=breaker.config.state,
                 reset=breaker.config.reset,
                 trips=len(breaker.trips),

@@ -11,9 +11,12 @@ equity.png, equity.html, equity.csv   equity marked to mid, sampled on simulated
 equity_daily.csv     the session closes of that curve and their returns (Sharpe, Sortino, drawdown)
 fill_rates.csv       the two-part algorithm's fill-rate table of this run (docs/execution.md)
 actions.csv          the bot manager's and recurring templates' action log of this run (docs/management.md)
+breaker_trips.csv    every circuit-breaker trip: when, why, the state asked for, what it did (hybrid.backtest.risk_report)
+denials.csv          every order the RiskEngine denied, with its reason
 refusals.csv         every pre-trade refusal of the account risk gate, with the limit and its reason (hybrid.risk.account)
-summary.json         counts, statistics.json, commissions, range, seed, the position groups, the bot actions, the fill rates
-                     and the run's notices (e.g. a strategy that could not trade for lack of IV history)
+summary.json         counts, statistics.json, commissions, range, seed, the position groups, the bot actions, the fill rates,
+                     the run's notices (e.g. a strategy that could not trade for lack of IV history) and the risk section
+                     (trips and denials)
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from nautilus_trader.model.events import OrderFilled
 from hybrid.backtest.equity import EQUITY_CACHE_KEY
 from hybrid.backtest.equity_chart import write_html, write_png
 from hybrid.backtest.performance import daily_equity, daily_returns, equity_statistics, group_statistics
+from hybrid.backtest.risk_report import DENIAL_COLUMNS, TRIP_COLUMNS, breaker_trips, denials, risk_summary
 from hybrid.backtest.runner import BacktestRun, run_backtest
 from hybrid.execution.two_part_report import fill_rates
 from hybrid.management.action_feed import actions_frame, actions_summary, cached_actions
@@ -114,9 +118,13 @@ def write_report(run: BacktestRun, out_dir: Path) -> Path:
     rates = fill_rates(trader.exec_algorithms())
     rates.to_csv(out_dir / "fill_rates.csv", index=False)
     actions_frame(cached_actions(cache)).to_csv(out_dir / "actions.csv", index=False)
+    trips, denied = breaker_trips(run.engine), denials(run.engine)
+    pd.DataFrame(trips, columns=TRIP_COLUMNS).to_csv(out_dir / "breaker_trips.csv", index=False)
+    pd.DataFrame(denied, columns=DENIAL_COLUMNS).to_csv(out_dir / "denials.csv", index=False)
     pd.DataFrame(cached_refusals(cache), columns=REFUSAL_COLUMNS).to_csv(out_dir / "refusals.csv", index=False)
     _json(
-        summary(run, len(leg_fills), groups, rows, stats) | {"fill_rates": json.loads(rates.to_json(orient="records"))},
+        summary(run, len(leg_fills), groups, rows, stats)
+        | {"fill_rates": json.loads(rates.to_json(orient="records")), "risk": risk_summary(trips, denied)},
         out_dir / "summary.json",
     )
     return out_dir

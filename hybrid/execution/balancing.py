@@ -41,7 +41,8 @@ after it: the venue's settlement fills and the expiry record of that instant may
 physical settlement delivers at the close of expiry day, a calendar's back month left by its front's
 expiry) waits, by default, for the next session: it is re-checked at the open and sent once the leg has a
 quote of that session, so no order rests overnight or over a weekend against a stale quote
-(``after_hours="immediately"`` sends it at once, as before).
+(``after_hours="immediately"`` sends it at once, as before). Nor while the trading state is HALTED (``halted``):
+the risk engine would deny it; the repair is logged once and re-checked when the owner resumes trading.
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ class LegBalancer:
     ``_RECHECK_NS`` covers a group no quote reaches. ``max_attempts`` caps the repair rounds per group
     without progress, so a leg that cannot trade (rejected) is reported, not retried forever.
     ``after_hours``: ``next_open`` (default) or ``immediately``, for a repair due while the exchange is
-    closed (module docstring).
+    closed (module docstring). ``halted``: True while nothing may be submitted (module docstring).
     """
 
     def __init__(
@@ -173,6 +174,7 @@ class LegBalancer:
         max_attempts: int = 5,
         on_checked: Callable[[str, PositionGroup | None, list[Repair]], None] | None = None,
         after_hours: AfterHours = "next_open",
+        halted: Callable[[], bool] = lambda: False,
     ) -> None:
         if order_type not in ("limit", "market"):
             raise ValueError(f"repair order_type must be 'limit' or 'market', got {order_type!r}")
@@ -186,6 +188,8 @@ class LegBalancer:
         self.max_attempts = max_attempts
         self.on_checked = on_checked
         self.after_hours = after_hours
+        self.halted = halted
+        self.held: set[str] = set()  # groups whose repairs wait for the halt to end (logged once)
         self.attempts: dict[str, int] = {}
         self.repairs_submitted = 0
         self.gave_up: set[str] = set()
@@ -255,8 +259,16 @@ class LegBalancer:
                 ready.append(repair)
             else:
                 self._await_quote(group_id, now)
-        if ready:
+        if ready and self.halted():
+            if group_id not in self.held:
+                self.held.add(group_id)
+                self.strategy.log.warning(
+                    f"group {group_id}: leg repairs held, trading state HALTED: "
+                    + "; ".join(r.describe() for r in ready)
+                )
+        elif ready:
             self.waiting.discard(group_id)
+            self.held.discard(group_id)
             self._submit(group_id, group, ready)
         return repairs
 

@@ -20,6 +20,12 @@ replies on :func:`hybrid.trading.result_topic`:
 - a roll that cannot be built (no expiry in the window, a strike not listed, no entry deltas) closes the
   group instead (``roll_failed`` then ``close_all``): nothing may be left to expire.
 
+The RiskEngine's trading state (:class:`hybrid.risk.TradingStateFollower`) is read before anything is sent,
+so nothing is asked that the engine would deny: under REDUCING a roll is not asked for, the group is closed
+instead (``close_all``, "no roll under REDUCING"); under HALTED nothing is sent, and each decision the bot
+would have acted on is logged once per halt (``held``) and taken again at the first check after trading
+resumes (docs/management.md, "Circuit breaker and trading states").
+
 Groups of an owner without a command endpoint (a strategy not built on ``GroupTrader``) are left alone
 and logged once (``not_managed``). New groups are registered (``manage``) with each leg's delta at that
 moment as the lineage's entry deltas (the targets of ``same_deltas`` rolls); ``overrides`` pause a group or
@@ -41,6 +47,7 @@ import msgspec
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.common.events import TimeEvent
+from nautilus_trader.model.enums import TradingState, trading_state_to_str
 from pydantic import BaseModel, ConfigDict
 
 from hybrid.calendar import nyse as calendar
@@ -56,6 +63,7 @@ from hybrid.management.rolls import RollError, roll_legs
 from hybrid.management.state import ManagementState
 from hybrid.options.chain import ChainError
 from hybrid.options.legs import Leg
+from hybrid.risk.trading_state import TradingStateFollower
 from hybrid.store.db import Database
 from hybrid.tracking import SOURCES, PositionGroup
 from hybrid.tracking.book import group_book
@@ -172,6 +180,8 @@ class BotManager(Actor):
         self._open: set[str] = set()  # managed groups not yet seen closed
         self._ignored: set[str] = set()  # groups logged as not manageable
         self._listening: set[str] = set()  # owning strategies whose results we follow
+        self.trading = TradingStateFollower(lambda _old, _new: self._held.clear())
+        self._held: set[tuple[str, str]] = set()  # (group, decision kind) logged as held in this halt
         self._window: tuple[dt.date | None, tuple[dt.datetime, dt.datetime] | None] = (None, None)  # today's checks
 
     @property
@@ -196,6 +206,7 @@ class BotManager(Actor):
         self._store = ManagementStore(self._db, self._action_log)
         self.feed = ActionFeed(self._action_log, self.msgbus, str(self.id))
         self._open = set(self.store.open_groups())
+        self.trading.start(self.msgbus)
         interval = dt.timedelta(minutes=self.config.check_interval_minutes)
         first = now + (-(now - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) % interval)  # on the interval grid
         self.clock.set_timer(CHECK_TIMER, interval, start_time=first, callback=self.on_check, fire_immediately=True)
@@ -203,6 +214,7 @@ class BotManager(Actor):
     def on_stop(self) -> None:
         if CHECK_TIMER in self.clock.timer_names:
             self.clock.cancel_timer(CHECK_TIMER)
+        self.trading.stop()
         for strategy_id in self._listening:
             self.msgbus.unsubscribe(result_topic(strategy_id), self.on_result)
         self._listening.clear()
@@ -259,6 +271,17 @@ class BotManager(Actor):
             return
         state = self._state(view, now)
         decision = evaluate(marked_group(self.cache, view), state, self.rules, now)
+        if decision.is_action and self.trading.halted:
+            self._hold(group_id, decision, now)
+            return
+        if decision.kind == "roll" and not self.trading.active:
+            decision = Decision(
+                "close_all",
+                f"no roll under {trading_state_to_str(self.trading.state)}, closing instead ({decision.reason})",
+                decision.state,
+                units=decision.units,
+                pnl_pct=decision.pnl_pct,
+            )
         if decision.kind == "roll":
             self.roll(view, state, decision, now)
             return
@@ -392,6 +415,15 @@ class BotManager(Actor):
                 return None
             deltas.append(delta)
         return tuple(deltas)
+
+    def _hold(self, group_id: str, decision: Decision, now: dt.datetime) -> None:
+        """A decision not sent because trading is HALTED: logged once per halt (taken again after it)."""
+        key = (group_id, decision.kind)
+        if key not in self._held:
+            self._held.add(key)
+            reason = f"{decision.kind} not sent, trading state {trading_state_to_str(TradingState.HALTED)}: {decision.reason}"
+            self.log.warning(f"group {group_id}: {reason}")
+            self.action_log.record(ActionRecord(now, "held", reason, group_id=group_id))
 
     def _ignore(self, group_id: str, now: dt.datetime, reason: str) -> None:
         if group_id not in self._ignored:

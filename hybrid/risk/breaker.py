@@ -8,11 +8,15 @@ breaker trips on the first of:
 - ``max_rejections`` within ``rejection_window_minutes``: orders rejected by the venue or denied by
   the risk engine.
 
-Tripping asks the RiskEngine for ``state`` (REDUCING by default, HALTED to stop every order) through
-:mod:`hybrid.risk.trading_state`, and logs why. While tripped, :meth:`CircuitBreaker.allows_entry`
-is False. It resets by rule (``reset = "next_day"``: at the first event of the next New York trading
-day) or by an operator (:meth:`CircuitBreaker.reset`, or a :class:`ResetBreaker` sent to
-:func:`breaker_endpoint`); resetting sets the trading state back to ACTIVE.
+Tripping hands ``state`` to the owner's ``respond`` (one of :data:`STATES`; what each does to the
+book is the group trader's, :mod:`hybrid.trading.breaker_response`, and docs/management.md, "Circuit
+breaker"): REDUCING (the default: no new exposure, every close, roll close, expiry close and leg repair
+still runs), HALTED (REDUCING until every group is balanced with nothing working, then no order at all)
+or FLATTEN (working entries cancelled, every group closed at the far touch, then HALTED). ``respond``
+says what it did; the breaker keeps every trip as a :class:`Trip` for the report. While tripped,
+:meth:`CircuitBreaker.allows_entry` is False. It resets by rule (``reset = "next_day"``: at the first
+event of the next New York trading day) or by an operator (:meth:`CircuitBreaker.reset`, or a
+:class:`ResetBreaker` sent to :func:`breaker_endpoint`); resetting asks for ACTIVE again.
 """
 
 from __future__ import annotations
@@ -21,14 +25,15 @@ import datetime as dt
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal, cast
 
 from nautilus_trader.common.config import NautilusConfig
-from nautilus_trader.model.enums import TradingState, trading_state_from_str
 
 from hybrid.calendar.exchange_time import ns_new_york_date
 
 RESETS = ("next_day", "operator")
-STATES = ("REDUCING", "HALTED")
+BreakerState = Literal["REDUCING", "HALTED", "FLATTEN"]
+STATES: tuple[BreakerState, ...] = ("REDUCING", "HALTED", "FLATTEN")
 
 
 class CircuitBreakerConfig(NautilusConfig, frozen=True):
@@ -38,7 +43,7 @@ class CircuitBreakerConfig(NautilusConfig, frozen=True):
     max_consecutive_losses: int | None = 3
     max_rejections: int | None = 5
     rejection_window_minutes: int = 60
-    state: str = "REDUCING"
+    state: str = "REDUCING"  # a str, so that a bad value gets check_breaker's message naming the field
     reset: str = "next_day"
 
     def __post_init__(self) -> None:
@@ -74,18 +79,52 @@ class ResetBreaker:
     requested_by: str
 
 
-StateRequest = Callable[[TradingState, str], None]
+@dataclass
+class Trip:
+    """One trip as the report lists it: when, why, the state asked for, what the owner did about it, and
+    when the halt took hold (HALTED and FLATTEN, once the book was quiet) and the trip was reset."""
+
+    ts_ns: int
+    reason: str
+    state: BreakerState
+    action: str
+    halted_ns: int | None = None
+    reset_ns: int | None = None
+    reset_by: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "ts_ns": self.ts_ns,
+            "reason": self.reason,
+            "state": self.state,
+            "action": self.action,
+            "halted_ns": self.halted_ns,
+            "reset_ns": self.reset_ns,
+            "reset_by": self.reset_by,
+        }
+
+
+Respond = Callable[[BreakerState, str], str]  # (state, reason) -> what was done
+Reactivate = Callable[[str], None]  # (reason): back to ACTIVE
+
+
+def trips_key(strategy_id: object) -> str:
+    """The cache key under which a strategy leaves its breaker's trips (JSON) for the backtest report."""
+    return f"hybrid.risk.{strategy_id}.breaker_trips"
 
 
 class CircuitBreaker:
-    """The breaker's state and rules; ``request_state(state, reason)`` applies a trading state."""
+    """The breaker's state and rules; ``respond(state, reason)`` acts on a trip, ``reactivate`` on a reset."""
 
-    def __init__(self, config: CircuitBreakerConfig, request_state: StateRequest, log: Callable[[str], None]) -> None:
+    def __init__(
+        self, config: CircuitBreakerConfig, respond: Respond, reactivate: Reactivate, log: Callable[[str], None]
+    ) -> None:
         self.config = check_breaker(config)
-        self.request_state = request_state
+        self.respond = respond
+        self.reactivate = reactivate
         self.log = log
         self.tripped_reason: str | None = None
-        self.trips: list[tuple[int, str]] = []
+        self.trips: list[Trip] = []
         self.consecutive_losses = 0
         self.rejections: deque[int] = deque()
         self.day: dt.date | None = None
@@ -137,23 +176,31 @@ class CircuitBreaker:
             )
 
     def trip(self, reason: str, ts_ns: int) -> None:
-        """Stop new entries: ask for the configured trading state and log why (once per trip)."""
+        """Stop new entries: hand the configured state to ``respond`` and log why and what it did (once per trip)."""
         if self.tripped:
             return
         self.tripped_reason = reason
-        self.trips.append((ts_ns, reason))
-        self.log(f"circuit breaker tripped: {reason}; trading state -> {self.config.state}, reset: {self.config.reset}")
-        self.request_state(trading_state_from_str(self.config.state), f"circuit breaker: {reason}")
+        state = cast(BreakerState, self.config.state)  # checked by check_breaker
+        trip = Trip(ts_ns, reason, state, action="")
+        self.trips.append(trip)
+        trip.action = self.respond(state, f"circuit breaker: {reason}")
+        self.log(f"circuit breaker tripped: {reason}; {state}: {trip.action}; reset: {self.config.reset}")
 
-    def reset(self, by: str) -> None:
-        """Clear the trip (operator or rule) and set the trading state back to ACTIVE."""
+    def halted(self, ts_ns: int) -> None:
+        """The owner's book was quiet and the HALTED state took hold (recorded on the current trip)."""
+        if self.tripped and self.trips[-1].halted_ns is None:
+            self.trips[-1].halted_ns = ts_ns
+
+    def reset(self, by: str, ts_ns: int) -> None:
+        """Clear the trip (operator or rule) and ask for ACTIVE again."""
         if not self.tripped:
             return
         self.log(f"circuit breaker reset by {by} (was: {self.tripped_reason})")
         self.tripped_reason = None
+        self.trips[-1].reset_ns, self.trips[-1].reset_by = ts_ns, by
         self.consecutive_losses = 0
         self.rejections.clear()
-        self.request_state(TradingState.ACTIVE, f"circuit breaker reset by {by}")
+        self.reactivate(f"circuit breaker reset by {by}")
 
     def _roll_day(self, ts_ns: int) -> None:
         day = ns_new_york_date(ts_ns)
@@ -162,4 +209,4 @@ class CircuitBreaker:
         self.day = day
         self.day_start_equity = None
         if self.config.reset == "next_day":
-            self.reset("rule: next trading day")
+            self.reset("rule: next trading day", ts_ns)

@@ -21,7 +21,10 @@ which a structure-aware requirement needs. The model therefore reads them from t
 option position update it values the whole book of that underlying, gives each short leg its share
 (in proportion to its naked requirement) and refreshes the other legs' entries in the account, so
 the account's total is the book's requirement whichever leg moved last. It also drops the order
-margin of filled spread orders, which NautilusTrader 1.231 leaves in place.
+margin of filled spread orders, which NautilusTrader 1.231 leaves in place. A structure closed in full moves
+every leg to flat, and NautilusTrader then clears each leg's entry without asking the model, so neither
+would happen: the installer refreshes the book (:meth:`OptionsMarginModel.refresh`) whenever an option
+position closes, and a flat book holds nothing (the FLATTEN stress test held $5,219 with nothing open).
 
 It cannot come from ``BacktestVenueConfig.margin_model`` (the factory builds models from their
 config alone, without a cache); add the :class:`OptionsMarginInstaller` actor instead, which sets
@@ -46,10 +49,12 @@ from nautilus_trader.cache.base import CacheFacade
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.model.enums import PositionSide
+from nautilus_trader.model.events import PositionClosed
 from nautilus_trader.model.identifiers import InstrumentId, Venue, generic_spread_id_to_list, is_generic_spread_id
 from nautilus_trader.model.instruments import Instrument, OptionContract
 from nautilus_trader.model.objects import Money, Price, Quantity
 
+from hybrid.nautilus_compat.topics import ALL_POSITION_EVENTS
 from hybrid.options.instruments import parse_occ_symbol
 from hybrid.options.legs import Leg
 from hybrid.valuation.marks import cache_mark
@@ -217,6 +222,22 @@ class OptionsMarginModel(MarginModel):
             self._clear_filled_spread_orders(account)
         return Money(shares[instrument.id], instrument.quote_currency)
 
+    def refresh(self, underlying: str, venue: Venue) -> None:
+        """Re-share ``underlying``'s open book among its legs and drop filled spreads' order margin (after a
+        position closed: NautilusTrader asks the model nothing then)."""
+        account = self.cache.account_for_venue(venue)
+        if account is None:
+            return
+        book = self._book(underlying, venue)
+        if book:
+            instrument = self.cache.instrument(book[0].instrument_id)
+            shares = allocate(book, self._spot(underlying, venue), self.rates, instrument.multiplier.as_double())
+            for position in book:
+                account.update_margin_maint(
+                    position.instrument_id, Money(shares[position.instrument_id], instrument.quote_currency)
+                )
+        self._clear_filled_spread_orders(account)
+
     def _clear_filled_spread_orders(self, account: MarginAccount) -> None:
         """Drop the order margin of spreads with no open order left: NautilusTrader 1.231 does not
         recompute a spread's order margin after its last fill (the fills move the legs), so it would stay."""
@@ -263,8 +284,18 @@ class OptionsMarginInstaller(Actor):
         if account is None or not account.is_margin_account:
             raise ValueError(f"venue {config.venue!r} has no margin account to set the options margin model on")
         rates = MarginRates(config.naked_rate, config.naked_min_rate, config.equity_rate)
-        account.set_margin_model(OptionsMarginModel(self.cache, rates))
+        self.model = OptionsMarginModel(self.cache, rates)
+        account.set_margin_model(self.model)
+        self.msgbus.subscribe(ALL_POSITION_EVENTS, self._on_position_event)
         self.log.info(f"options margin model set on {account.id} ({rates})")
 
     def on_stop(self) -> None:
-        """Nothing to release: the model stays on the account for the report."""
+        """The model stays on the account for the report; closes are no longer followed."""
+        self.msgbus.unsubscribe(ALL_POSITION_EVENTS, self._on_position_event)
+
+    def _on_position_event(self, event: object) -> None:
+        if not isinstance(event, PositionClosed):
+            return
+        instrument = self.cache.instrument(event.instrument_id)
+        if isinstance(instrument, OptionContract):
+            self.model.refresh(instrument.underlying, instrument.id.venue)

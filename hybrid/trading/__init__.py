@@ -1,5 +1,6 @@
 """Group trading: what every strategy that owns position groups shares (see :mod:`.group_trader`)."""
 
+from hybrid.trading.breaker_response import BreakerResponse
 from hybrid.trading.commands import (
     CancelGroup,
     CloseGroup,
@@ -24,6 +25,7 @@ from hybrid.trading.order_working import ExecutionConfig, check_execution, limit
 from hybrid.trading.strike_rules import resolve_rules
 
 __all__ = [
+    "BreakerResponse",
     "CancelGroup",
     "CloseGroup",
     "EntryGate",

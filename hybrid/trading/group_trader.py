@@ -48,6 +48,12 @@ What it does:
   with its P&L (``on_closed``), a rejection with its reason (``on_rejected``).
 - Actors ask through the message bus: ``command_endpoint(strategy_id)`` takes the commands of
   :mod:`hybrid.trading.commands`, answered on ``result_topic(strategy_id)``.
+- the RiskEngine's trading state (:class:`hybrid.risk.TradingStateFollower`): outside ACTIVE no group is
+  opened and working opening orders are withdrawn (what filled is balanced and managed); while HALTED
+  nothing is submitted, neither trades nor leg repairs: each is held with one WARNING and sent once
+  trading resumes, so nothing is denied and retried. :meth:`GroupTrader.when_quiet` tells the breaker's
+  response when every group is balanced with nothing working (it halts only then), :meth:`GroupTrader.flatten`
+  closes every group at the far touch (:mod:`hybrid.trading.breaker_response`).
 """
 
 from __future__ import annotations
@@ -60,7 +66,6 @@ from typing import Literal, assert_never, cast
 
 import msgspec
 from nautilus_trader.cache.base import CacheFacade
-from nautilus_trader.common.messages import TradingStateChanged
 from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.enums import OrderSide, TradingState, trading_state_to_str
 from nautilus_trader.model.events import (
@@ -85,10 +90,9 @@ from nautilus_trader.trading.strategy import Strategy
 
 from hybrid.calendar import nyse as calendar
 from hybrid.calendar.exchange_time import NEW_YORK, ns_new_york_date
-from hybrid.execution.balancing import AfterHours, LegBalancer, Repair, RepairOrderType
+from hybrid.execution.balancing import AfterHours, LegBalancer, Repair, RepairOrderType, holdings, plan_repairs
 from hybrid.nautilus_compat.instant_end import InstantEnd
 from hybrid.nautilus_compat.spreads import LEG_FILL_MARKER
-from hybrid.nautilus_compat.topics import RISK_EVENTS
 from hybrid.options.analytics import AnalysisResult, analyze
 from hybrid.options.chain import BoundStrategy, ChainError, bind
 from hybrid.options.instruments import OPTION_MULTIPLIER, first_expiration_ns
@@ -96,7 +100,9 @@ from hybrid.options.legs import Leg
 from hybrid.orders.execution_mode import ExecutionMode
 from hybrid.risk.account import account_risk
 from hybrid.risk.limits import EntryRisk, entry_risk
+from hybrid.risk.trading_state import TradingStateFollower
 from hybrid.tracking import GroupTags, PositionGroup, legged_units
+from hybrid.tracking.book import group_book
 from hybrid.tracking.settlement import EXPIRY_TOPIC, ExpiryRecord, is_settlement
 from hybrid.tracking.tags import leg_ratio_tag
 from hybrid.trading.commands import (
@@ -189,6 +195,7 @@ class _Trade:
     since_ns: int = 0
     canceling: bool = False
     withdrawn: bool = False  # cancelled by a CancelGroup or superseded: ends when its working order does
+    held: bool = False  # not sent while the trading state is HALTED (warned once)
 
 
 ROLL_REASON = "roll"  # the closing reason of a group being rolled
@@ -214,6 +221,7 @@ class GroupState:
     closing_reason: str | None = None
     legs: tuple[Leg, ...] = field(default_factory=tuple)
     leg_ids: frozenset[InstrumentId] = frozenset()
+    flattening: bool = False  # closed by a FLATTEN: every close of it goes at the far touch
 
     @property
     def units(self) -> Decimal:
@@ -295,15 +303,18 @@ class GroupTrader:
         self.gate = gate
         self.on_closed = on_closed
         self.on_rejected = on_rejected
+        self.follower = TradingStateFollower(self._on_trading_state)
         self.balancer = LegBalancer(
             strategy,
             order_type=cast(RepairOrderType, execution.repair_order_type),  # checked by check_execution
             slippage_ticks=execution.repair_slippage_ticks,
             on_checked=self._on_checked,
             after_hours=cast(AfterHours, execution.repair_after_hours),  # checked by check_execution
+            halted=lambda: self.follower.halted,
         )
         self.groups: dict[str, GroupState] = {}
-        self.trading_state = TradingState.ACTIVE
+        self._on_quiet: tuple[Callable[[], None], bool] | None = None  # (callback, flat too): see when_quiet
+        self._quiet_due = False
         # instrument -> the ids of the groups on it, in the order they were watched: a dict, not a set, so
         # groups sharing one instrument are worked in the same order whatever the hash seed
         self._watchers: dict[InstrumentId, dict[str, None]] = {}
@@ -316,24 +327,105 @@ class GroupTrader:
         """Register the command endpoint, follow the risk engine's trading state and the expiry records."""
         self._instant = InstantEnd(self.strategy.clock, f"{self.strategy.id}:work")
         self.strategy.msgbus.register(command_endpoint(self.strategy.id), self.handle_command)
-        self.strategy.msgbus.subscribe(RISK_EVENTS, self._on_risk_event)
+        self.follower.start(self.strategy.msgbus)
         self.strategy.msgbus.subscribe(EXPIRY_TOPIC, self._on_expiry)
 
     def stop(self) -> None:
         """Deregister; working orders are cancelled, held groups stay open (the report shows them)."""
         self.strategy.msgbus.deregister(command_endpoint(self.strategy.id), self.handle_command)
-        self.strategy.msgbus.unsubscribe(RISK_EVENTS, self._on_risk_event)
+        self.follower.stop()
         self.strategy.msgbus.unsubscribe(EXPIRY_TOPIC, self._on_expiry)
         self._due.clear()
+        self._on_quiet = None
         for state in self.groups.values():
             if state.trade is not None and state.trade.working is not None:
                 order = self.strategy.cache.order(state.trade.working)
                 if order is not None and order.is_open:
                     self.strategy.cancel_order(order)
 
-    def _on_risk_event(self, event: object) -> None:
-        if isinstance(event, TradingStateChanged):
-            self.trading_state = event.state
+    @property
+    def trading_state(self) -> TradingState:
+        """The RiskEngine's trading state as last published."""
+        return self.follower.state
+
+    def _on_trading_state(self, old: TradingState, new: TradingState) -> None:
+        """Once per change: outside ACTIVE withdraw working entries; leaving HALTED, send what was held."""
+        if new != TradingState.ACTIVE:
+            self.withdraw_entries(f"trading state {trading_state_to_str(new)}")
+        if old == TradingState.HALTED and new != TradingState.HALTED:
+            for state in tuple(self.groups.values()):
+                if state.trade is not None:
+                    state.trade.held = False
+                    self._work(state)
+                self.balancer.on_group_event(state.tags.group_id)  # repairs held by the halt
+        self._check_quiet()
+
+    # -- breaker responses -------------------------------------------------------------------
+
+    def withdraw_entries(self, reason: str) -> int:
+        """Withdraw every working opening trade (what filled stays and is balanced); how many were working."""
+        withdrawn = 0
+        for state in tuple(self.groups.values()):
+            trade = state.trade
+            if trade is not None and trade.purpose == "open" and not trade.withdrawn:
+                self._withdraw(state)
+                withdrawn += 1
+        if withdrawn:
+            self.strategy.log.warning(f"{reason}: {withdrawn} working opening orders withdrawn")
+        return withdrawn
+
+    def flatten(self, reason: str) -> int:
+        """Close every group at the far touch (an opening order is cancelled first, then what it filled is
+        closed); how many groups were asked to close."""
+        closing = 0
+        execution = self.execution
+        if execution.mode == ExecutionMode.TWO_PART:  # "at market": no ladder from mid
+            execution = msgspec.structs.replace(execution, mode=ExecutionMode.LIMIT)
+        for state in tuple(self.groups.values()):
+            state.flattening = True
+            if state.close_after_cancel is not None or (state.held == 0 and state.trade is None):
+                continue
+            trade = state.trade
+            if trade is not None and trade.purpose == "close" and trade.working is None:
+                state.trade = None  # replaced by the flattening close below
+            result = self.close_group(CloseGroup(state.tags.group_id, execution=execution, reason=reason))
+            closing += result.accepted
+        return closing
+
+    def when_quiet(self, callback: Callable[[], None] | None, flat: bool = False) -> None:
+        """Call ``callback`` once, at the end of the first instant in which every group is balanced with
+        nothing working, wanted or held (``flat``: and every group is closed); None cancels the wait."""
+        self._on_quiet = None if callback is None else (callback, flat)
+        self._check_quiet()
+
+    def quiet(self, flat: bool = False) -> bool:
+        """Every group balanced, with no trade working, wanted or waiting (``flat``: no group left open)."""
+        if flat and any(state.held != 0 for state in self.groups.values()):
+            return False
+        if any(state.trade is not None or state.close_after_cancel is not None for state in self.groups.values()):
+            return False
+        book = group_book(self.strategy.cache, self.strategy.msgbus)
+        for group_id in self.groups:
+            group = book.get(group_id)
+            if group is None:
+                continue
+            if group.working_orders or plan_repairs(holdings(group), group.units):
+                return False
+            if flat and any(leg.quantity != 0 for leg in group.legs):
+                return False
+        return True
+
+    def _check_quiet(self) -> None:
+        if self._on_quiet is not None and self._instant is not None and not self._quiet_due:
+            self._quiet_due = True
+            self._instant.defer(self._fire_quiet)
+
+    def _fire_quiet(self) -> None:
+        self._quiet_due = False
+        pending = self._on_quiet
+        if pending is not None and self.quiet(flat=pending[1]):
+            self._on_quiet = None
+            pending[0]()
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -442,7 +534,7 @@ class GroupTrader:
         side = OrderSide.SELL if state.held > 0 else OrderSide.BUY
         state.closing_reason = command.reason
         state.trade = _Trade(side, quantity, "close", execution, command.limit_price, command.reason)
-        if self._late(state, self.strategy.clock.timestamp_ns()):
+        if state.flattening or self._late(state, self.strategy.clock.timestamp_ns()):
             state.trade.cross = True  # too late to wait for a passive fill (see _close_expiring)
         self.strategy.log.info(
             f"close group {command.group_id}: {quantity} of {state.instrument_id} ({command.reason})"
@@ -649,6 +741,9 @@ class GroupTrader:
             return
         if self._instant is None:
             raise RuntimeError(f"group {group_id}: the group trader of {self.strategy.id} is not started")
+        if self.follower.halted:
+            self._hold(state, trade)
+            return
         self._due[group_id] = self.strategy.clock.timestamp_ns()
         self._instant.defer(lambda: self._send(group_id))
 
@@ -660,6 +755,9 @@ class GroupTrader:
         state = self.groups.get(group_id)
         trade = state.trade if state is not None else None
         if state is None or trade is None or trade.working is not None or trade.quantity <= 0:
+            return
+        if self.follower.halted:
+            self._hold(state, trade)
             return
         strategy = self.strategy
         now = strategy.clock.timestamp_ns()
@@ -703,6 +801,15 @@ class GroupTrader:
         trade.working = order.client_order_id
         trade.since_ns = decided_ns  # repriced ``reprice_after_seconds`` after the decision, on the instants' grid
         strategy.submit_order(order)
+
+    def _hold(self, state: GroupState, trade: _Trade) -> None:
+        """Not sent while HALTED (the engine would deny it): one WARNING per trade, sent when trading resumes."""
+        if not trade.held:
+            trade.held = True
+            self.strategy.log.warning(
+                f"group {state.tags.group_id}: {trade.reason} {trade.purpose} held, trading state HALTED "
+                "(sent when trading resumes)"
+            )
 
     def _cancel(self, trade: _Trade) -> None:
         order = self.strategy.cache.order(trade.working)
@@ -748,6 +855,7 @@ class GroupTrader:
 
     def _on_checked(self, group_id: str, group: PositionGroup | None, repairs: list[Repair]) -> None:
         """After a balance check: a flat group with nothing working or wanted is closed in the books."""
+        self._check_quiet()
         state = self.groups.get(group_id)
         if state is None or group is None or repairs or state.trade is not None or group.working_orders:
             return

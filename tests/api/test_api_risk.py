@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from nautilus_trader.model.enums import TradingState
 from nautilus_trader.model.identifiers import StrategyId
 
 from hybrid.api.engine_view import CacheEngineView
@@ -28,17 +27,25 @@ class Guarded:
 
     id: StrategyId
     breaker: CircuitBreaker
-    states: list[TradingState]
+    states: list[str]
 
 
 @pytest.fixture(scope="module")
 def guarded(small_catalog: Path) -> Guarded:
-    states: list[TradingState] = []
-    breaker = CircuitBreaker(CircuitBreakerConfig(reset="operator"), lambda s, _: states.append(s), lambda _: None)
+    states: list[str] = []
+
+    def respond(state: str, _reason: str) -> str:
+        states.append(state)
+        return f"asked for {state}"
+
+    breaker = CircuitBreaker(
+        CircuitBreakerConfig(reset="operator"), respond, lambda _: states.append("ACTIVE"), lambda _: None
+    )
     strategy = Guarded(StrategyId("Guarded-001"), breaker, states)
     msgbus = engine_kernel(small_catalog).msgbus
     msgbus.register(
-        breaker_endpoint(strategy.id), lambda c: breaker.reset(c.requested_by) if isinstance(c, ResetBreaker) else None
+        breaker_endpoint(strategy.id),
+        lambda c: breaker.reset(c.requested_by, TRIP_NS) if isinstance(c, ResetBreaker) else None,
     )
     return strategy
 
@@ -75,7 +82,7 @@ def test_a_tripped_breaker_shows_its_reason_and_an_admin_resets_it_through_its_e
         assert answer.status_code == 200, answer.text
         assert answer.json()["reset"] == ["Guarded-001"]
         assert not guarded.breaker.tripped
-        assert guarded.states == [TradingState.REDUCING, TradingState.ACTIVE]
+        assert guarded.states == ["REDUCING", "ACTIVE"]
         assert admin.post("/risk/reset").json()["detail"]["error"] == "conflict"  # nothing left to reset
 
 

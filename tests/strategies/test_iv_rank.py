@@ -100,7 +100,7 @@ def test_circuit_breaker_trips_on_the_daily_loss_and_no_entry_follows(
         tmp_path,
         {"breaker": {"daily_loss_limit": 1.0, "reset": "operator"}, "check_interval_minutes": 5},
     )
-    assert len(out.trips) == 1 and out.trips[0][1].startswith("daily loss")
+    assert len(out.trips) == 1 and out.trips[0].reason.startswith("daily loss")
     assert out.trading_state == TradingState.REDUCING
     assert len(opened(out)) == 1 and len(out.groups) == 1
     later = out.decisions[1:]

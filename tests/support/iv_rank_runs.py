@@ -12,6 +12,7 @@ from nautilus_trader.model.enums import TradingState
 
 from hybrid.backtest import write_report
 from hybrid.backtest.runner import run_backtest
+from hybrid.risk import Trip
 from hybrid.runconfig import load_settings
 from hybrid.runconfig.settings import ComponentSpec
 
@@ -25,7 +26,7 @@ class Outcome:
     report: Path
     summary: dict
     decisions: list[dict]
-    trips: list[tuple[int, str]]
+    trips: list[Trip]
     repairs: int
     trading_state: TradingState
     locked: float
