@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hybrid.api.engine_view import EngineView
 from hybrid.api.leg_templates import LegTemplateStore
+from hybrid.api.pnl_history import DEFAULT_INTERVAL, PnLHistory
 from hybrid.api.reports import reports_dir_from_env
 from hybrid.api.ws import Hub
 from hybrid.execution.fill_stats import FillStats
@@ -29,7 +30,8 @@ class ApiContext:
     """The engine view, the persistent queue and stores (one SQLite database), and the WebSocket hub.
 
     ``fill_stats`` reads the two-part algorithm's fill-rate statistics (None: the route answers 404);
-    ``reports`` is the folder of backtest reports the UI lists.
+    ``reports`` is the folder of backtest reports the UI lists; ``history`` the P&L history the app records
+    every ``history_interval`` seconds and after fills (:mod:`hybrid.api.pnl_history`).
     """
 
     view: EngineView
@@ -38,9 +40,11 @@ class ApiContext:
     management: ManagementStore
     templates: TemplateStore
     leg_templates: LegTemplateStore
+    history: PnLHistory
     hub: Hub = field(default_factory=Hub)
     fill_stats: FillStats | None = None
     reports: Path = field(default_factory=reports_dir_from_env)
+    history_interval: float = DEFAULT_INTERVAL
 
     @classmethod
     def open(cls, view: EngineView, db: Database, *, hub: Hub | None = None) -> ApiContext:
@@ -53,6 +57,7 @@ class ApiContext:
             management=ManagementStore(db, actions),
             templates=TemplateStore(db, actions),
             leg_templates=LegTemplateStore(db),
+            history=PnLHistory(db),
             hub=hub or Hub(),
             fill_stats=FillStats(db),
         )

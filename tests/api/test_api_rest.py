@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hybrid.api.app import create_app
+from hybrid.api.app import create_app, history_recorder
 from hybrid.api.auth import AuthConfigError, TokenRegistry
 from hybrid.api.context import ApiContext
 from hybrid.api.ratelimit import RateLimit
@@ -27,6 +27,7 @@ from hybrid.options.greeks import implied_volatility
 from hybrid.options.legs import Leg
 from hybrid.options.pricing import as_of_datetime, years_to_expiry
 from tests.support.api import ADMIN, TRADER, VIEWER, Market, auth, make_context, market, second, serve
+from tests.support.live import eventually
 
 pytestmark = pytest.mark.slow  # a backtest, a server or a subprocess per test
 
@@ -296,6 +297,22 @@ def test_groups_positions_and_portfolio(api: Api, viewer: httpx.Client) -> None:
     assert portfolio["greeks"]["delta"] == pytest.approx(sum(p["greeks"]["delta"] for p in positions))
     assert portfolio["greeks"]["delta"] == pytest.approx(held["greeks"]["delta"])
     assert portfolio["total_pnl"] == pytest.approx(portfolio["realized_pnl"] + portfolio["unrealized_pnl"])
+
+
+def test_pnl_history_of_a_group_and_of_the_portfolio(api: Api, viewer: httpx.Client) -> None:
+    facts = api.facts
+    samples = history_recorder(api.context).sample()  # what the app's recorder does each minute
+    total = viewer.get("/portfolio").json()["total_pnl"]
+    portfolio = eventually(lambda: (body := viewer.get("/portfolio/history").json())["points"] and body, "a point")
+    assert portfolio["lineages"] is None and portfolio["points"][-1]["pnl"] == pytest.approx(total, abs=0.01)
+    held = viewer.get(f"/groups/{facts.open_group}/history", params={"limit": 1}).json()
+    pnl = viewer.get(f"/groups/{facts.open_group}").json()["pnl"]
+    assert held["root_id"] == facts.open_group and held["members"] == [facts.open_group]
+    assert [(p["pnl"], p["group_id"]) for p in held["points"]] == [(pytest.approx(pnl, abs=0.01), facts.open_group)]
+    every = viewer.get("/portfolio/history", params={"lineages": "true"}).json()["lineages"]
+    assert {lineage["root_id"] for lineage in every} >= {s.series for s in samples if s.series}
+    assert viewer.get("/groups/nope/history").status_code == 404
+    assert ("query", "limit") in errors_at(viewer.get("/portfolio/history", params={"limit": 0}))
 
 
 def test_close_roll_and_close_all_queue_intents(api: Api, trader: httpx.Client) -> None:
