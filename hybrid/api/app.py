@@ -58,6 +58,7 @@ TAGS = [
     {"name": "rpc", "description": "JSON-RPC 2.0 over the same operations."},
 ]
 _ACTION = TypeAdapter(ActionRecord)
+_TIME = TypeAdapter(dt.datetime)
 
 
 class ErrorDetail(BaseModel):
@@ -108,7 +109,7 @@ def history_event(ts: dt.datetime, samples: list[Sample]) -> HubEvent:
     """The WebSocket ``history`` event of one P&L sample (hybrid.api.ws)."""
     lineages = [{"root_id": s.series, "pnl": s.pnl, "group_id": s.group_id} for s in samples if s.series != PORTFOLIO]
     portfolio = next(s.pnl for s in samples if s.series == PORTFOLIO)
-    return HubEvent("history", {"ts": ts.isoformat(), "portfolio": portfolio, "lineages": lineages})
+    return HubEvent("history", {"ts": _TIME.dump_python(ts, mode="json"), "portfolio": portfolio, "lineages": lineages})
 
 
 def history_recorder(context: ApiContext) -> HistoryRecorder:

@@ -50,7 +50,16 @@ def test_iron_condor_preview_submit_track_then_close_part_and_the_rest(ui: UI) -
     seq = groups.get_attribute("data-seq")
     expect(groups).not_to_have_attribute("data-seq", seq or "", timeout=LIVE)  # redrawn by the next snapshot
     expect(page.locator(f"tr[data-order^='{order_id[:12]}'] [data-field=status]")).to_have_text("filled")
+    history = page.get_by_test_id("pnl-history")
+    expect(history).to_have_attribute("data-lineages", re.compile(r"^[1-9]"), timeout=LIVE)  # sampled on the fill
+    recorded = int(history.get_attribute("data-points") or 0)
+    assert recorded >= 1
     ui.shoot("positions")
+    page.reload()  # the history is the node's: a fresh page draws it again
+    ui.go("positions")
+    expect(history).to_have_attribute("data-points", re.compile(r"^\d+$"))
+    assert int(history.get_attribute("data-points") or 0) >= recorded
+    expect(history.locator(".main-svg").first).to_be_visible()
 
     row.get_by_label(re.compile("units of .* to close")).fill("1")
     row.locator("[data-action=close-part]").click()
@@ -120,6 +129,8 @@ def test_recurring_template_invalid_field_then_valid_and_a_backtest_report(ui: U
     ui.shoot("recurring")
 
     ui.go("reports")
+    expect(page.get_by_test_id("report-list").locator("tbody tr")).to_have_count(1)
+    ui.shoot("reports-list")
     page.locator(f"[data-report='{REPORT}']").click()
     expect(page.get_by_test_id("report-name")).to_have_text(REPORT)
     expect(page.get_by_test_id("report-groups").locator("tbody tr")).to_have_count(2)

@@ -4,7 +4,7 @@
 // structure the legs form; saved leg sets (/leg-templates); submit as a limit or through the two-part algorithm.
 import { ApiError, api, get, idempotencyKey, post } from "./api.js";
 import { figures, legsTable } from "./analysis.js";
-import { chartBox, plot } from "./chart.js";
+import { chartBox, focus, plot } from "./chart.js";
 import * as chain from "./chain.js";
 import { confirmDialog, field, h, money, select, showFieldErrors } from "./dom.js";
 import { executionForm, followOrder } from "./execution.js";
@@ -150,9 +150,9 @@ export function builderPage(root, { feed, can }) {
     const iv = Number(ivSlider.value);
     dateLabel.textContent = new Date(Date.parse(a.as_of) + days * 86400e3).toISOString().slice(0, 10);
     ivLabel.textContent = `${iv >= 0 ? "+" : ""}${iv} vol pts`;
-    const payoff = a.figures.payoff;
     const at = curveAt(days, iv);
     const optionLegs = state.legs.map((l, i) => [l, i]).filter(([l]) => l.kind !== "underlying");
+    const payoff = focus(a.figures.payoff, optionLegs.map(([l]) => l.strike), a.spot);
     plot(chart, [
       { x: payoff.price, y: payoff.expiry_pnl.map((y) => y * state.units), name: "at expiry", mode: "lines", line: { color: "#2563eb" } },
       { x: payoff.price, y: payoff.price.map(at), name: `on ${dateLabel.textContent}, IV ${ivLabel.textContent}`, mode: "lines", line: { color: "#f59e0b", dash: "dot" } },

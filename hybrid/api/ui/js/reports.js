@@ -17,12 +17,12 @@ async function showList(body) {
     body.replaceChildren(h("p", {}, "No reports yet: run ", h("code", {}, "make demo"), "."));
     return;
   }
-  body.replaceChildren(table(["report", "period", "groups", "total P&L", "win rate", "max drawdown", "Sharpe", "balanced"],
+  body.replaceChildren(h("div", { class: "scroll" }, table(["report", "period", "groups", "total P&L", "win rate", "max drawdown", "Sharpe", "balanced"],
     [...reports].reverse().map((r) => [
       h("a", { href: `#/reports/${encodeURIComponent(r.name)}`, "data-report": r.name }, r.name),
       `${(r.start || "").slice(0, 10)} – ${(r.end || "").slice(0, 10)}`, r.groups ?? "—",
       h("td", { class: signClass(r.total_pnl) }, money(r.total_pnl)), pct(r.win_rate), money(r.max_drawdown), num(r.sharpe), r.all_groups_balanced ? "yes" : "no",
-    ]), { "data-testid": "report-list" }));
+    ]), { "data-testid": "report-list" })));
 }
 
 async function showReport(body, name) {

@@ -1,12 +1,13 @@
 // Page 3: the position tracker. Every group from the WebSocket snapshots (about 1 Hz, sooner after fills),
 // portfolio Greeks and P&L, the bot's state, working orders, the action feed, P&L history; controls with
 // confirmation (close, close part, close all, roll, cancel, pause / resume) for the roles that may use them.
+// The P&L history is the node's (GET /portfolio/history?lineages=true on open, then the feed's history events).
 import { api, get, idempotencyKey, post } from "./api.js";
 import { chartBox, plot } from "./chart.js";
 import { confirmDialog, download, h, money, num, signClass } from "./dom.js";
 
 const FINAL = new Set(["filled", "cancelled", "rejected", "failed", "expired"]);
-const HISTORY = 3600; // snapshots kept for the P&L history chart (about an hour at 1 Hz)
+const HISTORY = 2000; // points kept per series of the P&L history chart (the node samples each minute and on fills)
 
 export function trackerPage(root, { feed, can }) {
   const portfolio = h("div", { class: "card portfolio", "data-testid": "portfolio" });
@@ -15,9 +16,9 @@ export function trackerPage(root, { feed, can }) {
   const actions = h("ol", { class: "feed", "data-testid": "actions", reversed: true });
   const chart = chartBox({ "data-testid": "pnl-history" });
   const message = h("p", { class: "notice", role: "status", "data-testid": "tracker-message" });
-  const historyBy = new Map(); // key ("portfolio" or group id) -> {x: [], y: []}
+  const historyBy = new Map(); // key ("portfolio" or a lineage's root group id) -> {x: [], y: []}
+  const structures = new Map(); // lineage root id -> its structure, for the chart's legend
   let latest = null;
-  let chartDue = 0;
 
   const closeAll = can("trader") ? h("button", { type: "button", class: "danger", "data-testid": "close-all", onclick: () => onCloseAll() }, "Close all…") : null;
   root.append(
@@ -30,7 +31,7 @@ export function trackerPage(root, { feed, can }) {
     h("div", { class: "scroll" }, h("table", { class: "groups" },
       h("thead", {}, h("tr", {}, ["group", "structure", "source", "status", "units", "entry", "mark", "P&L", "P&L %", "Δ", "Γ", "ν", "Θ", "bot", ""].map((c) => h("th", { scope: "col" }, c)))),
       groups)),
-    h("h2", {}, "P&L history (this session)"), chart,
+    h("h2", {}, "P&L history (portfolio and each roll lineage)"), chart,
     h("div", { class: "split even" },
       h("div", {}, h("h2", {}, "Orders"), h("div", { class: "scroll" }, h("table", {},
         h("thead", {}, h("tr", {}, ["order", "status", "kind", "structure", "created", ""].map((c) => h("th", { scope: "col" }, c)))), orders))),
@@ -160,29 +161,33 @@ export function trackerPage(root, { feed, can }) {
       h("td", {}, can("trader") && !FINAL.has(o.status) && o.status !== "cancel_requested"
         ? h("button", { type: "button", "data-action": "cancel", onclick: () => act(`Cancel order ${o.order_id.slice(0, 12)}?`, [], `/orders/${o.order_id}/cancel`, {}) }, "Cancel") : ""))));
     groups.dataset.seq = String((Number(groups.dataset.seq) || 0) + 1);
-    record(snapshot);
+    for (const g of snapshot.groups) structures.set(g.management && g.management.lineage ? g.management.lineage.root_id : g.group_id, g.structure);
   }
 
-  function record(snapshot) {
-    const at = snapshot.portfolio.as_of;
-    const push = (key, y) => {
-      if (!historyBy.has(key)) historyBy.set(key, { x: [], y: [] });
-      const series = historyBy.get(key);
-      series.x.push(at);
-      series.y.push(y);
-      if (series.x.length > HISTORY) { series.x.shift(); series.y.shift(); }
-    };
-    push("portfolio", snapshot.portfolio.total_pnl);
-    for (const g of snapshot.groups) {
-      if (g.pnl === null) continue;
-      const lineage = g.management && g.management.lineage ? g.management.lineage.root_id : g.group_id;
-      push(lineage, g.pnl); // a roll continues its lineage's line
-    }
-    if (Date.now() > chartDue) {
-      chartDue = Date.now() + 5000; // redraw the history at most every 5 s, after the table: that is the live view
-      setTimeout(() => plot(chart, [...historyBy].map(([key, s]) => ({ x: s.x, y: s.y, name: key === "portfolio" ? "portfolio" : key.slice(0, 10), mode: "lines", line: key === "portfolio" ? { width: 3 } : { width: 1 } })),
-        { xaxis: { title: { text: "engine time" } } }), 0);
-    }
+  // One point of a series ("portfolio" or a lineage root); a roll's child adds to its root's line.
+  function push(key, at, y) {
+    if (!historyBy.has(key)) historyBy.set(key, { x: [], y: [] });
+    const series = historyBy.get(key);
+    series.x.push(at);
+    series.y.push(y);
+    if (series.x.length > HISTORY) { series.x.shift(); series.y.shift(); }
+  }
+
+  function drawHistory() {
+    const traces = [...historyBy].map(([key, s]) => ({
+      x: s.x, y: s.y, mode: "lines+markers", marker: { size: 4 },
+      name: key === "portfolio" ? "portfolio" : `${structures.get(key) || "group"} ${key.slice(0, 10)}`,
+      line: key === "portfolio" ? { width: 3, color: "#111827" } : { width: 1 },
+    }));
+    chart.dataset.points = String(historyBy.has("portfolio") ? historyBy.get("portfolio").x.length : 0);
+    chart.dataset.lineages = String(historyBy.size - (historyBy.has("portfolio") ? 1 : 0));
+    plot(chart, traces, { xaxis: { title: { text: "engine time" } } });
+  }
+
+  function onHistory(point) {
+    push("portfolio", point.ts, point.portfolio);
+    for (const l of point.lineages) push(l.root_id, point.ts, l.pnl);
+    setTimeout(drawHistory, 0); // after the table, which is the live view
   }
 
   function addAction(a) {
@@ -210,7 +215,18 @@ export function trackerPage(root, { feed, can }) {
     download("groups.csv", csv, "text/csv");
   }
 
-  const stops = [feed.on("snapshot", render), feed.on("action", addAction)];
+  // History events that arrive while the recorded history loads are applied after it, in order.
+  let pending = [];
+  const stops = [feed.on("snapshot", render), feed.on("action", addAction),
+    feed.on("history", (point) => (pending ? pending.push(point) : onHistory(point)))];
+  get(`/portfolio/history?lineages=true&limit=${HISTORY}`).then((recorded) => {
+    for (const p of recorded.points) push("portfolio", p.ts, p.pnl);
+    for (const l of recorded.lineages) for (const p of l.points) push(l.root_id, p.ts, p.pnl);
+    const last = recorded.points.length ? Date.parse(recorded.points[recorded.points.length - 1].ts) : -Infinity;
+    for (const point of pending) if (Date.parse(point.ts) > last) onHistory(point);
+    pending = null;
+    drawHistory();
+  }).catch((error) => { message.textContent = error.message; });
   get("/actions?limit=50").then((list) => list.forEach(addAction)).catch((error) => { message.textContent = error.message; });
   return () => stops.forEach((stop) => stop());
 }
