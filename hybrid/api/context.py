@@ -19,6 +19,7 @@ from hybrid.api.reports import reports_dir_from_env
 from hybrid.api.ws import Hub
 from hybrid.execution.fill_stats import FillStats
 from hybrid.management.action_log import ActionLog
+from hybrid.management.management_rules import ManagementRules
 from hybrid.management.management_store import ManagementStore
 from hybrid.management.template_store import TemplateStore
 from hybrid.orders.queue import OrderQueue
@@ -31,7 +32,8 @@ class ApiContext:
 
     ``fill_stats`` reads the two-part algorithm's fill-rate statistics (None: the route answers 404);
     ``reports`` is the folder of backtest reports the UI lists; ``history`` the P&L history the app records
-    every ``history_interval`` seconds and after fills (:mod:`hybrid.api.pnl_history`).
+    every ``history_interval`` seconds and after fills (:mod:`hybrid.api.pnl_history`); ``bot_rules`` the bot
+    manager's default rules (None: no bot runs in this process), a managed group's rules unless it has its own.
     """
 
     view: EngineView
@@ -45,6 +47,7 @@ class ApiContext:
     fill_stats: FillStats | None = None
     reports: Path = field(default_factory=reports_dir_from_env)
     history_interval: float = DEFAULT_INTERVAL
+    bot_rules: ManagementRules | None = None
 
     @classmethod
     def open(cls, view: EngineView, db: Database, *, hub: Hub | None = None) -> ApiContext:

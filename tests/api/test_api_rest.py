@@ -22,6 +22,7 @@ from hybrid.api.context import ApiContext
 from hybrid.api.ratelimit import RateLimit
 from hybrid.api.server import ServerThread
 from hybrid.execution.fill_stats import Attempt
+from hybrid.management.management_rules import ManagementRules
 from hybrid.options.analytics import analyze
 from hybrid.options.greeks import implied_volatility
 from hybrid.options.legs import Leg
@@ -347,9 +348,15 @@ def test_overrides_change_management_and_are_logged(api: Api, admin: httpx.Clien
     group = api.facts.open_group
     paused = admin.post(f"/groups/{group}/pause", json={"reason": "earnings"}).json()
     assert paused["state"]["paused"] is True and paused["lineage"]["root_id"] == group
-    rules = {"stop_loss_pct": -150.0, "profit_tranches": [{"at_pct": 50.0, "fraction": 1.0}]}
-    custom = admin.put(f"/groups/{group}/rules", json={"rules": rules}).json()
-    assert custom["state"]["rules"]["stop_loss_pct"] == -150.0
+    assert paused["rules"] is None  # no bot manager runs behind this API: no rules in force
+    api.context.bot_rules = ManagementRules(stop_loss_pct=-300.0)
+    try:
+        assert viewer.get(f"/groups/{group}").json()["management"]["rules"]["stop_loss_pct"] == -300.0  # the bot's
+        rules = {"stop_loss_pct": -150.0, "profit_tranches": [{"at_pct": 50.0, "fraction": 1.0}]}
+        custom = admin.put(f"/groups/{group}/rules", json={"rules": rules}).json()
+    finally:
+        api.context.bot_rules = None
+    assert custom["state"]["rules"]["stop_loss_pct"] == -150.0 == custom["rules"]["stop_loss_pct"]  # its own
     bad = admin.put(f"/groups/{group}/rules", json={"rules": {"stop_loss_pct": 10}})
     assert ("body", "rules", "stop_loss_pct") in errors_at(bad)
     resumed = admin.post(f"/groups/{group}/resume").json()  # the body is optional

@@ -71,6 +71,40 @@ def test_iron_condor_preview_submit_track_then_close_part_and_the_rest(ui: UI) -
     expect(page.locator("tr[data-group].status-open")).to_have_count(0)
 
 
+def submit_iron_condor(ui: UI) -> None:
+    page = ui.page
+    page.locator("[data-strategy=iron_condor]").click()
+    expect(page.get_by_test_id("max-loss")).to_contain_text("$")
+    page.get_by_test_id("submit").click()
+    confirm(ui)
+    expect(page.get_by_test_id("submitted-status")).to_have_text(re.compile(r"^filled"), timeout=LIVE)
+
+
+def test_admin_pauses_resumes_and_sets_rules_of_the_bot_then_closes_all(ui: UI) -> None:
+    ui.login(ADMIN)
+    submit_iron_condor(ui)
+    ui.go("positions")
+    page = ui.page
+    row = page.locator("tr[data-group].status-open").first
+    row.locator("[data-action=pause]").click()  # registers the group with the bot if it has not yet
+    confirm(ui)
+    expect(row.locator("[data-field=next]")).to_contain_text("paused", timeout=LIVE)
+    row.locator("[data-action=resume]").click()
+    confirm(ui)
+    nxt = row.locator("[data-field=next]")
+    expect(nxt).to_contain_text("take 100% of the units at +100000%", timeout=LIVE)  # the bot's rules (conftest)
+    expect(nxt).to_contain_text("roll below 1 DTE")
+    row.locator("[data-action=rules]").click()
+    page.locator("#rules-json").fill('{"stop_loss_pct": -150, "profit_tranches": [{"at_pct": 90000, "fraction": 1}]}')
+    confirm(ui)
+    expect(nxt).to_contain_text("at +90000%", timeout=LIVE)
+    expect(nxt).to_contain_text("stop at -150%")
+    expect(page.get_by_test_id("actions")).to_contain_text("set_rules", timeout=LIVE)
+    page.get_by_test_id("close-all").click()
+    confirm(ui)
+    expect(page.locator("tr[data-group].status-open")).to_have_count(0, timeout=LIVE)
+
+
 def test_builder_drag_a_strike_then_save_and_load_after_a_reload(ui: UI) -> None:
     ui.login(TRADER)
     ui.go("builder")
@@ -84,7 +118,7 @@ def test_builder_drag_a_strike_then_save_and_load_after_a_reload(ui: UI) -> None
     expect(page.get_by_test_id("recognised")).to_contain_text("Spread")
     table_before = page.get_by_test_id("pnl-table").inner_text()
     strikes_before = chart.get_attribute("data-strikes")
-    # drag the first strike line 60 px to the right, where Plotly draws it
+    # drag the first (lower) strike line 60 px to the left, away from the other leg's strike, where Plotly draws it
     at = page.evaluate(
         """() => { const gd = document.querySelector('[data-testid=builder-chart]'); const L = gd._fullLayout;
                    const box = gd.getBoundingClientRect(); const k = Number(gd.dataset.strikes.split(',')[0]);
@@ -92,7 +126,7 @@ def test_builder_drag_a_strike_then_save_and_load_after_a_reload(ui: UI) -> None
     )
     page.mouse.move(at["x"], at["y"])
     page.mouse.down()
-    page.mouse.move(at["x"] + 60, at["y"], steps=8)
+    page.mouse.move(at["x"] - 60, at["y"], steps=8)
     page.mouse.up()
     expect(chart).not_to_have_attribute("data-strikes", strikes_before or "")
     expect(page.get_by_test_id("pnl-table")).not_to_have_text(table_before)

@@ -134,7 +134,7 @@ class RulesParams(RulesRequest, GroupRef):
 
 
 def _managements(context: ApiContext, group_ids: Iterable[str]) -> dict[str, Management]:
-    """The bot's state and lineage of each managed group among ``group_ids``, read in one query."""
+    """The bot's state, lineage and rules in force of each managed group among ``group_ids``, in one query."""
     return {
         group_id: Management(
             state=managed.state,
@@ -143,6 +143,7 @@ def _managements(context: ApiContext, group_ids: Iterable[str]) -> dict[str, Man
                 parent_id=managed.lineage.parent_id,
                 generation=managed.lineage.generation,
             ),
+            rules=managed.state.rules if managed.state.rules is not None else context.bot_rules,
         )
         for group_id, managed in context.management.managed(group_ids).items()
     }

@@ -264,8 +264,10 @@ export function builderPage(root, { feed, can }) {
     can("trader") ? h("fieldset", {}, h("legend", {}, "Order"), field("Units", units), execution.el,
       h("button", { type: "button", class: "primary", "data-testid": "builder-submit", onclick: submit }, "Submit…"), status) : null);
 
+  let open = true;
   (async () => {
-    const names = await chain.underlyings();
+    const names = await chain.quotedUnderlyings(() => out.replaceChildren(h("p", { class: "notice", role: "status" }, "Waiting for the node's first option quotes…")), () => open);
+    if (!names.length) return; // the page was left
     underlying.replaceChildren(...names.map((n) => h("option", { value: n }, n)));
     state.expiries = await chain.expiries(underlying.value);
     const q = await chain.quotes(underlying.value, state.expiries[0].expiry);
@@ -274,6 +276,7 @@ export function builderPage(root, { feed, can }) {
     out.replaceChildren(h("p", {}, "Add legs to see their payoff."));
   })();
   return () => {
+    open = false;
     window.removeEventListener("keydown", onKey);
     window.removeEventListener("keyup", onKey);
     state.stops.forEach((stop) => stop());

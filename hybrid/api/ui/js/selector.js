@@ -57,8 +57,12 @@ export function selectorPage(root, { feed, can, args }) {
   let expirySelects = [];
   let strikeSelects = [];
 
+  let open = true;
   async function loadChain() {
-    const names = await chain.underlyings();
+    const waiting = () => status.replaceChildren(h("p", { class: "notice", role: "status" }, "Waiting for the node's first option quotes…"));
+    const names = await chain.quotedUnderlyings(waiting, () => open);
+    status.replaceChildren();
+    if (!names.length) return; // the page was left
     underlying.replaceChildren(...names.map((n) => h("option", { value: n }, n)));
     state.expiries = await chain.expiries(underlying.value);
   }
@@ -66,6 +70,7 @@ export function selectorPage(root, { feed, can, args }) {
   async function choose(strategy) {
     state.strategy = strategy;
     renderList();
+    if (!state.expiries.length) return; // chosen before the chain came: placed once it does
     history.replaceState(null, "", `#/strategies/${strategy.name}`);
     const firstUseful = Math.max(0, state.expiries.findIndex((e) => e.dte >= 20));
     expirySelects = strategy.expiries.map((name, i) => select(state.expiries.map((e) => [e.expiry, chain.expiryLabel(e)]),
@@ -178,11 +183,14 @@ export function selectorPage(root, { feed, can, args }) {
   }
 
   (async () => {
-    await loadChain();
     state.strategies = await get("/strategies");
-    renderList();
+    renderList(); // the catalogue does not wait for the chain
+    await loadChain();
     const wanted = state.strategies.find((s) => s.name === args[0]);
-    if (wanted) choose(wanted);
+    if (wanted || state.strategy) choose(wanted || state.strategy);
   })();
-  return () => state.stop.forEach((stop) => stop());
+  return () => {
+    open = false;
+    state.stop.forEach((stop) => stop());
+  };
 }

@@ -90,7 +90,7 @@ export function trackerPage(root, { feed, can }) {
     }
   }
 
-  function botCell(g) {
+  function botCell(g, asOf) {
     const m = g.management;
     if (!m) return "—";
     const s = m.state;
@@ -100,7 +100,30 @@ export function trackerPage(root, { feed, can }) {
     if (s.exit_requested) bits.push(`exit: ${s.exit_requested}`);
     if (s.rules) bits.push("own rules");
     if (m.lineage && m.lineage.generation) bits.push(`roll #${m.lineage.generation}`);
-    return bits.join(" · ");
+    const rules = m.rules ? JSON.stringify(m.rules, null, 1) : "no bot runs in this node";
+    return [h("span", {}, bits.join(" · ")), h("br"), h("small", { class: "hint", "data-field": "next", title: rules }, nextAction(g, asOf))];
+  }
+
+  // What the bot does next under the rules in force (the group's own, else the bot's): the next profit
+  // tranche, the stop with its confirmations, the roll below a DTE (docs/management.md).
+  function nextAction(g, asOf) {
+    const { state: s, rules: r } = g.management;
+    if (g.status !== "open") return "";
+    if (s.paused) return "next: nothing (paused, a person manages it)";
+    if (!r) return "no bot runs in this node";
+    if (s.exit_requested) return `next: the ${s.exit_requested} close is working`;
+    const parts = [];
+    const t = r.profit_tranches.findIndex((_, i) => !s.fired_levels.includes(i + 1));
+    if (t >= 0) parts.push(`take ${Math.round(100 * r.profit_tranches[t].fraction)}% of the units at +${r.profit_tranches[t].at_pct}%`);
+    if (r.stop_loss_pct !== null) parts.push(`stop at ${r.stop_loss_pct}% (${s.stop_count}/${r.stop_confirmations} checks)`);
+    const left = dte(g, asOf);
+    if (r.roll) parts.push(`roll below ${r.roll.below_dte} DTE${left === null ? "" : ` (now ${left})`} to ${r.roll.target_dte_min}-${r.roll.target_dte_max} DTE`);
+    return parts.length ? `next: ${parts.join(" · ")}` : "next: nothing (no exit rule)";
+  }
+
+  function dte(g, asOf) {
+    const days = g.legs.filter((l) => l.expiry).map((l) => Math.floor((Date.parse(`${l.expiry}T00:00:00Z`) - Date.parse(asOf.slice(0, 10))) / 86400e3));
+    return days.length ? Math.min(...days) : null;
   }
 
   function pnlPct(g) {
@@ -121,7 +144,7 @@ export function trackerPage(root, { feed, can }) {
     return total;
   }
 
-  function row(g, marks) {
+  function row(g, marks, asOf) {
     const greeks = g.greeks || {};
     const p = pnlPct(g);
     return h("tr", { "data-group": g.group_id, class: `source-${g.source} status-${g.status}`, style: `--strategy-hue: ${hue(g.structure)}` },
@@ -135,7 +158,7 @@ export function trackerPage(root, { feed, can }) {
       h("td", { class: signClass(g.pnl), "data-field": "pnl" }, money(g.pnl)),
       h("td", { class: signClass(p) }, p === null ? "—" : `${(100 * p).toFixed(1)}%`),
       ...["delta", "gamma", "vega", "theta"].map((k) => h("td", {}, num(greeks[k]))),
-      h("td", {}, botCell(g)),
+      h("td", { "data-field": "bot" }, botCell(g, asOf)),
       h("td", { class: "controls" }, controls(g)));
   }
 
@@ -152,7 +175,7 @@ export function trackerPage(root, { feed, can }) {
     const shown = [...snapshot.groups].sort((a, b) => (a.status === "open" ? 0 : 1) - (b.status === "open" ? 0 : 1));
     const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.draft : undefined;
     const marks = new Map(snapshot.positions.map((p) => [p.instrument_id, p.mark]));
-    groups.replaceChildren(...shown.map((group) => row(group, marks)));
+    groups.replaceChildren(...shown.map((group) => row(group, marks, pf.as_of)));
     if (focused) groups.querySelector(`[data-draft="${CSS.escape(focused)}"]`)?.focus();
     orders.replaceChildren(...snapshot.orders.slice(0, 30).map((o) => h("tr", { "data-order": o.order_id },
       h("td", {}, h("code", {}, o.order_id.slice(0, 12))), h("td", { "data-field": "status" }, o.status), h("td", {}, o.intent.kind),
