@@ -67,8 +67,8 @@ export function trackerPage(root, { feed, can }) {
       const dte = draft(`${g.group_id}:dte`, "30", { type: "number", min: "1", class: "small", "aria-label": `roll ${g.group_id} to at least this many DTE` });
       out.push(dte, h("button", { type: "button", "data-action": "roll", onclick: () => act(`Roll ${g.group_id}?`, [`to the first expiry with ${dte.value} to ${Number(dte.value) + 30} DTE, same strikes, two-part`], `/groups/${g.group_id}/roll`, { execution: { type: "two_part" }, dte: [{ min_dte: Number(dte.value), max_dte: Number(dte.value) + 30 }] }) }, "Roll"));
     }
-    if (can("admin") && g.management) {
-      const paused = g.management.state.paused;
+    if (can("admin")) { // a group the bot has not taken on yet is registered by the API on the first override
+      const paused = Boolean(g.management && g.management.state.paused);
       out.push(h("button", { type: "button", "data-action": "rules", onclick: () => editRules(g) }, "Rules…"));
       out.push(h("button", { type: "button", "data-action": paused ? "resume" : "pause", onclick: () => act(`${paused ? "Resume" : "Pause"} the bot on ${g.group_id}?`, [], `/groups/${g.group_id}/${paused ? "resume" : "pause"}`, { reason: "from the UI" }) }, paused ? "Resume bot" : "Pause bot"));
     }
@@ -77,7 +77,7 @@ export function trackerPage(root, { feed, can }) {
 
   // The group's own management rules as JSON (empty: back to the bot's defaults); PUT /groups/{id}/rules.
   async function editRules(g) {
-    const own = g.management.state.rules;
+    const own = g.management ? g.management.state.rules : null;
     const text = h("textarea", { id: "rules-json", rows: "10", cols: "48", spellcheck: "false" }, own ? JSON.stringify(own, null, 2) : "");
     const ok = await confirmDialog(`Management rules of ${g.group_id}`, h("label", { for: "rules-json" }, "Rules (JSON, as docs/management.md; empty for the defaults)"), text);
     if (!ok) return;
@@ -92,7 +92,7 @@ export function trackerPage(root, { feed, can }) {
 
   function botCell(g, asOf) {
     const m = g.management;
-    if (!m) return "—";
+    if (!m) return g.status === "open" ? h("small", { class: "hint", "data-field": "next" }, "not managed yet (the bot takes it on at its next check)") : "—";
     const s = m.state;
     const bits = [s.paused ? "paused" : "managing"];
     if (s.fired_levels.length) bits.push(`tranches ${s.fired_levels.join(",")}`);
