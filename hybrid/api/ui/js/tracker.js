@@ -92,7 +92,7 @@ export function trackerPage(root, { feed, can }) {
 
   function botCell(g, asOf) {
     const m = g.management;
-    if (!m) return g.status === "open" ? h("small", { class: "hint", "data-field": "next" }, "not managed yet (the bot takes it on at its next check)") : "—";
+    if (!m) return g.status === "open" ? h("small", { class: "hint", "data-field": "next" }, "not managed yet") : "—";
     const s = m.state;
     const bits = [s.paused ? "paused" : "managing"];
     if (s.fired_levels.length) bits.push(`tranches ${s.fired_levels.join(",")}`);
@@ -148,7 +148,7 @@ export function trackerPage(root, { feed, can }) {
     const greeks = g.greeks || {};
     const p = pnlPct(g);
     return h("tr", { "data-group": g.group_id, class: `source-${g.source} status-${g.status}`, style: `--strategy-hue: ${hue(g.structure)}` },
-      h("td", {}, h("code", {}, g.group_id)),
+      h("td", {}, h("code", { title: g.group_id }, g.group_id.length > 14 ? `${g.group_id.slice(0, 13)}…` : g.group_id)),
       h("td", {}, h("span", { class: "chip" }, g.structure)),
       h("td", {}, h("span", { class: `source source-${g.source}` }, g.source)),
       h("td", {}, g.status, g.balanced ? "" : " (unbalanced)"),
