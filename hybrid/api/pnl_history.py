@@ -117,7 +117,7 @@ class PnLHistory:
 
     def points(self, series: str, limit: int, since: dt.datetime | None = None) -> list[HistoryPoint]:
         """The newest ``limit`` points of ``series`` (after ``since`` when given), oldest first."""
-        after = -1 if since is None else int(since.timestamp() * 1e9)
+        after = _after_ns(since)
         rows = self._db.query(
             "SELECT ts_ns, pnl, group_id FROM pnl_history WHERE series = ? AND ts_ns > ?"
             " ORDER BY point_id DESC LIMIT ?",
@@ -127,7 +127,7 @@ class PnLHistory:
 
     def lineages(self, limit: int, since: dt.datetime | None = None) -> dict[str, list[HistoryPoint]]:
         """The newest ``limit`` points of every lineage series (after ``since`` when given), oldest first."""
-        after = -1 if since is None else int(since.timestamp() * 1e9)
+        after = _after_ns(since)
         rows = self._db.query(
             "SELECT series, ts_ns, pnl, group_id FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY series"
             " ORDER BY point_id DESC) AS newest FROM pnl_history WHERE series != ? AND ts_ns > ?)"
@@ -145,6 +145,13 @@ class PnLHistory:
             "SELECT series FROM pnl_history WHERE group_id = ? ORDER BY point_id DESC LIMIT 1", (group_id,)
         )
         return rows[0]["series"] if rows else None
+
+
+def _after_ns(since: dt.datetime | None) -> int:
+    """``since`` in UTC nanoseconds, clamped to SQLite's integers (a year-9999 ``since`` finds nothing)."""
+    if since is None:
+        return -1
+    return max(-(2**63), min(2**63 - 1, int(since.timestamp() * 1e9)))
 
 
 def _point(row: sqlite3.Row) -> HistoryPoint:

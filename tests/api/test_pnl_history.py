@@ -125,3 +125,12 @@ def test_bad_settings_are_refused(history: PnLHistory) -> None:
         HistoryRecorder(history, Feed().read, lambda ts, samples: None, interval=0)
     with pytest.raises(ValueError, match="max_points"):
         PnLHistory(Database(":memory:"), max_points=0)
+
+
+def test_a_since_far_in_the_future_or_past_is_an_empty_or_whole_answer(history: PnLHistory, db: Database) -> None:
+    feed = Feed()
+    recorder(history, feed).sample()
+    written(db)
+    far = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+    assert history.points(PORTFOLIO, limit=5, since=far) == [] and history.lineages(limit=5, since=far) == {}
+    assert len(history.points(PORTFOLIO, limit=5, since=dt.datetime(1, 1, 2, tzinfo=dt.UTC))) == 1

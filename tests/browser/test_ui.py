@@ -105,6 +105,16 @@ def test_admin_pauses_resumes_and_sets_rules_of_the_bot_then_closes_all(ui: UI) 
     expect(page.locator("tr[data-group].status-open")).to_have_count(0, timeout=LIVE)
 
 
+def strike_line(ui: UI, leg: int) -> dict:
+    """Where Plotly draws the builder's strike line of option leg ``leg`` (page coordinates, mid-height)."""
+    return ui.page.evaluate(
+        """(leg) => { const gd = document.querySelector('[data-testid=builder-chart]'); const L = gd._fullLayout;
+                   const box = gd.getBoundingClientRect(); const k = Number(gd.dataset.strikes.split(',')[leg]);
+                   return {x: box.left + L._size.l + L.xaxis.l2p(k), y: box.top + L._size.t + L._size.h / 2}; }""",
+        leg,
+    )
+
+
 def test_builder_drag_a_strike_then_save_and_load_after_a_reload(ui: UI) -> None:
     ui.login(TRADER)
     ui.go("builder")
@@ -118,12 +128,8 @@ def test_builder_drag_a_strike_then_save_and_load_after_a_reload(ui: UI) -> None
     expect(page.get_by_test_id("recognised")).to_contain_text("Spread")
     table_before = page.get_by_test_id("pnl-table").inner_text()
     strikes_before = chart.get_attribute("data-strikes")
-    # drag the first (lower) strike line 60 px to the left, away from the other leg's strike, where Plotly draws it
-    at = page.evaluate(
-        """() => { const gd = document.querySelector('[data-testid=builder-chart]'); const L = gd._fullLayout;
-                   const box = gd.getBoundingClientRect(); const k = Number(gd.dataset.strikes.split(',')[0]);
-                   return {x: box.left + L._size.l + L.xaxis.l2p(k), y: box.top + L._size.t + L._size.h / 2}; }"""
-    )
+    # drag the first (lower) strike line 60 px to the left, away from the other leg's strike
+    at = strike_line(ui, 0)
     page.mouse.move(at["x"], at["y"])
     page.mouse.down()
     page.mouse.move(at["x"] - 60, at["y"], steps=8)
@@ -142,6 +148,40 @@ def test_builder_drag_a_strike_then_save_and_load_after_a_reload(ui: UI) -> None
     page.locator("[data-template='dragged spread'] [data-action=load]").click()
     expect(chart).to_have_attribute("data-strikes", strikes or "")
     expect(page.get_by_test_id("builder-legs").locator("tr")).to_have_count(2)
+
+    # shift-drag the second strike to the left: every strike moves
+    at = strike_line(ui, 1)
+    page.keyboard.down("Shift")
+    page.mouse.move(at["x"], at["y"])
+    page.mouse.down()
+    page.mouse.move(at["x"] - 60, at["y"], steps=8)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    expect(chart).not_to_have_attribute("data-strikes", strikes or "")
+    moved = (chart.get_attribute("data-strikes") or "").split(",")
+    assert all(new != old for new, old in zip(moved, (strikes or "").split(","), strict=True)), (strikes, moved)
+
+    # a put and a stock leg added, then removed again
+    page.locator("[data-action=add-put]").click()
+    page.locator("[data-action=add-stock]").click()
+    expect(page.get_by_test_id("builder-legs").locator("tr")).to_have_count(4)
+    page.locator("[data-leg='3'] [data-action=remove-leg]").click()
+    page.locator("[data-leg='2'] [data-action=remove-leg]").click()
+    expect(page.get_by_test_id("builder-legs").locator("tr")).to_have_count(2)
+    expect(page.get_by_test_id("recognised")).to_contain_text("Spread")
+
+    # submitted through the two-part algorithm, with its status live
+    page.get_by_test_id("builder-submit").scroll_into_view_if_needed()
+    page.locator("#page-builder select[name=execution]").select_option("two_part")
+    page.locator("#page-builder input[name=units]").fill("2")  # a part of each unit
+    page.locator("#page-builder input[name=first_fraction]").fill("0.5")
+    page.get_by_test_id("builder-submit").click()
+    confirm(ui)
+    expect(page.get_by_test_id("builder-submitted-status")).to_have_text(re.compile(r"\w"), timeout=LIVE)
+
+    page.locator("[data-template='dragged spread'] [data-action=delete]").click()
+    confirm(ui)
+    expect(page.locator("[data-template='dragged spread']")).to_have_count(0)
 
 
 def test_recurring_template_invalid_field_then_valid_and_a_backtest_report(ui: UI) -> None:

@@ -243,7 +243,7 @@ export function builderPage(root, { feed, can }) {
     if (!ok) return;
     try {
       const queued = await post("/orders", order, { "Idempotency-Key": idempotencyKey() });
-      const line = h("span", {}, queued.status);
+      const line = h("span", { "data-testid": "builder-submitted-status" }, queued.status);
       status.replaceChildren(h("p", {}, "Order ", h("code", {}, queued.order_id), ": ", line));
       state.stops.push(followOrder(feed, queued.order_id, (st) => { line.textContent = st; }));
     } catch (error) {
