@@ -184,6 +184,10 @@ export function trackerPage(root, { feed, can }) {
       h("td", {}, can("trader") && !FINAL.has(o.status) && o.status !== "cancel_requested"
         ? h("button", { type: "button", "data-action": "cancel", onclick: () => act(`Cancel order ${o.order_id.slice(0, 12)}?`, [], `/orders/${o.order_id}/cancel`, {}) }, "Cancel") : ""))));
     groups.dataset.seq = String((Number(groups.dataset.seq) || 0) + 1);
+    if (historyDirty) {
+      historyDirty = false;
+      setTimeout(drawHistory, 0);
+    }
     for (const g of snapshot.groups) structures.set(g.management && g.management.lineage ? g.management.lineage.root_id : g.group_id, g.structure);
   }
 
@@ -198,7 +202,7 @@ export function trackerPage(root, { feed, can }) {
 
   function drawHistory() {
     const traces = [...historyBy].map(([key, s]) => ({
-      x: s.x, y: s.y, mode: "lines+markers", marker: { size: 4 },
+      x: s.x, y: s.y, mode: s.x.length > 1 ? "lines" : "markers", // a lone point needs a marker to show
       name: key === "portfolio" ? "portfolio" : `${structures.get(key) || "group"} ${key.slice(0, 10)}`,
       line: key === "portfolio" ? { width: 3, color: "#111827" } : { width: 1 },
     }));
@@ -207,10 +211,13 @@ export function trackerPage(root, { feed, can }) {
     plot(chart, traces, { xaxis: { title: { text: "engine time" } } });
   }
 
+  // New points are drawn right after the next snapshot's table (the live view), which leaves the chart
+  // the second until the snapshot after it.
+  let historyDirty = false;
   function onHistory(point) {
     push("portfolio", point.ts, point.portfolio);
     for (const l of point.lineages) push(l.root_id, point.ts, l.pnl);
-    setTimeout(drawHistory, 0); // after the table, which is the live view
+    historyDirty = true;
   }
 
   function addAction(a) {
