@@ -71,40 +71,6 @@ def test_iron_condor_preview_submit_track_then_close_part_and_the_rest(ui: UI) -
     expect(page.locator("tr[data-group].status-open")).to_have_count(0)
 
 
-def submit_iron_condor(ui: UI) -> None:
-    page = ui.page
-    page.locator("[data-strategy=iron_condor]").click()
-    expect(page.get_by_test_id("max-loss")).to_contain_text("$")
-    page.get_by_test_id("submit").click()
-    confirm(ui)
-    expect(page.get_by_test_id("submitted-status")).to_have_text(re.compile(r"^filled"), timeout=LIVE)
-
-
-def test_admin_pauses_resumes_and_sets_rules_of_the_bot_then_closes_all(ui: UI) -> None:
-    ui.login(ADMIN)
-    submit_iron_condor(ui)
-    ui.go("positions")
-    page = ui.page
-    row = page.locator("tr[data-group].status-open").first
-    row.locator("[data-action=pause]").click()  # registers the group with the bot if it has not yet
-    confirm(ui)
-    expect(row.locator("[data-field=next]")).to_contain_text("paused", timeout=LIVE)
-    row.locator("[data-action=resume]").click()
-    confirm(ui)
-    nxt = row.locator("[data-field=next]")
-    expect(nxt).to_contain_text("take 100% of the units at +100000%", timeout=LIVE)  # the bot's rules (conftest)
-    expect(nxt).to_contain_text("roll below 1 DTE")
-    row.locator("[data-action=rules]").click()
-    page.locator("#rules-json").fill('{"stop_loss_pct": -150, "profit_tranches": [{"at_pct": 90000, "fraction": 1}]}')
-    confirm(ui)
-    expect(nxt).to_contain_text("at +90000%", timeout=LIVE)
-    expect(nxt).to_contain_text("stop at -150%")
-    expect(page.get_by_test_id("actions")).to_contain_text("set_rules", timeout=LIVE)
-    page.get_by_test_id("close-all").click()
-    confirm(ui)
-    expect(page.locator("tr[data-group].status-open")).to_have_count(0, timeout=LIVE)
-
-
 def strike_line(ui: UI, leg: int) -> dict:
     """Where Plotly draws the builder's strike line of option leg ``leg`` (page coordinates, mid-height)."""
     return ui.page.evaluate(
@@ -200,6 +166,10 @@ def test_recurring_template_invalid_field_then_valid_and_a_backtest_report(ui: U
     expect(page.get_by_test_id("recurring-message")).to_contain_text("Saved template")
     expect(at_error).to_be_empty()
     expect(page.get_by_test_id("recurring-list").locator("tr[data-template]")).to_have_count(1)
+    expect(page.get_by_test_id("recurring-list")).to_contain_text("Mon")  # next runs, in New York time
+    page.get_by_label("enable weekly condor").uncheck()
+    expect(page.get_by_test_id("recurring-message")).to_contain_text("disabled")
+    expect(page.get_by_label("enable weekly condor")).not_to_be_checked()
     ui.shoot("recurring")
 
     ui.go("reports")
@@ -209,6 +179,8 @@ def test_recurring_template_invalid_field_then_valid_and_a_backtest_report(ui: U
     expect(page.get_by_test_id("report-name")).to_have_text(REPORT)
     expect(page.get_by_test_id("report-groups").locator("tbody tr")).to_have_count(2)
     expect(page.get_by_test_id("equity-chart").locator(".main-svg").first).to_be_visible()
+    expect(page.get_by_test_id("report-fill-rates")).to_contain_text("0.75")
+    expect(page.get_by_test_id("report-actions")).to_contain_text("take_profit")
     ui.shoot("reports")
 
     ui.go("health")

@@ -53,5 +53,5 @@ async function showReport(body, name) {
 function rowsTable(t, testid, columns) {
   if (!t.rows.length) return h("p", { "data-testid": testid }, "none");
   const cols = columns || Object.keys(t.rows[0]);
-  return h("div", {}, table(cols, t.rows.map((row) => cols.map((c) => row[c] ?? ""))), t.truncated ? h("p", { class: "hint" }, "(more rows in the file)") : null);
+  return h("div", { "data-testid": testid }, table(cols, t.rows.map((row) => cols.map((c) => row[c] ?? ""))), t.truncated ? h("p", { class: "hint" }, "(more rows in the file)") : null);
 }
