@@ -26,6 +26,7 @@ SECTIONS = (
     "live_book",
     "live_api",
     "ui",
+    "risk",
 )
 RESULTS = Path(__file__).with_name("results.json")
 

@@ -53,7 +53,6 @@ from hybrid.nautilus_compat.instant_end import InstantEnd
 from hybrid.options.analytics import analyze
 from hybrid.options.catalogue import get_strategy
 from hybrid.options.chain import ChainError
-from hybrid.options.instruments import OPTION_MULTIPLIER
 from hybrid.options.iv_data import IV_DATA_CLIENT, IV_HISTORY_CLIENT, AtmImpliedVol
 from hybrid.options.ivrank import TRADING_DAYS, iv_rank
 from hybrid.options.legs import Leg
@@ -62,14 +61,11 @@ from hybrid.risk import (
     BookState,
     CircuitBreaker,
     CircuitBreakerConfig,
-    EntryRisk,
-    MarginRates,
     ResetBreaker,
     RiskLimitsConfig,
     SetTradingState,
     breaker_endpoint,
     check_entry,
-    entry_requirement,
     request_trading_state,
 )
 from hybrid.tracking import PositionGroup
@@ -345,23 +341,7 @@ class IVRankStrategy(Strategy):
 
     def gate(self, proposal: EntryProposal) -> str | None:
         """Risk limits and buying power for any group this strategy opens (its own or an actor's)."""
-        units = proposal.units
-        analysis = proposal.analysis
-        max_loss = None if proposal.max_loss_per_unit is None else proposal.max_loss_per_unit * units
-        entry = EntryRisk(
-            delta=analysis.greeks.delta * units,
-            vega=analysis.greeks.vega * units,
-            max_loss=max_loss,
-            requirement=entry_requirement(
-                proposal.legs,
-                units,
-                proposal.spot,
-                analysis.net_premium,
-                MarginRates(),
-                OPTION_MULTIPLIER,
-            ),
-        )
-        return check_entry(self.limits, self.book_state(), entry)
+        return check_entry(self.limits, self.book_state(), proposal.risk())
 
     def book_state(self) -> BookState:
         """The book the gate judges an entry against. Groups closing for a roll are not counted among the

@@ -53,6 +53,7 @@ TAGS = [
     {"name": "actions", "description": "The bot action log."},
     {"name": "fill_stats", "description": "Fill-rate statistics of the two-part algorithm."},
     {"name": "health", "description": "Engine clock, trading state and queue backlog."},
+    {"name": "risk", "description": "Pre-trade limits and usage, circuit breakers and their reset, stress grid."},
     {"name": "leg_templates", "description": "Saved custom leg sets of the UI's leg builder."},
     {"name": "reports", "description": "Backtest report folders, read from their files."},
     {"name": "rpc", "description": "JSON-RPC 2.0 over the same operations."},

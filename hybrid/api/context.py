@@ -31,9 +31,10 @@ class ApiContext:
     """The engine view, the persistent queue and stores (one SQLite database), and the WebSocket hub.
 
     ``fill_stats`` reads the two-part algorithm's fill-rate statistics (None: the route answers 404);
-    ``reports`` is the folder of backtest reports the UI lists; ``history`` the P&L history the app records
-    every ``history_interval`` seconds and after fills (:mod:`hybrid.api.pnl_history`); ``bot_rules`` the bot
-    manager's default rules (None: no bot runs in this process), a managed group's rules unless it has its own.
+    ``reports`` is the folder of backtest reports the UI lists; ``mode`` the node's (``paper`` or ``ib``; None
+    outside a live node); ``history`` the P&L history the app records every ``history_interval`` seconds and
+    after fills (:mod:`hybrid.api.pnl_history`); ``bot_rules`` the bot manager's default rules (None: no bot
+    runs in this process), a managed group's rules unless it has its own.
     """
 
     view: EngineView
@@ -48,6 +49,7 @@ class ApiContext:
     reports: Path = field(default_factory=reports_dir_from_env)
     history_interval: float = DEFAULT_INTERVAL
     bot_rules: ManagementRules | None = None
+    mode: str | None = None
 
     @classmethod
     def open(cls, view: EngineView, db: Database, *, hub: Hub | None = None) -> ApiContext:

@@ -21,10 +21,11 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
+import numpy as np
 from nautilus_trader.cache.base import CacheFacade
 from nautilus_trader.common.component import Clock, MessageBus
 from nautilus_trader.model.events import OrderFilled, PositionEvent
@@ -34,8 +35,10 @@ from nautilus_trader.model.position import Position as NautilusPosition
 from nautilus_trader.portfolio.base import PortfolioFacade
 from nautilus_trader.risk.engine import RiskEngine
 from nautilus_trader.system.kernel import NautilusKernel
+from nautilus_trader.trading.strategy import Strategy
 
 from hybrid.api.schemas import (
+    Breaker,
     EngineHealth,
     Greeks,
     Group,
@@ -44,16 +47,28 @@ from hybrid.api.schemas import (
     Portfolio,
     Position,
     Quote,
+    RiskLimit,
+    RiskRefusal,
+    RiskState,
+    StressGrid,
+    StressGroup,
 )
 from hybrid.api.ws import HubEvent
+from hybrid.calendar.exchange_time import ns_new_york
 from hybrid.options.chain import OptionChain, Right, contract_expiry, contract_right
 from hybrid.options.legs import Leg
+from hybrid.options.pricing import years_to_expiry
+from hybrid.risk import CircuitBreaker, ResetBreaker, breaker_endpoint
+from hybrid.risk.account import account_risk
+from hybrid.risk.limits import Refusal
 from hybrid.tracking import PositionGroup
 from hybrid.tracking.book import group_book
+from hybrid.trading import OpenGroup, propose
 from hybrid.trading.market import untradeable
 from hybrid.valuation import greeks as valuation
 from hybrid.valuation.greeks import ContractValue, held_greeks, portfolio_greeks, value_contracts, value_held
-from hybrid.valuation.marks import quote_sides
+from hybrid.valuation.marks import cache_mark, quote_sides
+from hybrid.valuation.stress import StressLegs, stress_grid
 
 
 class EngineView(Protocol):
@@ -110,6 +125,23 @@ class EngineView(Protocol):
 
     def health(self) -> EngineHealth: ...
 
+    def pre_trade(self, command: OpenGroup) -> Refusal | None:
+        """The account gate's refusal of opening ``command`` now (recorded as the desk's would be), or None
+        when it is within every limit, cannot be priced yet (the desk then decides) or the run has no gate."""
+        ...
+
+    def risk(self) -> RiskState:
+        """Every limit with its usage, the trading state and the breakers."""
+        ...
+
+    def reset_breakers(self, by: str) -> list[str]:
+        """Reset every tripped breaker through its endpoint; the ids of the strategies reset."""
+        ...
+
+    def stress(self, moves: Sequence[float], vol_shifts: Sequence[float], at: dt.date | None) -> StressGrid:
+        """The open groups' P&L under each move and vol shift, now or at ``at``'s close."""
+        ...
+
 
 def _utc(ns: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC)
@@ -143,7 +175,8 @@ class CacheEngineView:
 
     ``msgbus`` is the kernel's: the groups are its group book's (:func:`hybrid.tracking.book.group_book`),
     kept from the order events, so a request costs what changed, not every order of the session.
-    ``risk_engine`` (optional) gives the trading state shown by the health route.
+    ``risk_engine`` (optional) gives the trading state shown by the health route; ``strategies`` lists the
+    running strategies, whose circuit breakers (a ``breaker`` attribute) the risk route shows and resets.
     """
 
     def __init__(
@@ -154,9 +187,12 @@ class CacheEngineView:
         msgbus: MessageBus,
         *,
         risk_engine: RiskEngine | None = None,
+        strategies: Callable[[], Sequence[Strategy]] = tuple,
         rate: float = 0.0,
         dividend: float = 0.0,
     ) -> None:
+        self._msgbus = msgbus
+        self._strategies = strategies
         self._cache = cache
         self._clock = clock
         self._portfolio = portfolio
@@ -176,6 +212,7 @@ class CacheEngineView:
             kernel.portfolio,
             kernel.msgbus,
             risk_engine=kernel.risk_engine,
+            strategies=kernel.trader.strategies,
             rate=rate,
             dividend=dividend,
         )
@@ -393,6 +430,124 @@ class CacheEngineView:
             underlyings=self.underlyings(),
             open_positions=self._cache.positions_open_count(),
         )
+
+    # -- risk ------------------------------------------------------------------------------------
+
+    def pre_trade(self, command: OpenGroup) -> Refusal | None:
+        gate = account_risk(self._msgbus)
+        if gate is None:
+            return None
+        now = self._clock.timestamp_ns()
+        proposed = propose(self._cache, command, "pre-trade", gate.venue, now, self.rate, self.dividend)
+        if isinstance(proposed, str):
+            return None
+        proposal, _ = proposed
+        return gate.check(command.source, command.structure, command.units, proposal.risk())
+
+    def _breakers(self) -> list[tuple[str, CircuitBreaker]]:
+        found = ((str(s.id), getattr(s, "breaker", None)) for s in self._strategies())
+        return [(strategy_id, b) for strategy_id, b in found if isinstance(b, CircuitBreaker)]
+
+    def risk(self) -> RiskState:
+        gate = account_risk(self._msgbus)
+        state = self._risk_engine.trading_state if self._risk_engine is not None else None
+        breakers = [
+            Breaker(
+                strategy_id=strategy_id,
+                tripped=breaker.tripped,
+                reason=breaker.tripped_reason,
+                tripped_at=_utc(breaker.trips[-1][0]) if breaker.tripped and breaker.trips else None,
+                state=breaker.config.state,
+                reset=breaker.config.reset,
+                trips=len(breaker.trips),
+            )
+            for strategy_id, breaker in self._breakers()
+        ]
+        refusals = [] if gate is None else gate.refusals[-RISK_REFUSALS_SHOWN:]
+        return RiskState(
+            trading_state=state.name if state is not None else None,
+            gate=gate is not None,
+            limits=[] if gate is None else [RiskLimit(**asdict(row)) for row in gate.usage()],
+            breakers=breakers,
+            refusals=[
+                RiskRefusal(**{k: v for k, v in asdict(r).items() if k != "ts_ns"}, at=_utc(r.ts_ns)) for r in refusals
+            ],
+        )
+
+    def reset_breakers(self, by: str) -> list[str]:
+        reset = []
+        for strategy_id, breaker in self._breakers():
+            endpoint = breaker_endpoint(strategy_id)
+            if breaker.tripped and endpoint in self._msgbus.endpoints():
+                self._msgbus.send(endpoint, ResetBreaker(requested_by=by))
+                reset.append(strategy_id)
+        return reset
+
+    def stress(self, moves: Sequence[float], vol_shifts: Sequence[float], at: dt.date | None) -> StressGrid:
+        now_ns = self._clock.timestamp_ns()
+        groups = self._book.open_groups()
+        held = [(group, state) for group in groups for state in group.legs if state.quantity != 0]
+        values = self._values(state.instrument_id for _, state in held)
+        rows: dict[str, list[tuple]] = {}
+        unpriced: set[str] = set()
+        for group, state in held:
+            row = _stress_row(self._cache, state.instrument_id, float(state.quantity), values, now_ns)
+            if row is None:
+                unpriced.add(group.group_id)
+            else:
+                rows.setdefault(group.group_id, []).append(row)
+        priced = [group for group in groups if group.group_id not in unpriced and group.group_id in rows]
+        table = [(index, *row) for index, group in enumerate(priced) for row in rows[group.group_id]]
+        move_array, shift_array = np.asarray(moves, dtype=float), np.asarray(vol_shifts, dtype=float)
+        horizon = 0.0 if at is None else max(years_to_expiry(at, ns_new_york(now_ns)), 0.0)
+        if table:
+            columns = list(zip(*table))
+            legs = StressLegs(*(np.asarray(column) for column in columns))
+            grid = stress_grid(legs, len(priced), move_array, shift_array, horizon, self.rate, self.dividend)
+        else:
+            grid = np.zeros((0, move_array.size, shift_array.size))
+        return StressGrid(
+            as_of=self.now(),
+            at=at,
+            moves=list(moves),
+            vol_shifts=list(vol_shifts),
+            book=np.round(grid.sum(axis=0), 2).tolist(),
+            groups=[
+                StressGroup(group_id=g.group_id, source=g.source, structure=g.structure, pnl=np.round(p, 2).tolist())
+                for g, p in zip(priced, grid)
+            ],
+            unpriced=sorted(unpriced),
+        )
+
+
+RISK_REFUSALS_SHOWN = 50  # the latest refusals the risk route lists
+
+
+def _stress_row(
+    cache: CacheFacade,
+    instrument_id: InstrumentId,
+    quantity: float,
+    values: Mapping[InstrumentId, ContractValue],
+    now_ns: int,
+) -> tuple | None:
+    """One held leg as a row of :class:`hybrid.valuation.stress.StressLegs` (after its group index), None when
+    it has no mark or no underlying price."""
+    instrument = cache.instrument(instrument_id)
+    mark = cache_mark(cache, instrument_id)
+    if isinstance(instrument, Equity):
+        if mark is None:
+            return None
+        return (False, False, 0.0, 0.0, 0.0, quantity, mark, mark)
+    if not isinstance(instrument, OptionContract) or mark is None:
+        return None
+    spot = cache_mark(cache, valuation.underlying_id(instrument))
+    value = values.get(instrument_id)
+    if spot is None or value is None:
+        return None
+    years = max(years_to_expiry(contract_expiry(instrument), ns_new_york(now_ns)), 0.0)
+    weight = quantity * float(instrument.multiplier)
+    is_call = contract_right(instrument) == "call"
+    return (True, is_call, float(instrument.strike_price), years, value.iv or 0.0, weight, mark, spot)
 
 
 def _api_greeks(greeks: valuation.Greeks | None) -> Greeks | None:

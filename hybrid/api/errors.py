@@ -1,7 +1,7 @@
 """The API's errors, one set for REST and JSON-RPC: each carries its HTTP status and its JSON-RPC code.
 
 REST bodies: ``{"detail": {"error": <word>, "message": <one line>}}`` (the shape of the auth and rate
-limit errors), and for 422 the list FastAPI itself gives, ``{"detail": [{"type", "loc", "msg",
+limit errors; a risk refusal, ``risk_limit``, adds ``scope``, ``limit``, ``value``, ``usage`` and ``after``), and for 422 the list FastAPI itself gives, ``{"detail": [{"type", "loc", "msg",
 "input"}, ...]}``, so every field error looks the same whichever layer found it. ``input`` echoes at
 most a bounded slice of what was sent (:func:`bounded_input`: :data:`MAX_ECHO` characters; a non-finite
 number as its name), so a 10 MB field costs a 10 MB request, never a 10 MB answer; the handler of
@@ -57,6 +57,10 @@ class ApiError(Exception):
     def rpc_data(self) -> dict[str, Any] | None:
         return None
 
+    def details(self) -> dict[str, Any]:
+        """Fields the REST body adds beside ``error`` and ``message``."""
+        return {}
+
 
 class NotFound(ApiError):
     status = status.HTTP_404_NOT_FOUND
@@ -70,6 +74,22 @@ class Conflict(ApiError):
     status = status.HTTP_409_CONFLICT
     rpc_code = CONFLICT
     error = "conflict"
+
+
+class RiskRefused(Conflict):
+    """A pre-trade risk limit refuses the order: the body names the limit, its setting and the usage."""
+
+    error = "risk_limit"
+
+    def __init__(self, message: str, fields: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+    def details(self) -> dict[str, Any]:
+        return self.fields
+
+    def rpc_data(self) -> dict[str, Any]:
+        return self.fields
 
 
 class Unavailable(ApiError):
@@ -143,7 +163,7 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     if isinstance(exc, FieldErrors):
         return JSONResponse({"detail": exc.jsonable()}, status_code=exc.status)
-    body = {"detail": {"error": exc.error, "message": exc.message}}
+    body = {"detail": {"error": exc.error, "message": exc.message, **exc.details()}}
     return JSONResponse(body, status_code=exc.status, headers=exc.headers or None)
 
 

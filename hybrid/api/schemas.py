@@ -165,3 +165,74 @@ class EngineHealth(_Out):
     instruments: int
     underlyings: list[str]
     open_positions: int
+
+
+class RiskLimit(_Out):
+    """One pre-trade limit of the account gate: ``scope`` ``account`` (every source) or a source's own."""
+
+    scope: str = Field(description="account, or the source it adds to: autonomous, manual, recurring")
+    limit: str = Field(
+        description="max_open_groups, max_abs_delta, max_abs_vega, max_loss_per_group, buying_power_fraction"
+    )
+    value: float | None = Field(description="the setting; null: off")
+    usage: float = Field(
+        description="now: open groups (the scope's), portfolio delta (shares), vega ($/vol point), 0 for the loss "
+        "per group (judged per entry), the free balance for buying power"
+    )
+
+
+class Breaker(_Out):
+    """A strategy's circuit breaker."""
+
+    strategy_id: str
+    tripped: bool
+    reason: str | None = Field(description="why it tripped; null when not tripped")
+    tripped_at: dt.datetime | None = Field(description="when it last tripped (engine time, UTC)")
+    state: str = Field(description="the trading state a trip asks for")
+    reset: str = Field(description="next_day or operator")
+    trips: int = Field(description="trips in this run")
+
+
+class RiskRefusal(_Out):
+    """A pre-trade refusal: the order's source and structure, the limit broken, its setting and the usage."""
+
+    at: dt.datetime
+    source: str
+    structure: str
+    units: int
+    scope: str
+    limit: str
+    value: float
+    usage: float
+    after: float | None = Field(description="what the entry would have made the usage; null: unbounded")
+    reason: str
+
+
+class RiskState(_Out):
+    """Every limit with its usage, the trading state and the breakers; ``gate`` false when the run has no
+    account-wide gate (hybrid.risk.account.AccountRisk), so the limits list is empty."""
+
+    trading_state: str | None
+    gate: bool
+    limits: list[RiskLimit]
+    breakers: list[Breaker]
+    refusals: list[RiskRefusal] = Field(description="the latest pre-trade refusals, newest last")
+
+
+class StressGroup(_Out):
+    group_id: str
+    source: str
+    structure: str
+    pnl: list[list[float]] = Field(description="dollars, one row per move, one column per vol shift")
+
+
+class StressGrid(_Out):
+    """P&L of the book and each open group against their marks now, under each move and vol shift."""
+
+    as_of: dt.datetime = Field(description="the engine clock")
+    at: dt.date | None = Field(description="the horizon date; null: now")
+    moves: list[float] = Field(description="underlying moves, fractions of spot (-0.2 = -20%)")
+    vol_shifts: list[float] = Field(description="implied-vol shifts in vol points")
+    book: list[list[float]] = Field(description="the sum of the groups, as each group's pnl")
+    groups: list[StressGroup]
+    unpriced: list[str] = Field(description="open groups left out: a held leg has no mark or no underlying price")

@@ -11,6 +11,7 @@ equity.png, equity.html, equity.csv   equity marked to mid, sampled on simulated
 equity_daily.csv     the session closes of that curve and their returns (Sharpe, Sortino, drawdown)
 fill_rates.csv       the two-part algorithm's fill-rate table of this run (docs/execution.md)
 actions.csv          the bot manager's and recurring templates' action log of this run (docs/management.md)
+refusals.csv         every pre-trade refusal of the account risk gate, with the limit and its reason (hybrid.risk.account)
 summary.json         counts, statistics.json, commissions, range, seed, the position groups, the bot actions and the fill rates
 """
 
@@ -35,6 +36,7 @@ from hybrid.backtest.performance import daily_equity, daily_returns, equity_stat
 from hybrid.backtest.runner import BacktestRun, run_backtest
 from hybrid.execution.two_part_report import fill_rates
 from hybrid.management.action_feed import actions_frame, actions_summary, cached_actions
+from hybrid.risk.account import REFUSAL_COLUMNS, cached_refusals
 from hybrid.runconfig.settings import RunSettings
 from hybrid.tracking import GroupBook, synthetic_leg_fills
 from hybrid.tracking.book import group_book
@@ -110,6 +112,7 @@ def write_report(run: BacktestRun, out_dir: Path) -> Path:
     rates = fill_rates(trader.exec_algorithms())
     rates.to_csv(out_dir / "fill_rates.csv", index=False)
     actions_frame(cached_actions(cache)).to_csv(out_dir / "actions.csv", index=False)
+    pd.DataFrame(cached_refusals(cache), columns=REFUSAL_COLUMNS).to_csv(out_dir / "refusals.csv", index=False)
     _json(
         summary(run, len(leg_fills), groups, rows, stats) | {"fill_rates": json.loads(rates.to_json(orient="records"))},
         out_dir / "summary.json",
@@ -222,6 +225,7 @@ def summary(run: BacktestRun, leg_fill_count: int, groups: GroupBook, rows: list
         "out_of_ratio": [{"group_id": g.group_id, **gap.to_dict()} for g in groups for gap in g.out_of_ratio],
         "groups": rows,
         "actions": actions_summary(cached_actions(cache), groups),
+        "risk_refusals": cached_refusals(cache),
     }
 
 

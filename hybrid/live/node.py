@@ -14,8 +14,9 @@ report) are accepted and ignored. What differs by mode:
   ``state/hybrid.sqlite``, the API's (in a backtest unset means in memory: a live node would lose it);
 - ``ib``: the Interactive Brokers data and execution clients (:mod:`hybrid.live.ib`) for the underlyings
   the components name (their ``underlying`` config keys), a :class:`~hybrid.live.chain_quotes.ChainQuotes`
-  actor per underlying, and ``catalog`` registered as the data engine's catalog so strategies can read the
-  daily IV history from it.
+  actor per underlying, ``catalog`` registered as the data engine's catalog so strategies can read the
+  daily IV history from it, and the :class:`~hybrid.live.order_refs.OrderRefJournal` with the IB adapter's
+  workarounds (:func:`~hybrid.live.ib.apply_ib_fixes`).
 
 Every live engine has ``graceful_shutdown_on_exception=True`` (NautilusTrader's default ends the process
 with ``os._exit(1)`` and the log is lost), and the 1.231 fixes are applied as the node is built: timer
@@ -46,7 +47,8 @@ from nautilus_trader.live.node import TradingNode
 from nautilus_trader.persistence.config import DataCatalogConfig
 from nautilus_trader.trading.config import ImportableStrategyConfig
 
-from hybrid.live.ib import DATA_FACTORY, EXEC_FACTORY, IB_CLIENT, IbSettings, ib_clients
+from hybrid.live.ib import DATA_FACTORY, EXEC_FACTORY, IB_CLIENT, IbSettings, apply_ib_fixes, ib_clients
+from hybrid.live.order_refs import OrderRefJournal
 from hybrid.live.paper import PaperExecutionClient, SandboxLiveExecClientFactory
 from hybrid.live.replay import CatalogReplayClientFactory, CatalogReplayConfig, check_speed
 from hybrid.nautilus_compat.exec_engine import exec_clients
@@ -62,6 +64,7 @@ MODES = ("paper", "ib")
 TRADER_ID = "HYBRID-001"
 REPLAY_CLIENT = "REPLAY"
 DRAINER_PATH = "hybrid.live.drainer:QueueDrainer"
+ORDER_REFS_PATH = "hybrid.live.order_refs:OrderRefJournal"
 IB_CHAIN_DTE = (0, 90)  # option expiries the IB instrument provider loads, in days from today
 DEFAULT_RATE, DEFAULT_DIVIDEND = 0.045, 0.013  # the API's Greeks when the catalog does not say
 
@@ -163,7 +166,7 @@ def _paper(settings: LiveSettings) -> ModeParts:
 
 
 def _ib(settings: LiveSettings) -> ModeParts:
-    """The IB clients, the catalog for the IV history, and one chain-quotes actor per underlying."""
+    """The IB clients, the catalog for the IV history, one chain-quotes actor per underlying, the order-ref journal."""
     assert settings.ib is not None  # load_live_settings reads it for the ib mode
     data_clients, exec_clients = ib_clients(settings.ib, settings.underlyings, settings.venue, *IB_CHAIN_DTE)
     min_dte, max_dte = IB_CHAIN_DTE
@@ -175,7 +178,8 @@ def _ib(settings: LiveSettings) -> ModeParts:
         )
         for u in settings.underlyings
     ]
-    return data_clients, exec_clients, [DataCatalogConfig(path=str(settings.run.catalog))], quotes
+    journal = _actor(ORDER_REFS_PATH, {"database": str(default_db_path())}, component_id="OrderRefJournal")
+    return data_clients, exec_clients, [DataCatalogConfig(path=str(settings.run.catalog))], [*quotes, journal]
 
 
 def _drainer_defaults(spec: ComponentSpec, settings: LiveSettings) -> ComponentSpec:
@@ -221,5 +225,8 @@ def build_node(settings: LiveSettings, loop: asyncio.AbstractEventLoop) -> Tradi
     for client in exec_clients(kernel.exec_engine):
         if isinstance(client, PaperExecutionClient):
             client.bind_engine(kernel.exec_engine)
+    if settings.mode == "ib":
+        journal = next(a for a in node.trader.actors() if isinstance(a, OrderRefJournal))
+        apply_ib_fixes(kernel.exec_engine, journal.lookup)
     register_trading_state_endpoint(kernel.msgbus, kernel.risk_engine)
     return node

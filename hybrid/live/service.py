@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import signal
 import socket
 from collections.abc import Iterator
+from dataclasses import asdict
 from typing import Any
 
 import uvicorn
@@ -38,8 +40,10 @@ from hybrid.api.ws import Hub
 from hybrid.live.node import LiveSettings
 from hybrid.live.stores import share_queue
 from hybrid.management.action_feed import ACTIONS_TOPIC
+from hybrid.management.action_log import ActionLog, ActionRecord
 from hybrid.management.bot_manager import BotManager
 from hybrid.nautilus_compat.topics import ALL_ORDER_EVENTS, ALL_POSITION_EVENTS, SYSTEM_SHUTDOWN
+from hybrid.risk.account import REFUSALS_TOPIC, RefusalRecord
 from hybrid.runconfig.settings import ConfigError
 from hybrid.store.db import Database
 
@@ -79,6 +83,17 @@ def engine_events_to_hub(msgbus: MessageBus, hub: Hub) -> None:
     msgbus.subscribe(ACTIONS_TOPIC, lambda record: hub.publish(action_event(record)))
 
 
+def refusals_to_actions(msgbus: MessageBus, actions: ActionLog) -> None:
+    """Log every pre-trade refusal of the account gate as a ``risk_refused`` bot action (the actions feed)."""
+
+    def on_refusal(record: RefusalRecord) -> None:
+        details = {k: v for k, v in asdict(record).items() if k not in ("ts_ns", "reason")}
+        at = dt.datetime.fromtimestamp(record.ts_ns / 1e9, tz=dt.UTC)
+        actions.record(ActionRecord(at=at, action="risk_refused", reason=record.reason, details=details))
+
+    msgbus.subscribe(REFUSALS_TOPIC, on_refusal)
+
+
 def check_api_settings(host: str, insecure_local: bool) -> None:
     """Fail fast, before a node is built, on the API's token and rate-limit settings (a :class:`ConfigError`)."""
     try:
@@ -98,10 +113,12 @@ def api_context(node: TradingNode, settings: LiveSettings, db: Database) -> ApiC
     view = CacheEngineView.from_kernel(node.kernel, rate=settings.rate, dividend=settings.dividend)
     context = ApiContext.open(view, db)
     context.bot_rules = next((actor.rules for actor in node.trader.actors() if isinstance(actor, BotManager)), None)
+    context.mode = settings.mode
     if settings.has_drainer:
         context.queue.expect_recovery()  # until the drainer settled the previous run's orders
     share_queue(context.queue, db.path)
     engine_events_to_hub(node.kernel.msgbus, context.hub)
+    refusals_to_actions(node.kernel.msgbus, context.actions)
     return context
 
 

@@ -105,6 +105,12 @@ class LiveGroupBook:
         """The groups holding legs or units, in the order they were opened."""
         return [group for group in self.active_groups() if group.status == "open"]
 
+    def active_sources(self) -> list[str]:
+        """The source of each active group, without re-marking their P&L (what a risk gate counts)."""
+        for group_id in set(self._stale):
+            self._rebuild(group_id)
+        return [self._groups[g].source for g in self._active]
+
     def get(self, group_id: str) -> PositionGroup | None:
         """One group as :meth:`groups` would give it (None for an unknown id)."""
         if group_id not in self._tags:

@@ -17,6 +17,7 @@ from hybrid.trading.group_trader import (
     GroupTrader,
     GroupTradingConfig,
     parse_time,
+    propose,
 )
 from hybrid.trading.market import MarketSnapshot, market_snapshot, untradeable
 from hybrid.trading.order_working import ExecutionConfig, check_execution, limit_price
@@ -41,6 +42,7 @@ __all__ = [
     "limit_price",
     "market_snapshot",
     "parse_time",
+    "propose",
     "resolve_rules",
     "result_topic",
     "untradeable",

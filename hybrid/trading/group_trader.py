@@ -59,6 +59,7 @@ from decimal import Decimal
 from typing import Literal, assert_never, cast
 
 import msgspec
+from nautilus_trader.cache.base import CacheFacade
 from nautilus_trader.common.messages import TradingStateChanged
 from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.enums import OrderSide, TradingState, trading_state_to_str
@@ -90,9 +91,11 @@ from hybrid.nautilus_compat.spreads import LEG_FILL_MARKER
 from hybrid.nautilus_compat.topics import RISK_EVENTS
 from hybrid.options.analytics import AnalysisResult, analyze
 from hybrid.options.chain import BoundStrategy, ChainError, bind
-from hybrid.options.instruments import first_expiration_ns
+from hybrid.options.instruments import OPTION_MULTIPLIER, first_expiration_ns
 from hybrid.options.legs import Leg
 from hybrid.orders.execution_mode import ExecutionMode
+from hybrid.risk.account import account_risk
+from hybrid.risk.limits import EntryRisk, entry_risk
 from hybrid.tracking import GroupTags, PositionGroup, legged_units
 from hybrid.tracking.settlement import EXPIRY_TOPIC, ExpiryRecord, is_settlement
 from hybrid.tracking.tags import leg_ratio_tag
@@ -132,6 +135,39 @@ class EntryProposal:
     def max_loss_per_unit(self) -> float | None:
         """The most one unit can lose at the first expiry (a positive number), None when unbounded."""
         return None if self.analysis.max_loss is None else max(-self.analysis.max_loss, 0.0)
+
+    def risk(self) -> EntryRisk:
+        """What opening it adds to the account: Greeks, maximum loss and buying power (all units)."""
+        return entry_risk(self.legs, self.units, self.spot, self.analysis, OPTION_MULTIPLIER)
+
+
+def propose(
+    cache: CacheFacade,
+    command: OpenGroup,
+    group_id: str | Callable[[], str],
+    venue: Venue,
+    now_ns: int,
+    rate: float,
+    dividend: float,
+) -> tuple[EntryProposal, BoundStrategy] | str:
+    """The entry ``command`` would open now, its legs bound to the listed chain and priced at mid, or why it
+    cannot be opened (the one description the gates judge, the trader's and the API's alike). ``group_id``
+    may be a function making one, called only once the legs are bound."""
+    underlying_id = InstrumentId(Symbol(command.underlying), venue)
+    expiries = {leg.expiry for leg in command.legs if leg.expiry is not None}  # the option legs
+    market = market_snapshot(cache, underlying_id, now_ns, rate, dividend, expiries)
+    if market is None:
+        return f"no quoted market for {underlying_id} and its options"
+    try:
+        bound = bind(command.legs, market.chain, strategy_type=command.structure, ts_init=now_ns)
+        if bound.option_instrument is None:
+            return "a group needs at least one option leg"
+        tags = GroupTags(group_id if isinstance(group_id, str) else group_id(), command.source, command.structure)
+        priced = tuple(b.leg for b in bound.legs)
+        analysis = analyze(priced, market.spot, market.atm_iv() or _FALLBACK_VOL, rate, dividend, market.as_of)
+    except (ChainError, ValueError) as e:
+        return str(e)
+    return EntryProposal(tags, underlying_id, command.units, priced, market.spot, analysis, market), bound
 
 
 EntryGate = Callable[[EntryProposal], str | None]
@@ -342,29 +378,24 @@ class GroupTrader:
         if isinstance(execution, str):
             return refuse(execution)
         now = self.strategy.clock.timestamp_ns()
-        underlying_id = InstrumentId(Symbol(command.underlying), self.venue)
-        expiries = {leg.expiry for leg in command.legs if leg.expiry is not None}  # the option legs
-        market = market_snapshot(self.strategy.cache, underlying_id, now, self.rate, self.dividend, expiries)
-        if market is None:
-            return refuse(f"no quoted market for {underlying_id} and its options")
+        group_id = command.group_id or self._new_group_id  # a new id only once the entry is bound
+        proposed = propose(self.strategy.cache, command, group_id, self.venue, now, self.rate, self.dividend)
+        if isinstance(proposed, str):
+            return refuse(proposed)
+        proposal, bound = proposed
+        tags = proposal.tags
         try:
-            bound = bind(command.legs, market.chain, strategy_type=command.structure, ts_init=now)
-            if bound.option_instrument is None:
-                return refuse("a group needs at least one option leg")
-            tags = GroupTags(command.group_id or self._new_group_id(), command.source, command.structure)
-            priced = tuple(b.leg for b in bound.legs)
-            analysis = analyze(
-                priced, market.spot, market.atm_iv() or _FALLBACK_VOL, self.rate, self.dividend, market.as_of
-            )
-            state = self._new_state(tags, bound, underlying_id, priced, now, command.parent_group_id)
+            state = self._new_state(tags, bound, proposal.underlying_id, proposal.legs, now, command.parent_group_id)
         except (ChainError, ValueError) as e:
             return refuse(str(e))
         if tags.group_id in self.groups:
             return refuse(f"group {tags.group_id} already exists")
-        proposal = EntryProposal(tags, underlying_id, command.units, priced, market.spot, analysis, market)
         reason = self.gate(proposal) if self.gate is not None else None
+        if reason is None:
+            reason = self._account_gate(proposal, command.parent_group_id is not None)
         if reason is not None:
             return refuse(f"{tags.structure} x{command.units}: {reason}")
+        analysis = proposal.analysis
         self.groups[tags.group_id] = state
         self._watch(state)
         side = OrderSide.BUY if bound.option_quantity > 0 else OrderSide.SELL
@@ -376,6 +407,15 @@ class GroupTrader:
         )
         self._work(state)
         return GroupCommandResult(command.command_id, True, tags.group_id)
+
+    def _account_gate(self, proposal: EntryProposal, replaces: bool) -> str | None:
+        """The account-wide pre-trade gate (:mod:`hybrid.risk.account`), when the run has one."""
+        gate = account_risk(self.strategy.msgbus)
+        if gate is None:
+            return None
+        tags = proposal.tags
+        refusal = gate.check(tags.source, tags.structure, proposal.units, proposal.risk(), replaces, tags.group_id)
+        return None if refusal is None else refusal.message
 
     def close_group(self, command: CloseGroup) -> GroupCommandResult:
         """Close all (``units=None``) or some units with an order in the opposite direction."""

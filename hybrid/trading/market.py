@@ -24,7 +24,7 @@ from hybrid.calendar.exchange_time import ns_new_york, ns_new_york_date
 from hybrid.options.chain import ChainError, Mark, OptionChain, contract_expiry
 from hybrid.options.ivrank import constant_maturity_atm_iv
 from hybrid.options.pricing import chain_iv_greeks, years_to_expiry
-from hybrid.valuation.marks import cache_mark, no_mark_reason, quote_sides
+from hybrid.valuation.marks import LegQuote, cache_mark, no_mark_reason, quote_sides
 
 
 @dataclass(frozen=True)
@@ -66,13 +66,23 @@ class MarketSnapshot:
         return constant_maturity_atm_iv(years, ivs, target_days / 365, extrapolate=True)
 
 
-def untradeable(cache: CacheFacade, contract: OptionContract, now_ns: int) -> str | None:
-    """Why the engine does not trade ``contract`` at ``now_ns``, or None when it does.
+def tradeable_quote(cache: CacheFacade, contract: OptionContract, now_ns: int) -> LegQuote | None:
+    """``contract``'s market when the engine trades it at ``now_ns``, else None (:func:`untradeable` says why).
 
     The one definition of a tradeable contract, for the engine's chain (:func:`market_snapshot`) and the
     API's chain, preview and order validation alike: active (listed and not expired) and quoted on both
     sides by the mark rule (:func:`hybrid.valuation.marks.mark`).
     """
+    if not contract.activation_ns <= now_ns < contract.expiration_ns:
+        return None
+    sides = quote_sides(cache.quote_tick(contract.id))
+    return sides if sides.mid is not None else None
+
+
+def untradeable(cache: CacheFacade, contract: OptionContract, now_ns: int) -> str | None:
+    """Why the engine does not trade ``contract`` at ``now_ns`` (:func:`tradeable_quote`), or None when it does."""
+    if tradeable_quote(cache, contract, now_ns) is not None:
+        return None
     if now_ns < contract.activation_ns:
         return f"{contract.id} is not listed until {ns_new_york_date(contract.activation_ns)}"
     if now_ns >= contract.expiration_ns:
@@ -81,17 +91,23 @@ def untradeable(cache: CacheFacade, contract: OptionContract, now_ns: int) -> st
     if tick is None:
         return f"{contract.id} has no quote yet"
     sides = quote_sides(tick)
-    reason = no_mark_reason(sides.bid, sides.ask)
-    return None if reason is None else f"{contract.id} has no two-sided quote now: {reason}"
+    return f"{contract.id} has no two-sided quote now: {no_mark_reason(sides.bid, sides.ask)}"
+
+
+def _live_quotes(cache: CacheFacade, underlying: str, now_ns: int) -> dict[OptionContract, LegQuote]:
+    """Contracts of ``underlying`` the engine trades at ``now_ns`` with their markets, in the cache's order."""
+    live = {}
+    for instrument in cache.instruments(underlying=underlying):
+        if isinstance(instrument, OptionContract):
+            sides = tradeable_quote(cache, instrument, now_ns)
+            if sides is not None:
+                live[instrument] = sides
+    return live
 
 
 def live_contracts(cache: CacheFacade, underlying: str, now_ns: int) -> list[OptionContract]:
-    """Contracts of ``underlying`` the engine trades at ``now_ns`` (:func:`untradeable`)."""
-    return [
-        i
-        for i in cache.instruments(underlying=underlying)
-        if isinstance(i, OptionContract) and untradeable(cache, i, now_ns) is None
-    ]
+    """Contracts of ``underlying`` the engine trades at ``now_ns`` (:func:`tradeable_quote`)."""
+    return list(_live_quotes(cache, underlying, now_ns))
 
 
 def market_snapshot(
@@ -104,36 +120,33 @@ def market_snapshot(
 ) -> MarketSnapshot | None:
     """The market now, marks only for ``expiries`` (all when None); None without a spot or a live contract."""
     spot = cache_mark(cache, underlying_id)
-    contracts = live_contracts(cache, underlying_id.symbol.value, now_ns)
-    if spot is None or not contracts:
+    live = _live_quotes(cache, underlying_id.symbol.value, now_ns)
+    if spot is None or not live:
         return None
-    chain = OptionChain(underlying_id.symbol.value, contracts, cache.instrument(underlying_id))
+    chain = OptionChain(underlying_id.symbol.value, list(live), cache.instrument(underlying_id))
     as_of = ns_new_york(now_ns)
-    wanted = set(chain.expiries if expiries is None else expiries)
-    marked = [c for c in contracts if contract_expiry(c) in wanted]
+    wanted = None if expiries is None else set(expiries)
+    marked = {c: sides for c, sides in live.items() if wanted is None or contract_expiry(c) in wanted}
     if marked:
-        chain.attach_marks(_marks(cache, marked, spot, as_of, rate, dividend))
+        chain.attach_marks(_marks(marked, spot, as_of, rate, dividend))
     return MarketSnapshot(chain, spot, as_of, rate, dividend)
 
 
 def _marks(
-    cache: CacheFacade,
-    contracts: list[OptionContract],
+    markets: dict[OptionContract, LegQuote],
     spot: float,
     as_of: dt.datetime,
     rate: float,
     dividend: float,
 ) -> dict[InstrumentId, Mark]:
-    mids = np.array([cache_mark(cache, c.id) or 0.0 for c in contracts])
+    contracts = list(markets)
+    mids = np.array([sides.mid for sides in markets.values()])
     strikes = np.array([c.strike_price.as_double() for c in contracts])
     years = np.array([years_to_expiry(contract_expiry(c), as_of) for c in contracts])
     calls = np.array([c.option_kind == OptionKind.CALL for c in contracts])
     greeks = chain_iv_greeks(spot, strikes, years, calls, mids, rate, dividend)
+    valid, ivs, deltas = greeks.valid.tolist(), greeks.iv.tolist(), greeks.delta.tolist()
     return {
-        c.id: Mark(
-            price=float(mids[i]),
-            iv=float(greeks.iv[i]) if greeks.valid[i] else None,
-            delta=float(greeks.delta[i]) if greeks.valid[i] else None,
-        )
-        for i, c in enumerate(contracts)
+        c.id: Mark(price=mid, iv=ivs[i] if valid[i] else None, delta=deltas[i] if valid[i] else None)
+        for i, (c, mid) in enumerate(zip(contracts, mids.tolist(), strict=True))
     }

@@ -22,6 +22,16 @@ SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "hei
 TIMEOUT_MS = 30_000
 REPORT = "demo-20240102T000000Z"
 ARTEFACTS_ENV = "HYBRID_UI_ARTEFACTS"
+RISK_GATE = """
+[[actors]]
+path = "hybrid.risk.account:AccountRisk"
+
+[actors.config.limits]
+max_open_groups = 100
+max_abs_delta = 100000.0
+max_abs_vega = 100000.0
+max_loss_per_group = 100000.0
+"""  # the health page lists its limits; wide enough that no test's order is refused
 
 
 def write_report(root: Path) -> None:
@@ -73,7 +83,7 @@ def node(small_catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     os.environ["HYBRID_REPORTS_DIR"] = str(work / "reports")  # run_live.py inherits the environment
     try:
         config = write_config(work, small_catalog)
-        config.write_text(config.read_text() + BOT)
+        config.write_text(config.read_text() + RISK_GATE + BOT)
         with paper_node(config, work / "state.sqlite", work / "node") as running:
             yield running
     finally:

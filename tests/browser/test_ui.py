@@ -188,6 +188,23 @@ def test_recurring_template_invalid_field_then_valid_and_a_backtest_report(ui: U
     ui.shoot("health")
 
 
+def test_health_shows_mode_feed_trading_state_and_limits_and_an_admin_resets_with_confirmation(ui: UI) -> None:
+    ui.allowed_statuses = {409}  # the reset with no breaker tripped, answered by the API on purpose
+    ui.login(ADMIN)
+    ui.go("health")
+    page = ui.page
+    expect(page.get_by_test_id("node-mode")).to_have_text("paper")
+    expect(page.get_by_test_id("feed-state").first).to_contain_text(re.compile("streaming|stale"))
+    expect(page.get_by_test_id("trading-state")).to_have_text("ACTIVE")
+    expect(page.get_by_test_id("limit-rows").locator("tbody tr")).to_have_count(5)
+    expect(page.get_by_test_id("limit-rows")).to_contain_text("max_open_groups")
+    page.get_by_test_id("reset-breaker").click()
+    expect(page.locator("#confirm")).to_contain_text("No breaker is tripped now.")
+    confirm(ui)
+    expect(page.get_by_test_id("reset-message")).to_contain_text("no circuit breaker is tripped")
+    ui.shoot("health-admin")
+
+
 def test_a_viewer_sees_no_trading_controls_and_a_direct_call_is_refused(ui: UI) -> None:
     ui.allowed_statuses = {403}  # the direct call below
     ui.login(VIEWER)
@@ -208,3 +225,7 @@ def test_a_viewer_sees_no_trading_controls_and_a_direct_call_is_refused(ui: UI) 
     )
     assert status == 403
     ui.shoot("viewer-positions")
+    ui.go("health")
+    expect(page.get_by_test_id("trading-state")).to_have_text("ACTIVE")
+    expect(page.get_by_test_id("reset-breaker")).to_have_count(0)
+    ui.shoot("viewer-health")

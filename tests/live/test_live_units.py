@@ -129,6 +129,20 @@ def test_ib_settings_come_from_the_environment_and_hide_the_account() -> None:
         IbSettings.from_env({"IB_PORT": "gateway"})
 
 
+def test_the_account_id_can_come_from_a_file_outside_the_repository(tmp_path: Path) -> None:
+    path = tmp_path / "ib_account"
+    path.write_text("DU7654321\n", encoding="utf-8")
+    assert IbSettings.from_env({"IB_ACCOUNT_ID_FILE": str(path)}).account_id == "DU7654321"
+    with pytest.raises(ConfigError, match="not both"):
+        IbSettings.from_env({"IB_ACCOUNT_ID_FILE": str(path), "IB_ACCOUNT_ID": "DU1"})
+    with pytest.raises(ConfigError, match=r"IB_ACCOUNT_ID_FILE .* cannot be read"):
+        IbSettings.from_env({"IB_ACCOUNT_ID_FILE": str(tmp_path / "missing")})
+    path.write_text("DU7654321 DU1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="one account id on one line") as failure:
+        IbSettings.from_env({"IB_ACCOUNT_ID_FILE": str(path)})
+    assert "DU7654321" not in str(failure.value)
+
+
 def test_gateway_check_fails_fast_with_one_line_and_passes_a_listener() -> None:
     with socket.create_server(("127.0.0.1", 0)) as listener:
         port = listener.getsockname()[1]
@@ -196,6 +210,7 @@ def test_paper_config_runs_the_backtest_components_with_the_nodes_database(
     ib_actors = {a.actor_path: a.config for a in ib.actors}
     assert "hybrid.live.chain_quotes:ChainQuotes" in ib_actors
     assert ib_actors["hybrid.live.drainer:QueueDrainer"]["venue_restarts_empty"] is False  # a broker keeps its orders
+    assert ib_actors["hybrid.live.order_refs:OrderRefJournal"]["database"] == str(tmp_path / "state.sqlite")
     assert [c.path for c in ib.catalogs] == [str(small_catalog)]
 
 

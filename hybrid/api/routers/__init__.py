@@ -10,6 +10,7 @@ from hybrid.api.routers import (
     leg_templates,
     orders,
     reports,
+    risk,
     strategies,
     templates,
 )
@@ -27,6 +28,7 @@ ROUTERS = tuple(
         actions,
         fill_stats,
         reports,
+        risk,
         health,
     )
 )

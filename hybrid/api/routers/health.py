@@ -24,6 +24,9 @@ class Health(BaseModel):
         description="recovering: after a restart, until the drainer settled the previous run's orders"
     )
     api_version: str
+    mode: str | None = Field(
+        description="the node's mode: paper (replay and simulated venue) or ib; null outside a node"
+    )
     principal: str = Field(description="the name of the token that asked")
     role: Role = Field(description="that token's role (the UI shows only what it may do)")
     engine: EngineHealth
@@ -37,6 +40,7 @@ async def health(context: ApiContext, who: Principal, params: NoParams) -> Healt
     return Health(
         status="recovering" if context.queue.recovering else "ok",
         api_version=API_VERSION,
+        mode=context.mode,
         principal=who.name,
         role=who.role,
         engine=context.view.health(),

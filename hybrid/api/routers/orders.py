@@ -23,13 +23,15 @@ from pydantic import Field
 
 from hybrid.api.auth import Principal
 from hybrid.api.context import ApiContext
-from hybrid.api.errors import Conflict, FieldErrors, NotFound, Responses, Unavailable
+from hybrid.api.errors import Conflict, FieldErrors, NotFound, Responses, RiskRefused, Unavailable
 from hybrid.api.fields import Limit, Offset, OrderId
 from hybrid.api.operations import Params, call, operation
 from hybrid.api.validation import check_intent
-from hybrid.orders.intents import OrderIntent
+from hybrid.management.intent_commands import open_command
+from hybrid.orders.intents import OpenIntent, OrderIntent
 from hybrid.orders.queue import IdempotencyConflict, OrderNotFound, OrderQueue, QueuedOrder, StatusChange
 from hybrid.orders.status import IllegalTransition, OrderStatus
+from hybrid.orders.structures import RuleStructure
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -94,10 +96,22 @@ def _order(context: ApiContext, order_id: str) -> QueuedOrder:
         raise NotFound(str(exc)) from None
 
 
+def check_risk(context: ApiContext, intent: OrderIntent) -> None:
+    """An open order within the account's pre-trade limits, or a 409 naming the limit, its value and the usage
+    (a rules structure is resolved, and judged by the same gate, when it executes)."""
+    if not isinstance(intent, OpenIntent) or isinstance(intent.structure, RuleStructure):
+        return
+    refusal = context.view.pre_trade(open_command(intent, intent.unit_legs()))
+    if refusal is not None:
+        fields = {k: getattr(refusal, k) for k in ("scope", "limit", "value", "usage", "after")}
+        raise RiskRefused(f"refused by the pre-trade risk gate: {refusal.message}", fields)
+
+
 @operation("orders.submit", "trader", OrderIntent)
 async def submit(context: ApiContext, who: Principal, intent: OrderIntent) -> QueuedOrder:
     """Queue an open, close or roll intent after checking it against the chain and the groups."""
     check_intent(context, intent)
+    check_risk(context, intent)
     return await queue_intent(context, who, intent)
 
 
@@ -183,7 +197,13 @@ def with_header_key(intent: OrderIntent, key: str | None, loc: tuple[str, ...]) 
     "",
     status_code=status.HTTP_201_CREATED,
     summary=submit.summary,
-    responses={409: {"description": "idempotency key reused with another intent"}, 422: {"description": "invalid"}},
+    responses={
+        409: {
+            "description": "idempotency key reused with another intent, or a pre-trade risk limit refuses it "
+            "(error risk_limit, with scope, limit, value, usage and after)"
+        },
+        422: {"description": "invalid"},
+    },
 )
 async def post_order(
     request: Request,
