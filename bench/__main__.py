@@ -17,6 +17,7 @@ from pathlib import Path
 
 SECTIONS = (
     "catalog_gen",
+    "databento",
     "analytics",
     "backtest",
     "streaming",

@@ -69,6 +69,7 @@ from hybrid.risk import (
     request_trading_state,
 )
 from hybrid.tracking import PositionGroup
+from hybrid.tracking.notices import record_notice
 from hybrid.trading import (
     EntryProposal,
     GroupTrader,
@@ -207,6 +208,7 @@ class IVRankStrategy(Strategy):
         self.last_decision_day: dt.date | None = None
         self.last_entry_day: dt.date | None = None
         self.decisions: list[dict] = []
+        self.short_history_warned = False
         self.trader = GroupTrader.from_config(
             self,
             config,
@@ -292,10 +294,10 @@ class IVRankStrategy(Strategy):
         live_iv = market.atm_iv()
         history = [iv for day, iv in sorted(self.iv_history.items()) if day < today]
         if live_iv is None or len(history) < self.config.iv_window - 1:
-            return {
-                "action": "none",
-                "reason": f"IV history has {len(history)} days, needs {self.config.iv_window - 1}",
-            }
+            reason = f"IV history has {len(history)} days, needs {self.config.iv_window - 1}"
+            if len(history) < self.config.iv_window - 1:
+                self.warn_short_history(reason)
+            return {"action": "none", "reason": reason}
         rank = iv_rank([*history[-(self.config.iv_window - 1) :], live_iv], self.config.iv_window).rank
         decision: dict = {"iv": round(live_iv, 4), "iv_rank": round(rank, 1)}
         regime = next((r for r in self.regimes if r.matches(rank)), None)
@@ -324,6 +326,20 @@ class IVRankStrategy(Strategy):
             "units": units,
             "group_id": result.group_id,
         }
+
+    def warn_short_history(self, reason: str) -> None:
+        """Once a run: no entry can be ranked, and how to give the catalog the history it lacks."""
+        if self.short_history_warned:
+            return
+        self.short_history_warned = True
+        message = (
+            f"{reason} of daily AtmImpliedVol for {self.underlying_id}: no entries until it has; add the history "
+            "to the catalog with `python -m data.iv_history --catalog DIR --csv FILE` (date,iv_30d), or start "
+            "the backtest later in a catalog whose history is derived from its quotes (`python -m data.iv_history "
+            "--catalog DIR`)"
+        )
+        self.log.warning(message)
+        record_notice(self.cache, self.id.value, "iv_history", message)
 
     def size(self, market: MarketSnapshot, legs: list[Leg]) -> int | str:
         """Units whose maximum loss stays within ``risk_per_position`` of equity; a reason string when none fit."""

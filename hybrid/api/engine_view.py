@@ -38,6 +38,7 @@ from nautilus_trader.system.kernel import NautilusKernel
 from nautilus_trader.trading.strategy import Strategy
 
 from hybrid.api.schemas import (
+    AccountBalance,
     Breaker,
     EngineHealth,
     Greeks,
@@ -419,6 +420,17 @@ class CacheEngineView:
             open_positions=len(positions),
             unpriced_positions=sum(1 for p in positions if p.unrealized_pnl is None),
             open_groups=len(self._book.open_groups()),
+            accounts=[
+                AccountBalance(
+                    account_id=account.id.value,
+                    currency=balance.currency.code,
+                    total=balance.total.as_double(),
+                    locked=balance.locked.as_double(),
+                    free=balance.free.as_double(),
+                )
+                for account in sorted(self._cache.accounts(), key=lambda a: a.id.value)
+                for balance in account.balances().values()
+            ],
         )
 
     def health(self) -> EngineHealth:

@@ -143,8 +143,19 @@ class Position(_Out):
     opened_at: dt.datetime
 
 
+class AccountBalance(_Out):
+    """One currency's balance of a venue account, as the venue reports it (the paper venue: its starting balance
+    plus realized P&L less commissions, kept across restarts)."""
+
+    account_id: str
+    currency: str
+    total: float
+    locked: float
+    free: float
+
+
 class Portfolio(_Out):
-    """Portfolio Greeks and P&L over every position the engine holds, whatever its source."""
+    """Portfolio Greeks and P&L over every position the engine holds, whatever its source, and the accounts."""
 
     as_of: dt.datetime
     currency: str
@@ -157,6 +168,7 @@ class Portfolio(_Out):
     open_positions: int
     unpriced_positions: int
     open_groups: int
+    accounts: list[AccountBalance] = Field(default_factory=list, description="every venue account's balances")
 
 
 class EngineHealth(_Out):

@@ -12,7 +12,8 @@ equity_daily.csv     the session closes of that curve and their returns (Sharpe,
 fill_rates.csv       the two-part algorithm's fill-rate table of this run (docs/execution.md)
 actions.csv          the bot manager's and recurring templates' action log of this run (docs/management.md)
 refusals.csv         every pre-trade refusal of the account risk gate, with the limit and its reason (hybrid.risk.account)
-summary.json         counts, statistics.json, commissions, range, seed, the position groups, the bot actions and the fill rates
+summary.json         counts, statistics.json, commissions, range, seed, the position groups, the bot actions, the fill rates
+                     and the run's notices (e.g. a strategy that could not trade for lack of IV history)
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from hybrid.runconfig.settings import RunSettings
 from hybrid.tracking import GroupBook, synthetic_leg_fills
 from hybrid.tracking.book import group_book
 from hybrid.tracking.groups import closing_pnl
+from hybrid.tracking.notices import cached_notices
 from hybrid.valuation.pnl import marked_equity
 
 SUMMARY_SCHEMA_VERSION = 2
@@ -225,6 +227,7 @@ def summary(run: BacktestRun, leg_fill_count: int, groups: GroupBook, rows: list
         "out_of_ratio": [{"group_id": g.group_id, **gap.to_dict()} for g in groups for gap in g.out_of_ratio],
         "groups": rows,
         "actions": actions_summary(cached_actions(cache), groups),
+        "notices": cached_notices(cache),
         "risk_refusals": cached_refusals(cache),
     }
 

@@ -27,8 +27,12 @@ Two ways to use it:
   two-part ExecAlgorithm (legging mode) uses it to find what is still missing.
 - :class:`LegBalancer` is the strategy-side hook: after a group's fills (and when a group order
   ends without filling completely) it schedules a check at the end of the current instant, reads
-  the group from the group book (:func:`hybrid.tracking.book.group_book`), submits each repair as a
-  marketable limit (or market) order on the leg, tagged with the group, and logs it.
+  the group from the group book (:func:`hybrid.tracking.book.group_book`), submits each repair as an
+  IOC order on the leg (a limit beyond the touch, or a market order), tagged with the group, and logs it.
+  An IOC order takes what the book shows now and never rests: a round that leaves a gap is followed by
+  another once the leg has a quote newer than that round (never twice on one quote). A limit is the
+  two-part algorithm's balancing price (:func:`hybrid.execution.ladder.marketable_price`): a sell never
+  below 0.00, so a worthless wing bid at 0.00 is sold at its bid.
 
 Never on a dead contract, never into a closed market: a repair on a contract that has expired (it is
 settled, :mod:`hybrid.tracking.settlement`) is not sent but logged as an error, and the group stays out of
@@ -54,6 +58,8 @@ from nautilus_trader.trading.strategy import Strategy
 
 from hybrid.calendar import nyse as calendar
 from hybrid.calendar.exchange_time import ns_new_york_date
+from hybrid.execution.ladder import TickRule, market_of, marketable_price
+from hybrid.nautilus_compat.instant_end import end_of_now_ns
 from hybrid.options.instruments import first_expiration_ns
 from hybrid.tracking import GroupTags, PositionGroup
 from hybrid.tracking.book import group_book
@@ -144,13 +150,16 @@ class LegBalancer:
 
     Owned by a Strategy and fed from its handlers: call :meth:`on_group_event` with the group id
     whenever one of the group's orders fills or ends (filled, canceled, expired, rejected). The check
-    runs at the end of the current instant (a time alert at now), when every synthetic leg fill of
+    runs at the end of the current instant (a time alert at now; on a live clock a moment later,
+    :func:`hybrid.nautilus_compat.instant_end.end_of_now_ns`), when every synthetic leg fill of
     the instant is in, also while a structure order of the group works (a partial fill that left its legs
     short is repaired at once), but not while an execution algorithm works the group or a repair is under
     way. Repair orders are created in that instant, so a repaired gap is closed by the end of it.
 
-    ``order_type``: ``limit`` = limit ``slippage_ticks`` beyond the far touch (the default; live
-    venues take it), ``market`` = market order. ``max_attempts`` caps the repair rounds per group
+    ``order_type``: ``limit`` = IOC limit ``slippage_ticks`` beyond the far touch (the default; live
+    venues take it), ``market`` = IOC market order. A leg whose last round left a gap waits for its next
+    quote: the strategy passes its groups' quotes to :meth:`on_quote`, and a re-check every
+    ``_RECHECK_NS`` covers a group no quote reaches. ``max_attempts`` caps the repair rounds per group
     without progress, so a leg that cannot trade (rejected) is reported, not retried forever.
     ``after_hours``: ``next_open`` (default) or ``immediately``, for a repair due while the exchange is
     closed (module docstring).
@@ -182,13 +191,21 @@ class LegBalancer:
         self.gave_up: set[str] = set()
         self.expired: set[tuple[str, InstrumentId]] = set()  # (group, contract) repairs refused as expired
         self.waiting: set[str] = set()  # groups whose repairs wait for a session
+        self.stale: set[str] = set()  # groups whose next round waits for a leg quote newer than the last round
+        self._sent_ns: dict[tuple[str, InstrumentId], int] = {}  # (group, leg) -> when its last repair went out
+        self._gaps: dict[str, Decimal] = {}  # group -> contracts its last round asked for
 
     def on_group_event(self, group_id: str) -> None:
         """Schedule a balance check of ``group_id`` at the end of the current instant (once per instant)."""
         clock = self.strategy.clock
         name = f"balance-{group_id}"
         if name not in clock.timer_names:
-            clock.set_time_alert_ns(name, clock.timestamp_ns(), lambda _event: self.check(group_id), allow_past=True)
+            clock.set_time_alert_ns(name, end_of_now_ns(clock), lambda _event: self.check(group_id))
+
+    def on_quote(self, group_id: str) -> None:
+        """A quote of the group's market came: a round waiting for a fresher leg quote may go now."""
+        if group_id in self.stale:
+            self.on_group_event(group_id)
 
     def check(self, group_id: str) -> list[Repair]:
         """Compare the group's legs with ratio x units now, submit what is missing or in excess, tell ``on_checked``."""
@@ -216,7 +233,11 @@ class LegBalancer:
         repairs = plan_repairs(holdings(group), group.units)
         if not repairs:
             self.attempts.pop(group_id, None)
+            self._gaps.pop(group_id, None)
             self.waiting.discard(group_id)
+            self.stale.discard(group_id)
+            for key in [key for key in self._sent_ns if key[0] == group_id]:
+                del self._sent_ns[key]
             return []
         now = self.strategy.clock.timestamp_ns()
         ready = []
@@ -228,14 +249,30 @@ class LegBalancer:
                 if (group_id, repair.instrument_id) not in self.expired:
                     self.expired.add((group_id, repair.instrument_id))
                     self.strategy.log.error(f"group {group_id}: no repair on an expired contract: {repair.describe()}")
-            elif self.after_hours == "immediately" or self._tradable(repair.instrument_id, now):
+            elif not (self.after_hours == "immediately" or self._tradable(repair.instrument_id, now)):
+                self._defer(group_id, repair, now)
+            elif self._fresh(group_id, repair.instrument_id):
                 ready.append(repair)
             else:
-                self._defer(group_id, repair, now)
+                self._await_quote(group_id, now)
         if ready:
             self.waiting.discard(group_id)
             self._submit(group_id, group, ready)
         return repairs
+
+    def _fresh(self, group_id: str, instrument_id: InstrumentId) -> bool:
+        """The leg has a quote newer than the group's last repair on it (or had none): an IOC may meet a new book."""
+        sent = self._sent_ns.get((group_id, instrument_id))
+        if sent is None:
+            return True
+        quote = self.strategy.cache.quote_tick(instrument_id)
+        return quote is not None and quote.ts_event > sent
+
+    def _await_quote(self, group_id: str, now: int) -> None:
+        """The last round left a gap on this quote: the next goes at a newer one (:meth:`on_quote`, or the re-check)."""
+        if group_id not in self.stale:  # one re-check per wait, so a leg that never quotes again costs nothing
+            self.stale.add(group_id)
+            self._recheck(group_id, now + _RECHECK_NS)
 
     def _tradable(self, instrument_id: InstrumentId, now: int) -> bool:
         """The exchange is open and the leg has a quote of this session."""
@@ -247,8 +284,9 @@ class LegBalancer:
 
     def _recheck(self, group_id: str, at_ns: int) -> None:
         name = f"balance-settled-{group_id}"
-        if name not in self.strategy.clock.timer_names:
-            self.strategy.clock.set_time_alert_ns(name, at_ns, lambda _event: self.check(group_id))
+        clock = self.strategy.clock
+        if name not in clock.timer_names:
+            clock.set_time_alert_ns(name, max(at_ns, end_of_now_ns(clock)), lambda _event: self.check(group_id))
 
     def _defer(self, group_id: str, repair: Repair, now: int) -> None:
         """Check the group again at the next open (in session: a little later, for the leg's first quote)."""
@@ -262,7 +300,10 @@ class LegBalancer:
         clock.set_time_alert_ns(name, _next_chance(now), lambda _event: self.check(group_id))
 
     def _submit(self, group_id: str, group: PositionGroup, repairs: list[Repair]) -> None:
-        attempt = self.attempts.get(group_id, 0) + 1
+        gap = sum((repair.quantity for repair in repairs), Decimal(0))
+        progressed = gap < self._gaps.get(group_id, gap)  # the last round filled some: IOC partials go on
+        self._gaps[group_id] = gap
+        attempt = 1 if progressed else self.attempts.get(group_id, 0) + 1
         self.attempts[group_id] = attempt
         log = self.strategy.log
         if attempt > self.max_attempts:
@@ -280,8 +321,10 @@ class LegBalancer:
                 log.error(f"group {group_id}: cannot repair {repair.describe()}: no quote for the leg")
                 continue
             log.warning(f"group {group_id} leg repair (round {attempt}): {repair.describe()}")
+            self._sent_ns[(group_id, repair.instrument_id)] = self.strategy.clock.timestamp_ns()
             self.strategy.submit_order(order)
             self.repairs_submitted += 1
+        self.stale.discard(group_id)
 
     def repair_order(self, repair: Repair, tags: GroupTags) -> Order | None:
         """The leg order for one repair; None when a limit is wanted and the leg has no quote."""
@@ -299,16 +342,14 @@ class LegBalancer:
         quote = strategy.cache.quote_tick(repair.instrument_id)
         if quote is None:
             return None
-        step = instrument.price_increment.as_double() * self.slippage_ticks
-        if repair.side == OrderSide.BUY:
-            price = quote.ask_price.as_double() + step
-        else:
-            price = max(quote.bid_price.as_double() - step, instrument.price_increment.as_double())
+        increment = instrument.price_increment.as_double()
+        price = marketable_price(market_of(quote), repair.side, self.slippage_ticks, TickRule.INSTRUMENT, increment)
         return strategy.order_factory.limit(
             repair.instrument_id,
             repair.side,
             quantity,
             instrument.make_price(price),
+            time_in_force=TimeInForce.IOC,
             tags=tags.to_tags(),
         )
 

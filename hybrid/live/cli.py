@@ -36,10 +36,10 @@ from hybrid.cli.parser import OneLineParser, UsageError, positive_float
 from hybrid.live.ib import GatewayUnreachable, check_reachable
 from hybrid.live.node import DRAINER_PATH, MODES, build_node, load_live_settings
 from hybrid.live.service import api_app, api_context, api_server, check_api_settings, listen, run
-from hybrid.live.stores import close_shared
+from hybrid.live.stores import close_shared, shared_database
 from hybrid.nautilus_compat.interactive_brokers import limit_connection_attempts
 from hybrid.runconfig.settings import ConfigError
-from hybrid.store.db import Database, default_db_path
+from hybrid.store.db import default_db_path
 
 PROG = "run_live.py"
 DEFAULT_CONFIG = "configs/live_paper.toml"
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     node = build_node(settings, loop)
-    db = Database(default_db_path())
+    db = shared_database(default_db_path())  # the paper venue's book and the API's queue share its writer
     context = api_context(node, settings, db)
     try:
         app = api_app(context, args.host, args.insecure_local)
@@ -135,8 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         node.dispose()
         if context.fill_stats is not None:
             context.fill_stats.flush()
-        db.close()
-        close_shared()
+        close_shared()  # closes db
     if failure is not None:
         print(f"{PROG}: error: {failure}", file=sys.stderr)
         return 1

@@ -24,16 +24,21 @@ the group was working on: earlier orders the drainer follows on that group are `
 Recovery, once at start, before anything is drained; until it is done the queue says it is recovering
 (:meth:`OrderQueue.expect_recovery`, set by the live node; the API answers order status with 503). ``handed_to_engine`` was journaled before the command
 was sent, so such an order may have reached the engine: it counts as known (``working``), never sent twice.
-With ``venue_restarts_empty`` (paper: the sandbox venue and the in-memory cache start empty every run) the
-orders the previous run's engine held (working, partially filled, cancel requested, and those just
-recovered) are then ``failed``: their venue and positions are gone, and re-sending them would execute
-them a second time. A broker keeps its orders: they stay ``working`` and the drainer follows their group
+With ``venue_restarts_empty`` (paper: the simulated venue's matching engine starts empty every run; the paper
+venue restores the book it journalled, with the orders still working then cancelled, :mod:`hybrid.live.paper`)
+each order the previous run's engine held (working, partially filled, cancel requested, and those just
+recovered) is settled by what the restored book shows of its group since its hand-off, followed as the events
+happened: ``filled`` when its fills are there, ``cancelled`` with :data:`RESTORED` and what filled when its
+working order was cancelled, and ``failed`` with :data:`RESTARTED` when the book shows nothing of it (the venue
+never had it, or a ``kill -9`` came before its events were journalled). None is sent again: that would
+execute it a second time. A broker keeps its orders: they stay ``working`` and the drainer follows their group
 again by ``engine_ref``. Orders still ``queued`` are drained as usual, exactly once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -52,11 +57,11 @@ from nautilus_trader.model.identifiers import InstrumentId, Venue
 from nautilus_trader.model.instruments import Equity
 from nautilus_trader.model.orders import Order
 
-from hybrid.live.queue_commands import CommandBuilder, CommandError
+from hybrid.live.queue_commands import CommandBuilder, CommandError, group_id_for
 from hybrid.live.stores import shared_queue
 from hybrid.nautilus_compat.topics import ALL_ORDER_EVENTS
 from hybrid.options.catalogue import StrategyError
-from hybrid.orders.intents import CloseGroupIntent, RollGroupIntent
+from hybrid.orders.intents import CloseGroupIntent, OpenIntent, RollGroupIntent
 from hybrid.orders.queue import OrderQueue, QueuedOrder, StatusChange
 from hybrid.orders.status import OrderStatus
 from hybrid.tracking import GroupTags
@@ -64,8 +69,10 @@ from hybrid.tracking.book import group_book
 from hybrid.trading import CancelGroup, GroupCommandResult, command_endpoint, result_topic
 
 DRAIN_TIMER = "queue-drain"
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 ENGINE_HELD = (OrderStatus.WORKING, OrderStatus.PARTIALLY_FILLED, OrderStatus.CANCEL_REQUESTED)
-RESTARTED = "the paper venue restarted empty: this order's engine orders and positions from the previous run are gone"
+RESTARTED = "the paper venue restarted without this order: the previous run's venue never showed it in the book"
+RESTORED = "the paper venue restarted: its working order was cancelled (orders do not rest across a restart)"
 
 
 class QueueDrainerConfig(ActorConfig, frozen=True):
@@ -123,6 +130,7 @@ class QueueDrainer(Actor):
         self._writing: Counter[str] = Counter()  # order id -> status changes handed to the writer, not yet on disk
         self._owner_missing_logged = False
         self._waiting_since_ns: int | None = None  # until the venue's first underlying quote (or the wait ends)
+        self._recovery_writes: list[Future] | None = None  # the status changes of the recovery, while it runs
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -168,16 +176,44 @@ class QueueDrainer(Actor):
         if report.working:
             self.log.warning(f"recovered {len(report.working)} order(s) handed to the engine before a restart")
         held = [order for status in ENGINE_HELD for order in queue.orders(status, limit=1000)]
-        failed: list[Future] = []
+        self._recovery_writes = []
         for order in sorted(held, key=lambda o: o.seq):
             if self.config.venue_restarts_empty:
-                failed.append(queue.mark_future(order.order_id, OrderStatus.FAILED, RESTARTED))
+                self._settle_restored(order)
             elif order.engine_ref:  # followed again from now on; fills before the restart are not counted
                 tracked = _Tracked(order.order_id, order.engine_ref, self.clock.timestamp_ns(), status=order.status)
                 self._tracked[order.order_id] = tracked
-        for future in wait_all(failed).done:
+        for future in wait_all(self._recovery_writes).done:
             future.result()  # one group commit for them all; a failure is the start's
+        self._recovery_writes = None
         queue.recovery_done()
+
+    def _settle_restored(self, order: QueuedOrder) -> None:
+        """The order as the restored paper book tells it: its group's engine orders since its hand-off followed
+        as they happened; what is still working was cancelled by the venue's restore, and an order the book
+        shows nothing of is gone with the venue (never sent again)."""
+        group_id = order.engine_ref or _group_of(order)
+        handed = [c.at for c in self._queue.history(order.order_id) if c.status is OrderStatus.HANDED_TO_ENGINE]
+        if group_id is None or not handed:
+            self._journal(order.order_id, OrderStatus.FAILED, RESTARTED)
+            return
+        tracked = _Tracked(order.order_id, group_id, _ns(handed[-1]), status=order.status)
+        self._tracked[order.order_id] = tracked
+        events = [
+            (event.ts_init, n, engine_order, event)
+            for engine_order in self.cache.orders()
+            if (tags := _group_tags(self.cache, engine_order)) is not None and tags.group_id == group_id
+            for n, event in enumerate(engine_order.events)
+        ]
+        for _, _, engine_order, event in sorted(events, key=lambda e: e[:2]):
+            if order.order_id in self._tracked:
+                self._follow(tracked, engine_order, event)
+        if order.order_id not in self._tracked:
+            return  # filled (or ended) in the book
+        if tracked.target is None:
+            self._finish(tracked, OrderStatus.FAILED, RESTARTED)
+        else:
+            self._finish(tracked, OrderStatus.CANCELLED, f"{RESTORED}; {_filled(tracked)} filled")
 
     # -- draining --------------------------------------------------------------------------------
 
@@ -380,6 +416,8 @@ class QueueDrainer(Actor):
         order they were asked for; a failure is logged."""
         self._writing[order_id] += 1
         change = self._queue.mark_future(order_id, status, reason, engine_ref, unless_final)
+        if self._recovery_writes is not None:
+            self._recovery_writes.append(change)
         loop = self._loop
         if loop is None:
             self._journaled(order_id, change)
@@ -393,6 +431,19 @@ class QueueDrainer(Actor):
         error = change.exception()
         if error is not None:
             self.log.error(f"journaling a status change of order {order_id} failed: {error}")
+
+
+def _group_of(order: QueuedOrder) -> str | None:
+    """The group a queued order's command names: an open's new group, a close's group (a roll's new group is
+    known from the owner's answer only)."""
+    intent = order.intent
+    if isinstance(intent, OpenIntent):
+        return group_id_for(order.order_id)
+    return intent.group_id if isinstance(intent, CloseGroupIntent) else None
+
+
+def _ns(at: dt.datetime) -> int:
+    return (at - EPOCH) // dt.timedelta(microseconds=1) * 1000
 
 
 def _filled(tracked: _Tracked) -> str:

@@ -7,9 +7,11 @@ report) are accepted and ignored. What differs by mode:
 
 - ``paper``: the :mod:`hybrid.live.replay` client replays ``catalog`` at ``speed`` x, and
   :mod:`hybrid.live.paper` simulates the venue (``[venue] starting_balance``, NETTING, MARGIN account;
-  ``margin = "options"`` installs the structure-aware margin model as in a backtest);
+  ``margin = "options"`` installs the structure-aware margin model as in a backtest), its book journalled in
+  the node's database and restored at the next start (:mod:`hybrid.live.paper_book`); the replay lists the
+  contracts moved by the days the book was first journalled under, so a restart on a later day finds them;
 - both: the queue drainer's ``venue`` and ``venue_restarts_empty`` default to the node's venue and mode
-  (the paper venue restarts empty, a broker does not); a component whose config has a ``database`` key
+  (the paper venue's orders do not rest across a restart, a broker's do); a component whose config has a ``database`` key
   left unset (the recurring templates, the bot manager) gets the node's database, ``$HYBRID_DB`` or
   ``state/hybrid.sqlite``, the API's (in a backtest unset means in memory: a live node would lose it);
 - ``ib``: the Interactive Brokers data and execution clients (:mod:`hybrid.live.ib`) for the underlyings
@@ -30,11 +32,12 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from nautilus_trader.adapters.sandbox.config import SandboxExecutionClientConfig
+import pandas as pd
 from nautilus_trader.common.config import ImportableActorConfig, LoggingConfig
 from nautilus_trader.config import (
     LiveDataEngineConfig,
@@ -49,8 +52,11 @@ from nautilus_trader.trading.config import ImportableStrategyConfig
 
 from hybrid.live.ib import DATA_FACTORY, EXEC_FACTORY, IB_CLIENT, IbSettings, apply_ib_fixes, ib_clients
 from hybrid.live.order_refs import OrderRefJournal
-from hybrid.live.paper import PaperExecutionClient, SandboxLiveExecClientFactory
+from hybrid.live.paper import PaperExecutionClient, PaperExecutionClientConfig, SandboxLiveExecClientFactory
+from hybrid.live.paper_book import PaperBook
 from hybrid.live.replay import CatalogReplayClientFactory, CatalogReplayConfig, check_speed
+from hybrid.live.shift import TimeShift
+from hybrid.live.stores import shared_database
 from hybrid.nautilus_compat.exec_engine import exec_clients
 from hybrid.nautilus_compat.live_engine import accept_historical_flag, timers_on_loop
 from hybrid.nautilus_compat.spreads import SPREAD_ACCOUNT_TYPE, SPREAD_OMS_TYPE
@@ -148,14 +154,23 @@ ModeParts = tuple[dict, dict, list[DataCatalogConfig], list[ImportableActorConfi
 
 
 def _paper(settings: LiveSettings) -> ModeParts:
-    """The replay client, the sandbox venue, no catalog for the data engine, and the margin installer if asked."""
+    """The replay client (listing contracts as the paper book's first run did), the sandbox venue with its book
+    kept in the node's database, no catalog for the data engine, and the margin installer if asked."""
     run = settings.run
-    data_clients = {REPLAY_CLIENT: CatalogReplayConfig(catalog=str(run.catalog), speed=settings.speed)}
-    venue = SandboxExecutionClientConfig(
+    database = default_db_path()
+    first_ns = pd.Timestamp(read_manifest(run.catalog).start).value
+    shift = PaperBook(shared_database(database)).listing_shift(
+        settings.venue, TimeShift.onto(first_ns, time.time_ns()).days
+    )
+    data_clients = {
+        REPLAY_CLIENT: CatalogReplayConfig(catalog=str(run.catalog), speed=settings.speed, shift_days=shift)
+    }
+    venue = PaperExecutionClientConfig(
         venue=settings.venue,
         starting_balances=[f"{run.venue.starting_balance:.2f} USD"],
         oms_type=SPREAD_OMS_TYPE,
         account_type=SPREAD_ACCOUNT_TYPE,
+        database=str(database),
     )
     margin = (
         [_actor("hybrid.risk.margin:OptionsMarginInstaller", {"venue": settings.venue})]

@@ -60,10 +60,13 @@ MAX_SPEED = 1_000_000.0
 
 
 class CatalogReplayConfig(LiveDataClientConfig, frozen=True, kw_only=True):
-    """``catalog``: the catalog directory; ``speed``: catalog seconds replayed per second (> 0)."""
+    """``catalog``: the catalog directory; ``speed``: catalog seconds replayed per second (> 0); ``shift_days``:
+    the whole days listed expiries move by (None: nearest the node's start - the catalog's first quote; the
+    live node passes the paper book's, :meth:`hybrid.live.paper_book.PaperBook.listing_shift`)."""
 
     catalog: str
     speed: float = 1.0
+    shift_days: int | None = None
     routing: RoutingConfig = RoutingConfig(default=True)
 
 
@@ -98,6 +101,7 @@ class CatalogReplayDataClient(LiveMarketDataClient):
         )
         self._speed = check_speed(config.speed)
         self._path = config.catalog
+        self._shift_days = config.shift_days
         self._feed: ReplayFeed | None = None
         self._quoter = SpreadQuoter()
         self._replay_task: asyncio.Task | None = None
@@ -105,7 +109,9 @@ class CatalogReplayDataClient(LiveMarketDataClient):
     # -- connection ------------------------------------------------------------------------------
 
     async def _connect(self) -> None:
-        self._feed = feed = await asyncio.to_thread(ReplayFeed, self._path, self._clock.timestamp_ns())
+        self._feed = feed = await asyncio.to_thread(
+            ReplayFeed, self._path, self._clock.timestamp_ns(), self._shift_days
+        )
         instruments = await asyncio.to_thread(feed.instruments)
         for instrument in instruments:
             self._cache.add_instrument(instrument)  # listed before any strategy starts

@@ -29,15 +29,16 @@ ONE_NS = pd.Timedelta(1, "ns")
 
 
 class ReplayFeed:
-    """The catalog at ``catalog`` replayed from a node started at ``start_ns`` (see the module docstring)."""
+    """The catalog at ``catalog`` replayed from a node started at ``start_ns``, its contracts listed ``shift_days``
+    later (None: :meth:`TimeShift.onto` the start; see the module docstring)."""
 
-    def __init__(self, catalog: str | Path, start_ns: int) -> None:
+    def __init__(self, catalog: str | Path, start_ns: int, shift_days: int | None = None) -> None:
         self.path = Path(catalog)
         self.manifest = read_manifest(self.path)
         self.first = pd.Timestamp(self.manifest.start)
         self.last = pd.Timestamp(self.manifest.end)
         self.start_ns = start_ns
-        self.shift = TimeShift.onto(self.first.value, start_ns)
+        self.shift = TimeShift.onto(self.first.value, start_ns) if shift_days is None else TimeShift(shift_days)
         self._catalog = ParquetDataCatalog(str(self.path))
         kinds = self._catalog.list_data_types()
         self._has_trades = class_to_filename(TradeTick) in kinds

@@ -116,7 +116,7 @@ def api_context(node: TradingNode, settings: LiveSettings, db: Database) -> ApiC
     context.mode = settings.mode
     if settings.has_drainer:
         context.queue.expect_recovery()  # until the drainer settled the previous run's orders
-    share_queue(context.queue, db.path)
+    share_queue(context.queue, db)
     engine_events_to_hub(node.kernel.msgbus, context.hub)
     refusals_to_actions(node.kernel.msgbus, context.actions)
     return context

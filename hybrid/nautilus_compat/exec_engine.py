@@ -12,7 +12,9 @@ fills need the venue order id, which the order gets only when the live engine ap
 later, from its queue (``LiveExecutionEngine.process`` in ``nautilus_trader/live/execution_engine.py``
 enqueues). :func:`events_applied_at_once` therefore points the venue's event endpoint
 (:data:`EXEC_ENDPOINT`) at the engine's own unqueued ``ExecutionEngine.process`` for the duration of a
-submission, recording what the queued path records for reconciliation (``_record_local_activity``).
+submission, recording what the queued path records for reconciliation (``_record_local_activity``);
+:func:`apply_at_once` is that handling for one event (the paper venue also restores its journalled book
+through it).
 Upstream: no issue found for the sandbox as of 1.231.0; the same race in the Interactive Brokers adapter
 is issue #3949 ("Combo fills drop when execDetails arrives before openOrder").
 ``tests/nautilus_compat/test_exec_engine.py`` fails once the internals move or the venue stops failing.
@@ -37,14 +39,20 @@ def exec_clients(engine: ExecutionEngine) -> list[ExecutionClient]:
     return list(engine._clients.values())
 
 
+def apply_at_once(engine: LiveExecutionEngine, event: OrderEvent) -> None:
+    """Apply ``event`` through ``engine``'s own, unqueued handling (order, positions, portfolio), recording what
+    the queued path records for reconciliation (``_record_local_activity``)."""
+    engine._record_local_activity(event)
+    ExecutionEngine.process(engine, event)
+
+
 @contextmanager
 def events_applied_at_once(msgbus: MessageBus, engine: LiveExecutionEngine) -> Iterator[None]:
     """While the block runs, order events sent to :data:`EXEC_ENDPOINT` bypass ``engine``'s queue."""
     queued = engine.process
 
     def apply(event: OrderEvent) -> None:
-        engine._record_local_activity(event)  # what the queued path records for reconciliation
-        ExecutionEngine.process(engine, event)  # the engine's own, unqueued handling
+        apply_at_once(engine, event)
 
     msgbus.deregister(EXEC_ENDPOINT, queued)
     msgbus.register(EXEC_ENDPOINT, apply)

@@ -13,9 +13,15 @@ runs first: an attempt that ended at 20.5 s was continued after a 25 s deadline,
 Workaround (:class:`InstantEnd`): when a command is sent, set an alert one nanosecond later, at that
 moment: it is queued before the venue answers, and the engine settles the command's batch before it
 runs it. Work asked for while that alert is pending (:meth:`InstantEnd.after`) runs in it; other work
-gets an alert at now, as before (events from data processing are answered before the next timer). In a
-live node the armed alert fires at once on wall time, usually before the venue answers; ``after`` then
-sets its own alert at now.
+gets an alert at now, as before (events from data processing are answered before the next timer).
+
+A live node has no such batches: each answer of the venue is a message of its own, handled as it comes.
+There an alert at now, or one nanosecond later, is already in the past when the clock's core reads the
+time (microseconds after the Python side did), and the core logs "Timer ... alert time ... was in the
+past, adjusted to current time for immediate firing" for every one: every order a strategy sent logged
+it. So on a live clock the end of an instant is a real future time, :data:`LIVE_INSTANT_NS` from now
+(:func:`end_of_now_ns`): the work still runs once the handler that asked for it has returned, a moment
+later on wall time, and no alert is set in the past.
 
 The same engine loop decides when a decision sees its market. Data stamped t is processed one point at a
 time, each followed by the handlers and the venue's settlement; timers due at t, among them the data
@@ -33,8 +39,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from nautilus_trader.common.component import Clock
+from nautilus_trader.common.component import Clock, TestClock
 from nautilus_trader.common.events import TimeEvent
+
+LIVE_INSTANT_NS = 1_000_000  # 1 ms: well past the clock core's read of the time, well before any venue answers
+
+
+def end_of_now_ns(clock: Clock, after_ns: int = 0) -> int:
+    """The time of an alert meant to run once the current handler is done, ``after_ns`` past now.
+
+    On a simulated clock: now + ``after_ns`` (the engine runs an alert at now in this instant). On a live
+    clock at least :data:`LIVE_INSTANT_NS` from now, so the alert is never in the past (module docstring).
+    """
+    now = clock.timestamp_ns()
+    return now + (after_ns if isinstance(clock, TestClock) else max(after_ns, LIVE_INSTANT_NS))
 
 
 class InstantEnd:
@@ -48,20 +66,20 @@ class InstantEnd:
         self._alerts = 0
 
     def sent(self) -> None:
-        """Call before sending a command: arms the alert one nanosecond after now (once per instant)."""
-        now = self._clock.timestamp_ns()
-        if self._armed is not None and self._armed[1] > now:
+        """Call before sending a command: arms the alert one nanosecond after now (once per instant; live:
+        :data:`LIVE_INSTANT_NS` after now)."""
+        if self._armed is not None and self._armed[1] > self._clock.timestamp_ns():
             return
-        name = self._alert_name("sent")
-        self._armed = (name, now + 1)
-        self._clock.set_time_alert_ns(name, now + 1, self._on_alert)
+        name, at_ns = self._alert_name("sent"), end_of_now_ns(self._clock, 1)
+        self._armed = (name, at_ns)
+        self._clock.set_time_alert_ns(name, at_ns, self._on_alert)
 
     def after(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` at the end of this instant, once the answers to what was sent in it are in."""
         if self._armed is not None:
             self._due.append(callback)
         else:
-            self._clock.set_time_alert_ns(self._alert_name("now"), self._clock.timestamp_ns(), lambda _e: callback())
+            self._clock.set_time_alert_ns(self._alert_name("now"), end_of_now_ns(self._clock), lambda _e: callback())
 
     def defer(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once everything stamped now is in (data, timers, the venue's answers): at now + 1 ns."""

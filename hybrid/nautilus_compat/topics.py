@@ -11,6 +11,8 @@ each is published, in the installed package:
   ``events.order.*``.
 - :data:`ALL_POSITION_EVENTS`: ``ExecutionEngine._get_position_events_topic`` publishes position events
   on ``events.position.{strategy_id}``.
+- :data:`ALL_ACCOUNT_EVENTS`: ``Portfolio`` publishes every ``AccountState`` it applies on
+  ``events.account.{account_id}`` (``nautilus_trader/portfolio/portfolio.pyx``).
 - :data:`RISK_EVENTS`: ``RiskEngine.set_trading_state`` publishes ``TradingStateChanged`` on
   ``events.risk`` (``nautilus_trader/risk/engine.pyx``).
 - :data:`SYSTEM_SHUTDOWN`: ``Component.shutdown_system`` publishes ``ShutdownSystem`` on
@@ -26,6 +28,7 @@ from nautilus_trader.model.identifiers import StrategyId
 
 ALL_ORDER_EVENTS = "events.order.*"
 ALL_POSITION_EVENTS = "events.position.*"
+ALL_ACCOUNT_EVENTS = "events.account.*"
 RISK_EVENTS = "events.risk"
 SYSTEM_SHUTDOWN = "commands.system.shutdown"
 

@@ -512,8 +512,10 @@ class GroupTrader:
     # -- handlers ----------------------------------------------------------------------------
 
     def on_quote_tick(self, tick: QuoteTick) -> None:
-        """Work the orders of the groups on this instrument, then close groups that reached their exit time."""
+        """Work the orders of the groups on this instrument (a leg repair waiting for a fresher quote among
+        them), then close groups that reached their exit time."""
         for group_id in tuple(self._watchers.get(tick.instrument_id, ())):
+            self.balancer.on_quote(group_id)
             state = self.groups.get(group_id)
             if state is None or state.trade is None:
                 continue

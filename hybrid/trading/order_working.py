@@ -16,8 +16,9 @@ Prices are net premiums per share of one structure unit in the order's direction
   ``exec_algorithm_params``; the algorithm works it to its end, the group does not reprice: what it
   leaves of an opening is given up, of a closing is crossed directly.
 
-Leg repairs (see :mod:`hybrid.execution.balancing`) are limits ``repair_slippage_ticks`` beyond the
-far touch, or market orders (``repair_order_type``); one due while the exchange is closed waits for the
+Leg repairs (see :mod:`hybrid.execution.balancing`) are IOC limits ``repair_slippage_ticks`` beyond the
+far touch, or IOC market orders (``repair_order_type``), re-tried at the leg's next quote while a gap is
+left; one due while the exchange is closed waits for the
 next session (``repair_after_hours = "next_open"``) or goes at once (``"immediately"``).
 """
 

@@ -373,5 +373,6 @@ def test_cli_imports_and_reports_progress(market: dict) -> None:
     assert result.returncode == 0, result.stderr
     assert "4 instruments, 26 quotes" in result.stdout
     assert "opra.cbbo-1s.dbn.zst: 12 quotes for 3 instruments" in result.stderr
-    assert "each exchange's own BBO" in result.stderr  # OPRA mbp-1 is per exchange
+    assert "the exchanges' quotes reduced to the best quote" in result.stderr  # OPRA mbp-1 is per exchange
+    assert "DeprecationWarning" not in result.stderr
     assert CatalogManifest.read(market["out"]).quotes == 26

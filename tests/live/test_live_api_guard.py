@@ -219,10 +219,15 @@ def test_the_openapi_document_gives_every_guarded_status(node: Node) -> None:
 
 
 def test_times_to_fill_are_measured_on_one_clock(node: Node) -> None:
-    # the deadline ends the order even if its second part rests: its attempts are written when it ends
-    execution = {"type": "two_part", "ladder_steps": 1, "deadline_seconds": 20, "on_deadline": "cancel"}
+    # Two rungs (the mid, then the natural), and at the deadline one more try at the natural: a fill comes
+    # whatever the replayed market does. Without a limit the ladder's bound is the natural when the group was
+    # opened, and the replay (600x) can move a spread's market above it within the deadline: every attempt then
+    # rests, nothing fills and no time to fill is ever measured. The spread's width bounds what it can be worth.
+    execution = {"type": "two_part", "ladder_steps": 1, "deadline_seconds": 20, "on_deadline": "complete"}
     with node.client(TRADER) as trader:
         intent = spread_intent(trader, execution)
+        low, high = intent["structure"]["strikes"]
+        intent["execution"]["limit_price"] = high - low
         started = time.monotonic()
         assert trader.post("/orders", json=intent).status_code == 201
 

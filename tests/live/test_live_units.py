@@ -14,10 +14,13 @@ from nautilus_trader.model.data import QuoteTick, TradeTick
 from nautilus_trader.model.enums import AggressorSide
 from nautilus_trader.model.identifiers import InstrumentId, TradeId
 from nautilus_trader.model.objects import Price, Quantity
+from nautilus_trader.test_kit.stubs.events import TestEventStubs
+from nautilus_trader.test_kit.stubs.execution import TestExecStubs
 
 from hybrid.live.chain_quotes import ChainQuotesConfig, near_the_money
 from hybrid.live.ib import GatewayUnreachable, IbSettings, check_reachable
 from hybrid.live.node import load_live_settings, node_config
+from hybrid.live.paper_book import PaperBook
 from hybrid.live.queue_commands import CommandBuilder, CommandError, group_id_for
 from hybrid.live.shift import NS_PER_DAY, TimeShift, restamp
 from hybrid.live.spread_quotes import SpreadQuoter, spread_quote
@@ -212,6 +215,26 @@ def test_paper_config_runs_the_backtest_components_with_the_nodes_database(
     assert ib_actors["hybrid.live.drainer:QueueDrainer"]["venue_restarts_empty"] is False  # a broker keeps its orders
     assert ib_actors["hybrid.live.order_refs:OrderRefJournal"]["database"] == str(tmp_path / "state.sqlite")
     assert [c.path for c in ib.catalogs] == [str(small_catalog)]
+
+
+def test_paper_book_reads_back_what_it_journalled_and_keeps_its_listing_while_it_holds_orders(tmp_path: Path) -> None:
+    db = Database(tmp_path / "state.sqlite")
+    book = PaperBook(db)
+    assert not book.load()
+    assert book.listing_shift("OPRA", 1060) == 1060
+    assert book.listing_shift("OPRA", 1063) == 1063  # no orders yet: each start lists for its own day
+    spread = make_option_spread([(make_option("SPY", EXPIRY, "C", 450), 1), (make_option("SPY", EXPIRY, "C", 455), -1)])
+    order = TestExecStubs.limit_order(instrument=spread)
+    state = TestEventStubs.margin_account_state()
+    book.record_instrument(spread).result()
+    assert book.record_instrument(spread) is None  # once
+    book.record_event(order.init_event).result()
+    book.record_account(state).result()
+    again = PaperBook(Database(tmp_path / "state.sqlite")).load()
+    assert [i.id for i in again.instruments] == [spread.id]
+    assert again.events == [order.init_event] and again.events[0].tags == order.init_event.tags
+    assert again.account == state
+    assert book.listing_shift("OPRA", 1066) == 1063  # a book with orders keeps the days its contracts were listed by
 
 
 # -- queued orders as group commands ----------------------------------------------------------------------

@@ -11,8 +11,10 @@ from nautilus_trader.model.events import OrderFilled, OrderInitialized, Position
 from nautilus_trader.model.identifiers import TraderId
 from nautilus_trader.portfolio.portfolio import Portfolio
 from nautilus_trader.risk.engine import RiskEngine
+from nautilus_trader.test_kit.stubs.events import TestEventStubs
 
 from hybrid.nautilus_compat.topics import (
+    ALL_ACCOUNT_EVENTS,
     ALL_ORDER_EVENTS,
     ALL_POSITION_EVENTS,
     RISK_EVENTS,
@@ -46,6 +48,15 @@ def test_engines_still_follow_every_order_and_position_event_on_the_wildcard_top
     assert msgbus.has_subscribers(ALL_POSITION_EVENTS)
     assert ALL_ORDER_EVENTS in {s.topic for s in msgbus.subscriptions()}
     assert ALL_POSITION_EVENTS in {s.topic for s in msgbus.subscriptions()}
+
+
+def test_the_portfolio_still_publishes_account_states_under_events_account() -> None:
+    msgbus, _, _, portfolio = _kernel()
+    seen: list[object] = []
+    msgbus.subscribe(ALL_ACCOUNT_EVENTS, seen.append)
+    state = TestEventStubs.margin_account_state()
+    portfolio.update_account(state)
+    assert seen == [state]
 
 
 def test_risk_engine_still_publishes_trading_state_changes_on_events_risk() -> None:

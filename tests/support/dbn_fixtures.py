@@ -13,6 +13,7 @@ from pathlib import Path
 
 import databento
 import databento_dbn as dbn
+import numpy as np
 import pandas as pd
 import zstandard
 
@@ -56,25 +57,69 @@ def write_dbn(
     dataset: str,
     schema: str,
     symbols: dict[str, int],
-    records: Sequence[object],
+    records: Sequence[object] | np.ndarray,
     compress: bool = True,
+    parent: str | None = None,
+    days: int = 1,
 ) -> Path:
-    """Write ``records`` for ``symbols`` (raw symbol -> Databento instrument id) as a DBN file."""
+    """Write ``records`` (record objects, or a structured array of :func:`record_array`) for ``symbols``
+    (raw symbol -> Databento instrument id) as a DBN file; ``parent`` (``SPY.OPT``) requests them by parent
+    symbol instead, whose mappings name instrument ids only, as Databento's do."""
     day = pd.Timestamp(SESSION_OPEN_NS, unit="ns").date()
-    mappings = [Mapping(raw, [Interval(day, day + dt.timedelta(days=1), str(iid))]) for raw, iid in symbols.items()]
+    end = day + dt.timedelta(days=days)
+    if parent is None:
+        mappings = [Mapping(raw, [Interval(day, end, str(iid))]) for raw, iid in symbols.items()]
+    else:
+        mappings = [Mapping(parent, [Interval(day, end, str(iid)) for iid in symbols.values()])]
     metadata = dbn.Metadata(
         dataset=dataset,
         start=SESSION_OPEN_NS - 3600 * SECOND_NS,
-        end=SESSION_OPEN_NS + 24 * 3600 * SECOND_NS,
-        stype_in=dbn.SType.RAW_SYMBOL,
+        end=SESSION_OPEN_NS + days * 24 * 3600 * SECOND_NS,
+        stype_in=dbn.SType.PARENT if parent else dbn.SType.RAW_SYMBOL,
         stype_out=dbn.SType.INSTRUMENT_ID,
         schema=dbn.Schema.from_str(schema),
-        symbols=list(symbols),
+        symbols=[parent] if parent else list(symbols),
         mappings=mappings,
     )
-    raw = metadata.encode() + b"".join(bytes(r) for r in records)
+    body = records.tobytes() if isinstance(records, np.ndarray) else b"".join(bytes(r) for r in records)
+    raw = metadata.encode() + body
     path.write_bytes(zstandard.ZstdCompressor().compress(raw) if compress else raw)
     return path
+
+
+_RECORD_TYPES = {
+    "mbp-1": dbn.MBP1Msg,
+    "tbbo": dbn.MBP1Msg,
+    "cbbo-1s": dbn.CBBOMsg,
+    "trades": dbn.TradeMsg,
+}
+
+
+def record_array(schema: str, count: int) -> np.ndarray:
+    """``count`` zeroed records of ``schema`` in the DBN layout (``databento_dbn``'s dtype), headers set, for
+    writing large files fast; fill ``instrument_id``, ``publisher_id``, ``ts_recv``, prices and sizes."""
+    dtype = np.dtype(_RECORD_TYPES[schema]._dtypes)
+    records = np.zeros(count, dtype=dtype)
+    records["length"] = dtype.itemsize // 4
+    records["rtype"] = int(dbn.RType.from_schema(dbn.Schema.from_str(schema)))
+    records["ts_in_delta" if "ts_in_delta" in dtype.names else "flags"] = 0
+    return records
+
+
+def trade_record(publisher: int, instrument_id: int, ts_ns: int, price: float, size: int, side: str) -> dbn.TradeMsg:
+    """A trade print; ``side`` is the aggressor's: ``B`` buyer, ``A`` seller, ``N`` none."""
+    return dbn.TradeMsg(
+        publisher_id=publisher,
+        instrument_id=instrument_id,
+        ts_event=ts_ns,
+        ts_recv=ts_ns,
+        price=_px(price),
+        size=size,
+        action=dbn.Action.TRADE,
+        side={"B": dbn.Side.BID, "A": dbn.Side.ASK, "N": dbn.Side.NONE}[side],
+        depth=0,
+        flags=dbn.F_LAST,
+    )
 
 
 def _px(price: float) -> int:
