@@ -20,17 +20,12 @@ Keys (``quick``: fewer samples):
 
 from __future__ import annotations
 
-import os
 import statistics
-import tempfile
-from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from bench.live_book import CONFIG, UNLIMITED, _wait_listed
-from data.synthetic import MarketConfig, generate
-from hybrid.api.ratelimit import LIMITS_ENV
-from tests.support.live import VIEWER, paper_node
+from bench.live_book import BOOK_LOAD, _wait_listed, bench_node
+from tests.support.live import VIEWER
 
 GROUPS = 50
 SAMPLES = {False: 200, True: 30}
@@ -101,32 +96,26 @@ async (units) => {
 
 def run(quick: bool = False) -> dict:
     samples = SAMPLES[quick]
-    with tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp:
-        root = Path(tmp)
-        generate(MarketConfig.profile("small"), root / "catalog", progress=False)
-        config = root / "live.toml"
-        config.write_text(CONFIG.format(catalog=(root / "catalog").as_posix(), groups=GROUPS, orders_per_group=2))
-        os.environ[LIMITS_ENV] = UNLIMITED  # previews are measured, not limited
-        with paper_node(config, root / "db.sqlite", root / "node", speed=SPEED) as node:
-            with node.client(VIEWER) as client:
-                _wait_listed(client, GROUPS)
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": 1280, "height": 800})
-                page.add_init_script(KEEP_SOCKET)
-                page.goto(node.url + "/")
-                page.fill("#token", VIEWER)
-                page.click("#login button[type=submit]")
-                page.wait_for_selector("#nav:not([hidden])")
-                page.goto(node.url + "/#/positions")
-                page.wait_for_function(f"document.querySelectorAll('tr[data-group]').length >= {GROUPS}")
-                shown = page.eval_on_selector_all("tr[data-group].status-open", "rows => rows.length")
-                ws = [page.evaluate(SNAPSHOT_TO_DOM) for _ in range(samples)]
-                page.goto(node.url + "/#/strategies/iron_condor")
-                page.wait_for_selector("[data-testid=preview][data-seq]")
-                previews = [page.evaluate(PREVIEW, 1 + i % 5) for i in range(samples)]
-                browser.close()
-            node.stop()
+    load = BOOK_LOAD.format(groups=GROUPS, orders_per_group=2)
+    with bench_node("ui", load, speed=SPEED) as node:  # previews are measured, not limited (bench_node)
+        with node.client(VIEWER) as client:
+            _wait_listed(client, GROUPS)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.add_init_script(KEEP_SOCKET)
+            page.goto(node.url + "/")
+            page.fill("#token", VIEWER)
+            page.click("#login button[type=submit]")
+            page.wait_for_selector("#nav:not([hidden])")
+            page.goto(node.url + "/#/positions")
+            page.wait_for_function(f"document.querySelectorAll('tr[data-group]').length >= {GROUPS}")
+            shown = page.eval_on_selector_all("tr[data-group].status-open", "rows => rows.length")
+            ws = [page.evaluate(SNAPSHOT_TO_DOM) for _ in range(samples)]
+            page.goto(node.url + "/#/strategies/iron_condor")
+            page.wait_for_selector("[data-testid=preview][data-seq]")
+            previews = [page.evaluate(PREVIEW, 1 + i % 5) for i in range(samples)]
+            browser.close()
     to_dom = [s["rebuilt"] - s["sent"] for s in ws]
     render = [s["rebuilt"] - s["arrived"] for s in ws]
     return {

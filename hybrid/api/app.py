@@ -13,6 +13,7 @@ The web UI (docs/ui.md) is served at ``/`` with its assets under ``/ui``; those 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -27,11 +28,13 @@ from hybrid.api.auth import TokenRegistry, install_auth
 from hybrid.api.context import ApiContext
 from hybrid.api.errors import Responses, install_error_handlers
 from hybrid.api.gate import LIVEZ, MAX_BODY_BYTES, Gate
+from hybrid.api.pnl_history import PORTFOLIO, HistoryRecorder, Sample
 from hybrid.api.ratelimit import RateLimiter, install_rate_limiter, rate_limited
 from hybrid.api.routers import ROUTERS
 from hybrid.api.routers.groups import managed_groups
 from hybrid.api.routers.health import API_VERSION
 from hybrid.api.routers.ui import install_ui
+from hybrid.api.schemas import Group
 from hybrid.api.ws import HubEvent
 from hybrid.management.action_log import ActionRecord
 from hybrid.orders.queue import StatusChange
@@ -56,6 +59,7 @@ TAGS = [
     {"name": "rpc", "description": "JSON-RPC 2.0 over the same operations."},
 ]
 _ACTION = TypeAdapter(ActionRecord)
+_TIME = TypeAdapter(dt.datetime)
 
 
 class ErrorDetail(BaseModel):
@@ -102,6 +106,27 @@ def action_event(record: ActionRecord) -> HubEvent:
     return HubEvent("action", _ACTION.dump_python(record, mode="json"))
 
 
+def history_event(ts: dt.datetime, samples: list[Sample]) -> HubEvent:
+    """The WebSocket ``history`` event of one P&L sample (hybrid.api.ws)."""
+    lineages = [{"root_id": s.series, "pnl": s.pnl, "group_id": s.group_id} for s in samples if s.series != PORTFOLIO]
+    portfolio = next(s.pnl for s in samples if s.series == PORTFOLIO)
+    return HubEvent("history", {"ts": _TIME.dump_python(ts, mode="json"), "portfolio": portfolio, "lineages": lineages})
+
+
+def history_recorder(context: ApiContext) -> HistoryRecorder:
+    """The recorder of ``context``'s P&L history, publishing each sample to its hub."""
+
+    def read() -> tuple[dt.datetime, float, list[Group]]:
+        return context.view.now(), context.view.portfolio().total_pnl, managed_groups(context)
+
+    return HistoryRecorder(
+        context.history,
+        read,
+        lambda ts, samples: context.hub.publish(history_event(ts, samples)),
+        interval=context.history_interval,
+    )
+
+
 def cors_origins_from_env() -> list[str]:
     """``HYBRID_API_CORS_ORIGINS``: comma-separated origins allowed to call from a browser (none by default)."""
     return [origin.strip() for origin in os.environ.get(CORS_ENV, "").split(",") if origin.strip()]
@@ -130,9 +155,14 @@ def create_app(
         await hub.start(lambda: snapshot(context))
         stop_orders = context.queue.subscribe(lambda change: hub.publish(order_event(change)))
         stop_actions = context.actions.add_listener(lambda record: hub.publish(action_event(record)))
+        recorder = history_recorder(context)
+        stop_fills = hub.add_listener(lambda event: recorder.fill() if event.type == "fill" else None)
+        await recorder.start()
         try:
             yield
         finally:
+            stop_fills()
+            await recorder.stop()
             stop_orders()
             stop_actions()
             await hub.stop()

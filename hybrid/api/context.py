@@ -14,10 +14,12 @@ from pathlib import Path
 
 from hybrid.api.engine_view import EngineView
 from hybrid.api.leg_templates import LegTemplateStore
+from hybrid.api.pnl_history import DEFAULT_INTERVAL, PnLHistory
 from hybrid.api.reports import reports_dir_from_env
 from hybrid.api.ws import Hub
 from hybrid.execution.fill_stats import FillStats
 from hybrid.management.action_log import ActionLog
+from hybrid.management.management_rules import ManagementRules
 from hybrid.management.management_store import ManagementStore
 from hybrid.management.template_store import TemplateStore
 from hybrid.orders.queue import OrderQueue
@@ -30,7 +32,9 @@ class ApiContext:
 
     ``fill_stats`` reads the two-part algorithm's fill-rate statistics (None: the route answers 404);
     ``reports`` is the folder of backtest reports the UI lists; ``mode`` the node's (``paper`` or ``ib``; None
-    outside a live node).
+    outside a live node); ``history`` the P&L history the app records every ``history_interval`` seconds and
+    after fills (:mod:`hybrid.api.pnl_history`); ``bot_rules`` the bot manager's default rules (None: no bot
+    runs in this process), a managed group's rules unless it has its own.
     """
 
     view: EngineView
@@ -39,9 +43,12 @@ class ApiContext:
     management: ManagementStore
     templates: TemplateStore
     leg_templates: LegTemplateStore
+    history: PnLHistory
     hub: Hub = field(default_factory=Hub)
     fill_stats: FillStats | None = None
     reports: Path = field(default_factory=reports_dir_from_env)
+    history_interval: float = DEFAULT_INTERVAL
+    bot_rules: ManagementRules | None = None
     mode: str | None = None
 
     @classmethod
@@ -55,6 +62,7 @@ class ApiContext:
             management=ManagementStore(db, actions),
             templates=TemplateStore(db, actions),
             leg_templates=LegTemplateStore(db),
+            history=PnLHistory(db),
             hub=hub or Hub(),
             fill_stats=FillStats(db),
         )

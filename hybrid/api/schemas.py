@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hybrid.management.management_rules import ManagementRules
 from hybrid.management.state import ManagementState
 
 
@@ -94,6 +95,9 @@ class Management(_Out):
 
     state: ManagementState
     lineage: Lineage | None = None
+    rules: ManagementRules | None = Field(
+        default=None, description="the rules in force: the group's own, else the bot's; null when no bot runs here"
+    )
 
 
 class Group(_Out):

@@ -3,7 +3,9 @@
 Every message is one JSON text frame ``{"type": ..., "seq": n, "ts": ns, "data": {...}}``:
 
 - ``type``: ``snapshot`` (the whole state), ``order`` (a queue status change), ``fill`` (an engine fill),
-  ``position`` (an engine position event) or ``action`` (a bot action log record);
+  ``position`` (an engine position event), ``action`` (a bot action log record) or ``history`` (the P&L
+  points the node just recorded: ``{"ts", "portfolio", "lineages": [{"root_id", "pnl", "group_id"}]}``, see
+  :mod:`hybrid.api.pnl_history`);
 - ``seq``: increases by one with every message broadcast to all clients. The snapshot a client gets on
   connecting repeats the ``seq`` of the last broadcast, so the next message it receives is ``seq + 1``;
 - ``ts``: when the hub sent the message, UTC nanoseconds.
@@ -44,7 +46,7 @@ from hybrid.api.auth import Principal, require_ws_role, ws_subprotocol
 
 log = logging.getLogger(__name__)
 
-EventType = Literal["snapshot", "order", "fill", "position", "action"]
+EventType = Literal["snapshot", "order", "fill", "position", "action", "history"]
 STATE_EVENTS = frozenset({"order", "fill", "position"})  # events after which a fresh snapshot follows
 TRY_AGAIN_LATER = 1013  # close code for a client dropped for falling behind
 GOING_AWAY = 1001  # close code when the server stops
@@ -99,6 +101,13 @@ class Hub:
         self._connected: dict[str, int] = {}  # token name -> open connections (past the handshake)
         self._dirty: asyncio.Event | None = None
         self._ticker: asyncio.Task | None = None
+        self._listeners: list[Callable[[HubEvent], None]] = []
+
+    def add_listener(self, listener: Callable[[HubEvent], None]) -> Callable[[], None]:
+        """Call ``listener(event)`` on the loop with every broadcast event (the P&L history samples after
+        fills); returns the function that removes it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
 
     @property
     def clients(self) -> int:
@@ -153,6 +162,8 @@ class Hub:
                 self._drop(client)
         if event.type in STATE_EVENTS and self._dirty is not None:
             self._dirty.set()
+        for listener in list(self._listeners):
+            listener(event)
 
     def _snapshot_data(self) -> Mapping[str, Any] | None:
         try:

@@ -41,6 +41,7 @@ from hybrid.live.node import LiveSettings
 from hybrid.live.stores import share_queue
 from hybrid.management.action_feed import ACTIONS_TOPIC
 from hybrid.management.action_log import ActionLog, ActionRecord
+from hybrid.management.bot_manager import BotManager
 from hybrid.nautilus_compat.topics import ALL_ORDER_EVENTS, ALL_POSITION_EVENTS, SYSTEM_SHUTDOWN
 from hybrid.risk.account import REFUSALS_TOPIC, RefusalRecord
 from hybrid.runconfig.settings import ConfigError
@@ -107,9 +108,11 @@ def check_api_settings(host: str, insecure_local: bool) -> None:
 def api_context(node: TradingNode, settings: LiveSettings, db: Database) -> ApiContext:
     """The API's view of the node's cache and its stores over ``db``; its order queue is the one the queue
     drainer gets (:func:`hybrid.live.stores.share_queue`), recovering until the drainer has started, and engine
-    events reach its WebSocket hub."""
+    events reach its WebSocket hub. The bot manager's default rules (when one runs) are what the API shows as a
+    group's rules in force when it has none of its own."""
     view = CacheEngineView.from_kernel(node.kernel, rate=settings.rate, dividend=settings.dividend)
     context = ApiContext.open(view, db)
+    context.bot_rules = next((actor.rules for actor in node.trader.actors() if isinstance(actor, BotManager)), None)
     context.mode = settings.mode
     if settings.has_drainer:
         context.queue.expect_recovery()  # until the drainer settled the previous run's orders

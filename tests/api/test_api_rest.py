@@ -16,17 +16,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hybrid.api.app import create_app
+from hybrid.api.app import create_app, history_recorder
 from hybrid.api.auth import AuthConfigError, TokenRegistry
 from hybrid.api.context import ApiContext
 from hybrid.api.ratelimit import RateLimit
 from hybrid.api.server import ServerThread
 from hybrid.execution.fill_stats import Attempt
+from hybrid.management.management_rules import ManagementRules
 from hybrid.options.analytics import analyze
 from hybrid.options.greeks import implied_volatility
 from hybrid.options.legs import Leg
 from hybrid.options.pricing import as_of_datetime, years_to_expiry
 from tests.support.api import ADMIN, TRADER, VIEWER, Market, auth, make_context, market, second, serve
+from tests.support.live import eventually
 
 pytestmark = pytest.mark.slow  # a backtest, a server or a subprocess per test
 
@@ -298,6 +300,22 @@ def test_groups_positions_and_portfolio(api: Api, viewer: httpx.Client) -> None:
     assert portfolio["total_pnl"] == pytest.approx(portfolio["realized_pnl"] + portfolio["unrealized_pnl"])
 
 
+def test_pnl_history_of_a_group_and_of_the_portfolio(api: Api, viewer: httpx.Client) -> None:
+    facts = api.facts
+    samples = history_recorder(api.context).sample()  # what the app's recorder does each minute
+    total = viewer.get("/portfolio").json()["total_pnl"]
+    portfolio = eventually(lambda: (body := viewer.get("/portfolio/history").json())["points"] and body, "a point")
+    assert portfolio["lineages"] is None and portfolio["points"][-1]["pnl"] == pytest.approx(total, abs=0.01)
+    held = viewer.get(f"/groups/{facts.open_group}/history", params={"limit": 1}).json()
+    pnl = viewer.get(f"/groups/{facts.open_group}").json()["pnl"]
+    assert held["root_id"] == facts.open_group and held["members"] == [facts.open_group]
+    assert [(p["pnl"], p["group_id"]) for p in held["points"]] == [(pytest.approx(pnl, abs=0.01), facts.open_group)]
+    every = viewer.get("/portfolio/history", params={"lineages": "true"}).json()["lineages"]
+    assert {lineage["root_id"] for lineage in every} >= {s.series for s in samples if s.series}
+    assert viewer.get("/groups/nope/history").status_code == 404
+    assert ("query", "limit") in errors_at(viewer.get("/portfolio/history", params={"limit": 0}))
+
+
 def test_close_roll_and_close_all_queue_intents(api: Api, trader: httpx.Client) -> None:
     facts = api.facts
     group = f"/groups/{facts.open_group}"
@@ -330,9 +348,15 @@ def test_overrides_change_management_and_are_logged(api: Api, admin: httpx.Clien
     group = api.facts.open_group
     paused = admin.post(f"/groups/{group}/pause", json={"reason": "earnings"}).json()
     assert paused["state"]["paused"] is True and paused["lineage"]["root_id"] == group
-    rules = {"stop_loss_pct": -150.0, "profit_tranches": [{"at_pct": 50.0, "fraction": 1.0}]}
-    custom = admin.put(f"/groups/{group}/rules", json={"rules": rules}).json()
-    assert custom["state"]["rules"]["stop_loss_pct"] == -150.0
+    assert paused["rules"] is None  # no bot manager runs behind this API: no rules in force
+    api.context.bot_rules = ManagementRules(stop_loss_pct=-300.0)
+    try:
+        assert viewer.get(f"/groups/{group}").json()["management"]["rules"]["stop_loss_pct"] == -300.0  # the bot's
+        rules = {"stop_loss_pct": -150.0, "profit_tranches": [{"at_pct": 50.0, "fraction": 1.0}]}
+        custom = admin.put(f"/groups/{group}/rules", json={"rules": rules}).json()
+    finally:
+        api.context.bot_rules = None
+    assert custom["state"]["rules"]["stop_loss_pct"] == -150.0 == custom["rules"]["stop_loss_pct"]  # its own
     bad = admin.put(f"/groups/{group}/rules", json={"rules": {"stop_loss_pct": 10}})
     assert ("body", "rules", "stop_loss_pct") in errors_at(bad)
     resumed = admin.post(f"/groups/{group}/resume").json()  # the body is optional

@@ -74,6 +74,11 @@ def test_a_call_gives_what_rest_gives(url: str, facts: Market) -> None:
     assert rest == submitted["result"]
     groups = rpc(url, call("groups.list", {"status": "open"}), VIEWER).json()["result"]
     assert [g["group_id"] for g in groups] == [facts.open_group]
+    history = rpc(url, call("groups.history", {"group_id": facts.open_group, "limit": 5}), VIEWER).json()["result"]
+    rest_history = httpx.get(f"{url}/api/v1/groups/{facts.open_group}/history?limit=5", headers=auth(VIEWER)).json()
+    assert history == rest_history and history["root_id"] == facts.open_group
+    portfolio = rpc(url, call("portfolio.history", {"lineages": True}), VIEWER).json()["result"]
+    assert portfolio == httpx.get(f"{url}/api/v1/portfolio/history?lineages=true", headers=auth(VIEWER)).json()
 
 
 def test_batch_keeps_order_and_skips_notifications(url: str) -> None:

@@ -125,6 +125,10 @@ def test_bot_actions_and_fills_are_pushed_then_a_fresh_snapshot(
         assert pushed["client_order_id"] == fill.client_order_id.value
         assert pushed["price"] == fill.last_px.as_double() and pushed["side"] == fill.order_side.name
         assert next_of(ws, "snapshot")["data"]["groups"]
+        point = next_of(ws, "history")["data"]  # the fill made the node sample its P&L history
+        portfolio = context.view.portfolio().total_pnl
+        assert point["portfolio"] == pytest.approx(portfolio, abs=0.01)
+        assert group in {lineage["root_id"] for lineage in point["lineages"]}
 
 
 def test_reconnect_gets_a_snapshot_first_and_periodic_snapshots_follow(url: str, context: ApiContext) -> None:

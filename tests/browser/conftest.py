@@ -1,5 +1,5 @@
-"""Fixtures of the browser tests: one paper node (``run_live.py`` over the session's small catalog) with a backtest
-report folder to show, headless Debian Chromium through Playwright, and pages that fail their test on any console
+"""Fixtures of the browser tests: one paper node (``run_live.py`` over the session's small catalog, with the bot
+manager) with a backtest report folder to show, headless Debian Chromium through Playwright, and pages that fail their test on any console
 error. Screenshots of each page at 1280x800 and 390x844 go to ``$HYBRID_UI_ARTEFACTS`` or a pytest temporary
 folder (``ui-screenshots*`` under pytest's basetemp)."""
 
@@ -60,6 +60,22 @@ def write_report(root: Path) -> None:
     )
 
 
+# The bot manager, with rules it never acts on while a test runs, so the tracker shows its rules and next action.
+BOT = """
+[[actors]]
+path = "hybrid.management.bot_manager:BotManager"
+
+[actors.config.rules]
+stop_loss_pct = -100000.0
+profit_tranches = [{at_pct = 100000.0, fraction = 1.0}]
+
+[actors.config.rules.roll]
+below_dte = 1
+target_dte_min = 2
+target_dte_max = 400
+"""
+
+
 @pytest.fixture(scope="module")
 def node(small_catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     work = tmp_path_factory.mktemp("ui-node")
@@ -67,7 +83,7 @@ def node(small_catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     os.environ["HYBRID_REPORTS_DIR"] = str(work / "reports")  # run_live.py inherits the environment
     try:
         config = write_config(work, small_catalog)
-        config.write_text(config.read_text() + RISK_GATE)
+        config.write_text(config.read_text() + RISK_GATE + BOT)
         with paper_node(config, work / "state.sqlite", work / "node") as running:
             yield running
     finally:
@@ -118,7 +134,7 @@ class UI:
         # as failed resource loads; every other console error fails the test.
         if any(f"status of {code} " in text for code in self.allowed_statuses):
             return
-        self.errors.append(text)
+        self.errors.append(f"{text} ({message.location.get('url', '')})")
 
     def login(self, token: str) -> None:
         self.page.goto(self.url + "/")

@@ -50,7 +50,16 @@ def test_iron_condor_preview_submit_track_then_close_part_and_the_rest(ui: UI) -
     seq = groups.get_attribute("data-seq")
     expect(groups).not_to_have_attribute("data-seq", seq or "", timeout=LIVE)  # redrawn by the next snapshot
     expect(page.locator(f"tr[data-order^='{order_id[:12]}'] [data-field=status]")).to_have_text("filled")
+    history = page.get_by_test_id("pnl-history")
+    expect(history).to_have_attribute("data-lineages", re.compile(r"^[1-9]"), timeout=LIVE)  # sampled on the fill
+    recorded = int(history.get_attribute("data-points") or 0)
+    assert recorded >= 1
     ui.shoot("positions")
+    page.reload()  # the history is the node's: a fresh page draws it again
+    ui.go("positions")
+    expect(history).to_have_attribute("data-points", re.compile(r"^\d+$"))
+    assert int(history.get_attribute("data-points") or 0) >= recorded
+    expect(history.locator(".main-svg").first).to_be_visible()
 
     row.get_by_label(re.compile("units of .* to close")).fill("1")
     row.locator("[data-action=close-part]").click()
@@ -60,6 +69,16 @@ def test_iron_condor_preview_submit_track_then_close_part_and_the_rest(ui: UI) -
     confirm(ui)
     expect(page.locator("tr[data-group].status-closed")).to_have_count(1, timeout=LIVE)
     expect(page.locator("tr[data-group].status-open")).to_have_count(0)
+
+
+def strike_line(ui: UI, leg: int) -> dict:
+    """Where Plotly draws the builder's strike line of option leg ``leg`` (page coordinates, mid-height)."""
+    return ui.page.evaluate(
+        """(leg) => { const gd = document.querySelector('[data-testid=builder-chart]'); const L = gd._fullLayout;
+                   const box = gd.getBoundingClientRect(); const k = Number(gd.dataset.strikes.split(',')[leg]);
+                   return {x: box.left + L._size.l + L.xaxis.l2p(k), y: box.top + L._size.t + L._size.h / 2}; }""",
+        leg,
+    )
 
 
 def test_builder_drag_a_strike_then_save_and_load_after_a_reload(ui: UI) -> None:
@@ -75,15 +94,11 @@ def test_builder_drag_a_strike_then_save_and_load_after_a_reload(ui: UI) -> None
     expect(page.get_by_test_id("recognised")).to_contain_text("Spread")
     table_before = page.get_by_test_id("pnl-table").inner_text()
     strikes_before = chart.get_attribute("data-strikes")
-    # drag the first strike line 60 px to the right, where Plotly draws it
-    at = page.evaluate(
-        """() => { const gd = document.querySelector('[data-testid=builder-chart]'); const L = gd._fullLayout;
-                   const box = gd.getBoundingClientRect(); const k = Number(gd.dataset.strikes.split(',')[0]);
-                   return {x: box.left + L._size.l + L.xaxis.l2p(k), y: box.top + L._size.t + L._size.h / 2}; }"""
-    )
+    # drag the first (lower) strike line 60 px to the left, away from the other leg's strike
+    at = strike_line(ui, 0)
     page.mouse.move(at["x"], at["y"])
     page.mouse.down()
-    page.mouse.move(at["x"] + 60, at["y"], steps=8)
+    page.mouse.move(at["x"] - 60, at["y"], steps=8)
     page.mouse.up()
     expect(chart).not_to_have_attribute("data-strikes", strikes_before or "")
     expect(page.get_by_test_id("pnl-table")).not_to_have_text(table_before)
@@ -99,6 +114,40 @@ def test_builder_drag_a_strike_then_save_and_load_after_a_reload(ui: UI) -> None
     page.locator("[data-template='dragged spread'] [data-action=load]").click()
     expect(chart).to_have_attribute("data-strikes", strikes or "")
     expect(page.get_by_test_id("builder-legs").locator("tr")).to_have_count(2)
+
+    # shift-drag the second strike to the left: every strike moves
+    at = strike_line(ui, 1)
+    page.keyboard.down("Shift")
+    page.mouse.move(at["x"], at["y"])
+    page.mouse.down()
+    page.mouse.move(at["x"] - 60, at["y"], steps=8)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    expect(chart).not_to_have_attribute("data-strikes", strikes or "")
+    moved = (chart.get_attribute("data-strikes") or "").split(",")
+    assert all(new != old for new, old in zip(moved, (strikes or "").split(","), strict=True)), (strikes, moved)
+
+    # a put and a stock leg added, then removed again
+    page.locator("[data-action=add-put]").click()
+    page.locator("[data-action=add-stock]").click()
+    expect(page.get_by_test_id("builder-legs").locator("tr")).to_have_count(4)
+    page.locator("[data-leg='3'] [data-action=remove-leg]").click()
+    page.locator("[data-leg='2'] [data-action=remove-leg]").click()
+    expect(page.get_by_test_id("builder-legs").locator("tr")).to_have_count(2)
+    expect(page.get_by_test_id("recognised")).to_contain_text("Spread")
+
+    # submitted through the two-part algorithm, with its status live
+    page.get_by_test_id("builder-submit").scroll_into_view_if_needed()
+    page.locator("#page-builder select[name=execution]").select_option("two_part")
+    page.locator("#page-builder input[name=units]").fill("2")  # a part of each unit
+    page.locator("#page-builder input[name=first_fraction]").fill("0.5")
+    page.get_by_test_id("builder-submit").click()
+    confirm(ui)
+    expect(page.get_by_test_id("builder-submitted-status")).to_have_text(re.compile(r"\w"), timeout=LIVE)
+
+    page.locator("[data-template='dragged spread'] [data-action=delete]").click()
+    confirm(ui)
+    expect(page.locator("[data-template='dragged spread']")).to_have_count(0)
 
 
 def test_recurring_template_invalid_field_then_valid_and_a_backtest_report(ui: UI) -> None:
@@ -117,13 +166,21 @@ def test_recurring_template_invalid_field_then_valid_and_a_backtest_report(ui: U
     expect(page.get_by_test_id("recurring-message")).to_contain_text("Saved template")
     expect(at_error).to_be_empty()
     expect(page.get_by_test_id("recurring-list").locator("tr[data-template]")).to_have_count(1)
+    expect(page.get_by_test_id("recurring-list")).to_contain_text("Mon")  # next runs, in New York time
+    page.get_by_label("enable weekly condor").uncheck()
+    expect(page.get_by_test_id("recurring-message")).to_contain_text("disabled")
+    expect(page.get_by_label("enable weekly condor")).not_to_be_checked()
     ui.shoot("recurring")
 
     ui.go("reports")
+    expect(page.get_by_test_id("report-list").locator("tbody tr")).to_have_count(1)
+    ui.shoot("reports-list")
     page.locator(f"[data-report='{REPORT}']").click()
     expect(page.get_by_test_id("report-name")).to_have_text(REPORT)
     expect(page.get_by_test_id("report-groups").locator("tbody tr")).to_have_count(2)
     expect(page.get_by_test_id("equity-chart").locator(".main-svg").first).to_be_visible()
+    expect(page.get_by_test_id("report-fill-rates")).to_contain_text("0.75")
+    expect(page.get_by_test_id("report-actions")).to_contain_text("take_profit")
     ui.shoot("reports")
 
     ui.go("health")

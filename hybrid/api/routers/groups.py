@@ -8,6 +8,7 @@ action log; a group the bot has not taken under management yet is registered fir
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -18,6 +19,7 @@ from hybrid.api.auth import Principal
 from hybrid.api.context import ApiContext
 from hybrid.api.errors import Conflict, FieldErrors, NotFound, Responses
 from hybrid.api.operations import NoParams, Params, call, operation
+from hybrid.api.pnl_history import PORTFOLIO, HistoryPoint, lineage_root
 from hybrid.api.routers.orders import queue_intent
 from hybrid.api.schemas import Group, Lineage, Management, Portfolio, Position
 from hybrid.api.validation import check_close, check_roll, find_group
@@ -81,6 +83,36 @@ class CloseAll(BaseModel):
     orders: list[QueuedOrder]
 
 
+class HistoryQuery(Params):
+    limit: int = Field(default=1000, ge=1, le=10_000, description="the newest points of each series at most")
+    since: dt.datetime | None = Field(default=None, description="only points after this time (ISO 8601 with offset)")
+
+
+class HistoryParams(HistoryQuery, GroupRef):
+    pass
+
+
+class PortfolioHistoryQuery(HistoryQuery):
+    lineages: bool = Field(default=False, description="also every lineage's points")
+
+
+class LineageHistory(BaseModel):
+    """A roll lineage's P&L over time: the sum of its groups' P&L (a roll continues its root's line)."""
+
+    root_id: str
+    points: list[HistoryPoint]
+
+
+class GroupHistory(LineageHistory):
+    group_id: str
+    members: list[str] = Field(description="the lineage's groups, root first")
+
+
+class PortfolioHistory(BaseModel):
+    points: list[HistoryPoint] = Field(description="the portfolio's total P&L over time")
+    lineages: list[LineageHistory] | None = Field(default=None, description="with lineages=true")
+
+
 class OverrideRequest(Params):
     reason: Reason = "manual override"
 
@@ -102,7 +134,7 @@ class RulesParams(RulesRequest, GroupRef):
 
 
 def _managements(context: ApiContext, group_ids: Iterable[str]) -> dict[str, Management]:
-    """The bot's state and lineage of each managed group among ``group_ids``, read in one query."""
+    """The bot's state, lineage and rules in force of each managed group among ``group_ids``, in one query."""
     return {
         group_id: Management(
             state=managed.state,
@@ -111,6 +143,7 @@ def _managements(context: ApiContext, group_ids: Iterable[str]) -> dict[str, Man
                 parent_id=managed.lineage.parent_id,
                 generation=managed.lineage.generation,
             ),
+            rules=managed.state.rules if managed.state.rules is not None else context.bot_rules,
         )
         for group_id, managed in context.management.managed(group_ids).items()
     }
@@ -170,6 +203,38 @@ async def list_groups(context: ApiContext, who: Principal, params: GroupQuery) -
 async def get_group(context: ApiContext, who: Principal, params: GroupRef) -> Group:
     """One group with its management state and lineage."""
     return _group(context, params.group_id)
+
+
+@operation("groups.history", "viewer", HistoryParams)
+async def group_history(context: ApiContext, who: Principal, params: HistoryParams) -> GroupHistory:
+    """The P&L history of a group's roll lineage as the node recorded it (each minute and after fills)."""
+    group_id = params.group_id
+    group = find_group(context, group_id)
+    root = (
+        context.history.series_of(group_id)
+        if group is None
+        else lineage_root(group.model_copy(update={"management": _management(context, group_id)}))
+    )
+    if root is None:
+        raise NotFound(f"no group {group_id!r}")
+    try:
+        members = [member.lineage.group_id for member in context.management.lineage(group_id)]
+    except KeyError:  # not managed: its own lineage
+        members = [group_id]
+    points = context.history.points(root, params.limit, params.since)
+    return GroupHistory(group_id=group_id, root_id=root, members=members, points=points)
+
+
+@operation("portfolio.history", "viewer", PortfolioHistoryQuery)
+async def portfolio_history(context: ApiContext, who: Principal, params: PortfolioHistoryQuery) -> PortfolioHistory:
+    """The portfolio's total P&L over time as the node recorded it, and optionally every lineage's."""
+    points = context.history.points(PORTFOLIO, params.limit, params.since)
+    if not params.lineages:
+        return PortfolioHistory(points=points)
+    lineages = context.history.lineages(params.limit, params.since)
+    return PortfolioHistory(
+        points=points, lineages=[LineageHistory(root_id=root, points=series) for root, series in lineages.items()]
+    )
 
 
 @operation("groups.close", "trader", CloseGroupIntent)
@@ -289,6 +354,17 @@ async def get_one_group(request: Request, group_id: GroupIdPath, who: Principal 
     return await call(get_group, request, who, GroupRef(group_id=group_id))
 
 
+@router.get("/groups/{group_id}/history", summary=group_history.summary, responses=UNKNOWN_GROUP)
+async def get_group_history(
+    request: Request,
+    group_id: GroupIdPath,
+    query: Annotated[HistoryQuery, Query()],
+    who: Principal = Depends(group_history.guard),
+) -> GroupHistory:
+    params = HistoryParams(group_id=group_id, limit=query.limit, since=query.since)
+    return await call(group_history, request, who, params, "query")
+
+
 @router.post(
     "/groups/{group_id}/close",
     status_code=status.HTTP_201_CREATED,
@@ -345,6 +421,15 @@ async def put_rules(
 @router.get("/positions", tags=["positions"], summary=list_positions.summary)
 async def get_positions(request: Request, who: Principal = Depends(list_positions.guard)) -> list[Position]:
     return await call(list_positions, request, who, NoParams())
+
+
+@router.get("/portfolio/history", tags=["positions"], summary=portfolio_history.summary)
+async def get_portfolio_history(
+    request: Request,
+    query: Annotated[PortfolioHistoryQuery, Query()],
+    who: Principal = Depends(portfolio_history.guard),
+) -> PortfolioHistory:
+    return await call(portfolio_history, request, who, query, "query")
 
 
 @router.get("/portfolio", tags=["positions"], summary=get_portfolio.summary)

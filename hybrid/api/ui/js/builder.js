@@ -4,7 +4,7 @@
 // structure the legs form; saved leg sets (/leg-templates); submit as a limit or through the two-part algorithm.
 import { ApiError, api, get, idempotencyKey, post } from "./api.js";
 import { figures, legsTable } from "./analysis.js";
-import { chartBox, plot } from "./chart.js";
+import { chartBox, focus, plot } from "./chart.js";
 import * as chain from "./chain.js";
 import { confirmDialog, field, h, money, select, showFieldErrors } from "./dom.js";
 import { executionForm, followOrder } from "./execution.js";
@@ -150,9 +150,9 @@ export function builderPage(root, { feed, can }) {
     const iv = Number(ivSlider.value);
     dateLabel.textContent = new Date(Date.parse(a.as_of) + days * 86400e3).toISOString().slice(0, 10);
     ivLabel.textContent = `${iv >= 0 ? "+" : ""}${iv} vol pts`;
-    const payoff = a.figures.payoff;
     const at = curveAt(days, iv);
     const optionLegs = state.legs.map((l, i) => [l, i]).filter(([l]) => l.kind !== "underlying");
+    const payoff = focus(a.figures.payoff, optionLegs.map(([l]) => l.strike), a.spot);
     plot(chart, [
       { x: payoff.price, y: payoff.expiry_pnl.map((y) => y * state.units), name: "at expiry", mode: "lines", line: { color: "#2563eb" } },
       { x: payoff.price, y: payoff.price.map(at), name: `on ${dateLabel.textContent}, IV ${ivLabel.textContent}`, mode: "lines", line: { color: "#f59e0b", dash: "dot" } },
@@ -243,7 +243,7 @@ export function builderPage(root, { feed, can }) {
     if (!ok) return;
     try {
       const queued = await post("/orders", order, { "Idempotency-Key": idempotencyKey() });
-      const line = h("span", {}, queued.status);
+      const line = h("span", { "data-testid": "builder-submitted-status" }, queued.status);
       status.replaceChildren(h("p", {}, "Order ", h("code", {}, queued.order_id), ": ", line));
       state.stops.push(followOrder(feed, queued.order_id, (st) => { line.textContent = st; }));
     } catch (error) {
@@ -264,8 +264,10 @@ export function builderPage(root, { feed, can }) {
     can("trader") ? h("fieldset", {}, h("legend", {}, "Order"), field("Units", units), execution.el,
       h("button", { type: "button", class: "primary", "data-testid": "builder-submit", onclick: submit }, "Submit…"), status) : null);
 
+  let open = true;
   (async () => {
-    const names = await chain.underlyings();
+    const names = await chain.quotedUnderlyings(() => out.replaceChildren(h("p", { class: "notice", role: "status" }, "Waiting for the node's first option quotes…")), () => open);
+    if (!names.length) return; // the page was left
     underlying.replaceChildren(...names.map((n) => h("option", { value: n }, n)));
     state.expiries = await chain.expiries(underlying.value);
     const q = await chain.quotes(underlying.value, state.expiries[0].expiry);
@@ -274,6 +276,7 @@ export function builderPage(root, { feed, can }) {
     out.replaceChildren(h("p", {}, "Add legs to see their payoff."));
   })();
   return () => {
+    open = false;
     window.removeEventListener("keydown", onKey);
     window.removeEventListener("keyup", onKey);
     state.stops.forEach((stop) => stop());

@@ -5,6 +5,17 @@ export async function underlyings() {
   return (await get("/chain")).map((u) => u.underlying);
 }
 
+// The underlyings once the node quotes one: a node just started has no chain yet, so ask again every 2 s
+// (calling waiting() each time) for as long as alive() says the page is open.
+export async function quotedUnderlyings(waiting, alive) {
+  for (;;) {
+    const names = await underlyings();
+    if (names.length || !alive()) return names;
+    waiting();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
 export async function expiries(underlying) {
   return get(`/chain/${underlying}/expiries`);
 }

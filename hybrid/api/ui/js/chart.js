@@ -3,16 +3,29 @@ import { h } from "./dom.js";
 import { bs, templateLegs, placeStrikes } from "./options.js";
 
 const LAYOUT = {
-  margin: { l: 50, r: 10, t: 10, b: 40 },
+  margin: { l: 50, r: 10, t: 30, b: 40 },
   paper_bgcolor: "rgba(0,0,0,0)",
   plot_bgcolor: "rgba(0,0,0,0)",
-  legend: { orientation: "h", y: -0.2 },
+  legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" }, // above the plot: never over the axis title
   xaxis: { title: { text: "underlying price" } },
   yaxis: { title: { text: "P&L ($)" }, zeroline: true },
 };
 
 export function plot(el, traces, layout = {}, config = {}) {
   return window.Plotly.react(el, traces, { ...LAYOUT, ...layout }, { displaylogo: false, responsive: true, ...config });
+}
+
+// The payoff grid cut to the prices that matter (the strikes and spot, with room either side), so a narrow
+// structure is not a spike in a wide chart and far-away values do not set the y axis.
+export function focus(payoff, strikes, spot) {
+  const xs = [...strikes, spot].filter(Number.isFinite);
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  const pad = Math.max(0.6 * (hi - lo), 0.03 * spot);
+  const keep = payoff.price.map((x) => x >= lo - pad && x <= hi + pad);
+  if (keep.filter(Boolean).length < 10) return payoff;
+  const cut = (values) => values.filter((_, i) => keep[i]);
+  return { ...payoff, price: cut(payoff.price), expiry_pnl: cut(payoff.expiry_pnl), today_pnl: payoff.today_pnl && cut(payoff.today_pnl) };
 }
 
 export function payoffTraces(payoff, extra = []) {

@@ -4,6 +4,8 @@ import { ApiError, api, get, post } from "./api.js";
 import { confirmDialog, field, h, select, showFieldErrors } from "./dom.js";
 
 const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"];
+// The schedule's own clock: the API answers UTC instants, the template says New York wall time.
+const NEW_YORK = new Intl.DateTimeFormat("en-US", { timeZone: "America/New_York", weekday: "short", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 
 export function recurringPage(root, { can }) {
   const list = h("div", { "data-testid": "recurring-list" });
@@ -108,18 +110,23 @@ export function recurringPage(root, { can }) {
     const templates = await get("/templates?upcoming=3");
     const runs = await Promise.all(templates.map((t) => get(`/templates/${t.template_id}/runs?limit=3`)));
     list.replaceChildren(templates.length ? h("div", { class: "scroll" }, h("table", {},
-      h("thead", {}, h("tr", {}, ["id", "name", "enabled", "schedule", "next runs", "last runs", ""].map((c) => h("th", { scope: "col" }, c)))),
+      h("thead", {}, h("tr", {}, ["id", "name", "enabled", "schedule", "next runs (New York)", "last runs", ""].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", {}, templates.map((t, i) => {
         const toggle = h("input", { type: "checkbox", checked: t.template.enabled, disabled: !can("admin"), "aria-label": `enable ${t.template.name}` });
         toggle.addEventListener("change", async () => {
-          await post(`/templates/${t.template_id}/${toggle.checked ? "enable" : "disable"}`);
+          try {
+            await post(`/templates/${t.template_id}/${toggle.checked ? "enable" : "disable"}`);
+            notice.textContent = `Template ${t.template.name} ${toggle.checked ? "enabled" : "disabled"}`;
+          } catch (error) {
+            notice.textContent = error.message;
+          }
           await refresh();
         });
         const s = t.template.schedule;
         return h("tr", { "data-template": String(t.template_id) },
           h("td", {}, t.template_id), h("td", {}, t.template.name), h("td", {}, toggle),
           h("td", {}, `${s.kind}${s.weekdays ? ` ${s.weekdays.join(",")}` : ""}${s.at ? ` ${s.at.slice(0, 5)}` : ""}`),
-          h("td", {}, t.next_runs.map((r) => r.slice(0, 16).replace("T", " ")).join("; ")),
+          h("td", {}, t.next_runs.map((r) => NEW_YORK.format(new Date(r))).join("; ")),
           h("td", {}, runs[i].length ? runs[i].map((r) => `${r.status}${r.reason ? ` (${r.reason})` : ""}`).join("; ") : "none yet"),
           h("td", {}, can("admin") ? [h("button", { type: "button", onclick: () => edit(t) }, "Edit"),
             h("button", { type: "button", onclick: async () => { if (await confirmDialog(`Delete template ${t.template.name}?`)) { await api("DELETE", `/templates/${t.template_id}`); await refresh(); } } }, "Delete")] : ""));

@@ -17,12 +17,12 @@ async function showList(body) {
     body.replaceChildren(h("p", {}, "No reports yet: run ", h("code", {}, "make demo"), "."));
     return;
   }
-  body.replaceChildren(table(["report", "period", "groups", "total P&L", "win rate", "max drawdown", "Sharpe", "balanced"],
+  body.replaceChildren(h("div", { class: "scroll" }, table(["report", "period", "groups", "total P&L", "win rate", "max drawdown", "Sharpe", "balanced"],
     [...reports].reverse().map((r) => [
       h("a", { href: `#/reports/${encodeURIComponent(r.name)}`, "data-report": r.name }, r.name),
       `${(r.start || "").slice(0, 10)} – ${(r.end || "").slice(0, 10)}`, r.groups ?? "—",
       h("td", { class: signClass(r.total_pnl) }, money(r.total_pnl)), pct(r.win_rate), money(r.max_drawdown), num(r.sharpe), r.all_groups_balanced ? "yes" : "no",
-    ]), { "data-testid": "report-list" }));
+    ]), { "data-testid": "report-list" })));
 }
 
 async function showReport(body, name) {
@@ -53,5 +53,5 @@ async function showReport(body, name) {
 function rowsTable(t, testid, columns) {
   if (!t.rows.length) return h("p", { "data-testid": testid }, "none");
   const cols = columns || Object.keys(t.rows[0]);
-  return h("div", {}, table(cols, t.rows.map((row) => cols.map((c) => row[c] ?? ""))), t.truncated ? h("p", { class: "hint" }, "(more rows in the file)") : null);
+  return h("div", { "data-testid": testid }, table(cols, t.rows.map((row) => cols.map((c) => row[c] ?? ""))), t.truncated ? h("p", { class: "hint" }, "(more rows in the file)") : null);
 }

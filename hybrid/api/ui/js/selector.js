@@ -2,7 +2,7 @@
 // inputs from the live chain; a live preview (POST /analysis/preview) as inputs change; submit with confirmation.
 import { ApiError, get, idempotencyKey, post } from "./api.js";
 import { figures, legsTable } from "./analysis.js";
-import { chartBox, payoffTraces, plot, sketch } from "./chart.js";
+import { chartBox, focus, payoffTraces, plot, sketch } from "./chart.js";
 import * as chain from "./chain.js";
 import { confirmDialog, field, h, select, showFieldErrors } from "./dom.js";
 import { executionForm, followOrder } from "./execution.js";
@@ -19,7 +19,8 @@ export function selectorPage(root, { feed, can, args }) {
   const state = { strategies: [], strategy: null, expiries: [], strikeList: [], spot: null, seq: 0, shown: 0, stop: [] };
   const search = h("input", { type: "search", id: "strategy-search", placeholder: "iron condor, calendar, ..." });
   const list = h("div", { class: "strategy-list", "data-testid": "strategy-list" });
-  const form = h("form", { class: "card", "data-testid": "order-form", onsubmit: (e) => e.preventDefault() });
+  const form = h("form", { class: "card", "data-testid": "order-form", onsubmit: (e) => e.preventDefault() },
+    h("p", { class: "hint" }, "Choose a strategy on the left (or search) to place it on the live chain and preview it."));
   const preview = h("div", { class: "preview", "data-testid": "preview", "aria-live": "polite" });
   const chart = chartBox({ "data-testid": "payoff-chart" });
   const status = h("div", { class: "order-status", "data-testid": "order-status", "aria-live": "polite" });
@@ -56,8 +57,12 @@ export function selectorPage(root, { feed, can, args }) {
   let expirySelects = [];
   let strikeSelects = [];
 
+  let open = true;
   async function loadChain() {
-    const names = await chain.underlyings();
+    const waiting = () => status.replaceChildren(h("p", { class: "notice", role: "status" }, "Waiting for the node's first option quotes…"));
+    const names = await chain.quotedUnderlyings(waiting, () => open);
+    status.replaceChildren();
+    if (!names.length) return; // the page was left
     underlying.replaceChildren(...names.map((n) => h("option", { value: n }, n)));
     state.expiries = await chain.expiries(underlying.value);
   }
@@ -65,6 +70,7 @@ export function selectorPage(root, { feed, can, args }) {
   async function choose(strategy) {
     state.strategy = strategy;
     renderList();
+    if (!state.expiries.length) return; // chosen before the chain came: placed once it does
     history.replaceState(null, "", `#/strategies/${strategy.name}`);
     const firstUseful = Math.max(0, state.expiries.findIndex((e) => e.dte >= 20));
     expirySelects = strategy.expiries.map((name, i) => select(state.expiries.map((e) => [e.expiry, chain.expiryLabel(e)]),
@@ -147,7 +153,8 @@ export function selectorPage(root, { feed, can, args }) {
       execution.setMid(a.market.mid / a.multiplier);
       preview.replaceChildren(figures(a, p.units), legsTable(a),
         p.limit_vs_mid === null ? "" : h("p", {}, `limit vs mid: ${p.limit_vs_mid.toFixed(2)} per share`));
-      plot(chart, payoffTraces(a.figures.payoff), { shapes: [{ type: "line", xref: "x", yref: "paper", x0: a.spot, x1: a.spot, y0: 0, y1: 1, line: { color: "#888", dash: "dash" } }] });
+      const strikes = a.legs.map(({ leg }) => leg.strike).filter((k) => k !== null && k !== undefined);
+      plot(chart, payoffTraces(focus(a.figures.payoff, strikes, a.spot)), { shapes: [{ type: "line", xref: "x", yref: "paper", x0: a.spot, x1: a.spot, y0: 0, y1: 1, line: { color: "#888", dash: "dash" } }] });
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       const unplaced = showFieldErrors(form, error.fields);
@@ -176,11 +183,14 @@ export function selectorPage(root, { feed, can, args }) {
   }
 
   (async () => {
-    await loadChain();
     state.strategies = await get("/strategies");
-    renderList();
+    renderList(); // the catalogue does not wait for the chain
+    await loadChain();
     const wanted = state.strategies.find((s) => s.name === args[0]);
-    if (wanted) choose(wanted);
+    if (wanted || state.strategy) choose(wanted || state.strategy);
   })();
-  return () => state.stop.forEach((stop) => stop());
+  return () => {
+    open = false;
+    state.stop.forEach((stop) => stop());
+  };
 }

@@ -1,12 +1,13 @@
 // Page 3: the position tracker. Every group from the WebSocket snapshots (about 1 Hz, sooner after fills),
 // portfolio Greeks and P&L, the bot's state, working orders, the action feed, P&L history; controls with
 // confirmation (close, close part, close all, roll, cancel, pause / resume) for the roles that may use them.
+// The P&L history is the node's (GET /portfolio/history?lineages=true on open, then the feed's history events).
 import { api, get, idempotencyKey, post } from "./api.js";
 import { chartBox, plot } from "./chart.js";
 import { confirmDialog, download, h, money, num, signClass } from "./dom.js";
 
 const FINAL = new Set(["filled", "cancelled", "rejected", "failed", "expired"]);
-const HISTORY = 3600; // snapshots kept for the P&L history chart (about an hour at 1 Hz)
+const HISTORY = 2000; // points kept per series of the P&L history chart (the node samples each minute and on fills)
 
 export function trackerPage(root, { feed, can }) {
   const portfolio = h("div", { class: "card portfolio", "data-testid": "portfolio" });
@@ -15,9 +16,9 @@ export function trackerPage(root, { feed, can }) {
   const actions = h("ol", { class: "feed", "data-testid": "actions", reversed: true });
   const chart = chartBox({ "data-testid": "pnl-history" });
   const message = h("p", { class: "notice", role: "status", "data-testid": "tracker-message" });
-  const historyBy = new Map(); // key ("portfolio" or group id) -> {x: [], y: []}
+  const historyBy = new Map(); // key ("portfolio" or a lineage's root group id) -> {x: [], y: []}
+  const structures = new Map(); // lineage root id -> its structure, for the chart's legend
   let latest = null;
-  let chartDue = 0;
 
   const closeAll = can("trader") ? h("button", { type: "button", class: "danger", "data-testid": "close-all", onclick: () => onCloseAll() }, "Close all…") : null;
   root.append(
@@ -30,7 +31,7 @@ export function trackerPage(root, { feed, can }) {
     h("div", { class: "scroll" }, h("table", { class: "groups" },
       h("thead", {}, h("tr", {}, ["group", "structure", "source", "status", "units", "entry", "mark", "P&L", "P&L %", "Δ", "Γ", "ν", "Θ", "bot", ""].map((c) => h("th", { scope: "col" }, c)))),
       groups)),
-    h("h2", {}, "P&L history (this session)"), chart,
+    h("h2", {}, "P&L history (portfolio and each roll lineage)"), chart,
     h("div", { class: "split even" },
       h("div", {}, h("h2", {}, "Orders"), h("div", { class: "scroll" }, h("table", {},
         h("thead", {}, h("tr", {}, ["order", "status", "kind", "structure", "created", ""].map((c) => h("th", { scope: "col" }, c)))), orders))),
@@ -66,8 +67,8 @@ export function trackerPage(root, { feed, can }) {
       const dte = draft(`${g.group_id}:dte`, "30", { type: "number", min: "1", class: "small", "aria-label": `roll ${g.group_id} to at least this many DTE` });
       out.push(dte, h("button", { type: "button", "data-action": "roll", onclick: () => act(`Roll ${g.group_id}?`, [`to the first expiry with ${dte.value} to ${Number(dte.value) + 30} DTE, same strikes, two-part`], `/groups/${g.group_id}/roll`, { execution: { type: "two_part" }, dte: [{ min_dte: Number(dte.value), max_dte: Number(dte.value) + 30 }] }) }, "Roll"));
     }
-    if (can("admin") && g.management) {
-      const paused = g.management.state.paused;
+    if (can("admin")) { // a group the bot has not taken on yet is registered by the API on the first override
+      const paused = Boolean(g.management && g.management.state.paused);
       out.push(h("button", { type: "button", "data-action": "rules", onclick: () => editRules(g) }, "Rules…"));
       out.push(h("button", { type: "button", "data-action": paused ? "resume" : "pause", onclick: () => act(`${paused ? "Resume" : "Pause"} the bot on ${g.group_id}?`, [], `/groups/${g.group_id}/${paused ? "resume" : "pause"}`, { reason: "from the UI" }) }, paused ? "Resume bot" : "Pause bot"));
     }
@@ -76,7 +77,7 @@ export function trackerPage(root, { feed, can }) {
 
   // The group's own management rules as JSON (empty: back to the bot's defaults); PUT /groups/{id}/rules.
   async function editRules(g) {
-    const own = g.management.state.rules;
+    const own = g.management ? g.management.state.rules : null;
     const text = h("textarea", { id: "rules-json", rows: "10", cols: "48", spellcheck: "false" }, own ? JSON.stringify(own, null, 2) : "");
     const ok = await confirmDialog(`Management rules of ${g.group_id}`, h("label", { for: "rules-json" }, "Rules (JSON, as docs/management.md; empty for the defaults)"), text);
     if (!ok) return;
@@ -89,9 +90,9 @@ export function trackerPage(root, { feed, can }) {
     }
   }
 
-  function botCell(g) {
+  function botCell(g, asOf) {
     const m = g.management;
-    if (!m) return "—";
+    if (!m) return g.status === "open" ? h("small", { class: "hint", "data-field": "next" }, "not managed yet") : "—";
     const s = m.state;
     const bits = [s.paused ? "paused" : "managing"];
     if (s.fired_levels.length) bits.push(`tranches ${s.fired_levels.join(",")}`);
@@ -99,7 +100,30 @@ export function trackerPage(root, { feed, can }) {
     if (s.exit_requested) bits.push(`exit: ${s.exit_requested}`);
     if (s.rules) bits.push("own rules");
     if (m.lineage && m.lineage.generation) bits.push(`roll #${m.lineage.generation}`);
-    return bits.join(" · ");
+    const rules = m.rules ? JSON.stringify(m.rules, null, 1) : "no bot runs in this node";
+    return [h("span", {}, bits.join(" · ")), h("br"), h("small", { class: "hint", "data-field": "next", title: rules }, nextAction(g, asOf))];
+  }
+
+  // What the bot does next under the rules in force (the group's own, else the bot's): the next profit
+  // tranche, the stop with its confirmations, the roll below a DTE (docs/management.md).
+  function nextAction(g, asOf) {
+    const { state: s, rules: r } = g.management;
+    if (g.status !== "open") return "";
+    if (s.paused) return "next: nothing (paused, a person manages it)";
+    if (!r) return "no bot runs in this node";
+    if (s.exit_requested) return `next: the ${s.exit_requested} close is working`;
+    const parts = [];
+    const t = r.profit_tranches.findIndex((_, i) => !s.fired_levels.includes(i + 1));
+    if (t >= 0) parts.push(`take ${Math.round(100 * r.profit_tranches[t].fraction)}% of the units at +${r.profit_tranches[t].at_pct}%`);
+    if (r.stop_loss_pct !== null) parts.push(`stop at ${r.stop_loss_pct}% (${s.stop_count}/${r.stop_confirmations} checks)`);
+    const left = dte(g, asOf);
+    if (r.roll) parts.push(`roll below ${r.roll.below_dte} DTE${left === null ? "" : ` (now ${left})`} to ${r.roll.target_dte_min}-${r.roll.target_dte_max} DTE`);
+    return parts.length ? `next: ${parts.join(" · ")}` : "next: nothing (no exit rule)";
+  }
+
+  function dte(g, asOf) {
+    const days = g.legs.filter((l) => l.expiry).map((l) => Math.floor((Date.parse(`${l.expiry}T00:00:00Z`) - Date.parse(asOf.slice(0, 10))) / 86400e3));
+    return days.length ? Math.min(...days) : null;
   }
 
   function pnlPct(g) {
@@ -120,11 +144,11 @@ export function trackerPage(root, { feed, can }) {
     return total;
   }
 
-  function row(g, marks) {
+  function row(g, marks, asOf) {
     const greeks = g.greeks || {};
     const p = pnlPct(g);
     return h("tr", { "data-group": g.group_id, class: `source-${g.source} status-${g.status}`, style: `--strategy-hue: ${hue(g.structure)}` },
-      h("td", {}, h("code", {}, g.group_id)),
+      h("td", {}, h("code", { title: g.group_id }, g.group_id.length > 14 ? `${g.group_id.slice(0, 13)}…` : g.group_id)),
       h("td", {}, h("span", { class: "chip" }, g.structure)),
       h("td", {}, h("span", { class: `source source-${g.source}` }, g.source)),
       h("td", {}, g.status, g.balanced ? "" : " (unbalanced)"),
@@ -134,7 +158,7 @@ export function trackerPage(root, { feed, can }) {
       h("td", { class: signClass(g.pnl), "data-field": "pnl" }, money(g.pnl)),
       h("td", { class: signClass(p) }, p === null ? "—" : `${(100 * p).toFixed(1)}%`),
       ...["delta", "gamma", "vega", "theta"].map((k) => h("td", {}, num(greeks[k]))),
-      h("td", {}, botCell(g)),
+      h("td", { "data-field": "bot" }, botCell(g, asOf)),
       h("td", { class: "controls" }, controls(g)));
   }
 
@@ -151,7 +175,7 @@ export function trackerPage(root, { feed, can }) {
     const shown = [...snapshot.groups].sort((a, b) => (a.status === "open" ? 0 : 1) - (b.status === "open" ? 0 : 1));
     const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.draft : undefined;
     const marks = new Map(snapshot.positions.map((p) => [p.instrument_id, p.mark]));
-    groups.replaceChildren(...shown.map((group) => row(group, marks)));
+    groups.replaceChildren(...shown.map((group) => row(group, marks, pf.as_of)));
     if (focused) groups.querySelector(`[data-draft="${CSS.escape(focused)}"]`)?.focus();
     orders.replaceChildren(...snapshot.orders.slice(0, 30).map((o) => h("tr", { "data-order": o.order_id },
       h("td", {}, h("code", {}, o.order_id.slice(0, 12))), h("td", { "data-field": "status" }, o.status), h("td", {}, o.intent.kind),
@@ -160,29 +184,40 @@ export function trackerPage(root, { feed, can }) {
       h("td", {}, can("trader") && !FINAL.has(o.status) && o.status !== "cancel_requested"
         ? h("button", { type: "button", "data-action": "cancel", onclick: () => act(`Cancel order ${o.order_id.slice(0, 12)}?`, [], `/orders/${o.order_id}/cancel`, {}) }, "Cancel") : ""))));
     groups.dataset.seq = String((Number(groups.dataset.seq) || 0) + 1);
-    record(snapshot);
+    if (historyDirty) {
+      historyDirty = false;
+      setTimeout(drawHistory, 0);
+    }
+    for (const g of snapshot.groups) structures.set(g.management && g.management.lineage ? g.management.lineage.root_id : g.group_id, g.structure);
   }
 
-  function record(snapshot) {
-    const at = snapshot.portfolio.as_of;
-    const push = (key, y) => {
-      if (!historyBy.has(key)) historyBy.set(key, { x: [], y: [] });
-      const series = historyBy.get(key);
-      series.x.push(at);
-      series.y.push(y);
-      if (series.x.length > HISTORY) { series.x.shift(); series.y.shift(); }
-    };
-    push("portfolio", snapshot.portfolio.total_pnl);
-    for (const g of snapshot.groups) {
-      if (g.pnl === null) continue;
-      const lineage = g.management && g.management.lineage ? g.management.lineage.root_id : g.group_id;
-      push(lineage, g.pnl); // a roll continues its lineage's line
-    }
-    if (Date.now() > chartDue) {
-      chartDue = Date.now() + 5000; // redraw the history at most every 5 s, after the table: that is the live view
-      setTimeout(() => plot(chart, [...historyBy].map(([key, s]) => ({ x: s.x, y: s.y, name: key === "portfolio" ? "portfolio" : key.slice(0, 10), mode: "lines", line: key === "portfolio" ? { width: 3 } : { width: 1 } })),
-        { xaxis: { title: { text: "engine time" } } }), 0);
-    }
+  // One point of a series ("portfolio" or a lineage root); a roll's child adds to its root's line.
+  function push(key, at, y) {
+    if (!historyBy.has(key)) historyBy.set(key, { x: [], y: [] });
+    const series = historyBy.get(key);
+    series.x.push(at);
+    series.y.push(y);
+    if (series.x.length > HISTORY) { series.x.shift(); series.y.shift(); }
+  }
+
+  function drawHistory() {
+    const traces = [...historyBy].map(([key, s]) => ({
+      x: s.x, y: s.y, mode: s.x.length > 1 ? "lines" : "markers", // a lone point needs a marker to show
+      name: key === "portfolio" ? "portfolio" : `${structures.get(key) || "group"} ${key.slice(0, 10)}`,
+      line: key === "portfolio" ? { width: 3, color: "#111827" } : { width: 1 },
+    }));
+    chart.dataset.points = String(historyBy.has("portfolio") ? historyBy.get("portfolio").x.length : 0);
+    chart.dataset.lineages = String(historyBy.size - (historyBy.has("portfolio") ? 1 : 0));
+    plot(chart, traces, { xaxis: { title: { text: "engine time" } } });
+  }
+
+  // New points are drawn right after the next snapshot's table (the live view), which leaves the chart
+  // the second until the snapshot after it.
+  let historyDirty = false;
+  function onHistory(point) {
+    push("portfolio", point.ts, point.portfolio);
+    for (const l of point.lineages) push(l.root_id, point.ts, l.pnl);
+    historyDirty = true;
   }
 
   function addAction(a) {
@@ -210,7 +245,18 @@ export function trackerPage(root, { feed, can }) {
     download("groups.csv", csv, "text/csv");
   }
 
-  const stops = [feed.on("snapshot", render), feed.on("action", addAction)];
+  // History events that arrive while the recorded history loads are applied after it, in order.
+  let pending = [];
+  const stops = [feed.on("snapshot", render), feed.on("action", addAction),
+    feed.on("history", (point) => (pending ? pending.push(point) : onHistory(point)))];
+  get(`/portfolio/history?lineages=true&limit=${HISTORY}`).then((recorded) => {
+    for (const p of recorded.points) push("portfolio", p.ts, p.pnl);
+    for (const l of recorded.lineages) for (const p of l.points) push(l.root_id, p.ts, p.pnl);
+    const last = recorded.points.length ? Date.parse(recorded.points[recorded.points.length - 1].ts) : -Infinity;
+    for (const point of pending) if (Date.parse(point.ts) > last) onHistory(point);
+    pending = null;
+    drawHistory();
+  }).catch((error) => { message.textContent = error.message; });
   get("/actions?limit=50").then((list) => list.forEach(addAction)).catch((error) => { message.textContent = error.message; });
   return () => stops.forEach((stop) => stop());
 }
