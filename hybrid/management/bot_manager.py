@@ -56,7 +56,7 @@ from hybrid.management.action_feed import ActionFeed, open_action_log
 from hybrid.management.action_log import ActionLog, ActionRecord
 from hybrid.management.config_models import parse_model
 from hybrid.management.exit_rules import Decision, evaluate
-from hybrid.management.group_marking import GroupView, group_view, marked_group
+from hybrid.management.group_marking import GroupView, GroupViews
 from hybrid.management.management_rules import ManagementRules
 from hybrid.management.management_store import ManagementStore
 from hybrid.management.rolls import RollError, roll_legs
@@ -182,6 +182,7 @@ class BotManager(Actor):
         self._listening: set[str] = set()  # owning strategies whose results we follow
         self.trading = TradingStateFollower(lambda _old, _new: self._held.clear())
         self._held: set[tuple[str, str]] = set()  # (group, decision kind) logged as held in this halt
+        self._views = GroupViews()
         self._window: tuple[dt.date | None, tuple[dt.datetime, dt.datetime] | None] = (None, None)  # today's checks
 
     @property
@@ -240,6 +241,7 @@ class BotManager(Actor):
             if group is not None and group.status == "closed":
                 self.store.mark_closed(group_id, group.pnl or 0.0, now)
                 self._open.discard(group_id)
+                self._views.discard(group_id)
         for group in open_groups:
             if group.source in self.config.sources:
                 self.manage(group, now)
@@ -265,12 +267,12 @@ class BotManager(Actor):
         if command_endpoint(group.strategy_id) not in self.msgbus.endpoints():
             self._ignore(group_id, now, f"owner {group.strategy_id} takes no group commands")
             return
-        view = group_view(self.cache, group)
+        view = self._views.view(self.cache, group)
         if isinstance(view, str):
             self.log.debug(f"group {group_id} not marked: {view}")
             return
         state = self._state(view, now)
-        decision = evaluate(marked_group(self.cache, view), state, self.rules, now)
+        decision = evaluate(self._views.marked(self.cache, view), state, self.rules, now)
         if decision.is_action and self.trading.halted:
             self._hold(group_id, decision, now)
             return

@@ -131,7 +131,7 @@ class ManagementStore:
                 together_with=lambda conn: _write_state(conn, group_id, decision.state),
             )
             self._wrote(group_id, decision.state)
-        elif decision.state != current:
+        elif decision.state is not current and decision.state != current:
             with self._db.transaction() as conn:
                 _write_state(conn, group_id, decision.state)
             self._wrote(group_id, decision.state)
