@@ -9,7 +9,8 @@ waits for the disk on the event loop: the claim and every status change below ar
 database's writer thread (:meth:`hybrid.store.db.Database.write`), the claim's orders come back to the
 loop when it is committed, and status changes are journaled in the order they happen. The owner answers at
 once with a :class:`GroupCommandResult`: accepted -> ``working`` (``engine_ref`` = the group id), refused
--> ``rejected`` with its reason; an order that cannot become a command is ``rejected`` with why.
+-> ``rejected`` with its reason; an order that cannot become a command is ``rejected`` with why, one whose
+command fails to build for an unexpected reason (a bug) ``failed`` with the error, and the drain goes on.
 
 Then the drainer follows the group's orders (their tags name the group): the first order on the group's
 structure instrument after the hand-off gives the quantity and direction to fill; structure-level fills
@@ -272,7 +273,11 @@ class QueueDrainer(Actor):
 
     def _hand_over_next(self) -> None:
         if self._handing:
-            self._hand_over(self._handing.popleft())
+            order = self._handing.popleft()
+            try:
+                self._hand_over(order)
+            except Exception as exc:  # the claim must end: the orders after it wait for it
+                self.log.exception(f"handing over order {order.order_id} failed", exc)
         if self._handing and self._loop is not None:
             self._loop.call_soon(self._hand_over_next)
             return
@@ -303,6 +308,10 @@ class QueueDrainer(Actor):
             command = self._builder.command(order, self.clock.timestamp_ns())
         except (CommandError, StrategyError, ValueError) as exc:
             self._journal(order.order_id, OrderStatus.REJECTED, str(exc))
+            return
+        except Exception as exc:  # a bug, not a refusal: the order must not stay handed over silently
+            self.log.exception(f"building the command of order {order.order_id} failed", exc)
+            self._journal(order.order_id, OrderStatus.FAILED, f"could not become a command: {exc!r}")
             return
         self._awaiting[order.order_id] = (order, self.clock.timestamp_ns())
         try:
