@@ -82,12 +82,32 @@ def run(quick: bool = False) -> dict:
 def _filling_intent(trader: httpx.Client) -> tuple[dict, str]:
     """A market spread order the engine fills (not every listed strike is tradeable now), and the filled order's id."""
     for offset in OFFSETS:
-        intent = spread_intent(trader, MARKET, offset=offset, units=1)
-        order_id = trader.post("/orders", json=intent).json()["order_id"]
+        intent = _quoted(trader, spread_intent(trader, MARKET, units=1), offset)
+        order_id = eventually(functools.partial(_accepted, trader, intent), f"{intent['structure']} to be quoted")
         status = eventually(functools.partial(_ended, trader, order_id), f"order {order_id} to end")
         if status == "filled":
             return intent, order_id
     raise RuntimeError(f"no bull call spread {OFFSETS} strikes from the middle filled")
+
+
+def _quoted(trader: httpx.Client, intent: dict, offset: int) -> dict:
+    """The intent on two adjacent call strikes quoted now, ``offset`` steps from the middle quoted one (the
+    chain also lists contracts with no quote yet, which the API refuses)."""
+    expiry = intent["structure"]["expiries"][0]
+    chain = trader.get("/chain/SPY/strikes", params={"expiry": expiry, "right": "call"}).json()
+    strikes = [contract["strike"] for contract in chain["contracts"] if contract["quoted"]]
+    low = max(0, min(len(strikes) // 2 + offset, len(strikes) - 2))
+    return intent | {"structure": intent["structure"] | {"strikes": strikes[low : low + 2]}}
+
+
+def _accepted(trader: httpx.Client, intent: dict) -> str | None:
+    """The order's id once the API accepts it; None while its contracts have no quote yet (the replay has
+    just started: the API refuses what the engine would not trade)."""
+    response = trader.post("/orders", json=intent)
+    if response.status_code == 422 and all(e["type"] == "not_tradeable" for e in response.json()["detail"]):
+        return None
+    response.raise_for_status()
+    return str(response.json()["order_id"])
 
 
 def _ended(trader: httpx.Client, order_id: str) -> str | None:
