@@ -1,7 +1,8 @@
 """A strategy's trader takes over the groups its orders hold, as after a restart: a new ``GroupTrader`` on the same
 cache adopts every open group with the state the open had built (instrument, units per structure unit, the
-underlying's shares, expiry exits, roll lineage, what is held), and closes, partly closes and refuses a cancel of
-them as it does for groups it opened. One backtest; the strategy replaces its trader mid-run."""
+underlying's shares, expiry exits, roll lineage, what is held) and an order still at the venue (as a broker keeps
+it) as the group's working trade, and closes, partly closes, cancels or refuses a cancel of them as it does for
+groups it opened. One backtest; the strategy replaces its trader mid-run."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ from tests.support.iv_rank_runs import run_iv_rank
 pytestmark = pytest.mark.slow  # a backtest
 
 MARKET = ExecutionConfig(mode=ExecutionMode.MARKET)
+RESTING = ExecutionConfig(mode=ExecutionMode.LIMIT, reprice_after_seconds=6 * 3600)
 SEEN: dict[str, object] = {}  # what the strategy saw, for the test to read after the run
 KEPT = ("tags", "instrument_id", "per_unit", "underlying_id", "shares_ratio", "expiry_ns", "exit_ns", "cross_ns")
 KEPT += ("parent_group_id", "held", "trade", "closing_reason", "leg_ids")
@@ -108,6 +110,8 @@ class AdoptingDesk(Strategy):
                 f"open {name}", OpenGroup("SPY", structure, legs, units, source="manual", execution=MARKET)
             )
             self.groups[name] = result.group_id or ""
+        resting = OpenGroup("SPY", "bull_call_spread", spread, 1, source="manual", execution=RESTING, limit_price=0.01)
+        self.groups["resting"] = self.run("open resting", resting).group_id or ""  # a cent: it rests
 
     def roll(self, ts_ns: int, today: dt.date) -> None:
         result = self.run("roll spread", RollGroup(self.groups["spread"], self.legs(ts_ns, today, (20, 30)), MARKET))
@@ -117,6 +121,7 @@ class AdoptingDesk(Strategy):
         """A new trader on the same cache, as a new process after the paper book's restore."""
         SEEN["before"] = {g: _kept(s) for g, s in self.trader.groups.items()}
         SEEN["legs_before"] = {g: _legs(s) for g, s in self.trader.groups.items()}
+        self.trader.groups[self.groups["resting"]].trade = None  # not cancelled by the stop: a broker keeps it
         self.trader.stop()
         self.trader = GroupTrader.from_config(self, self.config)
         self.trader.start()
@@ -124,16 +129,22 @@ class AdoptingDesk(Strategy):
         SEEN["legs_after"] = {g: _legs(s) for g, s in self.trader.groups.items()}
 
     def trade(self, ts_ns: int, today: dt.date) -> None:
+        self.run("cancel resting", CancelGroup(self.groups["resting"]))
         self.run("cancel put", CancelGroup(self.groups["put"]))
         self.run("close put", CloseGroup(self.groups["put"], execution=MARKET))
         self.run("close child 1 unit", CloseGroup(self.groups["child"], units=1, execution=MARKET))
         self.run("close covered", CloseGroup(self.groups["covered"], execution=MARKET))
         SEEN["results"] = [(name, r.accepted, r.reason) for name, r in self.results]
+        SEEN["resting_cancel_awaits_venue"] = next(r.awaiting_venue for n, r in self.results if n == "cancel resting")
         SEEN["groups"] = dict(self.groups)
 
 
 def _kept(state: GroupState) -> dict:
-    return {name: getattr(state, name) for name in KEPT}
+    kept = {name: getattr(state, name) for name in KEPT}
+    trade = state.trade
+    if trade is not None:  # how it is worked is the trader's default after a restart
+        kept["trade"] = (trade.side, trade.quantity, trade.purpose, trade.limit, trade.working, trade.withdrawn)
+    return kept
 
 
 def _legs(state: GroupState) -> list[tuple]:
@@ -154,20 +165,23 @@ def test_a_new_trader_adopts_the_open_groups_and_manages_them(
     out = run_iv_rank(scenario_catalog("low_iv"), tmp_path, actors=(desk,))  # the IV-rank strategy opens nothing
     groups = SEEN["groups"]
     assert isinstance(groups, dict)
-    spread, put, covered, child = (groups[name] for name in ("spread", "put", "covered", "child"))
+    spread, put, covered, child, resting = (groups[n] for n in ("spread", "put", "covered", "child", "resting"))
     before, after = SEEN["before"], SEEN["after"]
     assert isinstance(before, dict) and isinstance(after, dict)
-    assert set(before) == set(after) == {put, covered, child}  # the rolled spread closed before the restart
+    assert set(before) == set(after) == {put, covered, child, resting}  # the rolled spread closed before
     assert after == before
     assert SEEN["legs_after"] == SEEN["legs_before"]
     assert (after[put]["per_unit"], after[put]["held"]) == (-2, -2)
     assert (after[covered]["per_unit"], after[covered]["shares_ratio"], after[covered]["held"]) == (-1, -100, -3)
     assert after[child]["parent_group_id"] == spread
+    assert after[resting]["trade"][2:4] == ("open", 0.01) and after[resting]["held"] == 0
     assert SEEN["results"] == [
         ("open spread", True, None),
         ("open put", True, None),
         ("open covered", True, None),
+        ("open resting", True, None),
         ("roll spread", True, None),
+        ("cancel resting", True, None),
         ("cancel put", False, f"group {put} has nothing working to cancel"),
         ("close put", True, None),
         ("close child 1 unit", True, None),
@@ -177,3 +191,8 @@ def test_a_new_trader_adopts_the_open_groups_and_manages_them(
     assert by_id[put]["status"] == by_id[covered]["status"] == "closed"
     assert by_id[put]["exit_premium"] is not None and by_id[covered]["balanced"]
     assert (by_id[child]["status"], by_id[child]["units"]) == ("open", 1)
+    assert resting not in by_id or by_id[resting]["status"] == "unfilled"  # cancelled, nothing filled
+    orders = out.orders()
+    # repriced at the trader's default interval once adopted (its own execution is not on the order), then cancelled
+    assert set(orders[orders["tags"].str.contains(f"group={resting}")]["status"]) == {"CANCELED"}
+    assert SEEN["resting_cancel_awaits_venue"] is True
