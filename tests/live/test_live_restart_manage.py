@@ -1,7 +1,8 @@
 """Groups restored after a restart are managed, as a broker account's are, over real HTTP against ``run_live.py``
 on 127.0.0.1: after SIGTERM (or kill -9) and a start on the same state directory, the order desk takes its open
-groups over, so a close fills and leaves the group closed with its exit premium and its legs flat, a roll closes
-the group and opens its child in the lineage, and close-all closes every restored group."""
+groups over, so a close fills and leaves the group closed with its exit premium and its legs flat, a partial
+close leaves the rest held, a roll closes the group and opens its child, and close-all closes every restored
+group."""
 
 from __future__ import annotations
 
@@ -82,6 +83,11 @@ def test_restored_groups_close_roll_and_close_all_after_sigterm(small_catalog: P
         assert_closed(trader, rolling)
         eventually(lambda: trader.get(f"/groups/{child}").json()["status"] == "open", "the rolled group to open")
         eventually(lambda: quiet(trader, child), "the rolled group's legs to settle")
+
+        # a partial close of a restored group leaves the rest held
+        filled(trader, trader.post(f"/groups/{remaining}/close", json={**EXECUTION, "units": 1}))
+        eventually(lambda: quiet(trader, remaining), "the partly closed group's legs to settle")
+        assert trader.get(f"/groups/{remaining}").json()["units"] == 1
 
         # (c) close-all closes every open group: the restored one and the roll's child
         answer = trader.post("/groups/close-all", json=EXECUTION)
