@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import msgspec
@@ -207,10 +208,20 @@ class BotManager(Actor):
         self._store = ManagementStore(self._db, self._action_log)
         self.feed = ActionFeed(self._action_log, self.msgbus, str(self.id))
         self._open = set(self.store.open_groups())
+        self._release_interrupted(now)
         self.trading.start(self.msgbus)
         interval = dt.timedelta(minutes=self.config.check_interval_minutes)
         first = now + (-(now - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) % interval)  # on the interval grid
         self.clock.set_timer(CHECK_TIMER, interval, start_time=first, callback=self.on_check, fire_immediately=True)
+
+    def _release_interrupted(self, now: dt.datetime) -> None:
+        """A full close or roll asked for before a restart that nothing works on any more (the paper venue
+        cancels its working orders at a restart) is forgotten, so the group is managed again at the next check
+        (its state else says the close is already asked for, and the bot would leave it alone for good)."""
+        book = group_book(self.cache, self.msgbus)
+        for group_id, state in interrupted_exits(self.store.open_groups(), book.get).items():
+            reason = f"{state.exit_requested} close no longer working after a restart: re-evaluated at the next check"
+            self.store.release(group_id, state.model_copy(update={"exit_requested": None}), now, reason)
 
     def on_stop(self) -> None:
         if CHECK_TIMER in self.clock.timer_names:
@@ -431,6 +442,18 @@ class BotManager(Actor):
         if group_id not in self._ignored:
             self._ignored.add(group_id)
             self.action_log.record(ActionRecord(now, "not_managed", reason, group_id=group_id))
+
+
+def interrupted_exits(
+    states: Mapping[str, ManagementState], group: Callable[[str], PositionGroup | None]
+) -> dict[str, ManagementState]:
+    """The managed groups whose requested full close is not being worked: open, with no working order."""
+    interrupted = {}
+    for group_id, state in states.items():
+        found = group(group_id) if state.exit_requested is not None else None
+        if found is not None and found.status == "open" and found.working_orders == 0:
+            interrupted[group_id] = state
+    return interrupted
 
 
 def _time(text: str, name: str) -> dt.time:

@@ -104,7 +104,7 @@ from hybrid.risk.trading_state import TradingStateFollower
 from hybrid.tracking import GroupTags, PositionGroup, legged_units
 from hybrid.tracking.book import group_book
 from hybrid.tracking.settlement import EXPIRY_TOPIC, ExpiryRecord, is_settlement
-from hybrid.tracking.tags import leg_ratio_tag
+from hybrid.tracking.tags import PARENT_KEY, PER_UNIT_KEY, leg_ratio_tag
 from hybrid.trading.commands import (
     CancelGroup,
     CloseGroup,
@@ -117,9 +117,9 @@ from hybrid.trading.commands import (
 )
 from hybrid.trading.market import MarketSnapshot, market_snapshot
 from hybrid.trading.order_working import ExecutionConfig, check_execution, limit_price
+from hybrid.trading.restored import restored_group
 
 Purpose = Literal["open", "close"]
-PARENT_TAG = "parent"  # a rolled group's orders name the group it was rolled from
 _FALLBACK_VOL = 0.2
 _ENDED = (OrderCanceled, OrderExpired, OrderRejected, OrderDenied)
 _LATE = 60_000_000_000  # past the cross deadline a resting close is re-crossed this often (ns)
@@ -324,11 +324,85 @@ class GroupTrader:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Register the command endpoint, follow the risk engine's trading state and the expiry records."""
+        """Register the command endpoint, follow the risk engine's trading state and the expiry records, and
+        take over the groups of this strategy the cache holds from an earlier run (:meth:`adopt`)."""
         self._instant = InstantEnd(self.strategy.clock, f"{self.strategy.id}:work")
         self.strategy.msgbus.register(command_endpoint(self.strategy.id), self.handle_command)
         self.follower.start(self.strategy.msgbus)
         self.strategy.msgbus.subscribe(EXPIRY_TOPIC, self._on_expiry)
+        self.adopt()
+
+    def adopt(self) -> list[str]:
+        """Take over the active groups whose orders this strategy owns and it does not know (a restart: the paper
+        venue's restored book, a broker's reconciled orders), so they are closed, rolled, cancelled, balanced and
+        closed before expiry as a group opened in this run; the ids taken over.
+
+        The state is built by the open's own code from the structure the orders name
+        (:func:`hybrid.trading.restored.restored_group`), holding what the group view counts; an order still
+        working (a broker keeps them; the paper venue cancelled its own at the restart) becomes the group's trade.
+        """
+        strategy = self.strategy
+        adopted = []
+        for group in group_book(strategy.cache, strategy.msgbus).active_groups():
+            if group.strategy_id != strategy.id.value or group.group_id in self.groups:
+                continue
+            restored = restored_group(strategy.cache, group, self.venue)
+            try:
+                if isinstance(restored, str):
+                    raise ValueError(restored)
+                state = self._new_state(
+                    restored.tags,
+                    restored.bound,
+                    restored.underlying_id,
+                    restored.legs,
+                    restored.opened_ns,
+                    restored.parent_group_id,
+                )
+            except (ChainError, ValueError) as e:
+                strategy.log.error(f"group {group.group_id} not taken over: {e}")
+                continue
+            state.held = group.units
+            state.trade = self._resumed_trade(state, restored.orders)
+            self.groups[group.group_id] = state
+            self._watch(state)
+            self.balancer.on_group_event(group.group_id)
+            adopted.append(group.group_id)
+            strategy.log.info(
+                f"took over group {group.group_id} ({group.source}): {state.held} of {state.instrument_id} held"
+                + (f", its {state.trade.purpose} working" if state.trade is not None else "")
+            )
+        return adopted
+
+    def _resumed_trade(self, state: GroupState, orders: tuple[Order, ...]) -> _Trade | None:
+        """The trade of the group's structure order still working at the venue, worked on as it was sent."""
+        working = [
+            o
+            for o in orders
+            if not o.is_closed
+            and o.instrument_id == state.instrument_id
+            and o.exec_spawn_id in (None, o.client_order_id)  # a primary, not an algorithm's child
+        ]
+        if not working:
+            return None
+        order = working[-1]
+        opening = (order.side == OrderSide.BUY) == (state.per_unit > 0)
+        mode = (
+            ExecutionMode.TWO_PART
+            if order.exec_algorithm_id is not None
+            else ExecutionMode.LIMIT
+            if order.has_price
+            else ExecutionMode.MARKET
+        )
+        execution = msgspec.structs.replace(self.execution, mode=mode)
+        limit = None
+        if mode == ExecutionMode.LIMIT:  # net premium per structure unit, as _send prices it
+            limit = order.price.as_double() * abs(state.per_unit) * (1 if order.side == OrderSide.BUY else -1)
+        purpose: Purpose = "open" if opening else "close"
+        if not opening:
+            state.closing_reason = "close working before the restart"
+        trade = _Trade(order.side, order.leaves_qty.as_decimal(), purpose, execution, limit, purpose)
+        trade.working, trade.since_ns = order.client_order_id, order.ts_last
+        return trade
 
     def stop(self) -> None:
         """Deregister; working orders are cancelled, held groups stay open (the report shows them)."""
@@ -771,7 +845,9 @@ class GroupTrader:
         if instrument is None or quote is None:
             return  # wait for the instrument and the first (aggregated) quote
         quantity = instrument.make_qty(trade.quantity)
-        tags = state.tags.to_tags() + ([f"{PARENT_TAG}={state.parent_group_id}"] if state.parent_group_id else [])
+        tags = [*state.tags.to_tags(), f"{PER_UNIT_KEY}={state.per_unit}"]  # what a restart needs (restored.py)
+        if state.parent_group_id:
+            tags.append(f"{PARENT_KEY}={state.parent_group_id}")
         if state.shares_ratio:  # the group view and leg balancing then know the underlying leg
             tags.append(leg_ratio_tag(state.underlying_id, state.shares_ratio))
         if trade.execution.mode == ExecutionMode.MARKET and trade.limit is None:
