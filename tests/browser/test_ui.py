@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Route, expect
+from playwright.sync_api import Locator, Route, expect
 
 from tests.browser.conftest import REPORT, UI
 from tests.support.live import ADMIN, TRADER, VIEWER, auth, eventually, order_status
@@ -147,13 +147,19 @@ def strike_line(ui: UI, leg: int) -> dict:
     )
 
 
-def test_builder_drag_a_strike_then_save_and_load_after_a_reload(ui: UI) -> None:
+def builder_with_a_call(ui: UI) -> Locator:
+    """A trader's builder with one bought call drawn; its chart."""
     ui.login(TRADER)
     ui.go("builder")
-    page = ui.page
-    chart = page.get_by_test_id("builder-chart")
-    page.locator("[data-action=add-call]").click()
+    chart = ui.page.get_by_test_id("builder-chart")
+    ui.page.locator("[data-action=add-call]").click()
     expect(chart).to_have_attribute("data-strikes", re.compile(r"^[\d.]+$"))
+    return chart
+
+
+def test_builder_drag_a_strike_then_save_and_load_after_a_reload(ui: UI) -> None:
+    chart = builder_with_a_call(ui)
+    page = ui.page
     page.locator("[data-action=add-call]").click()
     expect(chart).to_have_attribute("data-strikes", re.compile(r"^[\d.]+,[\d.]+$"))
     page.locator("[data-leg='1'] [data-field=side]").select_option("-1")
