@@ -67,7 +67,14 @@ from hybrid.orders.queue import OrderQueue, QueuedOrder, StatusChange
 from hybrid.orders.status import OrderStatus
 from hybrid.tracking import GroupTags
 from hybrid.tracking.book import group_book
-from hybrid.trading import CancelGroup, GroupCommandResult, command_endpoint, result_topic
+from hybrid.trading import (
+    CancelGroup,
+    GroupCommandResult,
+    TradeEnded,
+    command_endpoint,
+    result_topic,
+    trade_ended_topic,
+)
 
 DRAIN_TIMER = "queue-drain"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -142,6 +149,7 @@ class QueueDrainer(Actor):
             self.cache, group_book(self.cache, self.msgbus).get, config.venue, config.rate, config.dividend
         )
         self.msgbus.subscribe(result_topic(config.owner), self._on_result)
+        self.msgbus.subscribe(trade_ended_topic(config.owner), self._on_trade_ended)
         self.msgbus.subscribe(ALL_ORDER_EVENTS, self._on_order_event)
         self._recover()
         try:
@@ -159,6 +167,7 @@ class QueueDrainer(Actor):
         if DRAIN_TIMER in self.clock.timer_names:
             self.clock.cancel_timer(DRAIN_TIMER)
         self.msgbus.unsubscribe(result_topic(self.config.owner), self._on_result)
+        self.msgbus.unsubscribe(trade_ended_topic(self.config.owner), self._on_trade_ended)
         self.msgbus.unsubscribe(ALL_ORDER_EVENTS, self._on_order_event)
 
     @property
@@ -339,6 +348,13 @@ class QueueDrainer(Actor):
         if isinstance(intent, CloseGroupIntent | RollGroupIntent):
             self._supersede(intent.group_id, order.order_id)
         self._tracked[order.order_id] = _Tracked(order.order_id, result.group_id, sent_ns)
+
+    def _on_trade_ended(self, ended: TradeEnded) -> None:
+        """The owner stopped working a group's opening unfilled: its order ends ``cancelled``, what filled held."""
+        for tracked in [t for t in self._tracked.values() if t.group_id == ended.group_id]:
+            self._finish(
+                tracked, OrderStatus.CANCELLED, f"ended by the engine with {_filled(tracked)} filled: {ended.reason}"
+            )
 
     def _supersede(self, group_id: str, by: str) -> None:
         """A close or roll of ``group_id`` was accepted: the owner dropped what the group was working on."""

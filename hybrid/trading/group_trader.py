@@ -112,8 +112,10 @@ from hybrid.trading.commands import (
     GroupCommandResult,
     OpenGroup,
     RollGroup,
+    TradeEnded,
     command_endpoint,
     result_topic,
+    trade_ended_topic,
 )
 from hybrid.trading.market import MarketSnapshot, market_snapshot
 from hybrid.trading.order_working import ExecutionConfig, check_execution, limit_price
@@ -781,7 +783,7 @@ class GroupTrader:
                 trade.execution = msgspec.structs.replace(trade.execution, mode=ExecutionMode.LIMIT)
                 trade.cross = True
             else:
-                state.trade = None
+                self._give_up(state, f"TwoPart worked it to its end with {trade.quantity} left unfilled")
             return
         trade.attempts += 1
         if trade.attempts <= trade.execution.max_reprices and not give_up:
@@ -789,11 +791,17 @@ class GroupTrader:
         if trade.purpose == "close":
             trade.cross = True  # a group must not stay open: keep crossing at the far touch
             return
-        state.trade = None
+        self._give_up(state, f"given up after {trade.attempts} attempts with {trade.quantity} left unfilled")
         self.strategy.log.warning(
             f"group {state.tags.group_id}: opening order given up after {trade.attempts} attempts, "
             f"{abs(state.held)} of {state.instrument_id} filled",
         )
+
+    def _give_up(self, state: GroupState, reason: str) -> None:
+        """Stop working the group's opening trade unfilled, and say so (:class:`TradeEnded`)."""
+        state.trade = None
+        ended = TradeEnded(state.tags.group_id, "open", reason)
+        self.strategy.msgbus.publish(trade_ended_topic(self.strategy.id), ended)
 
     def _close_after_cancel(self, state: GroupState) -> None:
         """The order a close waited for has ended (cancelled or filled): send that close, if anything is held."""

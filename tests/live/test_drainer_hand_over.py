@@ -16,7 +16,14 @@ from nautilus_trader.portfolio.portfolio import Portfolio
 from hybrid.live.drainer import QueueDrainer, QueueDrainerConfig
 from hybrid.orders import ORDER_INTENT, QueuedOrder
 from hybrid.orders.status import OrderStatus
-from hybrid.trading import GroupCommand, GroupCommandResult, command_endpoint, result_topic
+from hybrid.trading import (
+    GroupCommand,
+    GroupCommandResult,
+    TradeEnded,
+    command_endpoint,
+    result_topic,
+    trade_ended_topic,
+)
 
 OWNER = "OrderDesk-000"
 WAIT = 10.0  # seconds: the longest the test waits for the drainer
@@ -66,6 +73,27 @@ def test_an_unexpected_error_building_a_command_fails_that_order_and_the_next_is
         assert "a bug in the builder" in (queue.get(first.order_id).reason or "")
         second = queue.submit(CLOSE)
         assert await settled(drainer, second) is OrderStatus.WORKING
+        drainer.stop()
+
+    asyncio.run(run())
+
+
+def test_an_opening_the_owner_stops_working_unfilled_ends_cancelled_with_what_filled(tmp_path: Path) -> None:
+    """TwoPart worked an opening to its end with units left (or its attempts ran out): no order event ends the
+    queue order, so the owner's TradeEnded does; before, the order read ``partially_filled`` or ``working`` for good."""
+
+    async def run() -> None:
+        drainer = started(tmp_path / "queue.sqlite")
+        queue = drainer.queue
+        assert queue is not None
+        order = queue.submit(CLOSE)
+        assert await settled(drainer, order) is OrderStatus.WORKING
+        drainer.msgbus.publish(trade_ended_topic(OWNER), TradeEnded("G-1", "open", "TwoPart worked it to its end"))
+        async with asyncio.timeout(WAIT):  # the journal writes on its own thread
+            while (ended := queue.get(order.order_id)).status is OrderStatus.WORKING:
+                await asyncio.sleep(0.05)
+        assert ended.status is OrderStatus.CANCELLED
+        assert ended.reason == "ended by the engine with nothing filled: TwoPart worked it to its end"
         drainer.stop()
 
     asyncio.run(run())
