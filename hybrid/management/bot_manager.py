@@ -245,17 +245,18 @@ class BotManager(Actor):
         if not self.is_active(now):
             return
         book = group_book(self.cache, self.msgbus)
-        open_groups = book.open_groups()  # marked once for this pass
+        open_groups = book.open_groups(marked=False)  # the exit rules value each group's legs themselves
         still_open = {group.group_id for group in open_groups}
-        for group_id in sorted(self._open - still_open):
-            group = book.get(group_id)
-            if group is not None and group.status == "closed":
-                self.store.mark_closed(group_id, group.pnl or 0.0, now)
-                self._open.discard(group_id)
-                self._views.discard(group_id)
-        for group in open_groups:
-            if group.source in self.config.sources:
-                self.manage(group, now)
+        with self.store.one_pass():
+            for group_id in sorted(self._open - still_open):
+                group = book.get(group_id)
+                if group is not None and group.status == "closed":
+                    self.store.mark_closed(group_id, group.pnl or 0.0, now)
+                    self._open.discard(group_id)
+                    self._views.discard(group_id)
+            for group in open_groups:
+                if group.source in self.config.sources:
+                    self.manage(group, now)
 
     def is_active(self, now: dt.datetime) -> bool:
         """Inside the active window of a session (never past an early close)."""
