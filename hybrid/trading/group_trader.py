@@ -117,7 +117,7 @@ from hybrid.trading.commands import (
     result_topic,
     trade_ended_topic,
 )
-from hybrid.trading.market import MarketSnapshot, market_snapshot
+from hybrid.trading.market import ChainMemo, MarketSnapshot, market_snapshot
 from hybrid.trading.order_working import ExecutionConfig, check_execution, limit_price
 from hybrid.trading.restored import restored_group
 
@@ -157,13 +157,15 @@ def propose(
     now_ns: int,
     rate: float,
     dividend: float,
+    memo: ChainMemo | None = None,
 ) -> tuple[EntryProposal, BoundStrategy] | str:
     """The entry ``command`` would open now, its legs bound to the listed chain and priced at mid, or why it
     cannot be opened (the one description the gates judge, the trader's and the API's alike). ``group_id``
-    may be a function making one, called only once the legs are bound."""
+    may be a function making one, called only once the legs are bound; ``memo``: the caller's chain memo
+    (:func:`market_snapshot`)."""
     underlying_id = InstrumentId(Symbol(command.underlying), venue)
     expiries = {leg.expiry for leg in command.legs if leg.expiry is not None}  # the option legs
-    market = market_snapshot(cache, underlying_id, now_ns, rate, dividend, expiries)
+    market = market_snapshot(cache, underlying_id, now_ns, rate, dividend, expiries, memo)
     if market is None:
         return f"no quoted market for {underlying_id} and its options"
     try:
@@ -322,6 +324,7 @@ class GroupTrader:
         self._watchers: dict[InstrumentId, dict[str, None]] = {}
         self._instant: InstantEnd | None = None  # where wanted trades are priced and sent (set at start)
         self._due: dict[str, int] = {}  # group -> the instant its trade was decided, sent at its end, in order
+        self._chains = ChainMemo()  # the chain of the last entry, reused while the quotes stay the same
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -547,7 +550,9 @@ class GroupTrader:
             return refuse(execution)
         now = self.strategy.clock.timestamp_ns()
         group_id = command.group_id or self._new_group_id  # a new id only once the entry is bound
-        proposed = propose(self.strategy.cache, command, group_id, self.venue, now, self.rate, self.dividend)
+        proposed = propose(
+            self.strategy.cache, command, group_id, self.venue, now, self.rate, self.dividend, self._chains
+        )
         if isinstance(proposed, str):
             return refuse(proposed)
         proposal, bound = proposed
