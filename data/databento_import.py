@@ -250,7 +250,7 @@ class _Import:
             wanted = index == u if underlying else (index >= 0) & (index != u)
             if not underlying and self.only is not None:
                 wanted &= chunk["publisher_id"] == self.only
-            rows = np.flatnonzero(wanted)
+            rows: slice | np.ndarray = slice(None) if wanted.all() else np.flatnonzero(wanted)  # a view when all
             q = shown(
                 Quotes(
                     index[rows],

@@ -183,9 +183,13 @@ class CatalogFiles:
 
 
 def _write_parquet(table: pa.Table, path: Path, row_group_size: int) -> None:
-    # no dictionary for the timestamps (each one distinct: hashing them is a fifth of the encoding for nothing)
-    dictionary = [name for name in table.column_names if not name.startswith("ts_")]
-    pq.write_table(table, path, row_group_size=row_group_size, use_dictionary=dictionary)
+    # no dictionary for the timestamps (each one distinct: hashing them is work for nothing); statistics only
+    # for them (the catalog's queries select by time)
+    stamps = [name for name in table.column_names if name.startswith("ts_")]
+    dictionary = [name for name in table.column_names if name not in stamps]
+    pq.write_table(
+        table, path, row_group_size=row_group_size, use_dictionary=dictionary, write_statistics=stamps or False
+    )
 
 
 def write_instruments(files: CatalogFiles, instruments: list[Instrument]) -> None:
