@@ -133,7 +133,8 @@ class BestQuote:
         groups = len(starts)
 
         is_consolidated = np.isin(pub, self._consolidated)
-        present = {self._column(p): p for p in np.unique(pub[~is_consolidated]).tolist()}
+        # publisher ids are 16-bit: counted, not sorted
+        present = {self._column(p): p for p in np.flatnonzero(np.bincount(pub[~is_consolidated])).tolist()}
         # rows n + column * groups + g: the quote of that column's exchange before the chunk, for group g
         before = self._state[inst[starts]].transpose(2, 1, 0).reshape(4, -1)
         known = np.concatenate([values, before], axis=1)
@@ -142,10 +143,10 @@ class BestQuote:
             fallback = n + column * groups + group
             if column in present:  # this exchange's latest quote at each row, from before the chunk until its first
                 latest = np.maximum.accumulate(np.where(pub == present[column], rows, -1))
-                side = known.take(np.where(latest >= group_start, latest, fallback), axis=1)
+                side = known.take(np.where(latest >= group_start, latest, fallback), axis=1, mode="clip")
                 self._state[inst[ends], column] = side[:, ends].T
             else:  # silent in this chunk: its quote from before still counts
-                side = known.take(fallback, axis=1)
+                side = known.take(fallback, axis=1, mode="clip")  # in range: clip skips the checks
             best.fold(side)
 
         out = best.quote

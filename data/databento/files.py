@@ -8,9 +8,7 @@ NautilusTrader's loader imports the records it got, so a half file would look li
 
 from __future__ import annotations
 
-import queue
 import re
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +22,6 @@ from databento.common.constants import SCHEMA_STRUCT_MAP, SCHEMA_STRUCT_MAP_V1, 
 
 RECORDS_PER_CHUNK = 1 << 20  # about 80 MB of mbp-1 records at a time
 _READ_BYTES = 1 << 22
-_AHEAD = 2  # decompressed pieces (about 4.6 x _READ_BYTES each for OPRA mbp-1) kept ready ahead of the decoder
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _PREAMBLE = 8  # "DBN", the version byte, the metadata length (u32)
 
@@ -100,7 +97,7 @@ def record_chunks(file: DbnFile, records: int = RECORDS_PER_CHUNK) -> Iterator[n
     count = 0
     last_ts = 0
     has_ts = "ts_recv" in (dtype.names or ())
-    pieces = _ahead(_decompressed(file))
+    pieces = _decompressed(file)
     while True:
         try:
             piece = memoryview(next(pieces))
@@ -171,45 +168,6 @@ def _decompressed(file: DbnFile) -> Iterator[bytes]:
                     data = b""
     if inside:
         raise _TruncatedFrame
-
-
-def _ahead(pieces: Iterator[bytes]) -> Iterator[bytes]:
-    """``pieces`` produced on a background thread, at most ``_AHEAD`` waiting: zstd decompresses without the
-    GIL while the caller decodes and writes the records before. The producer's error is raised here, in order."""
-    ready: queue.Queue[tuple[bytes | None, BaseException | None]] = queue.Queue(_AHEAD)
-    stop = threading.Event()
-
-    def hand(item: tuple[bytes | None, BaseException | None]) -> bool:
-        while not stop.is_set():
-            try:
-                ready.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False  # the consumer is gone
-
-    def produce() -> None:
-        try:
-            for piece in pieces:
-                if not hand((piece, None)):
-                    return
-            hand((None, None))
-        except BaseException as exc:  # handed to the consumer, raised there
-            hand((None, exc))
-
-    thread = threading.Thread(target=produce, name="dbn-decompress", daemon=True)
-    thread.start()
-    try:
-        while True:
-            piece, error = ready.get()
-            if error is not None:
-                raise error
-            if piece is None:
-                return
-            yield piece
-    finally:
-        stop.set()
-        thread.join()
 
 
 def _cut_zstd(path: Path) -> bool:
