@@ -136,22 +136,23 @@ class CatalogFiles:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-files")
         self._pending: deque[tuple[Future[None], int]] = deque()
         self._rows = 0
-        self._directories: set[Path] = set()
+        self._directories: set[Path] = set()  # made by this writer: it knows every file in them
         self._paths: set[Path] = set()
 
     def write(self, data_cls: type, instrument_id: InstrumentId, table: pa.Table, first: int, last: int) -> Path:
         """``table`` (``ts_init`` from ``first`` to ``last``) as one more file of the instrument, named as the
         catalog names its files."""
         directory = data_directory(self.catalog, data_cls, instrument_id)
-        if directory not in self._directories:
-            directory.mkdir(parents=True, exist_ok=True)
+        new = directory not in self._directories and not directory.exists()  # made by the writer, empty till then
+        if new:
             self._directories.add(directory)
         path = directory / f"{_file_stamp(first)}_{_file_stamp(last)}.parquet"
-        if path in self._paths or path.exists():
+        if path in self._paths or (directory not in self._directories and path.exists()):
             raise ValueError(f"{instrument_id}: a catalog file for the same time span exists already ({path.name})")
         self._paths.add(path)
         rows = table.num_rows
-        self._pending.append((self._pool.submit(_write_parquet, table, path, self.catalog.max_rows_per_group), rows))
+        job = self._pool.submit(_write_parquet, table, path, self.catalog.max_rows_per_group, new)
+        self._pending.append((job, rows))
         self._rows += rows
         while self._pending and (self._rows > self._pending_rows or self._pending[0][0].done()):
             self._done()
@@ -182,7 +183,9 @@ class CatalogFiles:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _write_parquet(table: pa.Table, path: Path, row_group_size: int) -> None:
+def _write_parquet(table: pa.Table, path: Path, row_group_size: int, new_directory: bool) -> None:
+    if new_directory:
+        path.parent.mkdir(parents=True, exist_ok=True)
     # no dictionary for the timestamps (each one distinct: hashing them is work for nothing); statistics only
     # for them (the catalog's queries select by time)
     stamps = [name for name in table.column_names if name.startswith("ts_")]

@@ -120,8 +120,10 @@ class BestQuote:
     def __call__(self, quotes: Quotes, publishers: np.ndarray) -> Quotes:
         """``quotes`` (in time order, sides as :func:`shown`) reduced to the best quote, grouped by instrument."""
         order = grouped_order(quotes.index)
-        inst, ts, pub = quotes.index[order], quotes.ts[order], publishers[order].astype(np.int64)
-        values = np.stack(quotes.columns[2:]).astype(np.int64, copy=False).take(order, axis=1)
+        inst, ts, pub = quotes.index[order], quotes.ts[order], publishers[order]
+        values = np.empty((4, len(order)), np.int64)
+        for packed, unpacked in zip(values, quotes.columns[2:], strict=True):
+            np.take(unpacked, order, out=packed)
         n = len(inst)
         rows = np.arange(n)
         first = np.ones(n, dtype=bool)
