@@ -234,6 +234,19 @@ def test_submit_queues_the_order_and_journals_it(api: Api, trader: httpx.Client,
     assert viewer.get("/orders/0123abcd").status_code == 404
 
 
+@pytest.mark.parametrize("source", ["recurring", "autonomous"])
+def test_an_order_through_the_api_is_manual_and_cannot_claim_another_source(
+    api: Api, trader: httpx.Client, source: str
+) -> None:
+    """A source has limits of its own (the account gate's ``sources``): a person's order may not take another's."""
+    errors = errors_at(trader.post("/orders", json=api.open_intent() | {"source": source}))
+    assert errors == {
+        ("body", "open", "source"): "an order submitted through the API is 'manual' (templates' orders are "
+        "'recurring', strategies' 'autonomous')"
+    }
+    assert trader.post("/orders", json=api.open_intent() | {"source": "manual"}).status_code == 201
+
+
 def test_idempotency_key_in_header_or_body(api: Api, trader: httpx.Client) -> None:
     first = trader.post("/orders", json=api.open_intent(), headers={"Idempotency-Key": "idem-1"})
     again = trader.post("/orders", json=api.open_intent(idempotency_key="idem-1"))
