@@ -88,6 +88,7 @@ def run(quick: bool = False) -> dict:
         legging_out = Path(tmp) / "legging"
         with run_backtest(replace(settings, components=_legging(settings.components), progress=False)) as legging:
             write_report(legging, legging_out)
+        rungs = {"combo": fills_by_rung(out), "legging": fills_by_rung(legging_out)}  # before tmp goes
     return {
         "backtest_catalog": label,
         "backtest_quotes": quotes,
@@ -100,18 +101,24 @@ def run(quick: bool = False) -> dict:
         "backtest_demo_vs_bare_ratio": round(bare_cpu / demo_cpu, 3),
         "backtest_report_seconds": round(report_seconds, 2),
         "backtest_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "backtest_fills_by_rung": {"combo": fills_by_rung(out), "legging": fills_by_rung(legging_out)},
+        "backtest_fills_by_rung": rungs,
     }
 
 
 def _legging(components: tuple[ComponentSpec, ...]) -> tuple[ComponentSpec, ...]:
-    """The components with every strategy's orders worked by TwoPart in legging mode."""
-    return tuple(
-        replace(spec, config=spec.config | {"execution": spec.config["execution"] | {"mode": "legging"}})
-        if spec.table == "strategies" and "execution" in spec.config
-        else spec
-        for spec in components
-    )
+    """The components with TwoPart in legging mode: its config and every strategy's parameters for it
+    (docs/execution.md, "Fills by rung")."""
+
+    def legging(spec: ComponentSpec) -> ComponentSpec:
+        if spec.table == "exec_algorithms":
+            return replace(spec, config=spec.config | {"mode": "legging"})
+        execution = spec.config.get("execution")
+        if spec.table == "strategies" and isinstance(execution, dict) and "exec_algorithm_params" in execution:
+            params = execution["exec_algorithm_params"] | {"mode": "legging"}
+            return replace(spec, config=spec.config | {"execution": execution | {"exec_algorithm_params": params}})
+        return spec
+
+    return tuple(legging(spec) for spec in components)
 
 
 def fills_by_rung(report: Path) -> dict[str, list[int]]:
