@@ -5,6 +5,7 @@ walk-forward fold) on Ray, then write the table, the best trials and the plots, 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 from hybrid.runconfig.catalog import read_manifest
 from hybrid.runconfig.settings import ConfigError, read_config_table
-from hybrid.sweep.cluster import Capacity, capacity, ray_session, trial_memory
+from hybrid.sweep.cluster import Capacity, capacity, check_reachable, ray_session, trial_memory
 from hybrid.sweep.errors import SweepError
 from hybrid.sweep.objective import Objective, parse_objective
 from hybrid.sweep.plots import write_plots
@@ -106,6 +107,9 @@ def prepare(options: SweepOptions) -> Prepared:
 def run_sweep(options: SweepOptions) -> int:
     """Run the sweep described by ``options``; 0 once ``sweep.json`` says complete."""
     prepared = prepare(options)
+    address = options.address or os.environ.get("RAY_ADDRESS") or None
+    if address:  # before anything is written: an unreachable cluster is bad input like the others
+        check_reachable(address)
     out = Path(options.out)
     trials_dir = out / "trials"
     trials_dir.mkdir(parents=True, exist_ok=True)
@@ -164,7 +168,7 @@ def _walk_forward(
     roles: dict[str, tuple[str, int | None]] = {}
     results = []
     for fold in prepared.folds:
-        label = f"fold {fold.number} train {fold.train[0]}..{fold.train[1]}"
+        label = fold.label("train")
         trained = run_search(
             prepared.space, prepared.plan, prepared.objective, prepared.base, trials_dir, cap, fold.train, label
         )
@@ -177,7 +181,7 @@ def _walk_forward(
             spec = TrialSpec(key, 0, winner["params"], fold.test[0], fold.test[1], prepared.base, str(trials_dir))
             test = finished(trials_dir, key)
             if test is None:
-                progress = Progress(1, 0, cap.slots, f"fold {fold.number} test {fold.test[0]}..{fold.test[1]}")
+                progress = Progress(1, 0, cap.slots, fold.label("test"))
                 test = run_trials([spec], cap, progress)[key]
             records.append(test)
             roles[key] = ("test", fold.number)

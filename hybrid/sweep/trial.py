@@ -123,7 +123,7 @@ def run_trial(spec: TrialSpec) -> dict[str, Any]:
         "statistics": stats,
         "error": error,
         "seconds": round(time.perf_counter() - started, 2),
-        "node": os.uname().nodename,
+        "node": _node_id(),
     }
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / TRIAL_FILE).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
@@ -132,6 +132,13 @@ def run_trial(spec: TrialSpec) -> dict[str, Any]:
     except OSError:  # another attempt of the same trial finished first
         shutil.rmtree(tmp, ignore_errors=True)
     return record
+
+
+def _node_id() -> str | None:
+    """The Ray node that ran the trial (None outside Ray)."""
+    import ray
+
+    return ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
 
 
 def clear_unfinished(trials_dir: Path) -> None:

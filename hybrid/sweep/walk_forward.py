@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from hybrid.calendar.exchange_time import new_york_instant, utc_text
 from hybrid.runconfig.manifest import CatalogManifest
 from hybrid.sweep.errors import SweepError
 from hybrid.sweep.objective import Objective
@@ -40,11 +41,23 @@ class Fold:
 
     @property
     def train(self) -> tuple[str, str]:
-        return self.train_start.isoformat(), self.train_end.isoformat()
+        return new_york_days(self.train_start, self.train_end)
 
     @property
     def test(self) -> tuple[str, str]:
-        return self.test_start.isoformat(), self.test_end.isoformat()
+        return new_york_days(self.test_start, self.test_end)
+
+    def label(self, role: str) -> str:
+        first, last = (self.train_start, self.train_end) if role == "train" else (self.test_start, self.test_end)
+        return f"fold {self.number} {role} {first}..{last}"
+
+
+def new_york_days(first: dt.date, last: dt.date) -> tuple[str, str]:
+    """The run window of New York dates ``first``..``last``, as UTC timestamps: from midnight in New York, so a
+    window's daily curve starts with its own first session (a UTC midnight is the previous New York evening)."""
+    start = new_york_instant(first, dt.time(0, 0))
+    end = new_york_instant(last + dt.timedelta(days=1), dt.time(0, 0)) - dt.timedelta(microseconds=1)
+    return utc_text(start), utc_text(end)
 
 
 def parse_windows(text: str) -> tuple[int, int]:
