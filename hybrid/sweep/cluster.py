@@ -172,8 +172,8 @@ def run_trials(
     progress: Progress,
     on_record: Callable[[dict[str, Any]], None] = lambda record: None,
 ) -> dict[str, dict[str, Any]]:
-    """Run the trials, at most ``cap.slots`` at once; their records by key (a crashed worker's record has an
-    error and no trial folder, so a restart runs it again)."""
+    """Run the trials, at most ``cap.slots`` at once; their records by key, each with ``task_seconds`` from
+    submission to result (a crashed worker's record has an error and no trial folder, so a restart runs it again)."""
     import ray
 
     task = ray.remote(run_trial).options(num_cpus=1, memory=cap.trial_memory, max_retries=1)
@@ -196,9 +196,10 @@ def run_trials(
         except Exception as e:  # the worker died (out of memory, killed): not a result of the trial's input
             record = {"key": spec.key, "index": spec.index, "params": dict(spec.params), "start": spec.start}
             record |= {"end": spec.end, "statistics": None, "error": f"worker failed: {str(e).splitlines()[0]}"}
-            record |= {"seconds": round(time.monotonic() - started, 2), "node": None}
-        records[spec.key] = record
-        progress.finished(time.monotonic() - started, record["error"] is not None)
+            record |= {"seconds": None, "node": None}
+        task_seconds = round(time.monotonic() - started, 2)  # submit to result: the trial plus Ray's share
+        records[spec.key] = record | {"task_seconds": task_seconds}
+        progress.finished(task_seconds, record["error"] is not None)
         on_record(record)
     return records
 

@@ -76,6 +76,7 @@ def results_table(
                 "feasible": score is not None,
                 "error": record["error"],
                 "seconds": record["seconds"],
+                "task_seconds": record.get("task_seconds"),  # None: run by an earlier, interrupted sweep
                 "report": f"trials/{record['key']}",
             }
         )

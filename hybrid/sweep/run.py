@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,7 @@ def prepare(options: SweepOptions) -> Prepared:
 
 def run_sweep(options: SweepOptions) -> int:
     """Run the sweep described by ``options``; 0 once ``sweep.json`` says complete."""
+    clock = [time.perf_counter()]
     prepared = prepare(options)
     address = options.address or os.environ.get("RAY_ADDRESS") or None
     if address:  # before anything is written: an unreachable cluster is bad input like the others
@@ -124,7 +126,9 @@ def run_sweep(options: SweepOptions) -> int:
         "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     write_status(out, "running", about)
+    timing = {"prepare_s": _lap(clock)}
     with ray_session(options.address) as where:
+        timing["ray_start_s"] = _lap(clock)
         cap = capacity(where, prepared.trial_memory, options.max_concurrent)
         print(
             f"sweep: {cap.where}: {cap.nodes} node(s), {cap.cpus} CPUs, {cap.memory / 1024**3:.1f} GB; "
@@ -138,11 +142,14 @@ def run_sweep(options: SweepOptions) -> int:
         else:
             records, roles, walk = _walk_forward(prepared, trials_dir, cap, out)
             about["walk_forward_summary"] = walk
+        timing["trials_s"] = _lap(clock)
+    timing["ray_stop_s"] = _lap(clock)
     table = results_table(records, prepared.space.keys, prepared.objective, roles)
     write_results(out, table)
     write_plots(out, table, prepared.space.keys, prepared.heatmap, prepared.objective)
     about["trials"] = len(table)
     about["failed"] = int(table["error"].notna().sum())
+    about["timing"] = timing | {"write_s": _lap(clock)}
     write_status(out, "complete", about)
     for line in best_lines(table, prepared.space.keys, prepared.objective):
         print(line)
@@ -188,6 +195,13 @@ def _walk_forward(
         results.append(FoldResult(fold, winner, test))
     summary = write_report(out, results, prepared.objective, prepared.space.keys, prepared.starting_balance)
     return records, roles, summary
+
+
+def _lap(clock: list[float]) -> float:
+    """Seconds since the last lap (wall clock: how long the sweep's phases took, for sweep.json)."""
+    now = time.perf_counter()
+    seconds, clock[0] = now - clock[0], now
+    return round(seconds, 2)
 
 
 def _pick(cli: Any, defaults: Any, key: str, fallback: Any, kind: type) -> Any:

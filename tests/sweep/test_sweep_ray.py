@@ -65,7 +65,12 @@ def space(tmp_path: Path, text: str = GRID) -> Path:
 
 def figures(out: Path) -> pd.DataFrame:
     """The results table without what may differ between equal runs (the seconds a trial took)."""
-    return pd.read_csv(out / "results.csv").drop(columns="seconds").sort_values("trial").reset_index(drop=True)
+    return (
+        pd.read_csv(out / "results.csv")
+        .drop(columns=["seconds", "task_seconds"])
+        .sort_values("trial")
+        .reset_index(drop=True)
+    )
 
 
 def trial_records(out: Path) -> dict[str, dict]:
