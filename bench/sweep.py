@@ -1,5 +1,5 @@
-"""A sweep on Ray against the same backtests one after another: an 8-trial grid of configs/demo.toml over
-catalogs/demo (``strategies.0.config.short_delta`` x ``wing_width``).
+"""A sweep on Ray against the same backtests one after another: the 8-trial grid of configs/demo_sweep.toml
+(``strategies.0.config.short_delta`` x ``wing_width``) of configs/demo.toml over catalogs/demo.
 
 The sweep is ``python -m hybrid sweep`` with an embedded Ray, in a subprocess inside a loopback-only network
 namespace (tests/support/loopback.py); the sequential run is the same 8 trials' backtests and reports in this
@@ -53,14 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO_CATALOG = ROOT / "catalogs" / "demo"
 CONFIG = ROOT / "configs" / "demo.toml"
 OUT = ROOT / "reports" / "bench-sweep"
-SPACE = """
-[sweep]
-objective = "sharpe"
-
-[params]
-"strategies.0.config.short_delta" = [0.12, 0.16, 0.20, 0.25]
-"strategies.0.config.wing_width" = [5.0, 10.0]
-"""
+SPACE = ROOT / "configs" / "demo_sweep.toml"
 QUICK_SPACE = '[params]\n"strategies.0.config.short_delta" = [0.12, 0.16]\n'
 SAMPLE_SECONDS = 0.5
 
@@ -68,8 +61,10 @@ SAMPLE_SECONDS = 0.5
 def run(quick: bool = False) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         catalog, label = _catalog(quick, Path(tmp))
-        space_file = Path(tmp) / "space.toml"
-        space_file.write_text(QUICK_SPACE if quick else SPACE)
+        space_file = SPACE
+        if quick:
+            space_file = Path(tmp) / "space.toml"
+            space_file.write_text(QUICK_SPACE)
         space = load_space(space_file)
         trials = space.grid()
         shutil.rmtree(OUT, ignore_errors=True)

@@ -65,7 +65,7 @@ def ray_session(address: str | None) -> Iterator[str]:
             ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
             where = f"Ray cluster at {address}"
         else:
-            _export_import_path()
+            _worker_environment()
             ray.init(
                 include_dashboard=False,
                 object_store_memory=EMBEDDED_OBJECT_STORE,
@@ -100,14 +100,17 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
         ) from None
 
 
-def _export_import_path() -> None:
-    """Workers of an embedded Ray import this checkout's ``hybrid`` (and the configuration's components), not
-    whatever else is installed: they inherit the driver's environment."""
+def _worker_environment() -> None:
+    """Workers of an embedded Ray inherit the driver's environment: put this checkout first on their import
+    path (so they import the same ``hybrid`` and the configuration's components as the driver, not whatever
+    else is installed), and run them at the driver's priority (Ray's default adds 15 to their niceness, which
+    starves trials on a busy machine; a cluster's nodes keep their own setting)."""
     import hybrid
 
     root = str(Path(hybrid.__file__).resolve().parents[1])
     paths = [root, os.getcwd(), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    os.environ.setdefault("RAY_worker_niceness", "0")
 
 
 def capacity(where: str, trial_memory_bytes: int, max_concurrent: int | None) -> Capacity:

@@ -4,6 +4,7 @@ walk-forward with two folds, all on the small catalog (a few seconds a trial).""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -77,6 +78,28 @@ def trial_records(out: Path) -> dict[str, dict]:
     return {p.parent.name: json.loads(p.read_text()) for p in (out / "trials").glob("*/trial.json")}
 
 
+def session_pids(session: int) -> list[int]:
+    pids = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[3]) == session:
+                pids.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return pids
+
+
+def kill_session(session: int) -> None:
+    """SIGKILL every process of the session (the driver started it), by id, until none is left."""
+    deadline = time.monotonic() + 30
+    while (pids := session_pids(session)) and time.monotonic() < deadline:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
+    assert not session_pids(session), "processes of the killed sweep are left"
+
+
 @pytest.fixture(scope="module")
 def embedded(
     small_catalog: Path, tmp_path_factory: pytest.TempPathFactory
@@ -132,7 +155,7 @@ def test_a_sweep_resumes_after_its_driver_is_killed(small_catalog: Path, tmp_pat
         while not trial_records(out) and time.monotonic() < deadline and driver.poll() is None:
             time.sleep(0.2)
     finally:
-        os.killpg(driver.pid, signal.SIGKILL)  # the driver and the embedded Ray it started
+        kill_session(driver.pid)  # the driver and the embedded Ray it started
         driver.wait()
     before = trial_records(out)
     assert 1 <= len(before) < 4, (tmp_path / "first.log").read_text()[-2000:]
