@@ -82,7 +82,8 @@ def session_pids(session: int) -> list[int]:
     pids = []
     for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[3]) == session:
+            state, _, _, sid = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[:4]
+            if int(sid) == session and state != "Z":  # a zombie is dead, only not yet reaped
                 pids.append(int(entry))
         except (OSError, ValueError, IndexError):
             continue  # gone meanwhile
