@@ -22,6 +22,10 @@ Keys:
   backtest_demo_vs_bare_ratio   demo / bare throughput on CPU time (the goal is at least 0.5)
   backtest_report_seconds       writing the demo run's report folder
   backtest_peak_rss_mb          peak resident memory of the process (both runs)
+  backtest_fills_by_rung        the TwoPart ladder's attempts and fills per rung (step), summed over the two
+                                parts and the legs, from the report's fill_rates.csv: {"combo": the demo run,
+                                "legging": the demo config with the strategy's execution mode "legging"},
+                                each {step: [attempts, fills]}
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 from nautilus_trader.trading.strategy import Strategy
 
 from data.synthetic import MarketConfig, generate
@@ -80,6 +85,9 @@ def run(quick: bool = False) -> dict:
         wall, cpu = time.perf_counter(), time.process_time()
         with run_backtest(replace(settings, components=(NO_OP_STRATEGY,)), instrumented=False):
             bare_seconds, bare_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        legging_out = Path(tmp) / "legging"
+        with run_backtest(replace(settings, components=_legging(settings.components), progress=False)) as legging:
+            write_report(legging, legging_out)
     return {
         "backtest_catalog": label,
         "backtest_quotes": quotes,
@@ -92,7 +100,25 @@ def run(quick: bool = False) -> dict:
         "backtest_demo_vs_bare_ratio": round(bare_cpu / demo_cpu, 3),
         "backtest_report_seconds": round(report_seconds, 2),
         "backtest_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "backtest_fills_by_rung": {"combo": fills_by_rung(out), "legging": fills_by_rung(legging_out)},
     }
+
+
+def _legging(components: tuple[ComponentSpec, ...]) -> tuple[ComponentSpec, ...]:
+    """The components with every strategy's orders worked by TwoPart in legging mode."""
+    return tuple(
+        replace(spec, config=spec.config | {"execution": spec.config["execution"] | {"mode": "legging"}})
+        if spec.table == "strategies" and "execution" in spec.config
+        else spec
+        for spec in components
+    )
+
+
+def fills_by_rung(report: Path) -> dict[str, list[int]]:
+    """{step: [attempts, fills]} of the ladder's rungs in a report's fill_rates.csv."""
+    rates = pd.read_csv(report / "fill_rates.csv")
+    ladder = rates[rates["kind"] == "ladder"].groupby("step")[["attempts", "fills"]].sum()
+    return {str(int(step)): [int(row.attempts), int(row.fills)] for step, row in ladder.iterrows()}
 
 
 def warm_up(catalog: Path, components: tuple[ComponentSpec, ...]) -> None:

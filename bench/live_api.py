@@ -14,9 +14,11 @@ Phases, in order (``quick``: fewer of each):
    from sending to its ``201`` (validated, on disk); meanwhile a fifth connection asks ``/health`` one request
    after another, timed the same way. Every accepted order then goes to the engine through the drainer (the
    risk engine denies submits above 100 a second: those orders end ``failed``, which is engine work too);
-3. fills: once the queue is empty, ``live_api_fills`` market orders one after another, 100 ms apart; for each,
-   from the drainer journaling it ``filled`` (the journal entry's time, when the engine's fill reached the
-   drainer) to a WebSocket client receiving that ``order`` message (both clocks: this machine's UTC clock).
+3. fills: once the queue is empty and the risk engine's one-second submit-rate window has passed (else the
+   first fills can be denied with the submit phase's last orders), ``live_api_fills`` market orders one after
+   another, 100 ms apart; for each, from the drainer journaling it ``filled`` (the journal entry's time, when
+   the engine's fill reached the drainer) to a WebSocket client receiving that ``order`` message (both
+   clocks: this machine's UTC clock).
 
 Keys:
   live_api_reads_per_s                 phase 1 (goal at least 1,000)
@@ -47,6 +49,7 @@ CLIENTS = 4
 DRAIN_WAIT = 300.0  # seconds: the longest the drainer may take to claim the submit phase's orders
 SIZES = {False: (3000, 1000, 100), True: (400, 200, 20)}  # reads, submits, fills
 FILL_SPACING_S = 0.1
+RATE_WINDOW_S = 1.5  # past the risk engine's submit-rate window (100 a second) after the drain's last hand-over
 HEALTH_SPACING_S = 0.002
 MARKET = {"type": "market"}
 ENDED = ("filled", "rejected", "failed", "cancelled")
@@ -63,6 +66,7 @@ def run(quick: bool = False) -> dict:
         read_rate = asyncio.run(_reads(url, reads, order_id, started))
         submit_rate, submit_ms, health_ms = asyncio.run(_submits(url, submits, intent, started))
         _wait_drained(trader)
+        time.sleep(RATE_WINDOW_S)
         fill_ms = _fill_latencies(node, trader, intent, fills, started)
     return {
         "live_api_reads_per_s": round(read_rate),
@@ -82,12 +86,32 @@ def run(quick: bool = False) -> dict:
 def _filling_intent(trader: httpx.Client) -> tuple[dict, str]:
     """A market spread order the engine fills (not every listed strike is tradeable now), and the filled order's id."""
     for offset in OFFSETS:
-        intent = spread_intent(trader, MARKET, offset=offset, units=1)
-        order_id = trader.post("/orders", json=intent).json()["order_id"]
+        intent = _quoted(trader, spread_intent(trader, MARKET, units=1), offset)
+        order_id = eventually(functools.partial(_accepted, trader, intent), f"{intent['structure']} to be quoted")
         status = eventually(functools.partial(_ended, trader, order_id), f"order {order_id} to end")
         if status == "filled":
             return intent, order_id
     raise RuntimeError(f"no bull call spread {OFFSETS} strikes from the middle filled")
+
+
+def _quoted(trader: httpx.Client, intent: dict, offset: int) -> dict:
+    """The intent on two adjacent call strikes quoted now, ``offset`` steps from the middle quoted one (the
+    chain also lists contracts with no quote yet, which the API refuses)."""
+    expiry = intent["structure"]["expiries"][0]
+    chain = trader.get("/chain/SPY/strikes", params={"expiry": expiry, "right": "call"}).json()
+    strikes = [contract["strike"] for contract in chain["contracts"] if contract["quoted"]]
+    low = max(0, min(len(strikes) // 2 + offset, len(strikes) - 2))
+    return intent | {"structure": intent["structure"] | {"strikes": strikes[low : low + 2]}}
+
+
+def _accepted(trader: httpx.Client, intent: dict) -> str | None:
+    """The order's id once the API accepts it; None while its contracts have no quote yet (the replay has
+    just started: the API refuses what the engine would not trade)."""
+    response = trader.post("/orders", json=intent)
+    if response.status_code == 422 and all(e["type"] == "not_tradeable" for e in response.json()["detail"]):
+        return None
+    response.raise_for_status()
+    return str(response.json()["order_id"])
 
 
 def _ended(trader: httpx.Client, order_id: str) -> str | None:

@@ -71,10 +71,15 @@ warnings.filterwarnings("ignore", "The 'generic' unit for NumPy timedelta", Depr
 
 from nautilus_trader.adapters.databento.constants import PUBLISHERS_FILEPATH  # noqa: E402
 from nautilus_trader.adapters.databento.loaders import DatabentoDataLoader  # noqa: E402
-from nautilus_trader.persistence.catalog import ParquetDataCatalog  # noqa: E402
 
 from data import iv_history  # noqa: E402
-from data.databento.catalog_io import DBN_PRECISION, QuoteWriter, write_instruments, write_trades  # noqa: E402
+from data.databento.catalog_io import (  # noqa: E402
+    DBN_PRECISION,
+    CatalogFiles,
+    QuoteWriter,
+    write_instruments,
+    write_trades,
+)
 from data.databento.consolidate import (  # noqa: E402
     BestQuote,
     Quotes,
@@ -137,12 +142,12 @@ def import_databento(
             "--moneyness: needs the underlying's price; give --underlying-quotes or --underlying-trades"
         )
 
-    with staged_catalog(out_dir) as catalog:
+    with staged_catalog(out_dir) as catalog, CatalogFiles(catalog) as files:
         chain, resolver = load_definitions(loader, definition_files, venue, underlying)
-        write_instruments(catalog, chain.instruments)
+        write_instruments(files, chain.instruments)
         _log.info("instruments: %s options, underlying %s", f"{len(chain.options):,}", chain.equity.id)
         snapshots = _snapshots(chain, [*quote_files, *underlying_files]) if with_iv_history else None
-        run = _Import(catalog, chain, resolver, filters, only, snapshots)
+        run = _Import(files, chain, resolver, filters, only, snapshots)
         for file in underlying_files:
             run.quotes(file, underlying=True)
         for file in trade_files:
@@ -200,14 +205,14 @@ class _Import:
 
     def __init__(
         self,
-        catalog: ParquetDataCatalog,
+        files: CatalogFiles,
         chain: Chain,
         resolver: IdResolver,
         filters: ImportFilters,
         only: int | None,
         snapshots: iv_history.SessionSnapshots | None,
     ) -> None:
-        self.catalog = catalog
+        self.files = files
         self.snapshots = snapshots
         self.chain = chain
         self.resolver = resolver
@@ -233,7 +238,7 @@ class _Import:
             if file.schema in CONSOLIDATED_QUOTE_SCHEMAS
             else BestQuote(size, consolidated_publishers(file.dataset))
         )
-        writer = QuoteWriter(self.catalog, [i.id for i in self.chain.instruments], self.chain.precisions)
+        writer = QuoteWriter(self.files, [i.id for i in self.chain.instruments], self.chain.precisions)
         first = np.full(size, np.iinfo(np.uint64).max, np.uint64)
         last = np.zeros(size, np.uint64)
         records = kept = 0
@@ -245,7 +250,7 @@ class _Import:
             wanted = index == u if underlying else (index >= 0) & (index != u)
             if not underlying and self.only is not None:
                 wanted &= chunk["publisher_id"] == self.only
-            rows = np.flatnonzero(wanted)
+            rows: slice | np.ndarray = slice(None) if wanted.all() else np.flatnonzero(wanted)  # a view when all
             q = shown(
                 Quotes(
                     index[rows],
@@ -318,7 +323,7 @@ class _Import:
             aggressor = np.where(side == b"B", 1, np.where(side == b"A", 2, 0)).astype(np.uint8)
             self._check_overlap(file, *_span(first, last, u, ts), self.trade_spans)
             write_trades(
-                self.catalog,
+                self.files,
                 self.chain.equity.id,
                 self.chain.equity.price_precision,
                 (ts, rows["price"], rows["size"], aggressor),

@@ -5,12 +5,17 @@ the import's bottleneck. These tables are what it would write (the columns and s
 NautilusTrader's Arrow encoding: fixed-point values as 128-bit little-endian integers scaled by
 ``10**FIXED_PRECISION``, one file per instrument and write, named by its first and last ``ts_init``), built
 from numpy columns; tests read every import back through the catalog's own ``quote_ticks``/``trade_ticks``.
+The files are written by :class:`CatalogFiles` on a background thread (pyarrow encodes and writes without the
+GIL), so the import decodes and consolidates the next records meanwhile.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from types import TracebackType
 
 import numpy as np
 import pyarrow as pa
@@ -31,6 +36,7 @@ _MASK32 = np.uint64(0xFFFFFFFF)
 _FIXED = pa.binary(_WIDTH)
 FLUSH_ROWS = 4_000_000  # rows buffered (about 45 bytes each) before the writer writes a file per instrument
 ENCODE_ROWS = 500_000  # rows encoded to Arrow at a time when flushing
+PENDING_ROWS = 1_000_000  # rows handed to the background writer and not yet written, at most
 
 
 _QUOTE_SCHEMA = pa.schema(
@@ -115,31 +121,91 @@ def data_directory(catalog: ParquetDataCatalog, data_cls: type, instrument_id: I
     return Path(catalog.path) / "data" / class_to_filename(data_cls) / urisafe_identifier(str(instrument_id))
 
 
-def write_table(
-    catalog: ParquetDataCatalog, data_cls: type, instrument_id: InstrumentId, table: pa.Table, first: int, last: int
-) -> Path:
-    """``table`` (``ts_init`` from ``first`` to ``last``) as one more file of the instrument, named as the
-    catalog names its files."""
-    directory = data_directory(catalog, data_cls, instrument_id)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{_file_stamp(first)}_{_file_stamp(last)}.parquet"
-    if path.exists():
-        raise ValueError(f"{instrument_id}: a catalog file for the same time span exists already ({path.name})")
-    pq.write_table(table, path, row_group_size=catalog.max_rows_per_group)
-    return path
+class CatalogFiles:
+    """Writes catalog files one after the other on a background thread, in the order given.
+
+    The caller goes on while pyarrow writes; at most ``PENDING_ROWS`` rows wait (the tables are kept alive
+    until written), and a write's error is raised by a later :meth:`write` or by :meth:`close`. Use as a
+    context manager inside the catalog's staging, so every file is on disk (or the import failed) before the
+    catalog appears.
+    """
+
+    def __init__(self, catalog: ParquetDataCatalog, pending_rows: int = PENDING_ROWS) -> None:
+        self.catalog = catalog
+        self._pending_rows = pending_rows
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-files")
+        self._pending: deque[tuple[Future[None], int]] = deque()
+        self._rows = 0
+        self._directories: set[Path] = set()  # made by this writer: it knows every file in them
+        self._paths: set[Path] = set()
+
+    def write(self, data_cls: type, instrument_id: InstrumentId, table: pa.Table, first: int, last: int) -> Path:
+        """``table`` (``ts_init`` from ``first`` to ``last``) as one more file of the instrument, named as the
+        catalog names its files."""
+        directory = data_directory(self.catalog, data_cls, instrument_id)
+        new = directory not in self._directories and not directory.exists()  # made by the writer, empty till then
+        if new:
+            self._directories.add(directory)
+        path = directory / f"{_file_stamp(first)}_{_file_stamp(last)}.parquet"
+        if path in self._paths or (directory not in self._directories and path.exists()):
+            raise ValueError(f"{instrument_id}: a catalog file for the same time span exists already ({path.name})")
+        self._paths.add(path)
+        rows = table.num_rows
+        job = self._pool.submit(_write_parquet, table, path, self.catalog.max_rows_per_group, new)
+        self._pending.append((job, rows))
+        self._rows += rows
+        while self._pending and (self._rows > self._pending_rows or self._pending[0][0].done()):
+            self._done()
+        return path
+
+    def close(self) -> None:
+        """Wait for every file; raises the first write's error."""
+        try:
+            while self._pending:
+                self._done()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _done(self) -> None:
+        future, rows = self._pending.popleft()
+        self._rows -= rows
+        future.result()
+
+    def __enter__(self) -> CatalogFiles:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if kind is None:
+            self.close()
+        else:  # failing already: stop writing, the staging directory is removed
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def write_instruments(catalog: ParquetDataCatalog, instruments: list[Instrument]) -> None:
+def _write_parquet(table: pa.Table, path: Path, row_group_size: int, new_directory: bool) -> None:
+    if new_directory:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    # no dictionary for the timestamps (each one distinct: hashing them is work for nothing); statistics only
+    # for them (the catalog's queries select by time)
+    stamps = [name for name in table.column_names if name.startswith("ts_")]
+    dictionary = [name for name in table.column_names if name not in stamps]
+    pq.write_table(
+        table, path, row_group_size=row_group_size, use_dictionary=dictionary, write_statistics=stamps or False
+    )
+
+
+def write_instruments(files: CatalogFiles, instruments: list[Instrument]) -> None:
     """What ``catalog.write_data(instruments)`` writes (one file per instrument), encoded in one batch per
     class: the catalog's own write lists and checks the directory of every instrument, seconds per chain."""
     by_class: dict[type, list[Instrument]] = {}
     for instrument in instruments:
         by_class.setdefault(type(instrument), []).append(instrument)
     for cls, group in by_class.items():
-        table = catalog.serializer.serialize_batch(group, data_cls=cls)
+        table = files.catalog.serializer.serialize_batch(group, data_cls=cls)
         for row, instrument in enumerate(group):
             stamp = instrument.ts_init
-            write_table(catalog, cls, instrument.id, table.slice(row, 1), stamp, stamp)
+            files.write(cls, instrument.id, table.slice(row, 1), stamp, stamp)
 
 
 def _file_stamp(ns: int) -> str:
@@ -167,12 +233,12 @@ class QuoteWriter:
 
     def __init__(
         self,
-        catalog: ParquetDataCatalog,
+        files: CatalogFiles,
         instrument_ids: list[InstrumentId],
         precisions: np.ndarray,
         flush_rows: int = FLUSH_ROWS,
     ) -> None:
-        self._catalog = catalog
+        self._files = files
         self._ids = instrument_ids
         self._precisions = np.asarray(precisions, dtype=np.int64)
         self._units = 10 ** (DBN_PRECISION - self._precisions)
@@ -212,7 +278,7 @@ class QuoteWriter:
                 part = table.slice(start - lo, end - start).replace_schema_metadata(
                     _metadata(self._ids[i], int(self._precisions[i]))
                 )
-                write_table(self._catalog, QuoteTick, self._ids[i], part, int(ts[start]), int(ts[end - 1]))
+                self._files.write(QuoteTick, self._ids[i], part, int(ts[start]), int(ts[end - 1]))
 
     def _table(self, index: np.ndarray, ts, bid, ask, bid_size, ask_size) -> pa.Table:
         unit = self._units[index]
@@ -229,7 +295,7 @@ class QuoteWriter:
 
 
 def write_trades(
-    catalog: ParquetDataCatalog,
+    files: CatalogFiles,
     instrument_id: InstrumentId,
     precision: int,
     columns: tuple[np.ndarray, ...],
@@ -240,4 +306,4 @@ def write_trades(
     ts, price, size, aggressor = columns
     trade_ids = [str(first_number + i) for i in range(len(ts))]
     table = trade_table(instrument_id, precision, ts, price, size, aggressor, trade_ids)
-    write_table(catalog, TradeTick, instrument_id, table, int(ts[0]), int(ts[-1]))
+    files.write(TradeTick, instrument_id, table, int(ts[0]), int(ts[-1]))

@@ -103,107 +103,103 @@ def grouped_order(index: np.ndarray) -> np.ndarray:
 
 
 class BestQuote:
-    """The rule of the module docstring, carried across chunks of one import (state per instrument)."""
+    """The rule of the module docstring, carried across chunks of one import (state per instrument).
+
+    A quote's four values (bid, ask, bid size, ask size) travel as the rows of one (4, n) array, so each
+    exchange's latest quote at every record is one gather."""
 
     def __init__(self, instruments: int, consolidated: set[int]) -> None:
         self._instruments = instruments
         self._consolidated = np.array(sorted(consolidated), dtype=np.int64)
         self._columns: dict[int, int] = {}
-        # each exchange's latest bid, ask, bid size, ask size: one column per publisher
-        self._state = [np.empty((instruments, 0), np.int64) for _ in range(4)]
+        # each exchange's latest quote per instrument: (instrument, publisher column, value)
+        self._state = np.empty((instruments, 0, 4), np.int64)
         self._seen_consolidated = np.zeros(instruments, dtype=bool)
         self._last = np.full((instruments, 4), -2, dtype=np.int64)  # last quote written, for "unchanged"
 
     def __call__(self, quotes: Quotes, publishers: np.ndarray) -> Quotes:
         """``quotes`` (in time order, sides as :func:`shown`) reduced to the best quote, grouped by instrument."""
         order = grouped_order(quotes.index)
-        q, pub = quotes.take(order), publishers[order].astype(np.int64)
-        n = len(q)
+        inst, ts, pub = quotes.index[order], quotes.ts[order], publishers[order]
+        values = np.empty((4, len(order)), np.int64)
+        for packed, unpacked in zip(values, quotes.columns[2:], strict=True):
+            np.take(unpacked, order, out=packed)
+        n = len(inst)
         rows = np.arange(n)
         first = np.ones(n, dtype=bool)
-        first[1:] = q.index[1:] != q.index[:-1]
+        first[1:] = inst[1:] != inst[:-1]
         starts = np.flatnonzero(first)
         group = np.cumsum(first) - 1  # each row's run of one instrument
         group_start = starts[group]
         ends = np.append(starts[1:] - 1, n - 1)
-        inst = q.index
-        group_inst = inst[starts]
+        groups = len(starts)
 
-        best = _Best(n)
         is_consolidated = np.isin(pub, self._consolidated)
-        present = {self._column(p): p for p in np.unique(pub[~is_consolidated]).tolist()}
+        # publisher ids are 16-bit: counted, not sorted
+        present = {self._column(p): p for p in np.flatnonzero(np.bincount(pub[~is_consolidated])).tolist()}
+        # rows n + column * groups + g: the quote of that column's exchange before the chunk, for group g
+        before = self._state[inst[starts]].transpose(2, 1, 0).reshape(4, -1)
+        known = np.concatenate([values, before], axis=1)
+        best = _Best(n)
         for column in range(len(self._columns)):
-            before = [state[group_inst, column] for state in self._state]  # its quote before the chunk, per group
+            fallback = n + column * groups + group
             if column in present:  # this exchange's latest quote at each row, from before the chunk until its first
                 latest = np.maximum.accumulate(np.where(pub == present[column], rows, -1))
-                own = latest >= group_start
-                at = np.where(own, latest, n + group)
-                side = [np.concatenate([mine, old]).take(at) for mine, old in zip(q.columns[2:], before, strict=True)]
-                for state, values in zip(self._state, side, strict=True):
-                    state[inst[ends], column] = values[ends]
+                side = known.take(np.where(latest >= group_start, latest, fallback), axis=1, mode="clip")
+                self._state[inst[ends], column] = side[:, ends].T
             else:  # silent in this chunk: its quote from before still counts
-                side = [old.take(group) for old in before]
-            best.fold(*side)
+                side = known.take(fallback, axis=1, mode="clip")  # in range: clip skips the checks
+            best.fold(side)
 
-        latest_consolidated = np.maximum.accumulate(np.where(is_consolidated, rows, -1))
-        seen = (latest_consolidated >= group_start) | self._seen_consolidated[inst]
-        self._seen_consolidated[inst[ends]] = seen[ends]
-        keep = is_consolidated | ~seen
-        out = Quotes(
-            inst,
-            q.ts,
-            np.where(is_consolidated, q.bid, best.bid),
-            np.where(is_consolidated, q.ask, best.ask),
-            np.where(is_consolidated, q.bid_size, best.bid_size),
-            np.where(is_consolidated, q.ask_size, best.ask_size),
-        )
-        return self._changed(out if keep.all() else out.take(np.flatnonzero(keep)))
+        out = best.quote
+        if is_consolidated.any() or self._seen_consolidated[inst[starts]].any():
+            latest_consolidated = np.maximum.accumulate(np.where(is_consolidated, rows, -1))
+            seen = (latest_consolidated >= group_start) | self._seen_consolidated[inst]
+            self._seen_consolidated[inst[ends]] = seen[ends]
+            out[:, is_consolidated] = values[:, is_consolidated]
+            keep = np.flatnonzero(is_consolidated | ~seen)
+            inst, ts, out = inst[keep], ts[keep], out.take(keep, axis=1)
+        return self._changed(inst, ts, out)
 
-    def _changed(self, q: Quotes) -> Quotes:
+    def _changed(self, inst: np.ndarray, ts: np.ndarray, quote: np.ndarray) -> Quotes:
         """Drop quotes equal to the instrument's previous one (rows grouped by instrument)."""
-        n = len(q)
+        n = len(inst)
         if n == 0:
-            return q
+            return Quotes(inst, ts, *(np.empty(0, np.int64) for _ in range(4)))
         first = np.ones(n, dtype=bool)
-        first[1:] = q.index[1:] != q.index[:-1]
-        at_first = q.index[first]
-        changed = np.zeros(n, dtype=bool)
-        for k, column in enumerate((q.bid, q.ask, q.bid_size, q.ask_size)):
-            previous = np.empty_like(column)
-            previous[1:] = column[:-1]
-            previous[first] = self._last[at_first, k]
-            changed |= column != previous
+        first[1:] = inst[1:] != inst[:-1]
+        previous = np.empty_like(quote)
+        previous[:, 1:] = quote[:, :-1]
+        previous[:, first] = self._last[inst[first]].T
+        changed = np.flatnonzero((quote != previous).any(axis=0))
         last = np.append(np.flatnonzero(first)[1:] - 1, n - 1)
-        self._last[q.index[last]] = np.column_stack([q.bid[last], q.ask[last], q.bid_size[last], q.ask_size[last]])
-        return q.take(np.flatnonzero(changed))
+        self._last[inst[last]] = quote[:, last].T
+        return Quotes(inst[changed], ts[changed], *quote.take(changed, axis=1))
 
     def _column(self, publisher: int) -> int:
         if publisher not in self._columns:
             self._columns[publisher] = len(self._columns)
-            empty = (NO_BID, NO_ASK, 0, 0)
-            self._state = [
-                np.hstack([state, np.full((self._instruments, 1), value, np.int64)])
-                for state, value in zip(self._state, empty, strict=True)
-            ]
+            empty = np.broadcast_to(np.array([NO_BID, NO_ASK, 0, 0], np.int64), (self._instruments, 1, 4))
+            self._state = np.concatenate([self._state, empty], axis=1)
         return self._columns[publisher]
 
 
 class _Best:
-    """The best bid and ask over exchanges folded in one by one, with the sizes shown at them."""
+    """The best bid and ask over exchanges folded in one by one, with the sizes shown at them: a (4, n)
+    array of bid, ask, bid size, ask size."""
 
     def __init__(self, n: int) -> None:
-        self.bid = np.full(n, NO_BID, np.int64)
-        self.ask = np.full(n, NO_ASK, np.int64)
-        self.bid_size = np.zeros(n, np.int64)
-        self.ask_size = np.zeros(n, np.int64)
+        self.quote = np.empty((4, n), np.int64)
+        self.quote[:] = np.array([NO_BID, NO_ASK, 0, 0], np.int64)[:, None]
 
-    def fold(self, bid: np.ndarray, ask: np.ndarray, bid_size: np.ndarray, ask_size: np.ndarray) -> None:
+    def fold(self, side: np.ndarray) -> None:
         # a side not shown has size 0, so adding it at an equal price changes nothing
-        better, level = bid > self.bid, bid == self.bid
-        self.bid_size += bid_size * level
-        np.copyto(self.bid_size, bid_size, where=better)
-        np.maximum(self.bid, bid, out=self.bid)
-        better, level = ask < self.ask, ask == self.ask
-        self.ask_size += ask_size * level
-        np.copyto(self.ask_size, ask_size, where=better)
-        np.minimum(self.ask, ask, out=self.ask)
+        bid, ask, bid_size, ask_size = self.quote
+        better, level = side[0] > bid, side[0] == bid
+        bid_size += side[2] * level
+        np.copyto(bid_size, side[2], where=better)
+        np.maximum(bid, side[0], out=bid)
+        better, level = side[1] < ask, side[1] == ask
+        ask_size += side[3] * level
+        np.copyto(ask_size, side[3], where=better)
+        np.minimum(ask, side[1], out=ask)

@@ -152,7 +152,8 @@ class IdResolver:
             pos = np.minimum(np.searchsorted(self._ids, ids), len(self._ids) - 1)
             found = self._ids[pos] == ids
             out[found] = self._index[pos[found]]
-        for reassigned in self._reassigned.intersection(np.unique(ids[found]).tolist()):
+        reused = self._reassigned.intersection(np.unique(ids[found]).tolist()) if self._reassigned else ()
+        for reassigned in reused:
             self._by_time(reassigned, ids, ts, out)
         if not found.all():
             self._from_mappings(file, ids, out)

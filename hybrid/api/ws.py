@@ -12,7 +12,11 @@ Every message is one JSON text frame ``{"type": ..., "seq": n, "ts": ns, "data":
 
 A client that connects or reconnects receives a ``snapshot`` first, then every broadcast. Snapshots are
 also broadcast every ``interval`` seconds and soon after a fill, position or order event (several events
-coalesce into one snapshot). A client may send ``{"type": "snapshot"}`` to get one at once; other client
+coalesce into one snapshot). A snapshot holds every group and is built on the loop the engine and the API
+share, so its cost grows with the book: at a thousand groups, a snapshot after every fill took three
+quarters of the loop and held the events behind it up to a second. So after a snapshot that took d seconds,
+the next broadcast one waits :data:`SNAPSHOT_SPACING` times d (:func:`snapshot_rest`), about a tenth of the
+loop at most; a small book's snapshots (a few milliseconds) follow events as before. A client may send ``{"type": "snapshot"}`` to get one at once; other client
 messages are ignored.
 
 Each client has a bounded send queue; a client that falls ``queue_size`` messages behind is disconnected
@@ -56,6 +60,14 @@ DEFAULT_QUEUE_SIZE = 256
 DEFAULT_MAX_PER_TOKEN = 8  # WebSocket connections one token may hold at once
 DEFAULT_INTERVAL = 1.0
 SNAPSHOT_COALESCE = 0.05  # seconds: events within this window share one follow-up snapshot
+SNAPSHOT_SPACING = 10  # after a broadcast snapshot that took d seconds to build, the next waits this many times d
+
+
+def snapshot_rest(took_s: float) -> float:
+    """Seconds the hub rests after a broadcast snapshot that took ``took_s`` to build and send (module
+    docstring): none while that is within the coalescing window."""
+    rest = SNAPSHOT_SPACING * took_s
+    return rest if rest > SNAPSHOT_COALESCE else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,9 +191,13 @@ class Hub:
                 await asyncio.sleep(SNAPSHOT_COALESCE)
             dirty.clear()
             if self._clients:
+                began = time.perf_counter()
                 data = self._snapshot_data()
                 if data is not None:
                     self._broadcast(HubEvent("snapshot", data))
+                rest = snapshot_rest(time.perf_counter() - began)
+                if rest:
+                    await asyncio.sleep(rest)
 
     def _send_snapshot(self, client: _Client) -> bool:
         """Queue a snapshot for one client (not a broadcast: it repeats the last broadcast's seq)."""

@@ -48,7 +48,7 @@ from nautilus_trader.trading.config import ImportableStrategyConfig
 
 from hybrid.backtest.fill_model import PriceImprovementFillModel, PriceImprovementFillModelConfig
 from hybrid.nautilus_compat.leg_prices import LegFillPricer, price_leg_fills
-from hybrid.nautilus_compat.streaming import add_streams
+from hybrid.nautilus_compat.streaming import add_streams, stream_window
 from hybrid.options.iv_data import IV_DATA_CLIENT, AtmImpliedVol
 from hybrid.risk.trading_state import register_trading_state_endpoint
 from hybrid.runconfig.catalog import effective_range, read_manifest
@@ -57,6 +57,9 @@ from hybrid.runconfig.settings import ConfigError, RunSettings
 
 STREAMING_THRESHOLD_QUOTES = 5_000_000
 DEFAULT_CHUNK_SIZE = 250_000
+# A streamed run reads the catalog a window of time at a time, sized to hold about this many chunks' rows:
+# what bounds its memory (hybrid.nautilus_compat.streaming).
+WINDOW_CHUNKS = 4
 # Quotes and trades the cache keeps per instrument: components read only the latest, and the default
 # (10,000) keeps most of a catalog's quotes alive, which is what bounded memory must not do.
 TICK_CAPACITY = 100
@@ -137,7 +140,13 @@ def run_backtest(settings: RunSettings, instrumented: bool = True) -> Iterator[B
         leg_pricer = price_leg_fills(kernel.msgbus, kernel.cache, kernel.exec_engine)  # legs inside quotes, summing
         fill_model = venue_fill_model(settings, kernel.clock)
         engine.change_fill_model(Venue(venue), fill_model)
-        results = node.run() if chunk_size is None else [_stream(engine, run_config, start, end, chunk_size)]
+        if chunk_size is None:
+            results = node.run()
+        else:
+            window = stream_window(
+                manifest.quotes, pd.Timestamp(manifest.start), pd.Timestamp(manifest.end), WINDOW_CHUNKS * chunk_size
+            )
+            results = [_stream(engine, run_config, start, end, chunk_size, window)]
         yield BacktestRun(
             settings=settings,
             venue=Venue(venue),
@@ -166,9 +175,10 @@ def _stream(
     start: pd.Timestamp,
     end: pd.Timestamp,
     chunk_size: int,
+    window: pd.Timedelta,
 ) -> BacktestResult:
     """What ``BacktestNode.run()`` does for one run, with the catalog streamed instead of loaded."""
-    add_streams(engine, run_config.data, start, end, chunk_size)
+    add_streams(engine, run_config.data, start, end, chunk_size, window)
     engine.run(start=run_config.start, end=run_config.end, run_config_id=run_config.id)
     engine.clear_data()
     return engine.get_result()

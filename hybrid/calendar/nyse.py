@@ -70,13 +70,21 @@ def previous_sessions(day: dt.date, count: int) -> list[dt.date]:
     _check_range(day, "day")
     if count < 1:
         raise ValueError(f"count must be >= 1, got {count}")
+    return list(_previous_sessions(day, count))
+
+
+@lru_cache(maxsize=1024)
+def _previous_sessions(day: dt.date, count: int) -> tuple[dt.date, ...]:
+    """Cached: the group trader asks for every group it opens (a pandas lookup each time)."""
     cal = _calendar()
     last = cal.date_to_session(pd.Timestamp(day - dt.timedelta(days=1)), direction="previous")
-    return _to_dates(cal.sessions_window(last, -count))
+    return tuple(_to_dates(cal.sessions_window(last, -count)))
 
 
+@lru_cache(maxsize=1024)
 def session_open_close(day: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """Open and close of the session on ``day`` in UTC (close is 13:00 New York on half days)."""
+    """Open and close of the session on ``day`` in UTC (close is 13:00 New York on half days). Cached (the
+    timestamps are immutable): the group trader asks for every group it opens."""
     if not is_trading_day(day):
         raise ValueError(f"{day} is not an NYSE trading day")
     cal = _calendar()

@@ -9,7 +9,8 @@ waits for the disk on the event loop: the claim and every status change below ar
 database's writer thread (:meth:`hybrid.store.db.Database.write`), the claim's orders come back to the
 loop when it is committed, and status changes are journaled in the order they happen. The owner answers at
 once with a :class:`GroupCommandResult`: accepted -> ``working`` (``engine_ref`` = the group id), refused
--> ``rejected`` with its reason; an order that cannot become a command is ``rejected`` with why.
+-> ``rejected`` with its reason; an order that cannot become a command is ``rejected`` with why, one whose
+command fails to build for an unexpected reason (a bug) ``failed`` with the error, and the drain goes on.
 
 Then the drainer follows the group's orders (their tags name the group): the first order on the group's
 structure instrument after the hand-off gives the quantity and direction to fill; structure-level fills
@@ -66,7 +67,14 @@ from hybrid.orders.queue import OrderQueue, QueuedOrder, StatusChange
 from hybrid.orders.status import OrderStatus
 from hybrid.tracking import GroupTags
 from hybrid.tracking.book import group_book
-from hybrid.trading import CancelGroup, GroupCommandResult, command_endpoint, result_topic
+from hybrid.trading import (
+    CancelGroup,
+    GroupCommandResult,
+    TradeEnded,
+    command_endpoint,
+    result_topic,
+    trade_ended_topic,
+)
 
 DRAIN_TIMER = "queue-drain"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -141,6 +149,7 @@ class QueueDrainer(Actor):
             self.cache, group_book(self.cache, self.msgbus).get, config.venue, config.rate, config.dividend
         )
         self.msgbus.subscribe(result_topic(config.owner), self._on_result)
+        self.msgbus.subscribe(trade_ended_topic(config.owner), self._on_trade_ended)
         self.msgbus.subscribe(ALL_ORDER_EVENTS, self._on_order_event)
         self._recover()
         try:
@@ -158,6 +167,7 @@ class QueueDrainer(Actor):
         if DRAIN_TIMER in self.clock.timer_names:
             self.clock.cancel_timer(DRAIN_TIMER)
         self.msgbus.unsubscribe(result_topic(self.config.owner), self._on_result)
+        self.msgbus.unsubscribe(trade_ended_topic(self.config.owner), self._on_trade_ended)
         self.msgbus.unsubscribe(ALL_ORDER_EVENTS, self._on_order_event)
 
     @property
@@ -272,7 +282,11 @@ class QueueDrainer(Actor):
 
     def _hand_over_next(self) -> None:
         if self._handing:
-            self._hand_over(self._handing.popleft())
+            order = self._handing.popleft()
+            try:
+                self._hand_over(order)
+            except Exception as exc:  # the claim must end: the orders after it wait for it
+                self.log.exception(f"handing over order {order.order_id} failed", exc)
         if self._handing and self._loop is not None:
             self._loop.call_soon(self._hand_over_next)
             return
@@ -304,6 +318,10 @@ class QueueDrainer(Actor):
         except (CommandError, StrategyError, ValueError) as exc:
             self._journal(order.order_id, OrderStatus.REJECTED, str(exc))
             return
+        except Exception as exc:  # a bug, not a refusal: the order must not stay handed over silently
+            self.log.exception(f"building the command of order {order.order_id} failed", exc)
+            self._journal(order.order_id, OrderStatus.FAILED, f"could not become a command: {exc!r}")
+            return
         self._awaiting[order.order_id] = (order, self.clock.timestamp_ns())
         try:
             self.msgbus.send(self._endpoint, command)
@@ -330,6 +348,13 @@ class QueueDrainer(Actor):
         if isinstance(intent, CloseGroupIntent | RollGroupIntent):
             self._supersede(intent.group_id, order.order_id)
         self._tracked[order.order_id] = _Tracked(order.order_id, result.group_id, sent_ns)
+
+    def _on_trade_ended(self, ended: TradeEnded) -> None:
+        """The owner stopped working a group's opening unfilled: its order ends ``cancelled``, what filled held."""
+        for tracked in [t for t in self._tracked.values() if t.group_id == ended.group_id]:
+            self._finish(
+                tracked, OrderStatus.CANCELLED, f"ended by the engine with {_filled(tracked)} filled: {ended.reason}"
+            )
 
     def _supersede(self, group_id: str, by: str) -> None:
         """A close or roll of ``group_id`` was accepted: the owner dropped what the group was working on."""

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import msgspec
@@ -56,7 +57,7 @@ from hybrid.management.action_feed import ActionFeed, open_action_log
 from hybrid.management.action_log import ActionLog, ActionRecord
 from hybrid.management.config_models import parse_model
 from hybrid.management.exit_rules import Decision, evaluate
-from hybrid.management.group_marking import GroupView, group_view, marked_group
+from hybrid.management.group_marking import GroupView, GroupViews
 from hybrid.management.management_rules import ManagementRules
 from hybrid.management.management_store import ManagementStore
 from hybrid.management.rolls import RollError, roll_legs
@@ -182,6 +183,7 @@ class BotManager(Actor):
         self._listening: set[str] = set()  # owning strategies whose results we follow
         self.trading = TradingStateFollower(lambda _old, _new: self._held.clear())
         self._held: set[tuple[str, str]] = set()  # (group, decision kind) logged as held in this halt
+        self._views = GroupViews()
         self._window: tuple[dt.date | None, tuple[dt.datetime, dt.datetime] | None] = (None, None)  # today's checks
 
     @property
@@ -206,10 +208,20 @@ class BotManager(Actor):
         self._store = ManagementStore(self._db, self._action_log)
         self.feed = ActionFeed(self._action_log, self.msgbus, str(self.id))
         self._open = set(self.store.open_groups())
+        self._release_interrupted(now)
         self.trading.start(self.msgbus)
         interval = dt.timedelta(minutes=self.config.check_interval_minutes)
         first = now + (-(now - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) % interval)  # on the interval grid
         self.clock.set_timer(CHECK_TIMER, interval, start_time=first, callback=self.on_check, fire_immediately=True)
+
+    def _release_interrupted(self, now: dt.datetime) -> None:
+        """A full close or roll asked for before a restart that nothing works on any more (the paper venue
+        cancels its working orders at a restart) is forgotten, so the group is managed again at the next check
+        (its state else says the close is already asked for, and the bot would leave it alone for good)."""
+        book = group_book(self.cache, self.msgbus)
+        for group_id, state in interrupted_exits(self.store.open_groups(), book.get).items():
+            reason = f"{state.exit_requested} close no longer working after a restart: re-evaluated at the next check"
+            self.store.release(group_id, state.model_copy(update={"exit_requested": None}), now, reason)
 
     def on_stop(self) -> None:
         if CHECK_TIMER in self.clock.timer_names:
@@ -233,16 +245,18 @@ class BotManager(Actor):
         if not self.is_active(now):
             return
         book = group_book(self.cache, self.msgbus)
-        open_groups = book.open_groups()  # marked once for this pass
+        open_groups = book.open_groups(marked=False)  # the exit rules value each group's legs themselves
         still_open = {group.group_id for group in open_groups}
-        for group_id in sorted(self._open - still_open):
-            group = book.get(group_id)
-            if group is not None and group.status == "closed":
-                self.store.mark_closed(group_id, group.pnl or 0.0, now)
-                self._open.discard(group_id)
-        for group in open_groups:
-            if group.source in self.config.sources:
-                self.manage(group, now)
+        with self.store.one_pass():
+            for group_id in sorted(self._open - still_open):
+                group = book.get(group_id)
+                if group is not None and group.status == "closed":
+                    self.store.mark_closed(group_id, group.pnl or 0.0, now)
+                    self._open.discard(group_id)
+                    self._views.discard(group_id)
+            for group in open_groups:
+                if group.source in self.config.sources:
+                    self.manage(group, now)
 
     def is_active(self, now: dt.datetime) -> bool:
         """Inside the active window of a session (never past an early close)."""
@@ -265,12 +279,12 @@ class BotManager(Actor):
         if command_endpoint(group.strategy_id) not in self.msgbus.endpoints():
             self._ignore(group_id, now, f"owner {group.strategy_id} takes no group commands")
             return
-        view = group_view(self.cache, group)
+        view = self._views.view(self.cache, group)
         if isinstance(view, str):
             self.log.debug(f"group {group_id} not marked: {view}")
             return
         state = self._state(view, now)
-        decision = evaluate(marked_group(self.cache, view), state, self.rules, now)
+        decision = evaluate(self._views.marked(self.cache, view), state, self.rules, now)
         if decision.is_action and self.trading.halted:
             self._hold(group_id, decision, now)
             return
@@ -429,6 +443,18 @@ class BotManager(Actor):
         if group_id not in self._ignored:
             self._ignored.add(group_id)
             self.action_log.record(ActionRecord(now, "not_managed", reason, group_id=group_id))
+
+
+def interrupted_exits(
+    states: Mapping[str, ManagementState], group: Callable[[str], PositionGroup | None]
+) -> dict[str, ManagementState]:
+    """The managed groups whose requested full close is not being worked: open, with no working order."""
+    interrupted = {}
+    for group_id, state in states.items():
+        found = group(group_id) if state.exit_requested is not None else None
+        if found is not None and found.status == "open" and found.working_orders == 0:
+            interrupted[group_id] = state
+    return interrupted
 
 
 def _time(text: str, name: str) -> dt.time:

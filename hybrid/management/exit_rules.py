@@ -100,7 +100,9 @@ def evaluate(group: MarkedGroup, state: ManagementState, rules: ManagementRules,
 
     pct = pnl_pct(group)
     beyond_stop = rules.stop_loss_pct is not None and pct <= rules.stop_loss_pct
-    state = state.model_copy(update={"stop_count": state.stop_count + 1 if beyond_stop else 0})
+    stop_count = state.stop_count + 1 if beyond_stop else 0
+    if stop_count != state.stop_count:  # most checks change nothing: no copy for them
+        state = state.model_copy(update={"stop_count": stop_count})
     if beyond_stop and state.stop_count >= rules.stop_confirmations:
         return Decision(
             "close_all",

@@ -115,16 +115,48 @@ def _opening_price(cache: CacheFacade, group: PositionGroup, instrument_id: Inst
     return notional / quantity if quantity else 0.0
 
 
-def marked_group(cache: CacheFacade, view: GroupView) -> MarkedGroup:
-    """What :func:`hybrid.management.exit_rules.evaluate` takes, with the legs' current markets."""
+def marked_group(cache: CacheFacade, view: GroupView, entry_net: float | None = None) -> MarkedGroup:
+    """What :func:`hybrid.management.exit_rules.evaluate` takes, with the legs' current markets
+    (``entry_net``: the view's :func:`entry_net_premium` when the caller already has it)."""
     group = view.group
     open_units = abs(int(group.units))
     return MarkedGroup(
         group_id=group.group_id,
         legs=view.legs,
         quotes=tuple(quote_sides(cache.quote_tick(instrument_id)) for instrument_id in view.instrument_ids),
-        entry_net_premium=entry_net_premium(cache, view),
+        entry_net_premium=entry_net_premium(cache, view) if entry_net is None else entry_net,
         entry_units=max(int(group.opened_units), open_units),
         open_units=open_units,
         multiplier=view.multiplier,
     )
+
+
+class GroupViews:
+    """Each group's view and entry net premium, derived again only when the group's fills change.
+
+    Both follow from a group's fills alone, and the group book builds a new group object whenever those
+    change (a rebuild); a check in between only re-marks the same object. So a view is kept while the
+    book hands out the same object, and a bot check re-derives nothing for a group that has not traded.
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[PositionGroup, GroupView | str, float | None]] = {}
+
+    def view(self, cache: CacheFacade, group: PositionGroup) -> GroupView | str:
+        """:func:`group_view` of the group, kept while the book keeps the same object."""
+        kept = self._kept.get(group.group_id)
+        if kept is None or kept[0] is not group:
+            view = group_view(cache, group)
+            net = entry_net_premium(cache, view) if isinstance(view, GroupView) else None
+            kept = self._kept[group.group_id] = (group, view, net)
+        return kept[1]
+
+    def marked(self, cache: CacheFacade, view: GroupView) -> MarkedGroup:
+        """:func:`marked_group` at the legs' current quotes, the entry net premium kept with the view."""
+        kept = self._kept.get(view.group.group_id)
+        net = kept[2] if kept is not None and kept[1] is view else None
+        return marked_group(cache, view, net)
+
+    def discard(self, group_id: str) -> None:
+        """Forget a group that has closed."""
+        self._kept.pop(group_id, None)

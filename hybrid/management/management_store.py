@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from hybrid.calendar.exchange_time import utc_text
@@ -57,6 +58,7 @@ class ManagementStore:
         db.ensure_schema("managed_groups", 1, SCHEMA)
         self._states: dict[str, ManagementState] = {}
         self._version = db.version()
+        self._pinned = False  # inside one_pass: no version check per read
 
     def register(self, group_id: str, now: dt.datetime, state: ManagementState | None = None) -> Lineage:
         """Bring a newly opened group (the root of its lineage) under management; idempotent."""
@@ -131,7 +133,7 @@ class ManagementStore:
                 together_with=lambda conn: _write_state(conn, group_id, decision.state),
             )
             self._wrote(group_id, decision.state)
-        elif decision.state != current:
+        elif decision.state is not current and decision.state != current:
             with self._db.transaction() as conn:
                 _write_state(conn, group_id, decision.state)
             self._wrote(group_id, decision.state)
@@ -194,8 +196,21 @@ class ManagementStore:
         self._wrote(group_id, state)
         return state
 
+    @contextmanager
+    def one_pass(self) -> Iterator[None]:
+        """Within: reads check for other writers once, at entry, not at every read (a bot check reads every
+        group's state in one go, and each check is a query)."""
+        self._valid_states()
+        self._pinned = True
+        try:
+            yield
+        finally:
+            self._pinned = False
+
     def _valid_states(self) -> dict[str, ManagementState]:
         """The kept states, emptied first when anything was written since they were read."""
+        if self._pinned:
+            return self._states
         version = self._db.version()
         if version != self._version:
             self._states.clear()

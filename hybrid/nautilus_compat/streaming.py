@@ -5,9 +5,17 @@ per data config yields the catalog's data a chunk at a time, the engine's data i
 streams by ``ts_init`` (ties in the order the streams were added, as the one-shot run's stable sort
 orders the data configs) and asks a stream for its next chunk only when the current one is used up, and
 a single ``engine.run()`` replays it all. Only the chunks in flight are held, never the catalog.
-Built-in types are read through the catalog's Rust backend session, ``chunk_size`` rows a chunk; custom
-data (the daily :class:`AtmImpliedVol` of ``hybrid.options``) through the catalog's PyArrow query, one
-:data:`CUSTOM_DATA_WINDOW` at a time.
+Built-in types are read through the catalog's Rust backend session, ``chunk_size`` rows a chunk, one
+window of time at a time (below); custom data (the daily :class:`AtmImpliedVol` of ``hybrid.options``)
+through the catalog's PyArrow query, one :data:`CUSTOM_DATA_WINDOW` at a time.
+
+Why windows: the backend session merges its files by ``ts_init`` and holds the current batch of every
+file it reads, from the start. A catalog has a file per contract, each smaller than a chunk, so one
+session over the whole run held every quote of the run at once (1.7 GB before the first quote of the
+demo catalog was replayed, 8.4 GB for 27M quotes). A session per window registers only the files whose
+interval meets the window and keeps only the window's rows, so what is held is bounded by the window,
+not by the length of the run; the caller sizes the window from the catalog's density
+(:func:`stream_window`).
 
 Upstream, in the installed ``backtest/node.py`` and ``backtest/engine.pyx`` (1.231.0):
 
@@ -33,7 +41,8 @@ one-shot run of the same catalog.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from itertools import chain
 
 import pandas as pd
@@ -52,24 +61,34 @@ CUSTOM_DATA_WINDOW = pd.Timedelta(days=30)
 ONE_NS = pd.Timedelta(1, unit="ns")
 
 
+def stream_window(rows: int, first: pd.Timestamp, last: pd.Timestamp, window_rows: int) -> pd.Timedelta:
+    """Whole days holding about ``window_rows`` of a catalog of ``rows`` from ``first`` to ``last`` (at least one)."""
+    days = max((last - first) / pd.Timedelta(days=1), 1.0)
+    return pd.Timedelta(days=max(1, int(window_rows * days / max(rows, 1))))
+
+
 def add_streams(
     engine: BacktestEngine,
     data_configs: list[BacktestDataConfig],
     start: pd.Timestamp,
     end: pd.Timestamp,
     chunk_size: int,
+    window: pd.Timedelta,
 ) -> None:
-    """One chunked stream per data config over [start, end], added to ``engine`` (built, not run) in config order."""
+    """One chunked stream per data config over [start, end], added to ``engine`` (built, not run) in config
+    order; built-in types are read ``window`` at a time (module docstring)."""
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive number of rows, got {chunk_size}")
+    if window <= pd.Timedelta(0):
+        raise ValueError(f"window must be a positive length of time, got {window}")
     streams: list[tuple[str, Iterator[list[Data]]]] = []
     for index, config in enumerate(data_configs):
         catalog = ParquetDataCatalog(config.catalog_path)
         data_cls = config.data_type
         if is_nautilus_class(data_cls):
-            chunks = _backend_chunks(catalog, data_cls, start, end, chunk_size)
+            chunks = _windowed(start, end, window, partial(_backend_chunks, catalog, data_cls, chunk_size=chunk_size))
         else:
-            chunks = _custom_chunks(catalog, data_cls, start, end)
+            chunks = _windowed(start, end, CUSTOM_DATA_WINDOW, partial(_custom_chunks, catalog, data_cls))
         first = next(chunks, None)
         if first is None:
             continue  # nothing in range, as the one-shot run adds nothing
@@ -95,6 +114,20 @@ def _markers(engine: BacktestEngine, first: list[Data]) -> list[Data]:
             for i in instruments
         ]
     return first
+
+
+def _windowed(
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    window: pd.Timedelta,
+    read: Callable[[pd.Timestamp, pd.Timestamp], Iterator[list[Data]]],
+) -> Iterator[list[Data]]:
+    """``read`` over consecutive windows that cover [start, end] without overlap (both ends inclusive)."""
+    window_start = start
+    while window_start <= end:
+        window_end = min(window_start + window - ONE_NS, end)
+        yield from (chunk for chunk in read(window_start, window_end) if chunk)  # an empty chunk ends a stream
+        window_start = window_end + ONE_NS
 
 
 def _backend_chunks(
@@ -126,11 +159,7 @@ def _custom_chunks(
     start: pd.Timestamp,
     end: pd.Timestamp,
 ) -> Iterator[list[Data]]:
-    """Custom data over [start, end], one :data:`CUSTOM_DATA_WINDOW` at a time, as ``CustomData``."""
-    window_start = start
-    while window_start <= end:
-        window_end = min(window_start + CUSTOM_DATA_WINDOW - ONE_NS, end)
-        data = catalog.query(data_cls, start=window_start.isoformat(), end=window_end.isoformat())
-        if data:  # an empty chunk would end the stream
-            yield data
-        window_start = window_end + ONE_NS
+    """Custom data over [start, end] in one chunk, as ``CustomData``."""
+    data = catalog.query(data_cls, start=start.isoformat(), end=end.isoformat())
+    if data:  # an empty chunk would end the stream
+        yield data

@@ -27,12 +27,13 @@ How a bound strategy is executed (the execution itself is another issue):
 from __future__ import annotations
 
 import bisect
+import copy
 import datetime as dt
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from functools import reduce
+from functools import lru_cache, reduce
 from typing import Literal
 
 from nautilus_trader.model.enums import OptionKind
@@ -62,7 +63,13 @@ class Mark:
 
 def contract_expiry(contract: OptionContract) -> dt.date:
     """The expiry date of a contract: its expiration instant as a New York calendar date."""
-    return ns_new_york_date(contract.expiration_ns)
+    return _expiry_date(contract.expiration_ns)
+
+
+@lru_cache(maxsize=4096)
+def _expiry_date(expiration_ns: int) -> dt.date:
+    """Cached: a chain has a few expiration instants, and every market snapshot asks for each contract's."""
+    return ns_new_york_date(expiration_ns)
 
 
 def contract_right(contract: OptionContract) -> Right:
@@ -148,6 +155,12 @@ class OptionChain:
         if leg.kind == "underlying" or leg.expiry is None or leg.strike is None:
             raise ChainError(f"{self.underlying}: an underlying leg has no option contract")
         return self.contract(leg.expiry, leg.kind, leg.strike)
+
+    def unmarked(self) -> OptionChain:
+        """This chain without its marks, sharing its contracts (read-only after construction)."""
+        chain = copy.copy(self)
+        chain._marks = {}
+        return chain
 
     def attach_marks(self, marks: Mapping[InstrumentId, Mark]) -> None:
         """Attach (or replace) quotes/IVs/deltas by instrument id, e.g. from the cache's latest quotes."""

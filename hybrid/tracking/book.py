@@ -96,14 +96,15 @@ class LiveGroupBook:
         self._refresh()
         return GroupBook(self._groups[g] for _, g in self._opened if g in self._groups)
 
-    def active_groups(self) -> list[PositionGroup]:
-        """The groups open or with working orders (opening, closing), in the order they were opened."""
-        self._refresh()
+    def active_groups(self, marked: bool = True) -> list[PositionGroup]:
+        """The groups open or with working orders (opening, closing), in the order they were opened; with
+        ``marked=False`` their P&L is not re-marked (for a reader that values the legs itself)."""
+        self._refresh(marked)
         return [self._groups[g] for g in sorted(self._active, key=self._first.__getitem__)]
 
-    def open_groups(self) -> list[PositionGroup]:
-        """The groups holding legs or units, in the order they were opened."""
-        return [group for group in self.active_groups() if group.status == "open"]
+    def open_groups(self, marked: bool = True) -> list[PositionGroup]:
+        """The groups holding legs or units, in the order they were opened (``marked``: as :meth:`active_groups`)."""
+        return [group for group in self.active_groups(marked) if group.status == "open"]
 
     def active_sources(self) -> list[str]:
         """The source of each active group, without re-marking their P&L (what a risk gate counts)."""
@@ -121,12 +122,13 @@ class LiveGroupBook:
             self._mark(group_id)
         return self._groups.get(group_id)
 
-    def _refresh(self) -> None:
+    def _refresh(self, marked: bool = True) -> None:
         rebuilt = set(self._stale)  # a rebuild marks the group itself
         for group_id in rebuilt:
             self._rebuild(group_id)
-        for group_id in self._active - rebuilt:
-            self._mark(group_id)
+        if marked:
+            for group_id in self._active - rebuilt:
+                self._mark(group_id)
 
     def _mark(self, group_id: str) -> None:
         group = self._groups[group_id]

@@ -19,6 +19,12 @@ orders, so the group view knows it before any share has traded::
 The ratio is the leg's signed quantity per unit of the group's structure instrument, the unit
 the group's ``units`` count (a covered call sells its call: units -1 per structure, shares -100 per
 unit, so +100 shares expected). Orders without the tag parse as before.
+
+Two more tags let the owning strategy take its groups over again after a restart from the orders alone
+(:mod:`hybrid.trading.restored`)::
+
+    per_unit=<signed integer>   instrument units per unit of the structure as opened (bind's option_quantity)
+    parent=<group id>           a rolled group's orders name the group it was rolled from
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ GROUP_KEY = "group"
 SOURCE_KEY = "source"
 STRUCTURE_KEY = "structure"
 LEG_RATIO_KEY = "leg_ratio"
+PER_UNIT_KEY = "per_unit"
+PARENT_KEY = "parent"
 _FORBIDDEN = frozenset("=, \t\n")
 
 
@@ -108,3 +116,12 @@ def parse_leg_ratios(tags: Iterable[str] | None) -> dict[InstrumentId, int]:
             raise ValueError(f"tag {LEG_RATIO_KEY!r} must be <instrument id>:<signed integer>, non-zero, got {value!r}")
         out[instrument_id] = signed
     return out
+
+
+def tag_value(tags: Iterable[str] | None, key: str) -> str | None:
+    """The value of the first ``key=value`` tag, None when there is none."""
+    for tag in tags or ():
+        name, sep, value = tag.partition("=")
+        if sep and name == key:
+            return value
+    return None

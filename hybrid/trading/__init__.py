@@ -8,8 +8,10 @@ from hybrid.trading.commands import (
     GroupCommandResult,
     OpenGroup,
     RollGroup,
+    TradeEnded,
     command_endpoint,
     result_topic,
+    trade_ended_topic,
 )
 from hybrid.trading.group_trader import (
     EntryGate,
@@ -39,6 +41,7 @@ __all__ = [
     "MarketSnapshot",
     "OpenGroup",
     "RollGroup",
+    "TradeEnded",
     "check_execution",
     "command_endpoint",
     "limit_price",
@@ -47,5 +50,6 @@ __all__ = [
     "propose",
     "resolve_rules",
     "result_topic",
+    "trade_ended_topic",
     "untradeable",
 ]

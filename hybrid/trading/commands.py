@@ -39,6 +39,22 @@ def result_topic(strategy_id: StrategyId | str) -> str:
     return f"hybrid.trading.{strategy_id}.result"
 
 
+def trade_ended_topic(strategy_id: StrategyId | str) -> str:
+    """The topic on which that strategy publishes a :class:`TradeEnded` when it stops working a trade unfilled."""
+    return f"hybrid.trading.{strategy_id}.trade_ended"
+
+
+@dataclass(frozen=True)
+class TradeEnded:
+    """The owner stopped working a group's trade before all of it filled, of its own accord (an opening whose
+    attempts ran out, or that TwoPart worked to its end): no order event says so, since every order of the
+    trade has ended, so this tells whoever follows the command (the API's drainer) that it is over."""
+
+    group_id: str
+    purpose: str  # "open" (a close is never given up)
+    reason: str
+
+
 def _new_id() -> str:
     return uuid.uuid4().hex
 

@@ -104,7 +104,7 @@ from hybrid.risk.trading_state import TradingStateFollower
 from hybrid.tracking import GroupTags, PositionGroup, legged_units
 from hybrid.tracking.book import group_book
 from hybrid.tracking.settlement import EXPIRY_TOPIC, ExpiryRecord, is_settlement
-from hybrid.tracking.tags import leg_ratio_tag
+from hybrid.tracking.tags import PARENT_KEY, PER_UNIT_KEY, leg_ratio_tag
 from hybrid.trading.commands import (
     CancelGroup,
     CloseGroup,
@@ -112,14 +112,16 @@ from hybrid.trading.commands import (
     GroupCommandResult,
     OpenGroup,
     RollGroup,
+    TradeEnded,
     command_endpoint,
     result_topic,
+    trade_ended_topic,
 )
-from hybrid.trading.market import MarketSnapshot, market_snapshot
+from hybrid.trading.market import ChainMemo, MarketSnapshot, market_snapshot
 from hybrid.trading.order_working import ExecutionConfig, check_execution, limit_price
+from hybrid.trading.restored import restored_group
 
 Purpose = Literal["open", "close"]
-PARENT_TAG = "parent"  # a rolled group's orders name the group it was rolled from
 _FALLBACK_VOL = 0.2
 _ENDED = (OrderCanceled, OrderExpired, OrderRejected, OrderDenied)
 _LATE = 60_000_000_000  # past the cross deadline a resting close is re-crossed this often (ns)
@@ -155,13 +157,15 @@ def propose(
     now_ns: int,
     rate: float,
     dividend: float,
+    memo: ChainMemo | None = None,
 ) -> tuple[EntryProposal, BoundStrategy] | str:
     """The entry ``command`` would open now, its legs bound to the listed chain and priced at mid, or why it
     cannot be opened (the one description the gates judge, the trader's and the API's alike). ``group_id``
-    may be a function making one, called only once the legs are bound."""
+    may be a function making one, called only once the legs are bound; ``memo``: the caller's chain memo
+    (:func:`market_snapshot`)."""
     underlying_id = InstrumentId(Symbol(command.underlying), venue)
     expiries = {leg.expiry for leg in command.legs if leg.expiry is not None}  # the option legs
-    market = market_snapshot(cache, underlying_id, now_ns, rate, dividend, expiries)
+    market = market_snapshot(cache, underlying_id, now_ns, rate, dividend, expiries, memo)
     if market is None:
         return f"no quoted market for {underlying_id} and its options"
     try:
@@ -320,15 +324,90 @@ class GroupTrader:
         self._watchers: dict[InstrumentId, dict[str, None]] = {}
         self._instant: InstantEnd | None = None  # where wanted trades are priced and sent (set at start)
         self._due: dict[str, int] = {}  # group -> the instant its trade was decided, sent at its end, in order
+        self._chains = ChainMemo()  # the chain of the last entry, reused while the quotes stay the same
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Register the command endpoint, follow the risk engine's trading state and the expiry records."""
+        """Register the command endpoint, follow the risk engine's trading state and the expiry records, and
+        take over the groups of this strategy the cache holds from an earlier run (:meth:`adopt`)."""
         self._instant = InstantEnd(self.strategy.clock, f"{self.strategy.id}:work")
         self.strategy.msgbus.register(command_endpoint(self.strategy.id), self.handle_command)
         self.follower.start(self.strategy.msgbus)
         self.strategy.msgbus.subscribe(EXPIRY_TOPIC, self._on_expiry)
+        self.adopt()
+
+    def adopt(self) -> list[str]:
+        """Take over the active groups whose orders this strategy owns and it does not know (a restart: the paper
+        venue's restored book, a broker's reconciled orders), so they are closed, rolled, cancelled, balanced and
+        closed before expiry as a group opened in this run; the ids taken over.
+
+        The state is built by the open's own code from the structure the orders name
+        (:func:`hybrid.trading.restored.restored_group`), holding what the group view counts; an order still
+        working (a broker keeps them; the paper venue cancelled its own at the restart) becomes the group's trade.
+        """
+        strategy = self.strategy
+        adopted = []
+        for group in group_book(strategy.cache, strategy.msgbus).active_groups():
+            if group.strategy_id != strategy.id.value or group.group_id in self.groups:
+                continue
+            restored = restored_group(strategy.cache, group, self.venue)
+            try:
+                if isinstance(restored, str):
+                    raise ValueError(restored)
+                state = self._new_state(
+                    restored.tags,
+                    restored.bound,
+                    restored.underlying_id,
+                    restored.legs,
+                    restored.opened_ns,
+                    restored.parent_group_id,
+                )
+            except (ChainError, ValueError) as e:
+                strategy.log.error(f"group {group.group_id} not taken over: {e}")
+                continue
+            state.held = group.units
+            state.trade = self._resumed_trade(state, restored.orders)
+            self.groups[group.group_id] = state
+            self._watch(state)
+            self.balancer.on_group_event(group.group_id)
+            adopted.append(group.group_id)
+            strategy.log.info(
+                f"took over group {group.group_id} ({group.source}): {state.held} of {state.instrument_id} held"
+                + (f", its {state.trade.purpose} working" if state.trade is not None else "")
+            )
+        return adopted
+
+    def _resumed_trade(self, state: GroupState, orders: tuple[Order, ...]) -> _Trade | None:
+        """The trade of the group's structure order still working at the venue, worked on as it was sent."""
+        working = [
+            o
+            for o in orders
+            if not o.is_closed
+            and o.instrument_id == state.instrument_id
+            and o.exec_spawn_id in (None, o.client_order_id)  # a primary, not an algorithm's child
+        ]
+        if not working:
+            return None
+        order = working[-1]
+        opening = (order.side == OrderSide.BUY) == (state.per_unit > 0)
+        mode = (
+            ExecutionMode.TWO_PART
+            if order.exec_algorithm_id is not None
+            else ExecutionMode.LIMIT
+            if order.has_price
+            else ExecutionMode.MARKET
+        )
+        execution = msgspec.structs.replace(self.execution, mode=mode)
+        limit = None
+        if mode == ExecutionMode.LIMIT:  # net premium per structure unit, as _send prices it
+            limit = order.price.as_double() * abs(state.per_unit) * (1 if order.side == OrderSide.BUY else -1)
+        purpose: Purpose = "open" if opening else "close"
+        if not opening:
+            state.closing_reason = "close working before the restart"
+        trade = _Trade(order.side, order.leaves_qty.as_decimal(), purpose, execution, limit, purpose)
+        trade.working, trade.since_ns = order.client_order_id, order.ts_last
+        return trade
 
     def stop(self) -> None:
         """Deregister; working orders are cancelled, held groups stay open (the report shows them)."""
@@ -471,7 +550,9 @@ class GroupTrader:
             return refuse(execution)
         now = self.strategy.clock.timestamp_ns()
         group_id = command.group_id or self._new_group_id  # a new id only once the entry is bound
-        proposed = propose(self.strategy.cache, command, group_id, self.venue, now, self.rate, self.dividend)
+        proposed = propose(
+            self.strategy.cache, command, group_id, self.venue, now, self.rate, self.dividend, self._chains
+        )
         if isinstance(proposed, str):
             return refuse(proposed)
         proposal, bound = proposed
@@ -707,7 +788,7 @@ class GroupTrader:
                 trade.execution = msgspec.structs.replace(trade.execution, mode=ExecutionMode.LIMIT)
                 trade.cross = True
             else:
-                state.trade = None
+                self._give_up(state, f"TwoPart worked it to its end with {trade.quantity} left unfilled")
             return
         trade.attempts += 1
         if trade.attempts <= trade.execution.max_reprices and not give_up:
@@ -715,11 +796,17 @@ class GroupTrader:
         if trade.purpose == "close":
             trade.cross = True  # a group must not stay open: keep crossing at the far touch
             return
-        state.trade = None
+        self._give_up(state, f"given up after {trade.attempts} attempts with {trade.quantity} left unfilled")
         self.strategy.log.warning(
             f"group {state.tags.group_id}: opening order given up after {trade.attempts} attempts, "
             f"{abs(state.held)} of {state.instrument_id} filled",
         )
+
+    def _give_up(self, state: GroupState, reason: str) -> None:
+        """Stop working the group's opening trade unfilled, and say so (:class:`TradeEnded`)."""
+        state.trade = None
+        ended = TradeEnded(state.tags.group_id, "open", reason)
+        self.strategy.msgbus.publish(trade_ended_topic(self.strategy.id), ended)
 
     def _close_after_cancel(self, state: GroupState) -> None:
         """The order a close waited for has ended (cancelled or filled): send that close, if anything is held."""
@@ -771,7 +858,9 @@ class GroupTrader:
         if instrument is None or quote is None:
             return  # wait for the instrument and the first (aggregated) quote
         quantity = instrument.make_qty(trade.quantity)
-        tags = state.tags.to_tags() + ([f"{PARENT_TAG}={state.parent_group_id}"] if state.parent_group_id else [])
+        tags = [*state.tags.to_tags(), f"{PER_UNIT_KEY}={state.per_unit}"]  # what a restart needs (restored.py)
+        if state.parent_group_id:
+            tags.append(f"{PARENT_KEY}={state.parent_group_id}")
         if state.shares_ratio:  # the group view and leg balancing then know the underlying leg
             tags.append(leg_ratio_tag(state.underlying_id, state.shares_ratio))
         if trade.execution.mode == ExecutionMode.MARKET and trade.limit is None:

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from nautilus_trader.cache.base import CacheFacade
+from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.enums import OptionKind
 from nautilus_trader.model.identifiers import InstrumentId
-from nautilus_trader.model.instruments import OptionContract
+from nautilus_trader.model.instruments import Instrument, OptionContract
 
 from hybrid.calendar.exchange_time import ns_new_york, ns_new_york_date
 from hybrid.options.chain import ChainError, Mark, OptionChain, contract_expiry
@@ -73,9 +74,19 @@ def tradeable_quote(cache: CacheFacade, contract: OptionContract, now_ns: int) -
     API's chain, preview and order validation alike: active (listed and not expired) and quoted on both
     sides by the mark rule (:func:`hybrid.valuation.marks.mark`).
     """
-    if not contract.activation_ns <= now_ns < contract.expiration_ns:
+    if not _active(contract, now_ns):
         return None
-    sides = quote_sides(cache.quote_tick(contract.id))
+    return _two_sided(cache.quote_tick(contract.id))
+
+
+def _active(contract: OptionContract, now_ns: int) -> bool:
+    """Listed and not expired at ``now_ns`` (half of :func:`tradeable_quote`)."""
+    return contract.activation_ns <= now_ns < contract.expiration_ns
+
+
+def _two_sided(tick: QuoteTick | None) -> LegQuote | None:
+    """The market of a quote with a mark (the other half of :func:`tradeable_quote`), else None."""
+    sides = quote_sides(tick)
     return sides if sides.mid is not None else None
 
 
@@ -105,6 +116,56 @@ def _live_quotes(cache: CacheFacade, underlying: str, now_ns: int) -> dict[Optio
     return live
 
 
+class ChainMemo:
+    """The last chain of live contracts :func:`market_snapshot` built for one caller, with what it was built
+    from: every contract of the underlying active at the time and its quote tick, and the underlying instrument.
+
+    Orders handed to the engine between two quote updates all ask for the same chain; building it walks
+    every contract (its market, its expiry, its strike) and costs about as much as the rest of an entry.
+    The check that it is still the same chain walks the contracts too, but only compares the objects the
+    cache holds (the cache keeps a quote tick object until a newer one replaces it, and this memo holds a
+    reference, so an equal identity is the same tick): the same ticks for the same active contracts give
+    the same live markets, so the same chain. On the engine's thread only, like the cache it reads.
+    """
+
+    def __init__(self) -> None:
+        self._underlying: Instrument | None = None
+        self._ticks: list[tuple[OptionContract, QuoteTick | None]] = []
+        self._live: dict[OptionContract, LegQuote] = {}
+        self._chain: OptionChain | None = None
+        self._symbol = ""
+
+    def chain(
+        self, cache: CacheFacade, underlying_id: InstrumentId, now_ns: int
+    ) -> tuple[dict[OptionContract, LegQuote], OptionChain | None]:
+        """The live markets and a chain without marks (None without a live contract), at ``now_ns``."""
+        symbol = underlying_id.symbol.value
+        ticks = [
+            (instrument, cache.quote_tick(instrument.id))
+            for instrument in cache.instruments(underlying=symbol)
+            if isinstance(instrument, OptionContract) and _active(instrument, now_ns)
+        ]
+        underlying = cache.instrument(underlying_id)
+        if not (symbol == self._symbol and underlying is self._underlying and _same(ticks, self._ticks)):
+            live = {}
+            for contract, tick in ticks:
+                sides = _two_sided(tick)
+                if sides is not None:
+                    live[contract] = sides
+            self._chain = OptionChain(symbol, list(live), underlying) if live else None
+            self._symbol, self._underlying, self._ticks, self._live = symbol, underlying, ticks, live
+        return self._live, None if self._chain is None else self._chain.unmarked()
+
+
+def _same(
+    ticks: list[tuple[OptionContract, QuoteTick | None]], last: list[tuple[OptionContract, QuoteTick | None]]
+) -> bool:
+    """The same contract and tick objects in the same order (:class:`ChainMemo`)."""
+    return len(ticks) == len(last) and all(
+        contract is was and tick is tick_was for (contract, tick), (was, tick_was) in zip(ticks, last, strict=True)
+    )
+
+
 def live_contracts(cache: CacheFacade, underlying: str, now_ns: int) -> list[OptionContract]:
     """Contracts of ``underlying`` the engine trades at ``now_ns`` (:func:`tradeable_quote`)."""
     return list(_live_quotes(cache, underlying, now_ns))
@@ -117,13 +178,22 @@ def market_snapshot(
     rate: float,
     dividend: float,
     expiries: Iterable[dt.date] | None = None,
+    memo: ChainMemo | None = None,
 ) -> MarketSnapshot | None:
-    """The market now, marks only for ``expiries`` (all when None); None without a spot or a live contract."""
+    """The market now, marks only for ``expiries`` (all when None); None without a spot or a live contract.
+
+    With a ``memo`` (one per caller and cache), the chain of live contracts is built again only once a
+    contract's quote tick, the contracts active now or the underlying instrument differ from the last call's
+    (:class:`ChainMemo`); the spot and the marks are always computed at ``now_ns``, so the snapshot is the
+    one built without it."""
     spot = cache_mark(cache, underlying_id)
-    live = _live_quotes(cache, underlying_id.symbol.value, now_ns)
-    if spot is None or not live:
+    if memo is None:
+        live = _live_quotes(cache, underlying_id.symbol.value, now_ns)
+        chain = OptionChain(underlying_id.symbol.value, list(live), cache.instrument(underlying_id)) if live else None
+    else:
+        live, chain = memo.chain(cache, underlying_id, now_ns)
+    if spot is None or chain is None:
         return None
-    chain = OptionChain(underlying_id.symbol.value, list(live), cache.instrument(underlying_id))
     as_of = ns_new_york(now_ns)
     wanted = None if expiries is None else set(expiries)
     marked = {c: sides for c, sides in live.items() if wanted is None or contract_expiry(c) in wanted}

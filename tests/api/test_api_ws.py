@@ -19,7 +19,7 @@ from websockets.sync.client import ClientConnection, connect
 from hybrid.api.auth import Principal
 from hybrid.api.context import ApiContext
 from hybrid.api.engine_view import fill_event
-from hybrid.api.ws import TRY_AGAIN_LATER, Hub, HubEvent
+from hybrid.api.ws import SNAPSHOT_SPACING, TRY_AGAIN_LATER, Hub, HubEvent, snapshot_rest
 from hybrid.orders.status import OrderStatus
 from tests.support.api import ADMIN, TRADER, VIEWER, Market, auth, engine_kernel, make_context, market, serve
 
@@ -220,3 +220,8 @@ def test_events_published_from_a_worker_thread_and_then_the_loop_arrive_in_that_
         return [json.loads(text)["data"]["n"] for text in fast.sent if json.loads(text)["type"] == "order"]
 
     assert asyncio.run(scenario()) == [0, 1]
+
+
+def test_the_hub_rests_after_a_costly_snapshot_only() -> None:
+    assert snapshot_rest(0.0) == snapshot_rest(0.002) == 0.0  # a small book: snapshots follow events as before
+    assert snapshot_rest(0.3) == pytest.approx(SNAPSHOT_SPACING * 0.3)  # a big book's: a bounded share of the loop

@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from hybrid.api.pnl_history import PORTFOLIO, HistoryRecorder, PnLHistory, Sample, lineage_samples
+from hybrid.api.pnl_history import (
+    FILL_DELAY,
+    PORTFOLIO,
+    SAMPLE_SPACING,
+    HistoryRecorder,
+    PnLHistory,
+    Sample,
+    fill_wait,
+    lineage_samples,
+)
 from hybrid.api.schemas import Group, Lineage, Management
 from hybrid.management.state import ManagementState
 from hybrid.store.db import Database
@@ -134,3 +143,8 @@ def test_a_since_far_in_the_future_or_past_is_an_empty_or_whole_answer(history: 
     far = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
     assert history.points(PORTFOLIO, limit=5, since=far) == [] and history.lineages(limit=5, since=far) == {}
     assert len(history.points(PORTFOLIO, limit=5, since=dt.datetime(1, 1, 2, tzinfo=dt.UTC))) == 1
+
+
+def test_a_fill_waits_longer_for_its_sample_once_samples_are_costly() -> None:
+    assert fill_wait(0.0) == fill_wait(0.002) == FILL_DELAY  # a small book: a fill's sample as before
+    assert fill_wait(0.2) == pytest.approx(SAMPLE_SPACING * 0.2)  # a big one: sampling bounded to a share of the loop

@@ -15,23 +15,13 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from bench.ui import CHROMIUM as BENCH_CHROMIUM
 from bench.ui import CHROMIUM_ARGS
-from tests.support.live import Node, paper_node, write_config
+from tests.support.live import BOT, RISK_GATE, Node, paper_node, write_config
 
 CHROMIUM = Path(BENCH_CHROMIUM)  # Debian's chromium, started as the UI bench starts it
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 TIMEOUT_MS = 30_000
 REPORT = "demo-20240102T000000Z"
 ARTEFACTS_ENV = "HYBRID_UI_ARTEFACTS"
-RISK_GATE = """
-[[actors]]
-path = "hybrid.risk.account:AccountRisk"
-
-[actors.config.limits]
-max_open_groups = 100
-max_abs_delta = 100000.0
-max_abs_vega = 100000.0
-max_loss_per_group = 100000.0
-"""  # the health page lists its limits; wide enough that no test's order is refused
 
 
 def write_report(root: Path) -> None:
@@ -58,22 +48,6 @@ def write_report(root: Path) -> None:
     (folder / "actions.csv").write_text(
         "at,component,id,action,group_id,template_id,reason,details\n2024-01-03T15:00:00+00:00,BotManager,1,take_profit,G-1,,tranche 1,{}\n"
     )
-
-
-# The bot manager, with rules it never acts on while a test runs, so the tracker shows its rules and next action.
-BOT = """
-[[actors]]
-path = "hybrid.management.bot_manager:BotManager"
-
-[actors.config.rules]
-stop_loss_pct = -100000.0
-profit_tranches = [{at_pct = 100000.0, fraction = 1.0}]
-
-[actors.config.rules.roll]
-below_dte = 1
-target_dte_min = 2
-target_dte_max = 400
-"""
 
 
 @pytest.fixture(scope="module")

@@ -3,17 +3,21 @@ Each test fails on any console error (see conftest); each page's screenshot is w
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
+import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, Route, expect
 
 from tests.browser.conftest import REPORT, UI
-from tests.support.live import ADMIN, TRADER, VIEWER
+from tests.support.live import ADMIN, TRADER, VIEWER, auth, eventually, order_status
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 LIVE = 30_000  # ms: the longest a live update (fill, snapshot) may take to show
+ORDERS = "**/api/v1/orders"  # the order submission route (not /orders/{id}/...)
 
 
 def confirm(ui: UI) -> None:
@@ -71,6 +75,68 @@ def test_iron_condor_preview_submit_track_then_close_part_and_the_rest(ui: UI) -
     expect(page.locator("tr[data-group].status-open")).to_have_count(0)
 
 
+def answer_after_the_fill(ui: UI) -> None:
+    """Hold the answer to the next ``POST /orders`` until the node has filled that order, so that every status
+    change is pushed before the page reads the answer: what a loaded browser meets when the order fills at
+    once (a condor whose spread the node quotes already, as after the previous test's)."""
+
+    def held(route: Route) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        answer = route.fetch()
+        order_id = answer.json()["order_id"]
+        with httpx.Client(base_url=ui.url + "/api/v1", headers=auth(VIEWER), timeout=10.0) as viewer:
+            eventually(lambda: order_status(viewer, order_id) == "filled", f"order {order_id} filled", LIVE / 1000)
+        route.fulfill(response=answer)
+        ui.page.unroute(ORDERS, held)
+
+    ui.page.route(ORDERS, held)
+
+
+def submit_iron_condor(ui: UI) -> None:
+    page = ui.page
+    page.locator("[data-strategy=iron_condor]").click()
+    expect(page.get_by_test_id("max-loss")).to_contain_text("$")
+    answer_after_the_fill(ui)
+    page.get_by_test_id("submit").click()
+    confirm(ui)
+    expect(page.get_by_test_id("submitted-status")).to_have_text(re.compile(r"^filled"), timeout=LIVE)
+
+
+def test_admin_pauses_resumes_and_sets_rules_of_the_bot_then_closes_all(ui: UI) -> None:
+    ui.login(ADMIN)
+    submit_iron_condor(ui)
+    ui.go("positions")
+    page = ui.page
+    row = page.locator("tr[data-group].status-open").first
+    row.locator("[data-action=pause]").click()  # registers the group with the bot if it has not yet
+    confirm(ui)
+    expect(row.locator("[data-field=next]")).to_contain_text("paused", timeout=LIVE)
+    row.locator("[data-action=resume]").click()
+    confirm(ui)
+    nxt = row.locator("[data-field=next]")
+    expect(nxt).to_contain_text("take 100% of the units at +100000%", timeout=LIVE)  # the bot's rules (conftest)
+    expect(nxt).to_contain_text("roll below 1 DTE")
+    row.locator("[data-action=rules]").click()
+    page.locator("#rules-json").fill('{"stop_loss_pct": -150, "profit_tranches": [{"at_pct": 90000, "fraction": 1}]}')
+    confirm(ui)
+    expect(nxt).to_contain_text("at +90000%", timeout=LIVE)
+    expect(nxt).to_contain_text("stop at -150%")
+    expect(page.get_by_test_id("actions")).to_contain_text("set_rules", timeout=LIVE)
+    group_id = row.get_attribute("data-group") or ""
+    with page.expect_download() as csv:
+        page.get_by_role("button", name="Export CSV").click()
+    lines = Path(csv.value.path()).read_text().splitlines()
+    assert lines[0].startswith("group_id,") and any(line.startswith(f'"{group_id}",') for line in lines[1:])
+    with page.expect_download() as exported:
+        page.get_by_role("button", name="Export JSON").click()
+    assert group_id in {g["group_id"] for g in json.loads(Path(exported.value.path()).read_text())}
+    page.get_by_test_id("close-all").click()
+    confirm(ui)
+    expect(page.locator("tr[data-group].status-open")).to_have_count(0, timeout=LIVE)
+
+
 def strike_line(ui: UI, leg: int) -> dict:
     """Where Plotly draws the builder's strike line of option leg ``leg`` (page coordinates, mid-height)."""
     return ui.page.evaluate(
@@ -81,13 +147,19 @@ def strike_line(ui: UI, leg: int) -> dict:
     )
 
 
-def test_builder_drag_a_strike_then_save_and_load_after_a_reload(ui: UI) -> None:
+def builder_with_a_call(ui: UI) -> Locator:
+    """A trader's builder with one bought call drawn; its chart."""
     ui.login(TRADER)
     ui.go("builder")
-    page = ui.page
-    chart = page.get_by_test_id("builder-chart")
-    page.locator("[data-action=add-call]").click()
+    chart = ui.page.get_by_test_id("builder-chart")
+    ui.page.locator("[data-action=add-call]").click()
     expect(chart).to_have_attribute("data-strikes", re.compile(r"^[\d.]+$"))
+    return chart
+
+
+def test_builder_drag_a_strike_then_save_and_load_after_a_reload(ui: UI) -> None:
+    chart = builder_with_a_call(ui)
+    page = ui.page
     page.locator("[data-action=add-call]").click()
     expect(chart).to_have_attribute("data-strikes", re.compile(r"^[\d.]+,[\d.]+$"))
     page.locator("[data-leg='1'] [data-field=side]").select_option("-1")

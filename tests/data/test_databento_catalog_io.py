@@ -12,7 +12,7 @@ from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.objects import Price, Quantity
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
-from data.databento.catalog_io import QuoteWriter, write_instruments
+from data.databento.catalog_io import CatalogFiles, QuoteWriter, write_instruments
 from hybrid.options.instruments import make_equity, make_option
 
 OPEN_NS = 1_717_421_400 * 1_000_000_000  # 2024-06-03 13:30 UTC
@@ -69,15 +69,18 @@ def test_writer_files_read_back_as_write_data_s(tmp_path: Path) -> None:
     first = [columns(rng, 0, 40, 0), columns(rng, 1, 30, 0)]
     second = [columns(rng, 1, 25, 100), columns(rng, 2, 10, 100)]
     ours = ParquetDataCatalog(str(tmp_path / "ours"))
-    write_instruments(ours, chain)
-    writer = QuoteWriter(ours, [i.id for i in chain], np.array([i.price_precision for i in chain]), flush_rows=60)
-    for part in first:
-        writer.add(part)
-    assert writer.due()
-    writer.flush()
-    for part in second:
-        writer.add(part)
-    writer.flush()
+    with CatalogFiles(ours, pending_rows=50) as written:  # the background writer kept busy
+        write_instruments(written, chain)
+        writer = QuoteWriter(
+            written, [i.id for i in chain], np.array([i.price_precision for i in chain]), flush_rows=60
+        )
+        for part in first:
+            writer.add(part)
+        assert writer.due()
+        writer.flush()
+        for part in second:
+            writer.add(part)
+        writer.flush()
 
     theirs = ParquetDataCatalog(str(tmp_path / "theirs"))
     theirs.write_data(chain)

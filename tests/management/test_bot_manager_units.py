@@ -7,16 +7,18 @@ import datetime as dt
 import json
 
 import pytest
+from nautilus_trader.model.identifiers import InstrumentId
 
 from hybrid.management.action_feed import lineages, record_row
 from hybrid.management.action_log import ActionLog, ActionRecord
-from hybrid.management.bot_manager import BotManager, BotManagerConfig
+from hybrid.management.bot_manager import BotManager, BotManagerConfig, interrupted_exits
 from hybrid.management.exit_rules import evaluate
 from hybrid.management.management_rules import ManagementRules
 from hybrid.management.management_store import ManagementStore
 from hybrid.management.state import ManagementState
 from hybrid.options.legs import Leg
 from hybrid.store.db import Database
+from hybrid.tracking import PositionGroup
 from hybrid.valuation.marks import LegQuote, MarkedGroup
 
 T0 = dt.datetime(2024, 3, 1, 15, 0, tzinfo=dt.UTC)
@@ -113,3 +115,24 @@ def test_lineages_in_the_report_follow_roll_opened_rows() -> None:
 def test_checks_run_inside_sessions_only(utc: str, active: bool) -> None:
     bot = BotManager(BotManagerConfig())
     assert bot.is_active(dt.datetime.fromisoformat(utc).replace(tzinfo=dt.UTC)) is active
+
+
+def test_a_full_close_the_restart_cancelled_is_forgotten_and_decided_again() -> None:
+    """After a restart the bot resumes its groups' states; a full close it had asked for whose order the paper
+    venue cancelled at the restart (the group open, nothing working) must not keep the group unmanaged."""
+
+    def group(group_id: str, units: int, working: int) -> PositionGroup:
+        held = PositionGroup(
+            group_id, "OrderDesk-000", "bull_put_spread", "manual", InstrumentId.from_str("X.OPRA"), [], []
+        )
+        held.units, held.fills, held.working_orders = units, 1, working
+        return held
+
+    asked, idle = ManagementState(exit_requested="stop_loss"), ManagementState(fired_levels=(1,))
+    book = {"cancelled": group("cancelled", -4, 0), "working": group("working", -4, 1), "flat": group("flat", 0, 0)}
+    states = {"cancelled": asked, "working": asked, "flat": asked, "idle": idle, "gone": asked}
+    assert interrupted_exits(states, book.get) == {"cancelled": asked}
+    rules = ManagementRules(stop_confirmations=1)
+    released = asked.model_copy(update={"exit_requested": None, "stop_count": 1})
+    assert evaluate(credit_spread(3.5), asked, rules, T0).kind == "none"  # before: the close is "already asked"
+    assert evaluate(credit_spread(3.5), released, rules, T0).kind == "close_all"  # after: asked again

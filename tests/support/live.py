@@ -45,6 +45,32 @@ path = "hybrid.live.drainer:QueueDrainer"
 path = "hybrid.execution.two_part:TwoPart"
 """
 
+RISK_GATE = """
+[[actors]]
+path = "hybrid.risk.account:AccountRisk"
+
+[actors.config.limits]
+max_open_groups = 100
+max_abs_delta = 100000.0
+max_abs_vega = 100000.0
+max_loss_per_group = 100000.0
+"""  # the account risk gate, wide enough that no test's order is refused (the UI's health page lists its limits)
+
+# The bot manager, with rules it never acts on while a test runs (the UI's tracker shows its rules and next action).
+BOT = """
+[[actors]]
+path = "hybrid.management.bot_manager:BotManager"
+
+[actors.config.rules]
+stop_loss_pct = -100000.0
+profit_tranches = [{at_pct = 100000.0, fraction = 1.0}]
+
+[actors.config.rules.roll]
+below_dte = 1
+target_dte_min = 2
+target_dte_max = 400
+"""
+
 
 def write_config(directory: Path, catalog: Path) -> Path:
     """A paper config over ``catalog``: the order desk, the queue drainer and the two-part algorithm."""

@@ -1,4 +1,5 @@
 // The execution part of an order form: market, limit (defaulting to mid) or the two-part algorithm.
+import { ApiError, get } from "./api.js";
 import { field, h, select } from "./dom.js";
 
 export function executionForm(onChange, { allowMarket = true } = {}) {
@@ -40,9 +41,42 @@ export function executionForm(onChange, { allowMarket = true } = {}) {
   };
 }
 
-// Follow one queue order's status live: calls render(status) for each change pushed on the feed.
+// Follow one queue order's status live: calls render(status, reason) for each of its changes, newest journal
+// entry last. The pushes that came before the caller subscribed (an order that fills at once is filled before
+// the page reads the answer to its POST) are read from the order's history, and again whenever a snapshot
+// shows the order in another status than the one rendered (a push lost while the feed reconnected).
 export function followOrder(feed, orderId, render) {
-  return feed.on("order", (change) => {
-    if (change.order_id === orderId) render(change.status, change.reason);
-  });
+  let seen = -1; // the newest journal entry rendered
+  let shown = null;
+  let reading = false;
+  let following = true;
+  const show = (change) => {
+    if (!following || change.order_id !== orderId || change.event_id <= seen) return;
+    seen = change.event_id;
+    shown = change.status;
+    render(change.status, change.reason);
+  };
+  const catchUp = async () => {
+    if (reading) return;
+    reading = true;
+    try {
+      (await get(`/orders/${orderId}/history`)).forEach(show);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error; // a 503 while the queue recovers: the next snapshot retries
+    } finally {
+      reading = false;
+    }
+  };
+  const stops = [
+    feed.on("order", show),
+    feed.on("snapshot", (snapshot) => {
+      const order = snapshot.orders.find((o) => o.order_id === orderId);
+      if (order && order.status !== shown) catchUp();
+    }),
+  ];
+  catchUp();
+  return () => {
+    following = false;
+    stops.forEach((stop) => stop());
+  };
 }

@@ -1,10 +1,12 @@
 // Page 3: the position tracker. Every group from the WebSocket snapshots (about 1 Hz, sooner after fills),
 // portfolio Greeks and P&L, the bot's state, working orders, the action feed, P&L history; controls with
 // confirmation (close, close part, close all, roll, cancel, pause / resume) for the roles that may use them.
-// The P&L history is the node's (GET /portfolio/history?lineages=true on open, then the feed's history events).
+// The P&L history is the node's (GET /portfolio/history?lineages=true on open, then the feed's history events);
+// the stress grid is the node's too (stress.js, GET /risk/stress).
 import { api, get, idempotencyKey, post } from "./api.js";
 import { chartBox, plot } from "./chart.js";
 import { confirmDialog, download, h, money, num, signClass } from "./dom.js";
+import { stressPanel } from "./stress.js";
 
 const FINAL = new Set(["filled", "cancelled", "rejected", "failed", "expired"]);
 const HISTORY = 2000; // points kept per series of the P&L history chart (the node samples each minute and on fills)
@@ -16,6 +18,7 @@ export function trackerPage(root, { feed, can }) {
   const actions = h("ol", { class: "feed", "data-testid": "actions", reversed: true });
   const chart = chartBox({ "data-testid": "pnl-history" });
   const message = h("p", { class: "notice", role: "status", "data-testid": "tracker-message" });
+  const stress = stressPanel();
   const historyBy = new Map(); // key ("portfolio" or a lineage's root group id) -> {x: [], y: []}
   const structures = new Map(); // lineage root id -> its structure, for the chart's legend
   let latest = null;
@@ -32,6 +35,7 @@ export function trackerPage(root, { feed, can }) {
       h("thead", {}, h("tr", {}, ["group", "structure", "source", "status", "units", "entry", "mark", "P&L", "P&L %", "Δ", "Γ", "ν", "Θ", "bot", ""].map((c) => h("th", { scope: "col" }, c)))),
       groups)),
     h("h2", {}, "P&L history (portfolio and each roll lineage)"), chart,
+    h("h2", {}, "Stress: P&L under underlying moves and implied-vol shifts"), stress.el,
     h("div", { class: "split even" },
       h("div", {}, h("h2", {}, "Orders"), h("div", { class: "scroll" }, h("table", {},
         h("thead", {}, h("tr", {}, ["order", "status", "kind", "structure", "created", ""].map((c) => h("th", { scope: "col" }, c)))), orders))),
@@ -188,6 +192,7 @@ export function trackerPage(root, { feed, can }) {
       historyDirty = false;
       setTimeout(drawHistory, 0);
     }
+    stress.update(snapshot);
     for (const g of snapshot.groups) structures.set(g.management && g.management.lineage ? g.management.lineage.root_id : g.group_id, g.structure);
   }
 
