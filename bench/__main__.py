@@ -28,6 +28,7 @@ SECTIONS = (
     "live_api",
     "ui",
     "risk",
+    "sweep",
 )
 RESULTS = Path(__file__).with_name("results.json")
 

@@ -6,12 +6,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from hybrid.cli import strategies
+from hybrid.cli import strategies, sweep
 from hybrid.cli.parser import OneLineParser, UsageError
 
 # A later issue adds a group (``python -m hybrid <group> ...``) by writing a module with
 # ``register(groups)`` whose commands set ``run`` (args -> exit code), and listing it here.
-COMMAND_GROUPS = (strategies,)
+COMMAND_GROUPS = (strategies, sweep)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -144,7 +144,25 @@ def load_settings(
 ) -> RunSettings:
     """Read and validate the TOML file; command-line values override the file's."""
     path = Path(config_file)
-    raw = _read_toml(path)
+    return settings_from_table(read_config_table(path), path, catalog=catalog, start=start, end=end, out=out, seed=seed)
+
+
+def read_config_table(config_file: str | Path) -> dict[str, Any]:
+    """The config file's TOML table, unvalidated (a sweep edits it before :func:`settings_from_table`)."""
+    return _read_toml(Path(config_file))
+
+
+def settings_from_table(
+    raw: dict[str, Any],
+    path: Path,
+    *,
+    catalog: str | Path | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    out: str | Path | None = None,
+    seed: int | None = None,
+) -> RunSettings:
+    """Validate a config table read from ``path`` (named in every error); command-line values override it."""
     top = _checked(raw, _TOP, "", path)
     venue = _checked(top.get("venue", {}), _VENUE, "venue.", path)
     fill = _checked(top.get("fill_model", {}), _FILL, "fill_model.", path)
