@@ -182,13 +182,17 @@ def _roll_target_error(
     return message
 
 
-def check_intent(context: ApiContext, intent: OrderIntent) -> None:
-    """Every engine-side check of a submitted intent (tagged union: locs start with its kind); one case per
-    kind, so a new intent kind is a type error here until it has its checks). An order through the API is a
-    person's: its ``source`` is ``manual``, so it meets the manual source's limits (docs/api.md, "Risk")."""
+def check_source(intent: OrderIntent) -> None:
+    """An order through the API is a person's: its ``source`` is ``manual``, so it meets the manual source's
+    limits (docs/api.md, "Risk")."""
     if intent.source != "manual":
         message = "an order submitted through the API is 'manual' (templates' orders are 'recurring', strategies' 'autonomous')"
         raise FieldErrors.one((intent.kind, "source"), message, intent.source, "source_not_manual")
+
+
+def check_intent(context: ApiContext, intent: OrderIntent) -> None:
+    """Every engine-side check of a submitted intent (tagged union: locs start with its kind); one case per
+    kind, so a new intent kind is a type error here until it has its checks)."""
     match intent:
         case OpenIntent():
             check_open(context, intent)

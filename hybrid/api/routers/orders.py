@@ -26,7 +26,7 @@ from hybrid.api.context import ApiContext
 from hybrid.api.errors import Conflict, FieldErrors, NotFound, Responses, RiskRefused, Unavailable
 from hybrid.api.fields import Limit, Offset, OrderId
 from hybrid.api.operations import Params, call, operation
-from hybrid.api.validation import check_intent
+from hybrid.api.validation import check_intent, check_source
 from hybrid.management.intent_commands import open_command
 from hybrid.orders.intents import OpenIntent, OrderIntent
 from hybrid.orders.queue import IdempotencyConflict, OrderNotFound, OrderQueue, QueuedOrder, StatusChange
@@ -110,6 +110,7 @@ def check_risk(context: ApiContext, intent: OrderIntent) -> None:
 @operation("orders.submit", "trader", OrderIntent)
 async def submit(context: ApiContext, who: Principal, intent: OrderIntent) -> QueuedOrder:
     """Queue an open, close or roll intent after checking it against the chain and the groups."""
+    check_source(intent)
     check_intent(context, intent)
     check_risk(context, intent)
     return await queue_intent(context, who, intent)
